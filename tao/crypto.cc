@@ -1,0 +1,307 @@
+#include "tao/crypto.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <climits>
+#include <memory>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace tao {
+namespace {
+
+// The last OpenSSL error as text, for kInternal statuses.
+std::string OpenSslError(absl::string_view what) {
+  unsigned long code = ERR_get_error();  // NOLINT(runtime/int)
+  char buf[256] = "unknown error";
+  if (code != 0) ERR_error_string_n(code, buf, sizeof(buf));
+  ERR_clear_error();
+  return absl::StrCat(what, ": ", buf);
+}
+
+struct CipherCtxDeleter {
+  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+
+// Fetched once: implicit fetches on every EVP_EncryptInit cost measurable time.
+const EVP_CIPHER* Aes256Gcm() {
+  static const EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return cipher;
+}
+
+EVP_KDF* Hkdf() {
+  static EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  return kdf;
+}
+
+constexpr size_t kMaxChunk = size_t{1} << 30;  // EVP_*Update takes an int
+
+absl::Status CheckGcmSizes(absl::string_view key, absl::string_view iv) {
+  if (key.size() != kAesGcmKeySize) {
+    return absl::InvalidArgumentError("AES-256-GCM key must be 32 bytes");
+  }
+  if (iv.size() != kAesGcmIvSize) {
+    return absl::InvalidArgumentError("AES-256-GCM IV must be 12 bytes");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status FillRandom(char* out, size_t n) {
+  while (n > 0) {
+    int chunk = static_cast<int>(n > kMaxChunk ? kMaxChunk : n);
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(out), chunk) != 1) {
+      return absl::InternalError(OpenSslError("RAND_bytes"));
+    }
+    out += chunk;
+    n -= static_cast<size_t>(chunk);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RandomBytes(size_t n) {
+  if (n > (size_t{1} << 20)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most 1 MiB of random bytes per call, asked for ", n));
+  }
+  std::string out(n, '\0');
+  absl::Status status = FillRandom(out.data(), n);
+  if (!status.ok()) return status;
+  return out;
+}
+
+std::string Sha256(absl::string_view data) {
+  std::string out(kSha256Size, '\0');
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()),
+             &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+struct Sha256Hasher::Impl {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+};
+
+Sha256Hasher::Sha256Hasher() : impl_(new Impl) {
+  EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr);
+}
+
+Sha256Hasher::~Sha256Hasher() {
+  EVP_MD_CTX_free(impl_->ctx);
+  delete impl_;
+}
+
+void Sha256Hasher::Update(absl::string_view data) {
+  EVP_DigestUpdate(impl_->ctx, data.data(), data.size());
+}
+
+std::string Sha256Hasher::Finish() {
+  std::string out(kSha256Size, '\0');
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(impl_->ctx, reinterpret_cast<unsigned char*>(out.data()), &len);
+  return out;
+}
+
+absl::StatusOr<SecretString> HkdfSha256(absl::string_view secret,
+                                        absl::string_view salt,
+                                        absl::string_view info, size_t length) {
+  if (length == 0 || length > 255 * kSha256Size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HKDF-SHA256 output length ", length, " out of range"));
+  }
+  if (Hkdf() == nullptr) return absl::InternalError(OpenSslError("fetch HKDF"));
+  std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(
+      EVP_KDF_CTX_new(Hkdf()), &EVP_KDF_CTX_free);
+  if (!ctx) return absl::InternalError(OpenSslError("EVP_KDF_CTX_new"));
+  char digest[] = "SHA256";
+  OSSL_PARAM params[5];
+  size_t i = 0;
+  params[i++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
+  params[i++] = OSSL_PARAM_construct_octet_string(
+      OSSL_KDF_PARAM_KEY, const_cast<char*>(secret.data()), secret.size());
+  if (!salt.empty()) {
+    params[i++] = OSSL_PARAM_construct_octet_string(
+        OSSL_KDF_PARAM_SALT, const_cast<char*>(salt.data()), salt.size());
+  }
+  params[i++] = OSSL_PARAM_construct_octet_string(
+      OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
+  params[i] = OSSL_PARAM_construct_end();
+  SecretString out(length);
+  if (EVP_KDF_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()),
+                     length, params) != 1) {
+    return absl::InternalError(OpenSslError("HKDF-SHA256"));
+  }
+  return out;
+}
+
+absl::Status AesGcmEncrypt(absl::string_view key, absl::string_view iv,
+                           absl::string_view aad, const char* plaintext,
+                           size_t len, char* ciphertext, char* tag) {
+  absl::Status sizes = CheckGcmSizes(key, iv);
+  if (!sizes.ok()) return sizes;
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int outl = 0;
+  if (!ctx || Aes256Gcm() == nullptr ||
+      EVP_EncryptInit_ex2(ctx.get(), Aes256Gcm(),
+                          reinterpret_cast<const unsigned char*>(key.data()),
+                          reinterpret_cast<const unsigned char*>(iv.data()),
+                          nullptr) != 1) {
+    return absl::InternalError(OpenSslError("AES-256-GCM init"));
+  }
+  for (size_t off = 0; off < aad.size(); off += kMaxChunk) {
+    size_t n = std::min(kMaxChunk, aad.size() - off);
+    if (EVP_EncryptUpdate(ctx.get(), nullptr, &outl,
+                          reinterpret_cast<const unsigned char*>(aad.data() + off),
+                          static_cast<int>(n)) != 1) {
+      return absl::InternalError(OpenSslError("AES-256-GCM aad"));
+    }
+  }
+  for (size_t off = 0; off < len; off += kMaxChunk) {
+    size_t n = std::min(kMaxChunk, len - off);
+    if (EVP_EncryptUpdate(ctx.get(),
+                          reinterpret_cast<unsigned char*>(ciphertext + off), &outl,
+                          reinterpret_cast<const unsigned char*>(plaintext + off),
+                          static_cast<int>(n)) != 1) {
+      return absl::InternalError(OpenSslError("AES-256-GCM encrypt"));
+    }
+  }
+  unsigned char final_block[16];
+  if (EVP_EncryptFinal_ex(ctx.get(), final_block, &outl) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG,
+                          static_cast<int>(kAesGcmTagSize), tag) != 1) {
+    return absl::InternalError(OpenSslError("AES-256-GCM final"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AesGcmDecrypt(absl::string_view key, absl::string_view iv,
+                           absl::string_view aad, const char* ciphertext,
+                           size_t len, absl::string_view tag, char* plaintext) {
+  absl::Status sizes = CheckGcmSizes(key, iv);
+  if (!sizes.ok()) return sizes;
+  if (tag.size() != kAesGcmTagSize) {
+    return absl::InvalidArgumentError("AES-256-GCM tag must be 16 bytes");
+  }
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int outl = 0;
+  if (!ctx || Aes256Gcm() == nullptr ||
+      EVP_DecryptInit_ex2(ctx.get(), Aes256Gcm(),
+                          reinterpret_cast<const unsigned char*>(key.data()),
+                          reinterpret_cast<const unsigned char*>(iv.data()),
+                          nullptr) != 1) {
+    return absl::InternalError(OpenSslError("AES-256-GCM init"));
+  }
+  for (size_t off = 0; off < aad.size(); off += kMaxChunk) {
+    size_t n = std::min(kMaxChunk, aad.size() - off);
+    if (EVP_DecryptUpdate(ctx.get(), nullptr, &outl,
+                          reinterpret_cast<const unsigned char*>(aad.data() + off),
+                          static_cast<int>(n)) != 1) {
+      return absl::InternalError(OpenSslError("AES-256-GCM aad"));
+    }
+  }
+  for (size_t off = 0; off < len; off += kMaxChunk) {
+    size_t n = std::min(kMaxChunk, len - off);
+    if (EVP_DecryptUpdate(ctx.get(),
+                          reinterpret_cast<unsigned char*>(plaintext + off), &outl,
+                          reinterpret_cast<const unsigned char*>(ciphertext + off),
+                          static_cast<int>(n)) != 1) {
+      return absl::InternalError(OpenSslError("AES-256-GCM decrypt"));
+    }
+  }
+  unsigned char final_block[16];
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG,
+                          static_cast<int>(kAesGcmTagSize),
+                          const_cast<char*>(tag.data())) != 1) {
+    return absl::InternalError(OpenSslError("AES-256-GCM set tag"));
+  }
+  if (EVP_DecryptFinal_ex(ctx.get(), final_block, &outl) != 1) {
+    ERR_clear_error();
+    OPENSSL_cleanse(plaintext, len);
+    return absl::DataLossError(
+        "authentication failed: the key is wrong or the bytes were altered");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateScryptParams(const ScryptParams& params) {
+  if (params.n < (1u << 10) || params.n > (1u << 22) ||
+      (params.n & (params.n - 1)) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "scrypt N=", params.n, " must be a power of two in [2^10, 2^22]"));
+  }
+  if (params.r < 1 || params.r > 32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("scrypt r=", params.r, " must be in [1, 32]"));
+  }
+  if (params.p < 1 || params.p > 16) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("scrypt p=", params.p, " must be in [1, 16]"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SecretString> ScryptDerive(absl::string_view passphrase,
+                                          absl::string_view salt,
+                                          const ScryptParams& params,
+                                          size_t length) {
+  absl::Status valid = ValidateScryptParams(params);
+  if (!valid.ok()) return valid;
+  SecretString out(length);
+  // 128 * r * N bytes of scratch, plus slack.
+  uint64_t max_mem = 130ull * params.r * params.n + (1u << 20);
+  if (EVP_PBE_scrypt(passphrase.data(), passphrase.size(),
+                     reinterpret_cast<const unsigned char*>(salt.data()),
+                     salt.size(), params.n, params.r, params.p, max_mem,
+                     reinterpret_cast<unsigned char*>(out.data()), length) != 1) {
+    return absl::InternalError(OpenSslError("scrypt"));
+  }
+  return out;
+}
+
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string HexEncode(absl::string_view bytes) {
+  return absl::BytesToHexString(bytes);
+}
+
+std::string Base64UrlEncode(absl::string_view bytes) {
+  std::string out;
+  absl::WebSafeBase64Escape(bytes, &out);
+  return out;
+}
+
+absl::StatusOr<std::string> Base64UrlDecode(absl::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "base64url: character '", absl::CHexEscape(text.substr(i, 1)),
+          "' at offset ", i, " is not in the unpadded base64url alphabet"));
+    }
+  }
+  if (text.size() % 4 == 1) {
+    return absl::InvalidArgumentError("base64url: impossible length");
+  }
+  std::string out;
+  if (!absl::WebSafeBase64Unescape(text, &out) || Base64UrlEncode(out) != text) {
+    return absl::InvalidArgumentError(
+        "base64url: not the canonical encoding of any byte string");
+  }
+  return out;
+}
+
+}  // namespace tao

@@ -1,0 +1,274 @@
+#include "tao/principal.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "tao/crypto.h"
+
+namespace tao {
+namespace {
+
+constexpr absl::string_view kKeyPrefix = "key(ecdsa-p256:";
+constexpr absl::string_view kSha256Prefix = "sha256:";
+
+bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+bool IsExtValueChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+         c == '_' || c == ':' || c == '=' || c == '+' || c == '/' || c == ',' ||
+         c == '@' || c == '-';
+}
+
+bool IsExtLabelChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+absl::Status CheckDigestArgument(absl::string_view kind, absl::string_view arg) {
+  if (!absl::StartsWith(arg, kSha256Prefix)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(kind, "(...) must hold sha256:<64 lowercase hex digits>"));
+  }
+  absl::string_view hex = arg.substr(kSha256Prefix.size());
+  if (hex.size() != 2 * kSha256Size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        kind, "(...) digest has ", hex.size(), " hex digits, expected 64"));
+  }
+  for (size_t i = 0; i < hex.size(); ++i) {
+    if (!IsLowerHex(hex[i])) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          kind, "(...) digest character ", i, " '",
+          absl::CHexEscape(hex.substr(i, 1)), "' is not lowercase hex"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckExtArgument(absl::string_view arg) {
+  size_t colon = arg.find(':');
+  if (colon == absl::string_view::npos) {
+    return absl::InvalidArgumentError("Ext(...) must hold <label>:<value>");
+  }
+  absl::string_view label = arg.substr(0, colon);
+  absl::string_view value = arg.substr(colon + 1);
+  if (label.empty() || label.size() > 64 ||
+      !((label[0] >= 'a' && label[0] <= 'z') || (label[0] >= '0' && label[0] <= '9'))) {
+    return absl::InvalidArgumentError(
+        "Ext(...) label must be 1-64 characters starting with [a-z0-9]");
+  }
+  for (char c : label) {
+    if (!IsExtLabelChar(c)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Ext(...) label character '", absl::CHexEscape(absl::string_view(&c, 1)),
+          "' is not in [a-z0-9_-]"));
+    }
+  }
+  if (value.empty() || value.size() > 1024) {
+    return absl::InvalidArgumentError("Ext(...) value must be 1-1024 characters");
+  }
+  for (char c : value) {
+    if (!IsExtValueChar(c)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Ext(...) value character '", absl::CHexEscape(absl::string_view(&c, 1)),
+          "' is not in [A-Za-z0-9._:=+/,@-]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Subprincipal> ParseError(size_t offset, absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("principal name at offset ", offset, ": ", why));
+}
+
+}  // namespace
+
+absl::StatusOr<Subprincipal> Subprincipal::Create(absl::string_view kind,
+                                                  absl::string_view argument) {
+  absl::Status valid;
+  if (kind == "Program" || kind == "Args" || kind == "VM" || kind == "Enclave") {
+    valid = CheckDigestArgument(kind, argument);
+  } else if (kind == "Ext") {
+    valid = CheckExtArgument(argument);
+  } else {
+    valid = absl::InvalidArgumentError(
+        absl::StrCat("unknown subprincipal kind '", absl::CHexEscape(kind),
+                     "' (known: Program, Args, VM, Enclave, Ext)"));
+  }
+  if (!valid.ok()) return valid;
+  return Subprincipal(std::string(kind), std::string(argument));
+}
+
+namespace {
+absl::StatusOr<Subprincipal> DigestSub(
+    absl::string_view kind, absl::string_view digest,
+    absl::StatusOr<Subprincipal> (*create)(absl::string_view, absl::string_view)) {
+  if (digest.size() != kSha256Size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        kind, " digest must be 32 bytes of SHA-256, got ", digest.size()));
+  }
+  return create(kind, absl::StrCat(kSha256Prefix, HexEncode(digest)));
+}
+}  // namespace
+
+absl::StatusOr<Subprincipal> Subprincipal::Program(absl::string_view digest) {
+  return DigestSub("Program", digest, &Subprincipal::Create);
+}
+absl::StatusOr<Subprincipal> Subprincipal::Args(absl::string_view digest) {
+  return DigestSub("Args", digest, &Subprincipal::Create);
+}
+absl::StatusOr<Subprincipal> Subprincipal::Vm(absl::string_view digest) {
+  return DigestSub("VM", digest, &Subprincipal::Create);
+}
+absl::StatusOr<Subprincipal> Subprincipal::Enclave(absl::string_view digest) {
+  return DigestSub("Enclave", digest, &Subprincipal::Create);
+}
+absl::StatusOr<Subprincipal> Subprincipal::Ext(absl::string_view label,
+                                               absl::string_view value) {
+  return Create("Ext", absl::StrCat(label, ":", value));
+}
+
+std::string Subprincipal::ToString() const {
+  return absl::StrCat(kind_, "(", argument_, ")");
+}
+
+namespace {
+
+// Parses `Kind(argument)` at text[pos...], advancing pos past ')'.
+absl::StatusOr<Subprincipal> ParseOneSub(absl::string_view text, size_t& pos,
+                                         size_t base_offset) {
+  size_t start = pos;
+  if (pos >= text.size() || !(text[pos] >= 'A' && text[pos] <= 'Z')) {
+    return ParseError(base_offset + pos,
+                      "expected a subprincipal kind starting with A-Z");
+  }
+  while (pos < text.size() && absl::ascii_isalnum(static_cast<unsigned char>(text[pos]))) {
+    ++pos;
+  }
+  absl::string_view kind = text.substr(start, pos - start);
+  if (pos >= text.size() || text[pos] != '(') {
+    return ParseError(base_offset + pos,
+                      absl::StrCat("expected '(' after subprincipal kind '", kind, "'"));
+  }
+  size_t arg_start = ++pos;
+  while (pos < text.size() && text[pos] != ')' && text[pos] != '(') ++pos;
+  if (pos >= text.size()) {
+    return ParseError(base_offset + arg_start,
+                      absl::StrCat("unterminated argument of ", kind, "(...)"));
+  }
+  if (text[pos] == '(') {
+    return ParseError(base_offset + pos, "'(' inside a subprincipal argument");
+  }
+  absl::string_view arg = text.substr(arg_start, pos - arg_start);
+  ++pos;  // ')'
+  auto sub = Subprincipal::Create(kind, arg);
+  if (!sub.ok()) return ParseError(base_offset + start, sub.status().message());
+  return sub;
+}
+
+}  // namespace
+
+absl::StatusOr<Subprincipal> Subprincipal::Parse(absl::string_view text) {
+  size_t pos = 0;
+  if (!text.empty() && text[0] == '.') pos = 1;
+  auto sub = ParseOneSub(text, pos, 0);
+  if (!sub.ok()) return sub;
+  if (pos != text.size()) {
+    return ParseError(pos, "trailing characters after the subprincipal");
+  }
+  return sub;
+}
+
+Principal Principal::ForKey(const VerifyingKey& key) {
+  Principal p;
+  p.key_spki_ = key.spki();
+  p.text_ = absl::StrCat(kKeyPrefix, Base64UrlEncode(key.spki()), ")");
+  return p;
+}
+
+Principal Principal::RootKey() const {
+  Principal p;
+  p.key_spki_ = key_spki_;
+  p.text_ = absl::StrCat(kKeyPrefix, Base64UrlEncode(key_spki_), ")");
+  return p;
+}
+
+absl::StatusOr<Principal> Principal::Parse(absl::string_view text) {
+  if (text.size() > kMaxPrincipalTextSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "principal name is ", text.size(), " bytes, over the limit of ",
+        kMaxPrincipalTextSize));
+  }
+  if (!absl::StartsWith(text, kKeyPrefix)) {
+    size_t i = 0;
+    while (i < text.size() && i < kKeyPrefix.size() && text[i] == kKeyPrefix[i]) ++i;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "principal name at offset ", i, ": a name must start with '",
+        kKeyPrefix, "<base64url SPKI>)'"));
+  }
+  size_t key_start = kKeyPrefix.size();
+  size_t close = text.find(')', key_start);
+  if (close == absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "principal name at offset ", key_start, ": unterminated key(...)"));
+  }
+  auto spki = Base64UrlDecode(text.substr(key_start, close - key_start));
+  if (!spki.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "principal name at offset ", key_start, ": ", spki.status().message()));
+  }
+  auto key = VerifyingKey::FromSpki(*spki);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "principal name at offset ", key_start, ": ", key.status().message()));
+  }
+  Principal p;
+  p.key_spki_ = std::move(spki).value();
+  size_t pos = close + 1;
+  while (pos < text.size()) {
+    if (text[pos] != '.') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "principal name at offset ", pos, ": expected '.' before a subprincipal"));
+    }
+    ++pos;
+    if (p.subs_.size() >= kMaxSubprincipals) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "principal name at offset ", pos, ": more than ", kMaxSubprincipals,
+          " subprincipals"));
+    }
+    auto sub = ParseOneSub(text, pos, 0);
+    if (!sub.ok()) return sub.status();
+    p.subs_.push_back(std::move(sub).value());
+  }
+  p.text_ = std::string(text);
+  return p;
+}
+
+absl::StatusOr<Principal> Principal::Extend(const Subprincipal& sub) const {
+  if (subs_.size() >= kMaxSubprincipals) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("name already has ", kMaxSubprincipals, " subprincipals"));
+  }
+  std::string text = absl::StrCat(text_, ".", sub.ToString());
+  if (text.size() > kMaxPrincipalTextSize) {
+    return absl::InvalidArgumentError("extended name would exceed the size limit");
+  }
+  Principal p = *this;
+  p.subs_.push_back(sub);
+  p.text_ = std::move(text);
+  return p;
+}
+
+bool Principal::IsSelfOrSubprincipalOf(const Principal& parent) const {
+  if (key_spki_ != parent.key_spki_ || subs_.size() < parent.subs_.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < parent.subs_.size(); ++i) {
+    if (subs_[i] != parent.subs_[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace tao

@@ -1,0 +1,107 @@
+// Principal names: who speaks. A name is a root key extended by a list of
+// subprincipals, and has exactly one canonical text:
+//
+//   key(ecdsa-p256:<base64url DER SPKI>).Program(sha256:<hex>).Args(sha256:<hex>)
+//
+// parse(print(x)) == x, and two names are equal exactly when their texts are.
+// The grammar and the rules for every subprincipal kind are in docs/names.md.
+// Values are immutable and thread-safe.
+#ifndef TAO_TAO_PRINCIPAL_H_
+#define TAO_TAO_PRINCIPAL_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "tao/keys.h"
+
+namespace tao {
+
+// Longest principal text accepted, and most subprincipals in one name.
+inline constexpr size_t kMaxPrincipalTextSize = 32 * 1024;
+inline constexpr size_t kMaxSubprincipals = 128;
+
+// One extension of a name, `Kind(argument)`. Always valid: made only by the
+// factories below or by parsing.
+class Subprincipal {
+ public:
+  // `Program(sha256:<hex>)`: the SHA-256 of the exact bytes executed.
+  // `digest` is the 32 raw bytes. kInvalidArgument for another size.
+  static absl::StatusOr<Subprincipal> Program(absl::string_view digest);
+  // `Args(sha256:<hex>)`: the digest of the program's args and environment.
+  static absl::StatusOr<Subprincipal> Args(absl::string_view digest);
+  // `VM(sha256:<hex>)`: the combined digest of a VM's kernel, initrd, cmdline.
+  static absl::StatusOr<Subprincipal> Vm(absl::string_view digest);
+  // `Enclave(sha256:<hex>)`: the digest of an enclave manifest.
+  static absl::StatusOr<Subprincipal> Enclave(absl::string_view digest);
+  // `Ext(<label>:<value>)`: a program-chosen extension (a role, a config hash).
+  // label: [a-z0-9][a-z0-9_-]{0,63}; value: 1 to 1024 characters of
+  // [A-Za-z0-9._:=+/,@-]. kInvalidArgument otherwise.
+  static absl::StatusOr<Subprincipal> Ext(absl::string_view label,
+                                          absl::string_view value);
+  // Parses one `Kind(argument)` (a leading '.' is allowed). kInvalidArgument
+  // with the offset and the reason if it is malformed.
+  static absl::StatusOr<Subprincipal> Parse(absl::string_view text);
+
+  // Validates `kind` and `argument` against the rules of docs/names.md.
+  // Returns kInvalidArgument with the reason.
+  static absl::StatusOr<Subprincipal> Create(absl::string_view kind,
+                                             absl::string_view argument);
+
+  const std::string& kind() const { return kind_; }
+  const std::string& argument() const { return argument_; }
+  // `Kind(argument)`.
+  std::string ToString() const;
+
+  bool operator==(const Subprincipal& o) const {
+    return kind_ == o.kind_ && argument_ == o.argument_;
+  }
+  bool operator!=(const Subprincipal& o) const { return !(*this == o); }
+
+ private:
+  Subprincipal(std::string kind, std::string argument)
+      : kind_(std::move(kind)), argument_(std::move(argument)) {}
+
+  std::string kind_;
+  std::string argument_;
+};
+
+class Principal {
+ public:
+  // The name of a key: `key(ecdsa-p256:<base64url SPKI>)`.
+  static Principal ForKey(const VerifyingKey& key);
+  // Parses canonical text. Returns kInvalidArgument naming the offset and
+  // the reason for anything else (including a non-canonical key encoding).
+  static absl::StatusOr<Principal> Parse(absl::string_view text);
+
+  // This name with `sub` appended. kInvalidArgument if the result would
+  // exceed kMaxSubprincipals or kMaxPrincipalTextSize.
+  absl::StatusOr<Principal> Extend(const Subprincipal& sub) const;
+
+  // The root key's canonical DER SPKI.
+  const std::string& key_spki() const { return key_spki_; }
+  // The root key alone, as a principal.
+  Principal RootKey() const;
+  const std::vector<Subprincipal>& subprincipals() const { return subs_; }
+  // The canonical text.
+  const std::string& text() const { return text_; }
+
+  // True if this name equals `parent` or extends it with subprincipals.
+  bool IsSelfOrSubprincipalOf(const Principal& parent) const;
+
+  bool operator==(const Principal& o) const { return text_ == o.text_; }
+  bool operator!=(const Principal& o) const { return text_ != o.text_; }
+  bool operator<(const Principal& o) const { return text_ < o.text_; }
+
+ private:
+  Principal() = default;
+
+  std::string key_spki_;
+  std::vector<Subprincipal> subs_;
+  std::string text_;
+};
+
+}  // namespace tao
+
+#endif  // TAO_TAO_PRINCIPAL_H_

@@ -1,0 +1,117 @@
+#include "tao/tao_host.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "tao/attestation.h"
+#include "tao/crypto.h"
+#include "tao/status_macros.h"
+
+namespace tao {
+namespace {
+
+constexpr absl::string_view kDeriveInfoPrefix = "tao-derive-v1";
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TaoHost>> TaoHost::Create(
+    HostKeys keys, Principal name, std::optional<Attestation> delegation) {
+  if (keys.sealing_secret.size() != kSealingSecretSize) {
+    return absl::InvalidArgumentError("sealing secret must be 32 bytes");
+  }
+  if (!delegation.has_value() &&
+      !name.IsSelfOrSubprincipalOf(
+          Principal::ForKey(keys.signing_key.verifying_key()))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "host name ", name.text(),
+        " is not under its signing key and no delegation was given"));
+  }
+  return std::unique_ptr<TaoHost>(
+      new TaoHost(std::move(keys), std::move(name), std::move(delegation)));
+}
+
+absl::StatusOr<std::string> TaoHost::GetRandomBytes(size_t n) const {
+  return RandomBytes(n);
+}
+
+absl::StatusOr<Attestation> TaoHost::Attest(const Principal& speaker,
+                                            Statement statement) const {
+  if (!speaker.IsSelfOrSubprincipalOf(name_)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        speaker.text(), " is not this host (", name_.text(), ") or its subprincipal"));
+  }
+  if (statement.speaker().empty()) {
+    statement.set_speaker(speaker.text());
+  } else {
+    TAO_ASSIGN_OR_RETURN(Principal claimed, Principal::Parse(statement.speaker()));
+    if (!claimed.IsSelfOrSubprincipalOf(speaker)) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "statement speaker ", claimed.text(), " is not ", speaker.text(),
+          " or its subprincipal"));
+    }
+  }
+  if (statement.has_not_before() && statement.has_not_after() &&
+      statement.not_before() > statement.not_after()) {
+    return absl::InvalidArgumentError("statement not_before is after not_after");
+  }
+  return SignStatement(statement, keys_.signing_key,
+                       delegation_.has_value() ? &*delegation_ : nullptr);
+}
+
+absl::StatusOr<std::string> TaoHost::Encrypt(absl::string_view data,
+                                             absl::string_view policy,
+                                             const Principal& sealer) const {
+  char nonce[kSealNonceSize];
+  TAO_RETURN_IF_ERROR(FillRandom(nonce, sizeof(nonce)));
+  absl::string_view nonce_view(nonce, sizeof(nonce));
+  std::string out;
+  out.reserve(64 + policy.size() + sealer.text().size() + data.size() +
+              kAesGcmTagSize);
+  TAO_RETURN_IF_ERROR(AppendSealedBundleHeader(policy, sealer.text(), nonce_view,
+                                               data.size(), &out));
+  TAO_ASSIGN_OR_RETURN(
+      SecretString key_iv,
+      HkdfSha256(keys_.sealing_secret.view(), nonce_view, kSealKdfInfo,
+                 kAesGcmKeySize + kAesGcmIvSize));
+  size_t header_size = out.size();
+  out.resize(header_size + data.size() + kAesGcmTagSize);
+  TAO_RETURN_IF_ERROR(AesGcmEncrypt(
+      key_iv.view().substr(0, kAesGcmKeySize), key_iv.view().substr(kAesGcmKeySize),
+      absl::string_view(out.data(), header_size), data.data(), data.size(),
+      out.data() + header_size, out.data() + header_size + data.size()));
+  return out;
+}
+
+absl::StatusOr<Unsealed> TaoHost::Decrypt(absl::string_view bundle) const {
+  TAO_ASSIGN_OR_RETURN(SealedBundleView view, ParseSealedBundle(bundle));
+  TAO_ASSIGN_OR_RETURN(
+      SecretString key_iv,
+      HkdfSha256(keys_.sealing_secret.view(), view.nonce, kSealKdfInfo,
+                 kAesGcmKeySize + kAesGcmIvSize));
+  SecretString data(view.ciphertext.size());
+  absl::Status opened = AesGcmDecrypt(
+      key_iv.view().substr(0, kAesGcmKeySize), key_iv.view().substr(kAesGcmKeySize),
+      view.associated_data, view.ciphertext.data(), view.ciphertext.size(),
+      view.tag, data.data());
+  if (!opened.ok()) {
+    return absl::DataLossError(
+        "sealed bundle does not authenticate: it was altered or sealed by "
+        "another host");
+  }
+  // The sealer text is authenticated; a bundle from this host always parses.
+  auto sealer = Principal::Parse(view.sealer);
+  if (!sealer.ok()) {
+    return absl::DataLossError(absl::StrCat("sealed bundle names a malformed sealer: ",
+                                            sealer.status().message()));
+  }
+  return Unsealed{std::move(data), std::string(view.policy), *std::move(sealer)};
+}
+
+absl::StatusOr<SecretString> TaoHost::DeriveSecret(absl::string_view context,
+                                                   size_t n) const {
+  return HkdfSha256(keys_.sealing_secret.view(), /*salt=*/"",
+                    absl::StrCat(kDeriveInfoPrefix, absl::string_view("\0", 1), context),
+                    n);
+}
+
+}  // namespace tao

@@ -1,0 +1,79 @@
+// TaoHost: the host-side mechanism that acts for hosted programs. It signs
+// attestations as a program's subprincipal, seals and unseals bundles and
+// derives secrets. It enforces no policy: callers (the listen loop) decide
+// who may do what before they call it. As CloudProxy's tao_host.h put it,
+// "TaoHost does not itself enforce policy for seal and unseal operations."
+#ifndef TAO_TAO_TAO_HOST_H_
+#define TAO_TAO_TAO_HOST_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "tao/attestation.pb.h"
+#include "tao/key_store.h"
+#include "tao/principal.h"
+#include "tao/sealed_bundle.h"
+
+namespace tao {
+
+// Immutable after Create; every method is const and thread-safe.
+class TaoHost {
+ public:
+  // `name` is the host's name; `delegation`, if present, is an attestation
+  // "parent says key(signing key) speaksfor name" that makes the host's
+  // attestations verifiable up to the parent's root. Without one, `name`
+  // must be the signing key's own principal or a subprincipal of it
+  // (kInvalidArgument otherwise).
+  static absl::StatusOr<std::unique_ptr<TaoHost>> Create(
+      HostKeys keys, Principal name, std::optional<Attestation> delegation);
+
+  const Principal& name() const { return name_; }
+  const VerifyingKey& signing_public_key() const {
+    return keys_.signing_key.verifying_key();
+  }
+  const std::optional<Attestation>& delegation() const { return delegation_; }
+
+  // `n` random bytes (at most 1 MiB, else kInvalidArgument).
+  absl::StatusOr<std::string> GetRandomBytes(size_t n) const;
+
+  // Signs `statement` on behalf of `speaker`, which must be this host or its
+  // subprincipal. An empty statement speaker is filled with `speaker`; a
+  // non-empty one must be `speaker` or its subprincipal. Returns
+  // kPermissionDenied if a speaker is not under this host, kInvalidArgument
+  // for a malformed speaker or an empty window.
+  absl::StatusOr<Attestation> Attest(const Principal& speaker,
+                                     Statement statement) const;
+
+  // Seals `data` with `policy` (opaque bytes) recorded as sealed by `sealer`.
+  absl::StatusOr<std::string> Encrypt(absl::string_view data,
+                                      absl::string_view policy,
+                                      const Principal& sealer) const;
+
+  // Opens a bundle sealed by this host (or one with the same sealing secret)
+  // and reports its policy and sealer; decides nothing. Returns
+  // kInvalidArgument for a malformed bundle and kDataLoss if it does not
+  // authenticate (altered, or sealed by another host).
+  absl::StatusOr<Unsealed> Decrypt(absl::string_view bundle) const;
+
+  // `n` bytes (1..8160) derived with HKDF from the sealing secret and
+  // `context`: equal contexts give equal secrets, across restarts.
+  absl::StatusOr<SecretString> DeriveSecret(absl::string_view context,
+                                            size_t n) const;
+
+ private:
+  TaoHost(HostKeys keys, Principal name, std::optional<Attestation> delegation)
+      : keys_(std::move(keys)),
+        name_(std::move(name)),
+        delegation_(std::move(delegation)) {}
+
+  HostKeys keys_;
+  Principal name_;
+  std::optional<Attestation> delegation_;
+};
+
+}  // namespace tao
+
+#endif  // TAO_TAO_TAO_HOST_H_
