@@ -4,6 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "tao/byte_reader.h"
+#include "tao/file_util.h"
+#include "tao/principal.h"
+#include "tao/status_macros.h"
 
 namespace tao {
 namespace {
@@ -148,6 +151,51 @@ absl::StatusOr<HostKeys> DecryptHostKeys(absl::string_view file,
   auto key = SigningKey::FromPkcs8(key_der);
   if (!key.ok()) return absl::DataLossError(key.status().message());
   return HostKeys{std::move(key).value(), SecretString(std::string(secret))};
+}
+
+std::string KeysFilePath(const std::string& dir, absl::string_view basename) {
+  return absl::StrCat(dir, "/", basename, "_keys");
+}
+
+std::string NameFilePath(const std::string& dir, absl::string_view basename) {
+  return absl::StrCat(dir, "/", basename, "_name");
+}
+
+absl::StatusOr<HostKeys> LoadOrCreateKeyDirectory(const KeyDirectoryOptions& options,
+                                                  bool* created) {
+  if (options.dir.empty() || options.basename.empty()) {
+    return absl::InvalidArgumentError("a key directory needs a path and a basename");
+  }
+  if (options.passphrase.empty()) {
+    return absl::InvalidArgumentError("the passphrase must not be empty");
+  }
+  const std::string keys_path = KeysFilePath(options.dir, options.basename);
+  auto existing = ReadFileToString(keys_path, 1 << 20);
+  if (existing.ok()) {
+    auto loaded = DecryptHostKeys(*existing, options.passphrase);
+    if (!loaded.ok()) {
+      return absl::Status(loaded.status().code(),
+                          absl::StrCat(keys_path, ": ", loaded.status().message()));
+    }
+    *created = false;
+    return loaded;
+  }
+  if (!absl::IsNotFound(existing.status())) return existing.status();
+  if (!options.create_if_missing) {
+    return absl::NotFoundError(absl::StrCat("no keys at ", keys_path));
+  }
+  TAO_ASSIGN_OR_RETURN(HostKeys keys, HostKeys::Generate());
+  TAO_ASSIGN_OR_RETURN(std::string encrypted,
+                       EncryptHostKeys(keys, options.passphrase, options.scrypt));
+  TAO_RETURN_IF_ERROR(EnsureDirectory(options.dir, 0700));
+  // The name first: a crash between the two writes leaves no keys, so the
+  // next start makes fresh ones and rewrites the name.
+  Principal name = Principal::ForKey(keys.signing_key.verifying_key());
+  TAO_RETURN_IF_ERROR(WriteFileAtomically(NameFilePath(options.dir, options.basename),
+                                          absl::StrCat(name.text(), "\n"), 0644));
+  TAO_RETURN_IF_ERROR(WriteFileAtomically(keys_path, encrypted, 0600));
+  *created = true;
+  return keys;
 }
 
 }  // namespace tao

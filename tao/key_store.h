@@ -41,6 +41,30 @@ absl::StatusOr<std::string> EncryptHostKeys(const HostKeys& keys,
 absl::StatusOr<HostKeys> DecryptHostKeys(absl::string_view file,
                                          absl::string_view passphrase);
 
+// A directory holding one set of keys at rest:
+//   <basename>_keys  the encrypted keys, mode 0600
+//   <basename>_name  the signing key's principal text, mode 0644
+// Hosts use basename "host"; domains "policy"; publishers "publisher".
+struct KeyDirectoryOptions {
+  std::string dir;       // created with mode 0700 when keys are created
+  std::string basename;  // e.g. "host"
+  std::string passphrase;
+  bool create_if_missing = true;
+  ScryptParams scrypt;  // for fresh keys; loaded keys use their stored ones
+};
+
+// Loads the keys in `options.dir`, or makes, stores and returns fresh ones
+// (setting *created) when there are none and creation is allowed. A failure
+// writes nothing. Returns kNotFound (no keys, creation off),
+// kPermissionDenied (wrong passphrase), kDataLoss (altered file),
+// kInvalidArgument (malformed file or options), or an errno status.
+absl::StatusOr<HostKeys> LoadOrCreateKeyDirectory(const KeyDirectoryOptions& options,
+                                                  bool* created);
+
+// The paths of the two files.
+std::string KeysFilePath(const std::string& dir, absl::string_view basename);
+std::string NameFilePath(const std::string& dir, absl::string_view basename);
+
 }  // namespace tao
 
 #endif  // TAO_TAO_KEY_STORE_H_

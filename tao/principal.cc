@@ -1,11 +1,15 @@
 #include "tao/principal.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "tao/crypto.h"
 
 namespace tao {
@@ -78,6 +82,58 @@ absl::Status CheckExtArgument(absl::string_view arg) {
   return absl::OkStatus();
 }
 
+bool IsProductChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+         c == '_' || c == '-';
+}
+
+// Parses a canonical decimal uint64 (no sign, no leading zeros).
+bool ParseCanonicalU64(absl::string_view text, uint64_t* out) {
+  if (text.empty() || text.size() > 20 || (text.size() > 1 && text[0] == '0')) {
+    return false;
+  }
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - digit) / 10) return false;
+    v = v * 10 + digit;
+  }
+  *out = v;
+  return true;
+}
+
+absl::StatusOr<PublisherClaim> ParsePublisherArgument(absl::string_view arg) {
+  constexpr absl::string_view kKeyPrefix = "ecdsa-p256:";
+  std::vector<absl::string_view> parts = absl::StrSplit(arg, ',');
+  if (parts.size() != 3 || !absl::StartsWith(parts[0], kKeyPrefix)) {
+    return absl::InvalidArgumentError(
+        "Publisher(...) must hold ecdsa-p256:<base64url SPKI>,<product>,<version>");
+  }
+  auto spki = Base64UrlDecode(parts[0].substr(kKeyPrefix.size()));
+  if (!spki.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Publisher(...) key: ", spki.status().message()));
+  }
+  auto key = VerifyingKey::FromSpki(*spki);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Publisher(...) key: ", key.status().message()));
+  }
+  absl::string_view product = parts[1];
+  if (product.empty() || product.size() > 128 ||
+      !std::all_of(product.begin(), product.end(), IsProductChar)) {
+    return absl::InvalidArgumentError(
+        "Publisher(...) product must be 1-128 characters of [A-Za-z0-9._-]");
+  }
+  uint64_t version = 0;
+  if (!ParseCanonicalU64(parts[2], &version)) {
+    return absl::InvalidArgumentError(
+        "Publisher(...) version must be a decimal integer without leading zeros");
+  }
+  return PublisherClaim{std::move(spki).value(), std::string(product), version};
+}
+
 absl::StatusOr<Subprincipal> ParseError(size_t offset, absl::string_view why) {
   return absl::InvalidArgumentError(
       absl::StrCat("principal name at offset ", offset, ": ", why));
@@ -92,10 +148,12 @@ absl::StatusOr<Subprincipal> Subprincipal::Create(absl::string_view kind,
     valid = CheckDigestArgument(kind, argument);
   } else if (kind == "Ext") {
     valid = CheckExtArgument(argument);
+  } else if (kind == "Publisher") {
+    valid = ParsePublisherArgument(argument).status();
   } else {
     valid = absl::InvalidArgumentError(
         absl::StrCat("unknown subprincipal kind '", absl::CHexEscape(kind),
-                     "' (known: Program, Args, VM, Enclave, Ext)"));
+                     "' (known: Program, Args, VM, Enclave, Publisher, Ext)"));
   }
   if (!valid.ok()) return valid;
   return Subprincipal(std::string(kind), std::string(argument));
@@ -128,6 +186,25 @@ absl::StatusOr<Subprincipal> Subprincipal::Enclave(absl::string_view digest) {
 absl::StatusOr<Subprincipal> Subprincipal::Ext(absl::string_view label,
                                                absl::string_view value) {
   return Create("Ext", absl::StrCat(label, ":", value));
+}
+
+absl::StatusOr<Subprincipal> Subprincipal::Publisher(const VerifyingKey& publisher,
+                                                     absl::string_view product,
+                                                     uint64_t version) {
+  return Create("Publisher", absl::StrCat("ecdsa-p256:", Base64UrlEncode(publisher.spki()),
+                                          ",", product, ",", version));
+}
+
+absl::StatusOr<PublisherClaim> ParsePublisher(const Subprincipal& sub) {
+  if (sub.kind() != "Publisher") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a Publisher subprincipal, got ", sub.kind()));
+  }
+  return ParsePublisherArgument(sub.argument());
+}
+
+bool IsMeasurementKind(const Subprincipal& sub) {
+  return sub.kind() == "Program" || sub.kind() == "VM" || sub.kind() == "Enclave";
 }
 
 std::string Subprincipal::ToString() const {

@@ -9,6 +9,7 @@
 #ifndef TAO_TAO_PRINCIPAL_H_
 #define TAO_TAO_PRINCIPAL_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,13 @@ class Subprincipal {
   static absl::StatusOr<Subprincipal> Vm(absl::string_view digest);
   // `Enclave(sha256:<hex>)`: the digest of an enclave manifest.
   static absl::StatusOr<Subprincipal> Enclave(absl::string_view digest);
+  // `Publisher(ecdsa-p256:<base64url SPKI>,<product>,<version>)`: the program
+  // carries a valid signature by `publisher` naming it `product` at
+  // `version` (tao/program_signature.h). product: 1 to 128 characters of
+  // [A-Za-z0-9._-]. kInvalidArgument otherwise.
+  static absl::StatusOr<Subprincipal> Publisher(const VerifyingKey& publisher,
+                                                absl::string_view product,
+                                                uint64_t version);
   // `Ext(<label>:<value>)`: a program-chosen extension (a role, a config hash).
   // label: [a-z0-9][a-z0-9_-]{0,63}; value: 1 to 1024 characters of
   // [A-Za-z0-9._:=+/,@-]. kInvalidArgument otherwise.
@@ -66,6 +74,19 @@ class Subprincipal {
   std::string kind_;
   std::string argument_;
 };
+
+// The parts of a `Publisher(...)` subprincipal.
+struct PublisherClaim {
+  std::string publisher_spki;  // canonical DER SPKI
+  std::string product;
+  uint64_t version;
+};
+
+// Reads a Publisher subprincipal. kInvalidArgument for any other kind.
+absl::StatusOr<PublisherClaim> ParsePublisher(const Subprincipal& sub);
+
+// True for the kinds that say which code runs: Program, VM, Enclave.
+bool IsMeasurementKind(const Subprincipal& sub);
 
 class Principal {
  public:

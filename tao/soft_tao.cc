@@ -3,49 +3,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "tao/file_util.h"
 #include "tao/key_store.h"
 #include "tao/status_macros.h"
 
 namespace tao {
-
-namespace {
-
-// Loads the keys in options.keys_dir or, if there are none, makes and stores
-// fresh ones (setting *created).
-absl::StatusOr<HostKeys> LoadOrCreateKeys(const SoftTaoOptions& options,
-                                          bool* created) {
-  const std::string keys_path = absl::StrCat(options.keys_dir, "/", kHostKeysFile);
-  auto existing = ReadFileToString(keys_path, 1 << 20);
-  if (existing.ok()) {
-    auto loaded = DecryptHostKeys(*existing, options.passphrase);
-    if (!loaded.ok()) {
-      return absl::Status(loaded.status().code(),
-                          absl::StrCat(keys_path, ": ", loaded.status().message()));
-    }
-    *created = false;
-    return loaded;
-  }
-  if (!absl::IsNotFound(existing.status())) return existing.status();
-  if (!options.create_if_missing) {
-    return absl::NotFoundError(absl::StrCat("no host keys at ", keys_path));
-  }
-  TAO_ASSIGN_OR_RETURN(HostKeys keys, HostKeys::Generate());
-  TAO_ASSIGN_OR_RETURN(std::string encrypted,
-                       EncryptHostKeys(keys, options.passphrase, options.scrypt));
-  TAO_RETURN_IF_ERROR(EnsureDirectory(options.keys_dir, 0700));
-  // The name first: a crash between the two writes leaves no keys, so the
-  // next start makes fresh ones and rewrites the name.
-  Principal name = Principal::ForKey(keys.signing_key.verifying_key());
-  TAO_RETURN_IF_ERROR(WriteFileAtomically(
-      absl::StrCat(options.keys_dir, "/", kHostNameFile),
-      absl::StrCat(name.text(), "\n"), 0644));
-  TAO_RETURN_IF_ERROR(WriteFileAtomically(keys_path, encrypted, 0600));
-  *created = true;
-  return keys;
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<SoftTao>> SoftTao::Create(
     const SoftTaoOptions& options) {
@@ -55,8 +16,14 @@ absl::StatusOr<std::unique_ptr<SoftTao>> SoftTao::Create(
   if (options.passphrase.empty()) {
     return absl::InvalidArgumentError("SoftTao needs a non-empty passphrase");
   }
+  KeyDirectoryOptions dir_options;
+  dir_options.dir = options.keys_dir;
+  dir_options.basename = std::string(kHostKeyBasename);
+  dir_options.passphrase = options.passphrase;
+  dir_options.create_if_missing = options.create_if_missing;
+  dir_options.scrypt = options.scrypt;
   bool created = false;
-  TAO_ASSIGN_OR_RETURN(HostKeys keys, LoadOrCreateKeys(options, &created));
+  TAO_ASSIGN_OR_RETURN(HostKeys keys, LoadOrCreateKeyDirectory(dir_options, &created));
   Principal name = Principal::ForKey(keys.signing_key.verifying_key());
   TAO_ASSIGN_OR_RETURN(std::unique_ptr<TaoHost> host,
                        TaoHost::Create(std::move(keys), std::move(name), std::nullopt));
@@ -71,6 +38,11 @@ Principal SoftTao::name() const {
 absl::StatusOr<Principal> SoftTao::GetTaoName() { return name(); }
 
 absl::Status SoftTao::ExtendTaoName(const Subprincipal& sub) {
+  if (sub.kind() != "Ext") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "only Ext(...) subprincipals may be added to a name, not ", sub.kind(),
+        "(...): measurements and publishers are the host's to assign"));
+  }
   absl::MutexLock lock(&mu_);
   TAO_ASSIGN_OR_RETURN(name_, name_.Extend(sub));
   return absl::OkStatus();

@@ -21,8 +21,8 @@
 
 namespace tao {
 
-inline constexpr absl::string_view kHostKeysFile = "host_keys";
-inline constexpr absl::string_view kHostNameFile = "host_name";
+// The key directory's basename: files host_keys and host_name.
+inline constexpr absl::string_view kHostKeyBasename = "host";
 
 struct SoftTaoOptions {
   // Directory of the keys; created (mode 0700) if missing and

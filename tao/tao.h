@@ -29,6 +29,8 @@ class Tao {
   virtual absl::StatusOr<Principal> GetTaoName() = 0;
 
   // Appends `sub` to the caller's name; later checks see the longer name.
+  // Only Ext(...) subprincipals are accepted (kInvalidArgument otherwise):
+  // measurements and publishers are for the host to assign.
   virtual absl::Status ExtendTaoName(const Subprincipal& sub) = 0;
 
   // `n` random bytes from the host (kInvalidArgument beyond 1 MiB).

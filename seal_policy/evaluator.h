@@ -1,0 +1,57 @@
+// Pure evaluation of a seal policy against the caller who asks to unseal.
+// No I/O and no state: the listen loop supplies the names, and the domain
+// (for DomainRule) arrives as an injected checker, in the manner of Asylo's
+// EvaluateIdentityAcl(identities, acl, matcher).
+//
+// How a name is read (structured, never by string matching):
+//   host . <measurement> [. Publisher(...)] [. Args(...)] [. Ext(...)]...
+// where <measurement> is the last Program, VM or Enclave subprincipal. Only a
+// Publisher immediately after the measurement counts: the factory that
+// measured the program put it there. (Hosts accept only Ext subprincipals
+// through ExtendTaoName, so a program cannot forge either.)
+#ifndef TAO_SEAL_POLICY_EVALUATOR_H_
+#define TAO_SEAL_POLICY_EVALUATOR_H_
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "seal_policy/decision.h"
+#include "seal_policy/seal_policy.pb.h"
+#include "tao/principal.h"
+
+namespace tao {
+
+// Decides DomainRule{label}. TaoDomain implements it. Implementations must
+// be thread-safe.
+class DomainRuleChecker {
+ public:
+  virtual ~DomainRuleChecker() = default;
+  // May `caller` unseal data sealed under DomainRule{label}?
+  virtual Decision CheckUnsealLabel(const Principal& caller,
+                                    absl::string_view label) const = 0;
+};
+
+// Everything an evaluation may look at. Pointers are not owned; `domain` may
+// be null, and then every DomainRule denies.
+struct SealPolicyContext {
+  const Principal& caller;  // who asks to unseal
+  const Principal& sealer;  // who sealed (from the authenticated bundle)
+  const Principal& host;    // the host that evaluates
+  const DomainRuleChecker* domain = nullptr;
+};
+
+// Evaluates `policy`. Thread-safe; never fails: a policy it cannot satisfy
+// denies, with the reason.
+Decision EvaluateSealPolicy(const SealPolicy& policy, const SealPolicyContext& context);
+
+// Decodes canonical policy bytes (seal_policy/codec.h) and evaluates them.
+// Returns kInvalidArgument if the bytes do not decode.
+absl::StatusOr<Decision> EvaluateSealPolicyBytes(absl::string_view policy,
+                                                 const SealPolicyContext& context);
+
+// The index of the last measurement subprincipal (Program, VM, Enclave) of
+// `name`, or -1 if it has none.
+int LastMeasurementIndex(const Principal& name);
+
+}  // namespace tao
+
+#endif  // TAO_SEAL_POLICY_EVALUATOR_H_

@@ -1,0 +1,232 @@
+#include "tao_domain/policy_io.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/text_format.h>
+
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "tao/crypto.h"
+#include "tao/principal.h"
+#include "tao/status_macros.h"
+
+namespace tao {
+namespace {
+
+constexpr absl::string_view kOperations[] = {
+    "Execute",          "Seal",          "Unseal",        "Attest",
+    "GetSharedSecret",  "Admin:Start",   "Admin:Stop",    "Admin:Kill",
+    "Admin:List",       "Admin:Wait",    "Admin:Logs",    "Admin:Events",
+    "Admin:GetTaoName", "Admin:Info",    "Admin:Reload",  "Admin:Shutdown",
+    "Admin:*"};
+
+class CollectErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (errors_.size() < 5) {
+      errors_.push_back(absl::StrCat("line ", line + 1, ", column ", column + 1, ": ",
+                                     message));
+    }
+  }
+  std::string Text() const { return absl::StrJoin(errors_, "; "); }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+absl::Status RuleError(int index, const Rule& rule, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "domain policy rule #", index + 1,
+      rule.id().empty() ? "" : absl::StrCat(" '", rule.id(), "'"), ": ", why));
+}
+
+absl::Status CheckMeasurement(absl::string_view m) {
+  // The same rules as a Program(...) argument.
+  return Subprincipal::Create("Program", m).status();
+}
+
+absl::Status CheckKeyPrincipal(absl::string_view text) {
+  TAO_ASSIGN_OR_RETURN(Principal p, Principal::Parse(text));
+  if (!p.subprincipals().empty()) {
+    return absl::InvalidArgumentError("must be a bare key principal");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckMatcher(const Matcher& m) {
+  switch (m.kind_case()) {
+    case Matcher::kExactName:
+      return Principal::Parse(m.exact_name()).status();
+    case Matcher::kMeasurement:
+      return CheckMeasurement(m.measurement());
+    case Matcher::kSigner: {
+      TAO_RETURN_IF_ERROR(CheckKeyPrincipal(m.signer().signer()));
+      if (m.signer().product().empty()) {
+        return absl::InvalidArgumentError("signer matcher needs a product");
+      }
+      return absl::OkStatus();
+    }
+    case Matcher::kNamePrefix:
+      return Principal::Parse(m.name_prefix()).status();
+    case Matcher::kUid:
+    case Matcher::kGid:
+      return absl::OkStatus();
+    case Matcher::KIND_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError("a matcher has no kind set");
+}
+
+// True if `message` or any message inside it carries fields this build does
+// not know: a policy from a newer format must not be half understood.
+bool HasUnknownFields(const google::protobuf::Message& message) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  if (!reflection->GetUnknownFields(message).empty()) return true;
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const auto* field : fields) {
+    if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (field->is_repeated()) {
+      for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
+        if (HasUnknownFields(reflection->GetRepeatedMessage(message, field, i))) {
+          return true;
+        }
+      }
+    } else if (HasUnknownFields(reflection->GetMessage(message, field))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool IsKnownOperation(absl::string_view operation) {
+  for (absl::string_view known : kOperations) {
+    if (operation == known) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<DomainPolicy> ParseDomainPolicyText(absl::string_view text) {
+  if (text.size() > kMaxDomainPolicySize) {
+    return absl::InvalidArgumentError("domain policy text exceeds 4 MiB");
+  }
+  DomainPolicy policy;
+  google::protobuf::TextFormat::Parser parser;
+  CollectErrors errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(std::string(text), &policy)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("domain policy text: ", errors.Text()));
+  }
+  TAO_RETURN_IF_ERROR(ValidateDomainPolicy(policy));
+  return policy;
+}
+
+absl::Status ValidateDomainPolicy(const DomainPolicy& policy) {
+  if (policy.domain_name().empty()) {
+    return absl::InvalidArgumentError("domain policy needs a domain_name");
+  }
+  std::set<std::string> ids;
+  for (int i = 0; i < policy.rules_size(); ++i) {
+    const Rule& rule = policy.rules(i);
+    if (rule.id().empty()) return RuleError(i, rule, "needs an id");
+    if (!ids.insert(rule.id()).second) return RuleError(i, rule, "duplicate id");
+    if (rule.operations().empty()) return RuleError(i, rule, "grants no operation");
+    bool seal_or_unseal = false;
+    for (const std::string& op : rule.operations()) {
+      if (!IsKnownOperation(op)) {
+        return RuleError(i, rule, absl::StrCat("unknown operation '", op, "'"));
+      }
+      seal_or_unseal |= op == "Seal" || op == "Unseal";
+    }
+    if (!rule.labels().empty() && !seal_or_unseal) {
+      return RuleError(i, rule, "labels apply only to Seal and Unseal");
+    }
+    for (const std::string& label : rule.labels()) {
+      if (label.empty()) return RuleError(i, rule, "empty label");
+    }
+    if (rule.principals().empty()) return RuleError(i, rule, "matches no principal");
+    for (int j = 0; j < rule.principals_size(); ++j) {
+      absl::Status ok = CheckMatcher(rule.principals(j));
+      if (!ok.ok()) {
+        return RuleError(i, rule,
+                         absl::StrCat("principals #", j + 1, ": ", ok.message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string DomainPolicyToText(const DomainPolicy& policy) {
+  std::string out;
+  google::protobuf::TextFormat::PrintToString(policy, &out);
+  return out;
+}
+
+absl::StatusOr<std::string> SignDomainPolicy(const DomainPolicy& policy,
+                                             const SigningKey& policy_key) {
+  TAO_RETURN_IF_ERROR(ValidateDomainPolicy(policy));
+  SignedDomainPolicy signed_policy;
+  if (!policy.SerializeToString(signed_policy.mutable_serialized_policy())) {
+    return absl::InternalError("cannot serialize the domain policy");
+  }
+  TAO_ASSIGN_OR_RETURN(
+      std::string signature,
+      policy_key.Sign(kDomainPolicyContext, signed_policy.serialized_policy()));
+  signed_policy.set_policy_key(policy_key.verifying_key().spki());
+  signed_policy.set_signature(std::move(signature));
+  return signed_policy.SerializeAsString();
+}
+
+absl::StatusOr<DomainPolicy> VerifySignedDomainPolicy(absl::string_view signed_bytes,
+                                                      const VerifyingKey& policy_key) {
+  if (signed_bytes.size() > kMaxDomainPolicySize) {
+    return absl::InvalidArgumentError("signed domain policy exceeds 4 MiB");
+  }
+  SignedDomainPolicy signed_policy;
+  if (!signed_policy.ParseFromArray(signed_bytes.data(),
+                                    static_cast<int>(signed_bytes.size()))) {
+    return absl::InvalidArgumentError("signed domain policy does not parse");
+  }
+  if (HasUnknownFields(signed_policy)) {
+    return absl::InvalidArgumentError(
+        "signed domain policy carries fields this host does not understand");
+  }
+  if (signed_policy.signature().empty()) {
+    return absl::UnauthenticatedError("domain policy is not signed");
+  }
+  if (signed_policy.policy_key() != policy_key.spki()) {
+    return absl::UnauthenticatedError(
+        "domain policy is signed by another key than the domain's policy key");
+  }
+  if (!policy_key
+           .Verify(kDomainPolicyContext, signed_policy.serialized_policy(),
+                   signed_policy.signature())
+           .ok()) {
+    return absl::UnauthenticatedError(
+        "domain policy signature does not verify: the policy was altered or "
+        "signed with another key");
+  }
+  DomainPolicy policy;
+  if (!policy.ParseFromString(signed_policy.serialized_policy())) {
+    return absl::InvalidArgumentError("signed domain policy body does not parse");
+  }
+  if (HasUnknownFields(policy)) {
+    return absl::InvalidArgumentError(
+        "domain policy uses fields this host does not understand (a newer "
+        "format?); refusing to apply it in part");
+  }
+  TAO_RETURN_IF_ERROR(ValidateDomainPolicy(policy));
+  return policy;
+}
+
+}  // namespace tao
