@@ -5,6 +5,8 @@
 # tao-attest, and shows what a tampered attestation and a wrong passphrase get.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib.sh
+. "$root/scripts/lib.sh"
 "$root/scripts/setup.sh"
 TARGETS="tao-soft tao-attest" "$root/scripts/build.sh"
 
@@ -32,7 +34,7 @@ soft unseal "$demo/secret.sealed" -
 
 step "4. A bundle with one flipped bit is refused"
 cp "$demo/secret.sealed" "$demo/tampered.sealed"
-printf '\x01' | dd of="$demo/tampered.sealed" bs=1 seek=120 conv=notrunc status=none
+flip_bit "$demo/tampered.sealed" 120
 if soft unseal "$demo/tampered.sealed" - ; then echo "UNEXPECTED: tampered bundle opened"; exit 1; fi
 
 step "5. Attest a statement as a subprincipal of the host"
@@ -44,8 +46,7 @@ step "6. Verify it with tao-attest against the host's name as trusted root"
 
 step "7. A tampered attestation is rejected with the reason"
 cp "$demo/ready.att" "$demo/tampered.att"
-size=$(stat -c %s "$demo/tampered.att")
-printf '\x00' | dd of="$demo/tampered.att" bs=1 seek=$((size - 3)) conv=notrunc status=none
+flip_bit "$demo/tampered.att" $(($(stat -c %s "$demo/tampered.att") - 3))
 if "$bin/tao_attest/tao-attest" verify --root="$demo/keys/host_name" "$demo/tampered.att"; then
   echo "UNEXPECTED: tampered attestation verified"; exit 1
 fi

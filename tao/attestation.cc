@@ -196,7 +196,9 @@ absl::StatusOr<VerifiedStatement> AttestationVerifier::Verify(
     const Attestation& attestation) const {
   auto verified = VerifyLink(attestation, 0);
   if (!verified.ok()) return verified;
-  absl::Time now = clock_.Now();
+  // Bounds are whole seconds and inclusive: not_after = T is valid until
+  // T + 1s.
+  absl::Time now = absl::FromUnixSeconds(absl::ToUnixSeconds(clock_.Now()));
   if (now < verified->not_before) {
     return Fail(AttestationFailure::kNotYetValid,
                 absl::StrCat("valid from ", TimeText(verified->not_before),
@@ -236,8 +238,9 @@ std::string DescribeStatement(const Statement& statement) {
       "]");
   std::string message;
   if (statement.has_delegation()) {
-    message = absl::StrCat(statement.delegation().delegate(), " speaksfor ",
-                           statement.delegation().delegator());
+    message = absl::StrCat(absl::CHexEscape(statement.delegation().delegate()),
+                           " speaksfor ",
+                           absl::CHexEscape(statement.delegation().delegator()));
   } else if (statement.has_predicate()) {
     std::vector<std::string> args;
     for (const std::string& arg : statement.predicate().args()) {

@@ -247,6 +247,12 @@ absl::Status ValidateScryptParams(const ScryptParams& params) {
     return absl::InvalidArgumentError(
         absl::StrCat("scrypt p=", params.p, " must be in [1, 16]"));
   }
+  if (128 * uint64_t{params.r} * params.n > kMaxScryptMemory) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "scrypt N=", params.n, ", r=", params.r, " needs ",
+        (128 * uint64_t{params.r} * params.n) >> 20, " MiB, over the limit of ",
+        kMaxScryptMemory >> 20, " MiB"));
+  }
   return absl::OkStatus();
 }
 

@@ -72,9 +72,13 @@ struct ScryptParams {
   uint32_t p = 1;
 };
 
+// Most memory scrypt may use (128 * r * N bytes).
+inline constexpr uint64_t kMaxScryptMemory = uint64_t{1} << 30;
+
 // Checks `params` against sane bounds (n a power of two in [2^10, 2^22],
-// r in [1, 32], p in [1, 16]) so an untrusted file cannot make us spin or
-// allocate gigabytes. Returns kInvalidArgument naming the bad field.
+// r in [1, 32], p in [1, 16], 128 * r * N <= 1 GiB) so an untrusted file
+// cannot make us allocate more than that. Returns kInvalidArgument naming
+// the bad field.
 absl::Status ValidateScryptParams(const ScryptParams& params);
 
 // Derives `length` bytes from `passphrase` and `salt` with scrypt.

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "tao/unique_fd.h"
 
@@ -33,10 +34,11 @@ absl::Status WriteAll(int fd, absl::string_view data, const std::string& what) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view contents, mode_t mode) {
+// Writes `contents` to a fresh temporary beside `path`, then publishes it:
+// rename(2) over `path`, or link(2) to `path` when `replace` is false (which
+// fails with EEXIST rather than replace).
+absl::Status PublishFile(const std::string& path, absl::string_view contents,
+                         mode_t mode, bool replace) {
   std::string tmpl = path + ".tmp.XXXXXX";
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
@@ -46,24 +48,29 @@ absl::Status WriteFileAtomically(const std::string& path,
                                absl::StrCat("create temporary for ", path));
   }
   std::string tmp_path(name.data());
-  auto fail = [&tmp_path](absl::Status status) {
-    ::unlink(tmp_path.c_str());
-    return status;
-  };
+  absl::Cleanup remove_tmp = [&tmp_path] { ::unlink(tmp_path.c_str()); };
   if (::fchmod(fd.get(), mode) != 0) {
-    return fail(absl::ErrnoToStatus(errno, absl::StrCat("chmod ", tmp_path)));
+    return absl::ErrnoToStatus(errno, absl::StrCat("chmod ", tmp_path));
   }
   absl::Status written = WriteAll(fd.get(), contents, tmp_path);
-  if (!written.ok()) return fail(written);
+  if (!written.ok()) return written;
   if (::fsync(fd.get()) != 0) {
-    return fail(absl::ErrnoToStatus(errno, absl::StrCat("fsync ", tmp_path)));
+    return absl::ErrnoToStatus(errno, absl::StrCat("fsync ", tmp_path));
   }
   if (::close(fd.Release()) != 0) {
-    return fail(absl::ErrnoToStatus(errno, absl::StrCat("close ", tmp_path)));
+    return absl::ErrnoToStatus(errno, absl::StrCat("close ", tmp_path));
   }
-  if (::rename(tmp_path.c_str(), path.c_str()) != 0) {
-    return fail(absl::ErrnoToStatus(
-        errno, absl::StrCat("rename ", tmp_path, " to ", path)));
+  if (replace) {
+    if (::rename(tmp_path.c_str(), path.c_str()) != 0) {
+      return absl::ErrnoToStatus(
+          errno, absl::StrCat("rename ", tmp_path, " to ", path));
+    }
+    std::move(remove_tmp).Cancel();
+  } else if (::link(tmp_path.c_str(), path.c_str()) != 0) {
+    if (errno == EEXIST) {
+      return absl::AlreadyExistsError(absl::StrCat(path, " already exists"));
+    }
+    return absl::ErrnoToStatus(errno, absl::StrCat("link ", tmp_path, " to ", path));
   }
   std::string dir = DirName(path);
   UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -71,6 +78,18 @@ absl::Status WriteFileAtomically(const std::string& path,
     return absl::ErrnoToStatus(errno, absl::StrCat("fsync directory ", dir));
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteFileAtomically(const std::string& path,
+                                 absl::string_view contents, mode_t mode) {
+  return PublishFile(path, contents, mode, /*replace=*/true);
+}
+
+absl::Status CreateFileAtomically(const std::string& path,
+                                  absl::string_view contents, mode_t mode) {
+  return PublishFile(path, contents, mode, /*replace=*/false);
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path,

@@ -16,10 +16,16 @@ namespace tao {
 // Replaces `path` with `contents` atomically: writes a temporary file in the
 // same directory with `mode`, fsyncs it, renames it over `path` and fsyncs the
 // directory. A crash at any point leaves either the old or the new file.
-// Returns an errno-derived status on failure, after removing the temporary.
+// Returns an errno-derived status on failure, after removing the temporary;
+// if only the final directory fsync fails, the new file is already in place.
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view contents,
                                  mode_t mode = 0600);
+
+// Like WriteFileAtomically, but never replaces: if `path` exists (or another
+// writer creates it first) returns kAlreadyExists and leaves it untouched.
+absl::Status CreateFileAtomically(const std::string& path,
+                                  absl::string_view contents, mode_t mode = 0600);
 
 // Reads all of `path`. Returns kNotFound if it does not exist and
 // kFailedPrecondition if it is larger than `max_size` bytes.

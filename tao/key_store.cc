@@ -161,6 +161,31 @@ std::string NameFilePath(const std::string& dir, absl::string_view basename) {
   return absl::StrCat(dir, "/", basename, "_name");
 }
 
+namespace {
+
+// Loads the keys at `keys_path` and makes sure the name file beside them
+// names their key (it is public and derived, so a missing or stale one, left
+// by a crash or a lost creation race, is rewritten).
+absl::StatusOr<HostKeys> LoadKeys(const KeyDirectoryOptions& options,
+                                  absl::string_view file) {
+  const std::string keys_path = KeysFilePath(options.dir, options.basename);
+  auto loaded = DecryptHostKeys(file, options.passphrase);
+  if (!loaded.ok()) {
+    return absl::Status(loaded.status().code(),
+                        absl::StrCat(keys_path, ": ", loaded.status().message()));
+  }
+  const std::string name_path = NameFilePath(options.dir, options.basename);
+  std::string name_text = absl::StrCat(
+      Principal::ForKey(loaded->signing_key.verifying_key()).text(), "\n");
+  auto on_disk = ReadFileToString(name_path, 1 << 16);
+  if (!on_disk.ok() || *on_disk != name_text) {
+    TAO_RETURN_IF_ERROR(WriteFileAtomically(name_path, name_text, 0644));
+  }
+  return loaded;
+}
+
+}  // namespace
+
 absl::StatusOr<HostKeys> LoadOrCreateKeyDirectory(const KeyDirectoryOptions& options,
                                                   bool* created) {
   if (options.dir.empty() || options.basename.empty()) {
@@ -172,13 +197,8 @@ absl::StatusOr<HostKeys> LoadOrCreateKeyDirectory(const KeyDirectoryOptions& opt
   const std::string keys_path = KeysFilePath(options.dir, options.basename);
   auto existing = ReadFileToString(keys_path, 1 << 20);
   if (existing.ok()) {
-    auto loaded = DecryptHostKeys(*existing, options.passphrase);
-    if (!loaded.ok()) {
-      return absl::Status(loaded.status().code(),
-                          absl::StrCat(keys_path, ": ", loaded.status().message()));
-    }
     *created = false;
-    return loaded;
+    return LoadKeys(options, *existing);
   }
   if (!absl::IsNotFound(existing.status())) return existing.status();
   if (!options.create_if_missing) {
@@ -188,12 +208,18 @@ absl::StatusOr<HostKeys> LoadOrCreateKeyDirectory(const KeyDirectoryOptions& opt
   TAO_ASSIGN_OR_RETURN(std::string encrypted,
                        EncryptHostKeys(keys, options.passphrase, options.scrypt));
   TAO_RETURN_IF_ERROR(EnsureDirectory(options.dir, 0700));
-  // The name first: a crash between the two writes leaves no keys, so the
-  // next start makes fresh ones and rewrites the name.
-  Principal name = Principal::ForKey(keys.signing_key.verifying_key());
-  TAO_RETURN_IF_ERROR(WriteFileAtomically(NameFilePath(options.dir, options.basename),
-                                          absl::StrCat(name.text(), "\n"), 0644));
-  TAO_RETURN_IF_ERROR(WriteFileAtomically(keys_path, encrypted, 0600));
+  // Never replaces keys: if another process created them first, use theirs.
+  absl::Status made = CreateFileAtomically(keys_path, encrypted, 0600);
+  if (absl::IsAlreadyExists(made)) {
+    TAO_ASSIGN_OR_RETURN(std::string theirs, ReadFileToString(keys_path, 1 << 20));
+    *created = false;
+    return LoadKeys(options, theirs);
+  }
+  TAO_RETURN_IF_ERROR(made);
+  TAO_RETURN_IF_ERROR(WriteFileAtomically(
+      NameFilePath(options.dir, options.basename),
+      absl::StrCat(Principal::ForKey(keys.signing_key.verifying_key()).text(), "\n"),
+      0644));
   *created = true;
   return keys;
 }

@@ -34,10 +34,12 @@ absl::StatusOr<std::string> EncryptHostKeys(const HostKeys& keys,
                                             absl::string_view passphrase,
                                             const ScryptParams& params);
 
-// Decrypts a file made by EncryptHostKeys. Returns kInvalidArgument for a
-// malformed file or out-of-bounds parameters, kPermissionDenied for a wrong
-// passphrase and kDataLoss when the passphrase is right but the file was
-// altered.
+// Decrypts a file made by EncryptHostKeys. Returns kInvalidArgument for an
+// empty passphrase, a malformed file or out-of-bounds parameters;
+// kPermissionDenied when the passphrase check fails, which is what a wrong
+// passphrase and an altered header (scrypt parameters, salt, check value)
+// both look like; kDataLoss when the passphrase is right but the ciphertext
+// was altered or holds a malformed key record.
 absl::StatusOr<HostKeys> DecryptHostKeys(absl::string_view file,
                                          absl::string_view passphrase);
 
@@ -54,9 +56,13 @@ struct KeyDirectoryOptions {
 };
 
 // Loads the keys in `options.dir`, or makes, stores and returns fresh ones
-// (setting *created) when there are none and creation is allowed. A failure
-// writes nothing. Returns kNotFound (no keys, creation off),
-// kPermissionDenied (wrong passphrase), kDataLoss (altered file),
+// (setting *created) when there are none and creation is allowed. Keys are
+// never replaced: of two processes creating at once, one creates and the
+// other loads its keys. The keys file is written first and the name file
+// after; loading rewrites a missing or stale name file, so a crash between
+// the two is repaired by the next load. A failed load writes nothing but
+// that repair. Returns kNotFound (no keys, creation off), kPermissionDenied
+// (wrong passphrase, or an unreadable file), kDataLoss (altered file),
 // kInvalidArgument (malformed file or options), or an errno status.
 absl::StatusOr<HostKeys> LoadOrCreateKeyDirectory(const KeyDirectoryOptions& options,
                                                   bool* created);

@@ -21,8 +21,11 @@ namespace {
 
 using internal::PkeyPtr;
 
-// DER length of an uncompressed P-256 SubjectPublicKeyInfo.
+// DER length of an uncompressed P-256 SubjectPublicKeyInfo, and the offset
+// of the point's form byte (0x04 uncompressed; 0x06/0x07 would be the
+// equally long hybrid form, which would give one key a second name).
 constexpr size_t kP256SpkiSize = 91;
+constexpr size_t kPointFormOffset = 26;
 
 std::string OpenSslError(absl::string_view what) {
   unsigned long code = ERR_get_error();  // NOLINT(runtime/int)
@@ -89,7 +92,8 @@ absl::StatusOr<VerifyingKey> VerifyingKey::FromSpki(absl::string_view der) {
   if (!curve.ok()) return curve;
   auto canonical = EncodeSpki(key.get());
   if (!canonical.ok()) return canonical.status();
-  if (der.size() != kP256SpkiSize || *canonical != der) {
+  if (der.size() != kP256SpkiSize || der[kPointFormOffset] != 0x04 ||
+      *canonical != der) {
     return absl::InvalidArgumentError(
         "public key is not in canonical uncompressed DER form");
   }

@@ -40,10 +40,10 @@ struct SoftTaoOptions {
 // Thread-safe.
 class SoftTao final : public Tao {
  public:
-  // Loads the keys in `options.keys_dir`, or creates them. Returns
-  // kPermissionDenied for a wrong passphrase, kDataLoss for an altered keys
-  // file, kNotFound if there are none and creation is off; a failure writes
-  // nothing.
+  // Loads the keys in `options.keys_dir`, or creates them, as
+  // LoadOrCreateKeyDirectory does (which says what is written when).
+  // Returns kPermissionDenied for a wrong passphrase, kDataLoss for an
+  // altered keys file, kNotFound if there are none and creation is off.
   static absl::StatusOr<std::unique_ptr<SoftTao>> Create(
       const SoftTaoOptions& options);
 

@@ -19,12 +19,30 @@ absl::StatusOr<std::unique_ptr<TaoHost>> TaoHost::Create(
   if (keys.sealing_secret.size() != kSealingSecretSize) {
     return absl::InvalidArgumentError("sealing secret must be 32 bytes");
   }
-  if (!delegation.has_value() &&
-      !name.IsSelfOrSubprincipalOf(
-          Principal::ForKey(keys.signing_key.verifying_key()))) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "host name ", name.text(),
-        " is not under its signing key and no delegation was given"));
+  Principal key_name = Principal::ForKey(keys.signing_key.verifying_key());
+  if (!delegation.has_value()) {
+    if (!name.IsSelfOrSubprincipalOf(key_name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "host name ", name.text(),
+          " is not under its signing key and no delegation was given"));
+    }
+  } else {
+    // The shape only: its signatures are for verifiers to check against
+    // their roots.
+    Statement statement;
+    if (!statement.ParseFromString(delegation->serialized_statement()) ||
+        !statement.has_delegation() ||
+        statement.delegation().delegate() != key_name.text()) {
+      return absl::InvalidArgumentError(
+          "the host's delegation does not delegate to its signing key");
+    }
+    TAO_ASSIGN_OR_RETURN(Principal delegator,
+                         Principal::Parse(statement.delegation().delegator()));
+    if (!name.IsSelfOrSubprincipalOf(delegator)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the host's delegation is for ", delegator.text(), ", not for ",
+          name.text()));
+    }
   }
   return std::unique_ptr<TaoHost>(
       new TaoHost(std::move(keys), std::move(name), std::move(delegation)));

@@ -25,8 +25,10 @@ class TaoHost {
   // `name` is the host's name; `delegation`, if present, is an attestation
   // "parent says key(signing key) speaksfor name" that makes the host's
   // attestations verifiable up to the parent's root. Without one, `name`
-  // must be the signing key's own principal or a subprincipal of it
-  // (kInvalidArgument otherwise).
+  // must be the signing key's own principal or a subprincipal of it. A
+  // delegation must delegate to the signing key for `name` or a prefix of it
+  // (its signatures are checked by verifiers, not here). kInvalidArgument
+  // otherwise.
   static absl::StatusOr<std::unique_ptr<TaoHost>> Create(
       HostKeys keys, Principal name, std::optional<Attestation> delegation);
 

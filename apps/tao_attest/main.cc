@@ -141,13 +141,13 @@ int Verify(const std::vector<std::string>& args) {
     }
     at_clock.Set(at);
   }
-  auto attestation = LoadAttestation(args[1]);
-  if (!attestation.ok()) {
-    PrintError("tao-attest", attestation.status());
+  auto bytes = ReadInput(args[1]);
+  if (!bytes.ok()) {
+    PrintError("tao-attest", bytes.status());
     return kExitFailure;
   }
   AttestationVerifier verifier(std::move(roots), at_clock);
-  auto verified = verifier.Verify(*attestation);
+  auto verified = verifier.VerifySerialized(*bytes);
   if (!verified.ok()) {
     auto failure = GetAttestationFailure(verified.status());
     std::cout << "rejected: " << verified.status().message() << "\n";

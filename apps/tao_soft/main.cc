@@ -59,9 +59,8 @@ int ExitCodeFor(const absl::Status& status) {
     case absl::StatusCode::kPermissionDenied:
     case absl::StatusCode::kDataLoss:
     case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kInvalidArgument:  // malformed bundle or keys file
       return kExitRejected;
-    case absl::StatusCode::kInvalidArgument:
-      return kExitUsage;
     default:
       return kExitFailure;
   }
@@ -72,27 +71,41 @@ int Fail(const absl::Status& status) {
   return ExitCodeFor(status);
 }
 
-absl::StatusOr<std::unique_ptr<SoftTao>> OpenTao(bool create) {
+// Opens the soft root and applies --extend. On failure prints why, sets
+// *exit_code (2 for what the user typed: the passphrase source, --extend)
+// and returns null.
+std::unique_ptr<SoftTao> OpenTao(bool create, int* exit_code) {
   auto passphrase = ReadPassphrase(FLAGS_passphrase_file);
-  if (!passphrase.ok()) return passphrase.status();
+  if (!passphrase.ok()) {
+    PrintError("tao-soft", passphrase.status());
+    *exit_code = kExitUsage;
+    return nullptr;
+  }
   SoftTaoOptions options;
   options.keys_dir = FLAGS_keys_dir;
   options.passphrase = *passphrase;
   options.create_if_missing = create;
   options.scrypt.n = FLAGS_scrypt_n;
   auto tao = SoftTao::Create(options);
-  if (!tao.ok()) return tao.status();
+  if (!tao.ok()) {
+    *exit_code = Fail(tao.status());
+    return nullptr;
+  }
   if (!FLAGS_extend.empty()) {
     for (absl::string_view part : absl::StrSplit(FLAGS_extend, ").", absl::SkipEmpty())) {
       std::string text(part);
       if (text.back() != ')') text += ")";
       auto sub = Subprincipal::Parse(text);
-      if (!sub.ok()) return sub.status();
-      absl::Status extended = (*tao)->ExtendTaoName(*sub);
-      if (!extended.ok()) return extended;
+      absl::Status extended = sub.ok() ? (*tao)->ExtendTaoName(*sub) : sub.status();
+      if (!extended.ok()) {
+        PrintError("tao-soft", absl::InvalidArgumentError(absl::StrCat(
+                                   "--extend: ", extended.message())));
+        *exit_code = kExitUsage;
+        return nullptr;
+      }
     }
   }
-  return tao;
+  return std::move(tao).value();
 }
 
 int Run(const std::vector<std::string>& args) {
@@ -104,24 +117,26 @@ int Run(const std::vector<std::string>& args) {
   };
   if (command == "init" || command == "name") {
     if (!expect_args(1, command)) return kExitUsage;
-    auto tao = OpenTao(/*create=*/command == "init");
-    if (!tao.ok()) return Fail(tao.status());
+    int exit_code = kExitOk;
+    auto tao = OpenTao(/*create=*/command == "init", &exit_code);
+    if (tao == nullptr) return exit_code;
     if (command == "init") {
-      std::cerr << ((*tao)->created_keys() ? "created new host keys in "
+      std::cerr << (tao->created_keys() ? "created new host keys in "
                                            : "loaded existing host keys from ")
                 << FLAGS_keys_dir << "\n";
     }
-    std::cout << (*tao)->GetTaoName()->text() << "\n";
+    std::cout << tao->GetTaoName()->text() << "\n";
     return kExitOk;
   }
   if (command == "seal") {
     if (!expect_args(3, "seal IN OUT")) return kExitUsage;
-    auto tao = OpenTao(false);
-    if (!tao.ok()) return Fail(tao.status());
+    int exit_code = kExitOk;
+    auto tao = OpenTao(false, &exit_code);
+    if (tao == nullptr) return exit_code;
     auto data = ReadInput(args[1]);
     if (!data.ok()) return Fail(data.status());
     SecretString plaintext(std::move(data).value());
-    auto sealed = (*tao)->Seal(plaintext.view(), FLAGS_policy);
+    auto sealed = tao->Seal(plaintext.view(), FLAGS_policy);
     if (!sealed.ok()) return Fail(sealed.status());
     absl::Status written = WriteOutput(args[2], *sealed);
     if (!written.ok()) return Fail(written);
@@ -131,11 +146,12 @@ int Run(const std::vector<std::string>& args) {
   }
   if (command == "unseal") {
     if (!expect_args(3, "unseal IN OUT")) return kExitUsage;
-    auto tao = OpenTao(false);
-    if (!tao.ok()) return Fail(tao.status());
+    int exit_code = kExitOk;
+    auto tao = OpenTao(false, &exit_code);
+    if (tao == nullptr) return exit_code;
     auto bundle = ReadInput(args[1]);
     if (!bundle.ok()) return Fail(bundle.status());
-    auto unsealed = (*tao)->Unseal(*bundle);
+    auto unsealed = tao->Unseal(*bundle);
     if (!unsealed.ok()) return Fail(unsealed.status());
     absl::Status written = WriteOutput(args[2], unsealed->data.view());
     if (!written.ok()) return Fail(written);
@@ -146,8 +162,9 @@ int Run(const std::vector<std::string>& args) {
   }
   if (command == "attest") {
     if (!expect_args(2, "attest OUT")) return kExitUsage;
-    auto tao = OpenTao(false);
-    if (!tao.ok()) return Fail(tao.status());
+    int exit_code = kExitOk;
+    auto tao = OpenTao(false, &exit_code);
+    if (tao == nullptr) return exit_code;
     Statement statement;
     statement.mutable_predicate()->set_name(FLAGS_predicate);
     for (absl::string_view arg : absl::StrSplit(FLAGS_args, ',', absl::SkipEmpty())) {
@@ -165,7 +182,7 @@ int Run(const std::vector<std::string>& args) {
       }
       statement.set_not_after(absl::ToUnixSeconds(now + valid_for));
     }
-    auto attestation = (*tao)->Attest(statement);
+    auto attestation = tao->Attest(statement);
     if (!attestation.ok()) return Fail(attestation.status());
     absl::Status written =
         WriteOutput(args[1], attestation->SerializeAsString(), 0644);

@@ -4,6 +4,8 @@
 # and are rejected with the right reason when tampered, expired, not yet
 # valid or checked against the wrong root; a wrong passphrase changes nothing.
 set -uo pipefail
+# shellcheck source=../../scripts/lib.sh
+. "$(dirname "$0")/../../scripts/lib.sh"
 soft_bin=$1
 attest_bin=$2
 work=$(mktemp -d "${TMPDIR:-/tmp}/tao-soft-cli.XXXXXX")
@@ -46,7 +48,7 @@ check "unsealed bytes equal the sealed bytes" cmp -s "$work/plain" "$work/plain.
 check "unseal reports the sealer" output_has "sealed by $name1"
 
 cp "$work/bundle" "$work/bundle.bad"
-printf '\x80' | dd of="$work/bundle.bad" bs=1 seek=5000 conv=notrunc status=none
+flip_bit "$work/bundle.bad" 5000
 expect_exit 1 "a flipped bit is refused" soft unseal "$work/bundle.bad" "$work/never"
 check "nothing written for a refused unseal" test ! -e "$work/never"
 
@@ -73,12 +75,18 @@ check "reason: expired" output_has "rejected: expired"
 expect_exit 1 "not yet valid" "$attest_bin" verify --root="$work/keys/host_name" --at=2000-01-01T00:00:00Z "$work/att"
 check "reason: not-yet-valid" output_has "rejected: not-yet-valid"
 cp "$work/att" "$work/att.bad"
-size=$(stat -c %s "$work/att.bad")
-printf '\x00' | dd of="$work/att.bad" bs=1 seek=$((size - 2)) conv=notrunc status=none
+flip_bit "$work/att.bad" $(($(stat -c %s "$work/att.bad") - 2))
 expect_exit 1 "tampered signature" "$attest_bin" verify --root="$work/keys/host_name" "$work/att.bad"
 check "reason: bad-signature" output_has "rejected: bad-signature"
 printf 'not an attestation\377\377' > "$work/garbage"
-expect_exit 3 "garbage is not an attestation" "$attest_bin" verify --root="$work/keys/host_name" "$work/garbage"
+expect_exit 1 "garbage is not an attestation" "$attest_bin" verify --root="$work/keys/host_name" "$work/garbage"
+check "reason: malformed" output_has "rejected: malformed"
+printf 'junk' > "$work/bundle.junk"
+expect_exit 1 "a malformed bundle is refused" soft unseal "$work/bundle.junk" "$work/never"
+expect_exit 2 "a bad --extend is a usage error" soft --extend='Program(x)' name
+rm "$work/keys/host_name"
+expect_exit 0 "a missing host_name is repaired on load" soft name
+check "host_name rewritten" test "$(cat "$work/keys/host_name")" = "$name1"
 expect_exit 2 "verify without --root is a usage error" "$attest_bin" verify "$work/att"
 expect_exit 0 "--help exits 0" "$attest_bin" --help
 expect_exit 2 "unknown command" "$soft_bin" --keys_dir="$work/keys" frobnicate
