@@ -41,11 +41,14 @@ Decision SameMeasurement(const SealPolicyContext& c) {
     return Decision::Allow(absl::StrCat("SameMeasurement: the caller runs ",
                                         cs[ci].ToString(), " as the sealer did"));
   }
-  return Decision::Deny(absl::StrCat(
-      "SameMeasurement: the caller runs ", cs[ci].ToString(), " on ",
-      ci == si && c.caller.key_spki() == c.sealer.key_spki() ? "the same host"
-                                                              : "another host",
-      ", but the sealer ran ", ss[si].ToString()));
+  if (cs[ci] == ss[si]) {
+    return Decision::Deny(absl::StrCat(
+        "SameMeasurement: the caller runs ", cs[ci].ToString(),
+        " as the sealer did, but under another host"));
+  }
+  return Decision::Deny(absl::StrCat("SameMeasurement: the caller runs ",
+                                     cs[ci].ToString(), ", but the sealer ran ",
+                                     ss[si].ToString()));
 }
 
 Decision SameSignerCheck(const SameSigner& policy, const SealPolicyContext& c) {

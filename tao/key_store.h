@@ -61,8 +61,9 @@ struct KeyDirectoryOptions {
 // other loads its keys. The keys file is written first and the name file
 // after; loading rewrites a missing or stale name file, so a crash between
 // the two is repaired by the next load. A failed load writes nothing but
-// that repair. Returns kNotFound (no keys, creation off), kPermissionDenied
-// (wrong passphrase, or an unreadable file), kDataLoss (altered file),
+// that repair (and fails if the repair cannot be written). Returns kNotFound
+// (no keys, creation off), kPermissionDenied (wrong passphrase, an altered
+// header, or an unreadable file), kDataLoss (altered ciphertext),
 // kInvalidArgument (malformed file or options), or an errno status.
 absl::StatusOr<HostKeys> LoadOrCreateKeyDirectory(const KeyDirectoryOptions& options,
                                                   bool* created);

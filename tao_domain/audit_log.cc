@@ -110,12 +110,14 @@ absl::Status AuditLog::Append(const AuditRecord& record) {
     }
     done += static_cast<size_t>(n);
   }
-  if (::fdatasync(fd_.get()) != 0) {
-    return absl::ErrnoToStatus(errno, "fdatasync the audit log");
-  }
+  // The whole record is in the file now: the chain moves on even if it
+  // could not be made durable, so the next record links to this one.
   size_ += line.size();
   last_hash_ = std::move(hash);
   ++next_seq_;
+  if (::fdatasync(fd_.get()) != 0) {
+    return absl::ErrnoToStatus(errno, "fdatasync the audit log");
+  }
   return absl::OkStatus();
 }
 

@@ -41,7 +41,9 @@ class AuditLog {
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& path);
 
   // Appends one record with write(2) and fdatasync(2). If the write fails
-  // part way, the file is cut back to its last whole record.
+  // part way, the file is cut back to its last whole record. If only the
+  // fdatasync fails, the record stays (and the chain continues from it) but
+  // the error is returned.
   absl::Status Append(const AuditRecord& record);
 
   uint64_t records() const;

@@ -79,7 +79,11 @@ bool GrantsOperation(const Rule& rule, absl::string_view operation) {
   return false;
 }
 
-bool GrantsLabel(const Rule& rule, absl::string_view label) {
+// Labels scope a rule's Seal and Unseal grants; its other operations ignore
+// them (a request for them carries no label).
+bool GrantsLabel(const Rule& rule, absl::string_view operation,
+                 absl::string_view label) {
+  if (operation != "Seal" && operation != "Unseal") return label.empty();
   if (label.empty()) return rule.labels().empty();
   for (const std::string& l : rule.labels()) {
     if (l == label || l == "*") return true;
@@ -123,7 +127,7 @@ Decision DecideWithPolicy(const DomainPolicy& policy, const Caller& caller,
   std::vector<std::string> near_misses;
   for (const Rule& rule : policy.rules()) {
     if (!GrantsOperation(rule, operation)) continue;
-    if (!GrantsLabel(rule, label)) {
+    if (!GrantsLabel(rule, operation, label)) {
       near_misses.push_back(absl::StrCat(
           "rule '", rule.id(), "' grants ", operation,
           rule.labels().empty() ? " without a label"
@@ -189,7 +193,11 @@ Decision TaoDomain::Explain(const Caller& caller, absl::string_view operation,
 
 Decision TaoDomain::Authorize(const Caller& caller, absl::string_view operation,
                               absl::string_view label) const {
-  Decision decision = Explain(caller, operation, label);
+  return Record(caller, operation, label, Explain(caller, operation, label));
+}
+
+Decision TaoDomain::Record(const Caller& caller, absl::string_view operation,
+                           absl::string_view label, Decision decision) const {
   if (audit_ != nullptr) {
     absl::Status logged = audit_->Append(AuditRecord{
         clock_.Now(), caller.Describe(), std::string(operation), std::string(label),

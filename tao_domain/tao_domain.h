@@ -63,6 +63,12 @@ class TaoDomain final : public DomainRuleChecker {
   Decision Explain(const Caller& caller, absl::string_view operation,
                    absl::string_view label = "") const;
 
+  // Appends a decision made elsewhere on the domain's behalf (a seal policy
+  // evaluated by the listen loop) to the audit trail. Returns `decision`, or
+  // a deny if it cannot be recorded.
+  Decision Record(const Caller& caller, absl::string_view operation,
+                  absl::string_view label, Decision decision) const;
+
   // DomainRuleChecker: Authorize(program caller, "Unseal", label).
   Decision CheckUnsealLabel(const Principal& caller,
                             absl::string_view label) const override;

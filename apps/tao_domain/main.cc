@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -26,7 +27,8 @@ DEFINE_string(keys_dir, "", "new-publisher, sign-program: the publisher's key di
 DEFINE_string(passphrase_file, "",
               "File whose first line is the passphrase of the policy or "
               "publisher key; if unset, TAO_PASSPHRASE is used.");
-DEFINE_uint64(scrypt_n, 1 << 15, "scrypt cost N for fresh keys.");
+DEFINE_uint64(scrypt_n, 1 << 15,
+              "scrypt cost N for fresh keys (a power of two, 2^10..2^20 with r=8).");
 DEFINE_string(label, "", "check: the label of a Seal or Unseal request.");
 DEFINE_int64(uid, -1, "check: ask as an admin client with this OS uid.");
 DEFINE_string(gids, "", "check: comma-separated OS group ids of that client.");
@@ -153,6 +155,10 @@ absl::StatusOr<VerifyingKey> LoadPinnedKey(const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": ", principal.status().message()));
   }
+  if (!principal->subprincipals().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": a policy key is a bare key principal"));
+  }
   return VerifyingKey::FromSpki(principal->key_spki());
 }
 
@@ -188,7 +194,7 @@ int Init() {
   std::string text_path = DomainFile("policy.txt");
   if (!PathExists(text_path)) {
     std::string text(kStarterPolicy);
-    text.replace(text.find("%NAME%"), 6, FLAGS_name);
+    text.replace(text.find("%NAME%"), 6, absl::CEscape(FLAGS_name));
     absl::Status written = WriteFileAtomically(text_path, text, 0644);
     if (!written.ok()) return Fail(written);
     std::cerr << "wrote a starter policy to " << text_path << "\n";
@@ -201,7 +207,10 @@ int Init() {
 }
 
 int Sign(const std::vector<std::string>& args) {
-  if (args.size() > 2) return kExitUsage;
+  if (args.size() > 2) {
+    std::cerr << "usage: tao-domain --domain_dir=D sign [POLICY_TXT]\n";
+    return kExitUsage;
+  }
   bool created = false;
   auto keys = OpenKeys(FLAGS_domain_dir, "policy", false, &created);
   if (!keys.ok()) return Fail(keys.status());
@@ -224,7 +233,10 @@ absl::StatusOr<DomainPolicy> LoadSignedPolicy(const std::string& path) {
 }
 
 int Show(const std::vector<std::string>& args) {
-  if (args.size() > 2) return kExitUsage;
+  if (args.size() > 2) {
+    std::cerr << "usage: tao-domain --domain_dir=D show [SIGNED]\n";
+    return kExitUsage;
+  }
   auto policy = LoadSignedPolicy(args.size() == 2 ? args[1] : DomainFile("policy.signed"));
   if (!policy.ok()) return FailVerification(policy.status());
   std::cout << "# verified: signed by the domain's policy key\n"
@@ -244,6 +256,10 @@ int Check(const std::vector<std::string>& args) {
     operation = args[1];
   } else {
     std::cerr << "usage: tao-domain --domain_dir=D check [NAME] OP\n";
+    return kExitUsage;
+  }
+  if (FLAGS_uid > static_cast<int64_t>(UINT32_MAX)) {
+    std::cerr << "tao-domain: --uid=" << FLAGS_uid << " is not a user id\n";
     return kExitUsage;
   }
   if (FLAGS_uid >= 0) {
@@ -340,7 +356,7 @@ int Measure(const std::vector<std::string>& args) {
   }
   if (!signature.ok()) return Fail(signature.status());
   auto claim = VerifyProgramSignature(*signature, *measurement);
-  if (!claim.ok()) return Fail(claim.status());
+  if (!claim.ok()) return FailVerification(claim.status());
   auto sub = PublisherSubprincipal(*claim);
   if (!sub.ok()) return Fail(sub.status());
   std::cout << sub->ToString() << "\n";

@@ -21,7 +21,7 @@ DEFINE_string(passphrase_file, "",
               "File whose first line is the passphrase protecting the keys; "
               "if unset, the TAO_PASSPHRASE environment variable is used.");
 DEFINE_uint64(scrypt_n, 1 << 15,
-              "scrypt cost N for fresh keys (a power of two, 2^10..2^22).");
+              "scrypt cost N for fresh keys (a power of two, 2^10..2^20 with r=8).");
 DEFINE_string(policy, "",
               "seal: the policy bytes to record in the bundle. The core keeps "
               "them opaque; seal policies are evaluated by the host's loop.");
@@ -86,6 +86,13 @@ std::unique_ptr<SoftTao> OpenTao(bool create, int* exit_code) {
   options.passphrase = *passphrase;
   options.create_if_missing = create;
   options.scrypt.n = FLAGS_scrypt_n;
+  absl::Status scrypt_ok = ValidateScryptParams(options.scrypt);
+  if (!scrypt_ok.ok()) {
+    PrintError("tao-soft", absl::InvalidArgumentError(
+                               absl::StrCat("--scrypt_n: ", scrypt_ok.message())));
+    *exit_code = kExitUsage;
+    return nullptr;
+  }
   auto tao = SoftTao::Create(options);
   if (!tao.ok()) {
     *exit_code = Fail(tao.status());
