@@ -1,0 +1,838 @@
+#include "channels/hosted_program_channel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "channels/tao_rpc.pb.h"
+#include "glog/logging.h"
+#include "seal_policy/codec.h"
+#include "seal_policy/evaluator.h"
+#include "tao/status_macros.h"
+
+namespace tao {
+namespace {
+
+// epoll tags: (id << 2) | kind; the wake-up eventfd has its own tag.
+enum TagKind : uint64_t { kTagChannelIn = 0, kTagChannelOut = 1, kTagExit = 2, kTagOutput = 3 };
+constexpr uint64_t kWakeTag = ~uint64_t{0};
+constexpr size_t kReadChunk = 256 * 1024;
+// Per program per wake-up, so one busy program cannot starve the others.
+constexpr size_t kReadBudgetBytes = 4 << 20;
+// Responses may carry a little more than the largest request (a sealed
+// bundle is its data plus a header).
+constexpr size_t kResponseSlack = 1 << 20;
+
+uint64_t Tag(uint64_t id, TagKind kind) { return (id << 2) | kind; }
+
+absl::Status SetNonBlocking(int fd) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    return absl::ErrnoToStatus(errno, "set O_NONBLOCK");
+  }
+  return absl::OkStatus();
+}
+
+// The host's ends of a new channel and the child's endpoint.
+struct ChannelPair {
+  UniqueFd host_in;   // the host reads requests here
+  UniqueFd host_out;  // and writes responses here (invalid: same as host_in)
+  ChildEndpoint child;
+};
+
+absl::StatusOr<ChannelPair> MakeChannelPair(ChannelKind kind) {
+  ChannelPair pair;
+  if (kind == ChannelKind::kPipe) {
+    int to_child[2], from_child[2];
+    if (::pipe2(to_child, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "pipe2");
+    UniqueFd to_child_read(to_child[0]), to_child_write(to_child[1]);
+    if (::pipe2(from_child, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "pipe2");
+    UniqueFd from_child_read(from_child[0]), from_child_write(from_child[1]);
+    TAO_RETURN_IF_ERROR(SetNonBlocking(from_child_read.get()));
+    TAO_RETURN_IF_ERROR(SetNonBlocking(to_child_write.get()));
+    pair.host_in = std::move(from_child_read);
+    pair.host_out = std::move(to_child_write);
+    pair.child.fds.push_back({std::move(to_child_read), 3});
+    pair.child.fds.push_back({std::move(from_child_write), 4});
+    pair.child.channel_env = "pipe:3,4";
+    return pair;
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    return absl::ErrnoToStatus(errno, "socketpair");
+  }
+  UniqueFd host(sv[0]), child(sv[1]);
+  TAO_RETURN_IF_ERROR(SetNonBlocking(host.get()));
+  pair.host_in = std::move(host);
+  pair.child.fds.push_back({std::move(child), 3});
+  pair.child.channel_env = "socket:3";
+  return pair;
+}
+
+bool MentionsOnlySingleKind(const SealPolicy& policy) {
+  return policy.kind_case() != SealPolicy::kAllOf &&
+         policy.kind_case() != SealPolicy::kAnyOf;
+}
+
+void CollectDomainLabels(const SealPolicy& policy, std::vector<std::string>* labels) {
+  switch (policy.kind_case()) {
+    case SealPolicy::kDomainRule:
+      if (std::find(labels->begin(), labels->end(), policy.domain_rule().label()) ==
+          labels->end()) {
+        labels->push_back(policy.domain_rule().label());
+      }
+      break;
+    case SealPolicy::kAllOf:
+      for (const auto& p : policy.all_of().policies()) CollectDomainLabels(p, labels);
+      break;
+    case SealPolicy::kAnyOf:
+      for (const auto& p : policy.any_of().policies()) CollectDomainLabels(p, labels);
+      break;
+    default:
+      break;
+  }
+}
+
+constexpr absl::string_view kDefaultSealPolicy = "SameProgram";
+
+}  // namespace
+
+struct HostedProgramChannel::Child {
+  uint64_t id = 0;
+  std::string factory;
+  ChannelKind channel = ChannelKind::kPipe;
+  Principal name;
+  std::unique_ptr<HostedProgram> program;  // released once reaped
+  pid_t pid = -1;
+  absl::Time started;
+  ProgramState state = ProgramState::kRunning;
+  std::optional<ExitStatus> exit;
+  std::optional<absl::Time> kill_deadline;
+  uint64_t calls = 0;
+  uint64_t denials = 0;
+
+  // The channel.
+  UniqueFd in_fd;
+  UniqueFd out_fd;  // invalid for a socket: in_fd serves both ways
+  bool channel_open = false;
+  FrameReader reader;
+  std::string out;
+  size_t out_pos = 0;
+  uint32_t in_mask = 0;   // events registered for in_fd (0: not registered)
+  uint32_t out_mask = 0;  // events registered for out_fd
+
+  // Output capture.
+  UniqueFd output;
+  UniqueFd log;
+  size_t log_bytes = 0;
+  std::string log_path;
+
+  Child(Principal n, size_t max_frame) : name(std::move(n)), reader(max_frame) {}
+  int write_fd() const { return out_fd.valid() ? out_fd.get() : in_fd.get(); }
+  size_t pending() const { return out.size() - out_pos; }
+};
+
+absl::string_view ProgramStateName(ProgramState state) {
+  switch (state) {
+    case ProgramState::kRunning:
+      return "running";
+    case ProgramState::kStopping:
+      return "stopping";
+    case ProgramState::kExited:
+      return "exited";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<std::unique_ptr<HostedProgramChannel>> HostedProgramChannel::Create(
+    const TaoHost& host, TaoDomain& domain, std::vector<FactoryRegistration> factories,
+    HostedProgramChannelOptions options) {
+  for (const FactoryRegistration& reg : factories) {
+    if (reg.factory == nullptr || reg.name.empty()) {
+      return absl::InvalidArgumentError("a factory registration needs a name and a factory");
+    }
+    absl::Span<const ChannelKind> accepted = reg.factory->channel_kinds();
+    for (ChannelKind kind : reg.channel_kinds) {
+      if (std::find(accepted.begin(), accepted.end(), kind) == accepted.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("factory '", reg.name, "' cannot serve channel kind ",
+                         ChannelKindName(kind)));
+      }
+    }
+  }
+  UniqueFd epoll_fd(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_fd.valid()) return absl::ErrnoToStatus(errno, "epoll_create1");
+  UniqueFd wake_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_fd.valid()) return absl::ErrnoToStatus(errno, "eventfd");
+  struct epoll_event ev = {};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeTag;
+  if (::epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, wake_fd.get(), &ev) != 0) {
+    return absl::ErrnoToStatus(errno, "epoll_ctl wake fd");
+  }
+  std::unique_ptr<HostedProgramChannel> loop(new HostedProgramChannel(
+      host, domain, std::move(factories), std::move(options), std::move(epoll_fd),
+      std::move(wake_fd)));
+  loop->thread_ = std::thread([raw = loop.get()] { raw->Loop(); });
+  return loop;
+}
+
+HostedProgramChannel::HostedProgramChannel(const TaoHost& host, TaoDomain& domain,
+                                           std::vector<FactoryRegistration> factories,
+                                           HostedProgramChannelOptions options,
+                                           UniqueFd epoll_fd, UniqueFd wake_fd)
+    : host_(host),
+      domain_(domain),
+      factories_(std::move(factories)),
+      options_(std::move(options)),
+      epoll_fd_(std::move(epoll_fd)),
+      wake_fd_(std::move(wake_fd)) {}
+
+HostedProgramChannel::~HostedProgramChannel() { Shutdown(absl::ZeroDuration()); }
+
+void HostedProgramChannel::Wake() {
+  uint64_t one = 1;
+  ssize_t n = ::write(wake_fd_.get(), &one, sizeof(one));
+  (void)n;  // EAGAIN means a wake-up is already pending
+}
+
+absl::StatusOr<ChildInfo> HostedProgramChannel::StartHostedProgram(
+    const StartRequest& request) {
+  const FactoryRegistration* reg = nullptr;
+  for (const FactoryRegistration& r : factories_) {
+    if (r.name == request.factory) reg = &r;
+  }
+  if (reg == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no factory named '", request.factory, "'"));
+  }
+  if (std::find(reg->channel_kinds.begin(), reg->channel_kinds.end(), request.channel) ==
+      reg->channel_kinds.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "factory '", reg->name, "' is not configured for channel kind ",
+        ChannelKindName(request.channel)));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::FailedPreconditionError("the host is shutting down");
+  }
+  // Measure: the factory decides nothing.
+  TAO_ASSIGN_OR_RETURN(std::unique_ptr<HostedProgram> program,
+                       reg->factory->NewHostedProgram(request.spec));
+  Principal name = host_.name();
+  for (const Subprincipal& sub : program->identity().subprincipals) {
+    TAO_ASSIGN_OR_RETURN(name, name.Extend(sub));
+  }
+  // Decide: a denied program never runs.
+  Decision decision = domain_.Authorize(Caller::Program(name), "Execute");
+  if (!decision.allowed) {
+    LOG(INFO) << "denied Execute for " << request.spec.path << ": " << decision.reason;
+    return absl::PermissionDeniedError(decision.reason);
+  }
+  // Connect and start.
+  TAO_ASSIGN_OR_RETURN(ChannelPair pair, MakeChannelPair(request.channel));
+  TAO_RETURN_IF_ERROR(program->Start(std::move(pair.child)));
+
+  absl::MutexLock lock(&mu_);
+  auto child = std::make_unique<Child>(std::move(name), options_.max_frame_size);
+  Child& c = *child;
+  c.id = next_id_++;
+  c.factory = reg->name;
+  c.channel = request.channel;
+  c.pid = program->pid();
+  c.started = absl::Now();
+  c.in_fd = std::move(pair.host_in);
+  c.out_fd = std::move(pair.host_out);
+  c.channel_open = true;
+  c.output = program->TakeOutput();
+  if (!options_.log_dir.empty()) {
+    c.log_path = absl::StrCat(options_.log_dir, "/", c.id, ".log");
+    c.log.Reset(::open(c.log_path.c_str(),
+                       O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640));
+    if (!c.log.valid()) PLOG(WARNING) << "open " << c.log_path;
+  }
+  struct epoll_event ev = {};
+  ev.events = EPOLLIN;
+  ev.data.u64 = Tag(c.id, kTagExit);
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, program->exit_fd(), &ev) != 0) {
+    // Without an exit notification the program cannot be managed: stop it.
+    absl::Status status = absl::ErrnoToStatus(errno, "watch the program's exit");
+    auto killed = program->Signal(SIGKILL);
+    (void)killed;
+    return status;
+  }
+  if (c.output.valid()) {
+    ev.data.u64 = Tag(c.id, kTagOutput);
+    if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, c.output.get(), &ev) != 0) {
+      c.output.Reset();
+    }
+  }
+  c.program = std::move(program);
+  ++running_;
+  UpdateInterest(c);
+  LOG(INFO) << "started program " << c.id << " (pid " << c.pid << ") as "
+            << c.name.text();
+  ChildInfo info = InfoOf(c);
+  children_.emplace(c.id, std::move(child));
+  return info;
+}
+
+void HostedProgramChannel::UpdateInterest(Child& c) {
+  bool want_in = c.channel_open && c.pending() < options_.max_buffered_output;
+  bool want_out = c.channel_open && c.pending() > 0;
+  auto apply = [this, &c](int fd, uint32_t* current, uint32_t wanted, TagKind kind) {
+    if (*current == wanted) return;
+    struct epoll_event ev = {};
+    ev.events = wanted;
+    ev.data.u64 = Tag(c.id, kind);
+    int op = *current == 0 ? EPOLL_CTL_ADD : (wanted == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD);
+    if (::epoll_ctl(epoll_fd_.get(), op, fd, &ev) == 0) *current = wanted;
+  };
+  if (!c.in_fd.valid()) return;
+  const uint32_t in = want_in ? uint32_t{EPOLLIN} : 0u;
+  const uint32_t out = want_out ? uint32_t{EPOLLOUT} : 0u;
+  if (c.out_fd.valid()) {
+    apply(c.in_fd.get(), &c.in_mask, in, kTagChannelIn);
+    apply(c.out_fd.get(), &c.out_mask, out, kTagChannelOut);
+  } else {
+    apply(c.in_fd.get(), &c.in_mask, in | out, kTagChannelIn);
+  }
+}
+
+void HostedProgramChannel::CloseChannel(Child& c, absl::string_view why) {
+  if (!c.channel_open) return;
+  LOG(INFO) << "program " << c.id << " lost its channel: " << why;
+  c.channel_open = false;
+  // Closing removes the descriptors from the epoll set.
+  c.in_fd.Reset();
+  c.out_fd.Reset();
+  c.in_mask = c.out_mask = 0;
+  c.reader = FrameReader(options_.max_frame_size);
+  std::string().swap(c.out);
+  c.out_pos = 0;
+}
+
+void HostedProgramChannel::ReadRequests(Child& c) {
+  // Answer the complete frames already buffered (left by backpressure), then
+  // read at most a budget of new bytes, answering as frames complete.
+  size_t budget = kReadBudgetBytes;
+  while (c.channel_open) {
+    while (c.channel_open && c.pending() < options_.max_buffered_output) {
+      absl::string_view frame;
+      absl::StatusOr<bool> ready = c.reader.Next(&frame);
+      if (!ready.ok()) {
+        CloseChannel(c, ready.status().message());
+        return;
+      }
+      if (!*ready) break;
+      Dispatch(c, frame);
+    }
+    if (budget == 0 || c.pending() >= options_.max_buffered_output) return;
+    size_t room = 0;
+    char* dst = c.reader.WritableSpace(kReadChunk, &room);
+    room = std::min(room, budget);
+    ssize_t n = ::read(c.in_fd.get(), dst, room);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) CloseChannel(c, absl::StrCat("read: ", strerror(errno)));
+      return;
+    }
+    if (n == 0) {
+      CloseChannel(c, c.reader.mid_frame() ? "closed in the middle of a frame"
+                                           : "the program closed it");
+      return;
+    }
+    c.reader.Commit(static_cast<size_t>(n));
+    budget -= static_cast<size_t>(n);
+  }
+}
+
+void HostedProgramChannel::FlushResponses(Child& c) {
+  while (c.channel_open && c.pending() > 0) {
+    ssize_t n;
+    if (c.out_fd.valid()) {
+      n = ::write(c.out_fd.get(), c.out.data() + c.out_pos, c.pending());
+    } else {
+      n = ::send(c.in_fd.get(), c.out.data() + c.out_pos, c.pending(), MSG_NOSIGNAL);
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      CloseChannel(c, absl::StrCat("write: ", strerror(errno)));
+      return;
+    }
+    c.out_pos += static_cast<size_t>(n);
+  }
+  if (c.pending() == 0) {
+    c.out_pos = 0;
+    if (c.out.capacity() > (8 << 20)) {
+      std::string().swap(c.out);
+    } else {
+      c.out.clear();
+    }
+  }
+}
+
+void HostedProgramChannel::DrainOutput(Child& c) {
+  if (!c.output.valid()) return;
+  char buf[65536];
+  for (int rounds = 0; rounds < 64; ++rounds) {
+    ssize_t n = ::read(c.output.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      c.output.Reset();
+      return;
+    }
+    if (!c.log.valid()) continue;
+    if (c.log_bytes + static_cast<size_t>(n) > options_.max_log_bytes) {
+      std::string old = absl::StrCat(c.log_path, ".1");
+      ::rename(c.log_path.c_str(), old.c_str());
+      c.log.Reset(::open(c.log_path.c_str(),
+                         O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640));
+      c.log_bytes = 0;
+      if (!c.log.valid()) continue;
+    }
+    ssize_t w = ::write(c.log.get(), buf, static_cast<size_t>(n));
+    if (w > 0) c.log_bytes += static_cast<size_t>(w);
+  }
+}
+
+void HostedProgramChannel::HandleExit(Child& c) {
+  if (c.program == nullptr) return;
+  absl::StatusOr<ExitStatus> status = c.program->Reap();
+  if (!status.ok()) return;  // spurious: not exited yet
+  DrainOutput(c);
+  c.output.Reset();
+  c.log.Reset();
+  CloseChannel(c, "the program exited");
+  c.exit = *status;
+  c.state = ProgramState::kExited;
+  c.kill_deadline.reset();
+  c.program.reset();  // closes its pidfd, which leaves the epoll set
+  --running_;
+  LOG(INFO) << "program " << c.id << " (pid " << c.pid << ") ended: "
+            << status->ToString();
+  exited_cv_.SignalAll();
+  ForgetOldExited();
+}
+
+void HostedProgramChannel::ForgetOldExited() {
+  size_t exited = children_.size() - running_;
+  for (auto it = children_.begin();
+       exited > options_.max_exited_programs && it != children_.end();) {
+    if (it->second->state == ProgramState::kExited) {
+      it = children_.erase(it);
+      --exited;
+    } else {
+      ++it;
+    }
+  }
+}
+
+absl::Duration HostedProgramChannel::ExpireDeadlines() {
+  absl::Time now = absl::Now();
+  absl::Duration next = absl::InfiniteDuration();
+  for (auto& [id, child] : children_) {
+    if (!child->kill_deadline.has_value() || child->program == nullptr) continue;
+    if (*child->kill_deadline <= now) {
+      LOG(INFO) << "program " << id << " did not stop in time; killing it";
+      auto killed = child->program->Signal(SIGKILL);
+      (void)killed;
+      child->kill_deadline.reset();
+    } else {
+      next = std::min(next, *child->kill_deadline - now);
+    }
+  }
+  return next;
+}
+
+void HostedProgramChannel::HandleEvent(uint64_t tag, uint32_t events) {
+  auto it = children_.find(tag >> 2);
+  if (it == children_.end()) return;
+  Child& c = *it->second;
+  switch (static_cast<TagKind>(tag & 3)) {
+    case kTagChannelIn:
+    case kTagChannelOut:
+      (void)events;
+      // Level-triggered: whatever woke us, make all the progress we can.
+      FlushResponses(c);
+      ReadRequests(c);
+      FlushResponses(c);
+      UpdateInterest(c);
+      break;
+    case kTagExit:
+      HandleExit(c);
+      break;
+    case kTagOutput:
+      DrainOutput(c);
+      break;
+  }
+}
+
+void HostedProgramChannel::Loop() {
+  // Writes to a vanished program's pipe must not kill the host: block
+  // SIGPIPE on this thread (writes then fail with EPIPE).
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
+  struct epoll_event events[64];
+  absl::Duration timeout = absl::InfiniteDuration();
+  while (true) {
+    int timeout_ms = timeout == absl::InfiniteDuration()
+                         ? -1
+                         : static_cast<int>(std::max<int64_t>(
+                               1, absl::ToInt64Milliseconds(timeout) + 1));
+    int n = ::epoll_wait(epoll_fd_.get(), events, 64, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      PLOG(ERROR) << "epoll_wait";
+      continue;
+    }
+    absl::MutexLock lock(&mu_);
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 == kWakeTag) {
+        uint64_t count;
+        ssize_t r = ::read(wake_fd_.get(), &count, sizeof(count));
+        (void)r;
+        continue;
+      }
+      HandleEvent(events[i].data.u64, events[i].events);
+    }
+    // Clear any SIGPIPE raised by our writes.
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) > 0) {
+    }
+    timeout = ExpireDeadlines();
+    if (shut_down_) return;
+  }
+}
+
+absl::Status HostedProgramChannel::Signal(uint64_t id, int signal,
+                                          std::optional<absl::Duration> grace) {
+  absl::MutexLock lock(&mu_);
+  auto it = children_.find(id);
+  if (it == children_.end()) {
+    return absl::NotFoundError(absl::StrCat("no hosted program ", id));
+  }
+  Child& c = *it->second;
+  if (c.program == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("program ", id, " already exited (", c.exit->ToString(), ")"));
+  }
+  TAO_RETURN_IF_ERROR(c.program->Signal(signal));
+  if (grace.has_value()) {
+    c.state = ProgramState::kStopping;
+    absl::Time deadline = absl::Now() + *grace;
+    if (!c.kill_deadline.has_value() || deadline < *c.kill_deadline) {
+      c.kill_deadline = deadline;
+    }
+    Wake();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HostedProgramChannel::StopHostedProgram(uint64_t id, absl::Duration grace) {
+  return Signal(id, SIGTERM, grace);
+}
+
+absl::Status HostedProgramChannel::KillHostedProgram(uint64_t id) {
+  return Signal(id, SIGKILL, std::nullopt);
+}
+
+ChildInfo HostedProgramChannel::InfoOf(const Child& c) const {
+  ChildInfo info;
+  info.id = c.id;
+  info.name = c.name.text();
+  info.pid = c.pid;
+  info.factory = c.factory;
+  info.channel = c.channel;
+  info.state = c.state;
+  info.started = c.started;
+  info.exit = c.exit;
+  info.calls = c.calls;
+  info.denials = c.denials;
+  info.log_path = c.log_path;
+  return info;
+}
+
+std::vector<ChildInfo> HostedProgramChannel::ListHostedPrograms() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<ChildInfo> out;
+  out.reserve(children_.size());
+  for (const auto& [id, child] : children_) out.push_back(InfoOf(*child));
+  return out;
+}
+
+absl::StatusOr<ChildInfo> HostedProgramChannel::GetHostedProgram(uint64_t id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = children_.find(id);
+  if (it == children_.end()) {
+    return absl::NotFoundError(absl::StrCat("no hosted program ", id));
+  }
+  return InfoOf(*it->second);
+}
+
+absl::StatusOr<ChildInfo> HostedProgramChannel::WaitHostedProgram(
+    uint64_t id, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  absl::MutexLock lock(&mu_);
+  while (true) {
+    auto it = children_.find(id);
+    if (it == children_.end()) {
+      return absl::NotFoundError(absl::StrCat("no hosted program ", id));
+    }
+    if (it->second->state == ProgramState::kExited) return InfoOf(*it->second);
+    if (exited_cv_.WaitWithDeadline(&mu_, deadline)) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("program ", id, " is still running"));
+    }
+  }
+}
+
+size_t HostedProgramChannel::running() const {
+  absl::MutexLock lock(&mu_);
+  return running_;
+}
+
+void HostedProgramChannel::Shutdown(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    stopping_ = true;
+    absl::Time deadline = absl::Now() + grace;
+    for (auto& [id, child] : children_) {
+      if (child->program == nullptr) continue;
+      auto signaled = child->program->Signal(grace > absl::ZeroDuration() ? SIGTERM
+                                                                          : SIGKILL);
+      (void)signaled;
+      child->state = ProgramState::kStopping;
+      child->kill_deadline = deadline;
+    }
+  }
+  Wake();
+  {
+    absl::MutexLock lock(&mu_);
+    while (running_ > 0) exited_cv_.Wait(&mu_);
+    shut_down_ = true;
+  }
+  Wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+namespace {
+
+void SetStatus(const absl::Status& status, TaoResponse* response) {
+  response->set_code(static_cast<int32_t>(status.code()));
+  response->set_message(std::string(status.message()));
+}
+
+absl::Status Denied(const Decision& decision) {
+  return absl::PermissionDeniedError(decision.reason);
+}
+
+}  // namespace
+
+void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {
+  TaoRequest request;
+  if (!request.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
+    CloseChannel(c, "a frame that does not parse as a TaoRequest");
+    return;
+  }
+  TaoResponse response;
+  response.set_id(request.id());
+  ++c.calls;
+  const Caller caller = Caller::Program(c.name);
+  absl::Status status = absl::OkStatus();
+  switch (request.args_case()) {
+    case TaoRequest::kGetTaoName:
+      response.set_name(c.name.text());
+      break;
+    case TaoRequest::kExtendTaoName: {
+      auto sub = Subprincipal::Parse(request.extend_tao_name().subprincipal());
+      if (!sub.ok()) {
+        status = sub.status();
+      } else if (sub->kind() != "Ext") {
+        status = absl::InvalidArgumentError(
+            absl::StrCat("only Ext(...) may be added to a name, not ", sub->kind(),
+                         "(...): measurements and publishers are the host's to assign"));
+      } else {
+        auto extended = c.name.Extend(*sub);
+        if (extended.ok()) {
+          c.name = *std::move(extended);
+        } else {
+          status = extended.status();
+        }
+      }
+      break;
+    }
+    case TaoRequest::kGetRandomBytes: {
+      auto bytes = host_.GetRandomBytes(request.get_random_bytes().size());
+      if (bytes.ok()) {
+        response.set_data(*std::move(bytes));
+      } else {
+        status = bytes.status();
+      }
+      break;
+    }
+    case TaoRequest::kGetSharedSecret: {
+      const GetSharedSecretArgs& args = request.get_shared_secret();
+      std::string policy_bytes =
+          args.policy().empty() ? std::string(kDefaultSealPolicy) : args.policy();
+      auto policy = DecodeSealPolicy(policy_bytes);
+      if (!policy.ok()) {
+        status = policy.status();
+        break;
+      }
+      if (!MentionsOnlySingleKind(*policy)) {
+        status = absl::InvalidArgumentError(
+            "a shared secret takes a single-kind policy, not AllOf or AnyOf");
+        break;
+      }
+      Decision allowed = domain_.Authorize(caller, "GetSharedSecret");
+      if (allowed.allowed) {
+        // Every caller the policy admits must derive the same secret, so the
+        // binding is what the policy compares: the exact name for
+        // SameProgram, the measured prefix for SameMeasurement, nothing more
+        // for the others (whose admission is checked right here, with the
+        // caller as its own sealer).
+        std::string binding;
+        if (policy->has_same_program()) {
+          binding = c.name.text();
+        } else if (policy->has_same_measurement()) {
+          int mi = LastMeasurementIndex(c.name);
+          if (mi < 0) {
+            allowed = Decision::Deny("SameMeasurement: the caller has no measurement");
+          } else {
+            binding = c.name.RootKey().text();
+            for (int i = 0; i <= mi; ++i) {
+              absl::StrAppend(&binding, ".", c.name.subprincipals()[i].ToString());
+            }
+          }
+        } else {
+          allowed = EvaluateSealPolicy(
+              *policy, SealPolicyContext{c.name, c.name, host_.name(), &domain_});
+          allowed = domain_.Record(caller, "GetSharedSecret", policy_bytes,
+                                   std::move(allowed));
+        }
+        if (allowed.allowed) {
+          auto secret = host_.DeriveSecret(
+              absl::StrCat("shared-secret:", policy_bytes.size(), ":", policy_bytes,
+                           binding),
+              args.size());
+          if (secret.ok()) {
+            response.set_data(secret->Copy());
+          } else {
+            status = secret.status();
+          }
+        }
+      }
+      if (!allowed.allowed) status = Denied(allowed);
+      break;
+    }
+    case TaoRequest::kAttest: {
+      Decision allowed = domain_.Authorize(caller, "Attest");
+      if (!allowed.allowed) {
+        status = Denied(allowed);
+        break;
+      }
+      auto attestation = host_.Attest(c.name, request.attest());
+      if (attestation.ok()) {
+        *response.mutable_attestation() = *std::move(attestation);
+      } else {
+        status = attestation.status();
+      }
+      break;
+    }
+    case TaoRequest::kSeal: {
+      const SealArgs& args = request.seal();
+      std::string policy_bytes =
+          args.policy().empty() ? std::string(kDefaultSealPolicy) : args.policy();
+      auto policy = DecodeSealPolicy(policy_bytes);
+      if (!policy.ok()) {
+        status = policy.status();
+        break;
+      }
+      // May the caller seal at all, and under each DomainRule label it names?
+      std::vector<std::string> labels;
+      CollectDomainLabels(*policy, &labels);
+      Decision allowed = Decision::Allow("");
+      if (labels.empty()) {
+        allowed = domain_.Authorize(caller, "Seal");
+      } else {
+        for (const std::string& label : labels) {
+          allowed = domain_.Authorize(caller, "Seal", label);
+          if (!allowed.allowed) break;
+        }
+      }
+      if (!allowed.allowed) {
+        status = Denied(allowed);
+        break;
+      }
+      auto bundle = host_.Encrypt(args.data(), policy_bytes, c.name);
+      if (bundle.ok()) {
+        response.set_data(*std::move(bundle));
+      } else {
+        status = bundle.status();
+      }
+      break;
+    }
+    case TaoRequest::kUnseal: {
+      auto unsealed = host_.Decrypt(request.unseal().bundle());
+      if (!unsealed.ok()) {
+        status = unsealed.status();
+        break;
+      }
+      auto decision = EvaluateSealPolicyBytes(
+          unsealed->policy,
+          SealPolicyContext{c.name, unsealed->sealer, host_.name(), &domain_});
+      if (!decision.ok()) {
+        status = absl::DataLossError(absl::StrCat("the sealed policy does not decode: ",
+                                                  decision.status().message()));
+        break;
+      }
+      Decision recorded =
+          domain_.Record(caller, "Unseal", unsealed->policy, *std::move(decision));
+      if (!recorded.allowed) {
+        status = Denied(recorded);
+        break;
+      }
+      UnsealResult* result = response.mutable_unsealed();
+      result->set_data(unsealed->data.data(), unsealed->data.size());
+      result->set_policy(std::move(unsealed->policy));
+      result->set_sealer(unsealed->sealer.text());
+      break;
+    }
+    case TaoRequest::ARGS_NOT_SET:
+      status = absl::InvalidArgumentError("a request without a method");
+      break;
+  }
+  if (!status.ok()) {
+    if (status.code() == absl::StatusCode::kPermissionDenied) ++c.denials;
+    SetStatus(status, &response);
+  }
+  absl::Status framed =
+      AppendFrame(response, options_.max_frame_size + kResponseSlack, &c.out);
+  if (!framed.ok()) {
+    TaoResponse too_big;
+    too_big.set_id(request.id());
+    SetStatus(absl::ResourceExhaustedError(framed.message()), &too_big);
+    auto unused = AppendFrame(too_big, options_.max_frame_size, &c.out);
+    (void)unused;
+  }
+  // The unsealed plaintext was copied into the frame; wipe the response copy.
+  if (response.has_unsealed()) {
+    std::string* data = response.mutable_unsealed()->mutable_data();
+    SecretString wipe(std::move(*data));
+  }
+}
+
+}  // namespace tao

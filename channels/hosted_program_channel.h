@@ -1,0 +1,165 @@
+// HostedProgramChannel: the listen loop. It owns the table of hosted
+// programs and every policy check: a program starts only after TaoDomain
+// allows Execute for the name its factory measured, and every Tao call a
+// program makes is checked here before the host's mechanism (TaoHost) acts.
+//
+// One thread runs an epoll loop over every program's channel, its exit
+// notification (a pidfd), its output pipe and a wake-up eventfd. All I/O with
+// programs is non-blocking and bounded per program, so a slow or hostile
+// program stalls only itself; a program that breaks the protocol loses its
+// channel and nothing else.
+#ifndef TAO_CHANNELS_HOSTED_PROGRAM_CHANNEL_H_
+#define TAO_CHANNELS_HOSTED_PROGRAM_CHANNEL_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "channels/framing.h"
+#include "program_factory/program_factory.h"
+#include "tao/tao_host.h"
+#include "tao/unique_fd.h"
+#include "tao_domain/tao_domain.h"
+
+namespace tao {
+
+struct HostedProgramChannelOptions {
+  // Largest frame a program may send.
+  size_t max_frame_size = kDefaultMaxFrameSize;
+  // Responses buffered for a program that does not read them; past this the
+  // loop stops reading its requests until it catches up.
+  size_t max_buffered_output = 64 << 20;
+  // Where each program's stdout and stderr go, as <id>.log (rotated once to
+  // <id>.log.1 at max_log_bytes). Empty: output is read and dropped.
+  std::string log_dir;
+  size_t max_log_bytes = 1 << 20;
+  // Exited programs remembered for List and Wait (oldest forgotten first).
+  size_t max_exited_programs = 1024;
+};
+
+// A factory and the channel kinds the loop may pair it with.
+struct FactoryRegistration {
+  std::string name;  // e.g. "process"
+  ProgramFactory* factory;  // not owned; outlives the loop
+  std::vector<ChannelKind> channel_kinds;
+};
+
+struct StartRequest {
+  std::string factory = "process";
+  ChannelKind channel = ChannelKind::kPipe;
+  ProgramSpec spec;
+};
+
+enum class ProgramState { kRunning, kStopping, kExited };
+absl::string_view ProgramStateName(ProgramState state);
+
+// A snapshot of one hosted program.
+struct ChildInfo {
+  uint64_t id = 0;
+  std::string name;  // current name text (with extensions)
+  pid_t pid = -1;
+  std::string factory;
+  ChannelKind channel = ChannelKind::kPipe;
+  ProgramState state = ProgramState::kRunning;
+  absl::Time started;
+  std::optional<ExitStatus> exit;
+  uint64_t calls = 0;    // Tao calls answered
+  uint64_t denials = 0;  // of which denied by policy
+  std::string log_path;
+};
+
+// Thread-safe. The loop runs on its own thread from Create until Shutdown or
+// destruction; every public method may be called from any other thread.
+class HostedProgramChannel {
+ public:
+  // Checks every registration (a factory paired with a kind it cannot serve
+  // is refused here, at configuration time) and starts the loop thread.
+  // `host` and `domain` must outlive the loop.
+  static absl::StatusOr<std::unique_ptr<HostedProgramChannel>> Create(
+      const TaoHost& host, TaoDomain& domain,
+      std::vector<FactoryRegistration> factories,
+      HostedProgramChannelOptions options);
+
+  // Kills every program still running, reaps it and stops the loop.
+  ~HostedProgramChannel();
+
+  // Measures, authorizes (Execute), connects and starts a program. A denied
+  // program never runs: kPermissionDenied with the domain's reason.
+  // kInvalidArgument for an unknown factory or a kind it is not paired with;
+  // the factory's errors pass through.
+  absl::StatusOr<ChildInfo> StartHostedProgram(const StartRequest& request);
+
+  // SIGTERM now, SIGKILL after `grace` if it is still running. kNotFound
+  // for an unknown id, kFailedPrecondition if it already exited.
+  absl::Status StopHostedProgram(uint64_t id, absl::Duration grace);
+  // SIGKILL now.
+  absl::Status KillHostedProgram(uint64_t id);
+
+  std::vector<ChildInfo> ListHostedPrograms() const;
+  absl::StatusOr<ChildInfo> GetHostedProgram(uint64_t id) const;
+
+  // Blocks until the program exits or `timeout` passes
+  // (kDeadlineExceeded). kNotFound for an unknown id.
+  absl::StatusOr<ChildInfo> WaitHostedProgram(uint64_t id, absl::Duration timeout);
+
+  // Stops every program (SIGTERM, then SIGKILL after `grace`), waits for
+  // them, and stops the loop. Later starts fail with kFailedPrecondition.
+  void Shutdown(absl::Duration grace);
+
+  // Programs currently running (not yet exited).
+  size_t running() const;
+
+ private:
+  struct Child;
+  HostedProgramChannel(const TaoHost& host, TaoDomain& domain,
+                       std::vector<FactoryRegistration> factories,
+                       HostedProgramChannelOptions options, UniqueFd epoll_fd,
+                       UniqueFd wake_fd);
+
+  void Loop();
+  void Wake();
+  void HandleEvent(uint64_t tag, uint32_t events) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReadRequests(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FlushResponses(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UpdateInterest(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CloseChannel(Child& child, absl::string_view why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DrainOutput(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandleExit(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetOldExited() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Duration ExpireDeadlines() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ChildInfo InfoOf(const Child& child) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Signal(uint64_t id, int signal, std::optional<absl::Duration> grace);
+
+  // Answers one request from `child` (policy checks happen here).
+  void Dispatch(Child& child, absl::string_view frame)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const TaoHost& host_;
+  TaoDomain& domain_;
+  const std::vector<FactoryRegistration> factories_;
+  const HostedProgramChannelOptions options_;
+  const UniqueFd epoll_fd_;
+  const UniqueFd wake_fd_;
+
+  mutable absl::Mutex mu_;
+  absl::CondVar exited_cv_;
+  std::map<uint64_t, std::unique_ptr<Child>> children_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  size_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace tao
+
+#endif  // TAO_CHANNELS_HOSTED_PROGRAM_CHANNEL_H_

@@ -1,0 +1,144 @@
+#include "channels/rpc_tao.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "tao/status_macros.h"
+
+namespace tao {
+
+absl::StatusOr<TaoResponse> RpcTao::Call(TaoRequest& request) {
+  absl::MutexLock lock(&mu_);
+  request.set_id(next_id_++);
+  TAO_RETURN_IF_ERROR(channel_->Send(request));
+  TaoResponse response;
+  TAO_RETURN_IF_ERROR(channel_->Receive(&response));
+  if (response.id() != request.id()) {
+    return absl::InternalError(absl::StrCat("the host answered request ",
+                                            response.id(), " to request ",
+                                            request.id()));
+  }
+  if (response.code() != 0) {
+    auto code = static_cast<absl::StatusCode>(response.code());
+    if (response.code() < 0 || response.code() > 16) code = absl::StatusCode::kUnknown;
+    return absl::Status(code, response.message());
+  }
+  return response;
+}
+
+absl::StatusOr<Principal> RpcTao::GetTaoName() {
+  TaoRequest request;
+  request.mutable_get_tao_name();
+  TAO_ASSIGN_OR_RETURN(TaoResponse response, Call(request));
+  return Principal::Parse(response.name());
+}
+
+absl::Status RpcTao::ExtendTaoName(const Subprincipal& sub) {
+  TaoRequest request;
+  request.mutable_extend_tao_name()->set_subprincipal(sub.ToString());
+  return Call(request).status();
+}
+
+absl::StatusOr<std::string> RpcTao::GetRandomBytes(size_t n) {
+  if (n > (1u << 20)) {
+    return absl::InvalidArgumentError("at most 1 MiB of random bytes per call");
+  }
+  TaoRequest request;
+  request.mutable_get_random_bytes()->set_size(static_cast<uint32_t>(n));
+  TAO_ASSIGN_OR_RETURN(TaoResponse response, Call(request));
+  return std::move(*response.mutable_data());
+}
+
+absl::StatusOr<SecretString> RpcTao::GetSharedSecret(size_t n,
+                                                     absl::string_view policy) {
+  if (n > 8160) return absl::InvalidArgumentError("shared secret too long");
+  TaoRequest request;
+  request.mutable_get_shared_secret()->set_size(static_cast<uint32_t>(n));
+  request.mutable_get_shared_secret()->set_policy(std::string(policy));
+  TAO_ASSIGN_OR_RETURN(TaoResponse response, Call(request));
+  return SecretString(std::move(*response.mutable_data()));
+}
+
+absl::StatusOr<Attestation> RpcTao::Attest(const Statement& statement) {
+  TaoRequest request;
+  *request.mutable_attest() = statement;
+  TAO_ASSIGN_OR_RETURN(TaoResponse response, Call(request));
+  return std::move(*response.mutable_attestation());
+}
+
+absl::StatusOr<std::string> RpcTao::Seal(absl::string_view data,
+                                         absl::string_view policy) {
+  TaoRequest request;
+  request.mutable_seal()->set_data(std::string(data));
+  request.mutable_seal()->set_policy(std::string(policy));
+  TAO_ASSIGN_OR_RETURN(TaoResponse response, Call(request));
+  return std::move(*response.mutable_data());
+}
+
+absl::StatusOr<Unsealed> RpcTao::Unseal(absl::string_view sealed) {
+  TaoRequest request;
+  request.mutable_unseal()->set_bundle(std::string(sealed));
+  TAO_ASSIGN_OR_RETURN(TaoResponse response, Call(request));
+  TAO_ASSIGN_OR_RETURN(Principal sealer, Principal::Parse(response.unsealed().sealer()));
+  return Unsealed{SecretString(std::move(*response.mutable_unsealed()->mutable_data())),
+                  std::move(*response.mutable_unsealed()->mutable_policy()),
+                  std::move(sealer)};
+}
+
+namespace {
+
+absl::StatusOr<UniqueFd> AdoptFd(absl::string_view text) {
+  int fd = -1;
+  if (!absl::SimpleAtoi(text, &fd) || fd < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not a file descriptor number"));
+  }
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("descriptor ", fd, " is not open"));
+  }
+  // Our own children must not inherit the channel.
+  ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  return UniqueFd(fd);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FdChannel>> ChannelFromSpec(absl::string_view spec) {
+  if (absl::ConsumePrefix(&spec, "pipe:")) {
+    std::vector<absl::string_view> fds = absl::StrSplit(spec, ',');
+    if (fds.size() != 2) {
+      return absl::InvalidArgumentError("a pipe channel is pipe:<read fd>,<write fd>");
+    }
+    TAO_ASSIGN_OR_RETURN(UniqueFd read_fd, AdoptFd(fds[0]));
+    TAO_ASSIGN_OR_RETURN(UniqueFd write_fd, AdoptFd(fds[1]));
+    return std::make_unique<FdChannel>(std::move(read_fd), std::move(write_fd));
+  }
+  if (absl::ConsumePrefix(&spec, "socket:")) {
+    TAO_ASSIGN_OR_RETURN(UniqueFd fd, AdoptFd(spec));
+    UniqueFd write_fd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
+    if (!write_fd.valid()) return absl::ErrnoToStatus(errno, "dup channel socket");
+    return std::make_unique<FdChannel>(std::move(fd), std::move(write_fd));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown channel '", spec, "' (expected pipe:R,W or socket:FD)"));
+}
+
+absl::StatusOr<std::unique_ptr<Tao>> TaoFromEnvironment() {
+  const char* spec = std::getenv(std::string(kTaoChannelEnv).c_str());
+  if (spec == nullptr || *spec == '\0') {
+    return absl::FailedPreconditionError(
+        "TAO_CHANNEL is not set: this process was not started by a Tao host");
+  }
+  TAO_ASSIGN_OR_RETURN(std::unique_ptr<FdChannel> channel, ChannelFromSpec(spec));
+  return std::unique_ptr<Tao>(new RpcTao(std::move(channel)));
+}
+
+}  // namespace tao

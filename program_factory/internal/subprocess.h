@@ -1,0 +1,62 @@
+// fork/exec in one place. Everything the child needs is built before fork();
+// between fork and exec the child makes only async-signal-safe calls.
+#ifndef TAO_PROGRAM_FACTORY_INTERNAL_SUBPROCESS_H_
+#define TAO_PROGRAM_FACTORY_INTERNAL_SUBPROCESS_H_
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tao/unique_fd.h"
+
+namespace tao {
+namespace internal {
+
+struct LaunchOptions {
+  int exec_fd = -1;               // executed with fexecve; not owned
+  std::vector<std::string> argv;  // argv[0] included
+  std::vector<std::string> envp;  // "NAME=value"
+  // Descriptors installed in the child: {source in the parent, number in the
+  // child}. Every other descriptor of the parent is O_CLOEXEC and vanishes.
+  std::vector<std::pair<int, int>> fds_to_remap;
+  std::string working_dir = "/";
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+};
+
+// A started child. Move-only; owns the pid and a pidfd, and always reaps:
+// destroying a running Subprocess kills (SIGKILL) and reaps it.
+class Subprocess {
+ public:
+  Subprocess() = default;
+  Subprocess(Subprocess&& other) noexcept;
+  Subprocess& operator=(Subprocess&& other) noexcept;
+  ~Subprocess();
+
+  pid_t pid() const { return pid_; }
+  int pidfd() const { return pidfd_.get(); }
+  bool running() const { return pid_ > 0; }
+  // Sends `signal` to the child's process group (it leads a new session).
+  absl::Status Signal(int signal) const;
+  // Reaps without blocking: kUnavailable if still running.
+  absl::StatusOr<std::pair<bool, int>> TryReap();  // {signaled, code}
+
+ private:
+  friend absl::StatusOr<Subprocess> Launch(const LaunchOptions& options);
+  pid_t pid_ = -1;
+  UniqueFd pidfd_;
+};
+
+// Starts a child: new session, remapped descriptors, signal mask and
+// dispositions reset, optional gid/uid drop, chdir, fexecve. Returns the
+// child's errno (with the step that failed) if it could not exec.
+absl::StatusOr<Subprocess> Launch(const LaunchOptions& options);
+
+}  // namespace internal
+}  // namespace tao
+
+#endif  // TAO_PROGRAM_FACTORY_INTERNAL_SUBPROCESS_H_
