@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,7 +180,7 @@ absl::StatusOr<Subprocess> Launch(const LaunchOptions& options) {
         failure[1], absl::StrCat("could not ", StepName(failure[0]), " for ",
                                  options.argv.empty() ? "" : options.argv[0]));
   }
-  child.pidfd_.Reset(::pidfd_open(pid, 0));
+  child.pidfd_.Reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (!child.pidfd_.valid()) return absl::ErrnoToStatus(errno, "pidfd_open");
   ::fcntl(child.pidfd_.get(), F_SETFD, FD_CLOEXEC);
   return child;
