@@ -269,9 +269,12 @@ absl::StatusOr<std::string> EncodeSealPolicy(const SealPolicy& policy) {
 }
 
 absl::StatusOr<SealPolicy> DecodeSealPolicy(absl::string_view bytes) {
-  if (bytes.empty()) return absl::InvalidArgumentError("seal policy is empty");
+  if (bytes.empty()) {
+    return absl::InvalidArgumentError("seal policy at offset 0: the policy is empty");
+  }
   if (bytes.size() > kMaxSealPolicyTextSize) {
-    return absl::InvalidArgumentError("seal policy exceeds 64 KiB");
+    return absl::InvalidArgumentError(absl::StrCat(
+        "seal policy at offset ", kMaxSealPolicyTextSize, ": exceeds 64 KiB"));
   }
   return Parser(bytes).ParseTop();
 }

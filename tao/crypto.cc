@@ -247,6 +247,12 @@ absl::Status ValidateScryptParams(const ScryptParams& params) {
     return absl::InvalidArgumentError(
         absl::StrCat("scrypt p=", params.p, " must be in [1, 16]"));
   }
+  // RFC 7914: N must be less than 2^(128 * r / 8) = 2^(16 r); OpenSSL
+  // refuses anything else at derivation time.
+  if (params.r < 4 && params.n >= (uint64_t{1} << (16 * params.r))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "scrypt N=", params.n, " must be below 2^", 16 * params.r, " for r=", params.r));
+  }
   if (128 * uint64_t{params.r} * params.n > kMaxScryptMemory) {
     return absl::InvalidArgumentError(absl::StrCat(
         "scrypt N=", params.n, ", r=", params.r, " needs ",

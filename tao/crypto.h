@@ -76,7 +76,8 @@ struct ScryptParams {
 inline constexpr uint64_t kMaxScryptMemory = uint64_t{1} << 30;
 
 // Checks `params` against sane bounds (n a power of two in [2^10, 2^22],
-// r in [1, 32], p in [1, 16], 128 * r * N <= 1 GiB) so an untrusted file
+// r in [1, 32], p in [1, 16], N < 2^(16 r) as RFC 7914 requires,
+// 128 * r * N <= 1 GiB) so an untrusted file
 // cannot make us allocate more than that. Returns kInvalidArgument naming
 // the bad field.
 absl::Status ValidateScryptParams(const ScryptParams& params);

@@ -275,8 +275,8 @@ Principal Principal::RootKey() const {
 absl::StatusOr<Principal> Principal::Parse(absl::string_view text) {
   if (text.size() > kMaxPrincipalTextSize) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "principal name is ", text.size(), " bytes, over the limit of ",
-        kMaxPrincipalTextSize));
+        "principal name at offset ", kMaxPrincipalTextSize, ": the name is ",
+        text.size(), " bytes, over the limit of ", kMaxPrincipalTextSize));
   }
   if (!absl::StartsWith(text, kKeyPrefix)) {
     size_t i = 0;

@@ -5,10 +5,12 @@
 #include <google/protobuf/message.h>
 #include <google/protobuf/text_format.h>
 
+#include <algorithm>
 #include <set>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -68,10 +70,15 @@ absl::Status CheckMatcher(const Matcher& m) {
       return CheckMeasurement(m.measurement());
     case Matcher::kSigner: {
       TAO_RETURN_IF_ERROR(CheckKeyPrincipal(m.signer().signer()));
-      if (m.signer().product().empty()) {
-        return absl::InvalidArgumentError("signer matcher needs a product");
-      }
-      return absl::OkStatus();
+      // The same rules as the product of a Publisher(...) name, so that a
+      // product that could never match is refused here.
+      return Subprincipal::Create(
+                 "Publisher",
+                 absl::StrCat("ecdsa-p256:",
+                              Base64UrlEncode(Principal::Parse(m.signer().signer())
+                                                  ->key_spki()),
+                              ",", m.signer().product(), ",0"))
+          .status();
     }
     case Matcher::kNamePrefix:
       return Principal::Parse(m.name_prefix()).status();
@@ -152,7 +159,17 @@ absl::Status ValidateDomainPolicy(const DomainPolicy& policy) {
       return RuleError(i, rule, "labels apply only to Seal and Unseal");
     }
     for (const std::string& label : rule.labels()) {
-      if (label.empty()) return RuleError(i, rule, "empty label");
+      bool ok = label == "*" ||
+                (!label.empty() && label.size() <= 128 &&
+                 std::all_of(label.begin(), label.end(), [](char c) {
+                   return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                          c == '.' || c == '_' || c == '-' || c == ':' || c == '/';
+                 }));
+      if (!ok) {
+        return RuleError(i, rule, absl::StrCat("label '", label,
+                                               "' must be \"*\" or 1-128 characters "
+                                               "of [A-Za-z0-9._:/-]"));
+      }
     }
     if (rule.principals().empty()) return RuleError(i, rule, "matches no principal");
     for (int j = 0; j < rule.principals_size(); ++j) {

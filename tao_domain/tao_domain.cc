@@ -124,6 +124,10 @@ Decision DecideWithPolicy(const DomainPolicy& policy, const Caller& caller,
                           absl::string_view operation, absl::string_view label) {
   std::string what =
       label.empty() ? std::string(operation) : absl::StrCat(operation, "(", label, ")");
+  if (!IsKnownOperation(operation) || operation == "Admin:*") {
+    return Decision::Deny(absl::StrCat("domain '", policy.domain_name(),
+                                       "': unknown operation '", operation, "'"));
+  }
   std::vector<std::string> near_misses;
   for (const Rule& rule : policy.rules()) {
     if (!GrantsOperation(rule, operation)) continue;
@@ -203,9 +207,11 @@ Decision TaoDomain::Record(const Caller& caller, absl::string_view operation,
         clock_.Now(), caller.Describe(), std::string(operation), std::string(label),
         decision.allowed, decision.reason});
     if (!logged.ok()) {
-      return Decision::Deny(absl::StrCat("the decision could not be recorded in the "
-                                         "audit trail: ",
-                                         logged.message()));
+      return Decision::Deny(absl::StrCat(
+          "domain '", Current()->domain_name(), "': ", operation,
+          " denied because the decision could not be recorded in the audit "
+          "trail: ",
+          logged.message()));
     }
   }
   return decision;
