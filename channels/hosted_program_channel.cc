@@ -22,7 +22,12 @@ namespace tao {
 namespace {
 
 // epoll tags: (id << 2) | kind; the wake-up eventfd has its own tag.
-enum TagKind : uint64_t { kTagChannelIn = 0, kTagChannelOut = 1, kTagExit = 2, kTagOutput = 3 };
+enum TagKind : uint64_t {
+  kTagChannelIn = 0,
+  kTagChannelOut = 1,
+  kTagExit = 2,
+  kTagOutput = 3
+};
 constexpr uint64_t kWakeTag = ~uint64_t{0};
 constexpr size_t kReadChunk = 256 * 1024;
 // Per program per wake-up, so one busy program cannot starve the others.
@@ -52,9 +57,11 @@ absl::StatusOr<ChannelPair> MakeChannelPair(ChannelKind kind) {
   ChannelPair pair;
   if (kind == ChannelKind::kPipe) {
     int to_child[2], from_child[2];
-    if (::pipe2(to_child, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "pipe2");
+    if (::pipe2(to_child, O_CLOEXEC) != 0)
+      return absl::ErrnoToStatus(errno, "pipe2");
     UniqueFd to_child_read(to_child[0]), to_child_write(to_child[1]);
-    if (::pipe2(from_child, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "pipe2");
+    if (::pipe2(from_child, O_CLOEXEC) != 0)
+      return absl::ErrnoToStatus(errno, "pipe2");
     UniqueFd from_child_read(from_child[0]), from_child_write(from_child[1]);
     TAO_RETURN_IF_ERROR(SetNonBlocking(from_child_read.get()));
     TAO_RETURN_IF_ERROR(SetNonBlocking(to_child_write.get()));
@@ -82,19 +89,22 @@ bool MentionsOnlySingleKind(const SealPolicy& policy) {
          policy.kind_case() != SealPolicy::kAnyOf;
 }
 
-void CollectDomainLabels(const SealPolicy& policy, std::vector<std::string>* labels) {
+void CollectDomainLabels(const SealPolicy& policy,
+                         std::vector<std::string>* labels) {
   switch (policy.kind_case()) {
     case SealPolicy::kDomainRule:
-      if (std::find(labels->begin(), labels->end(), policy.domain_rule().label()) ==
-          labels->end()) {
+      if (std::find(labels->begin(), labels->end(),
+                    policy.domain_rule().label()) == labels->end()) {
         labels->push_back(policy.domain_rule().label());
       }
       break;
     case SealPolicy::kAllOf:
-      for (const auto& p : policy.all_of().policies()) CollectDomainLabels(p, labels);
+      for (const auto& p : policy.all_of().policies())
+        CollectDomainLabels(p, labels);
       break;
     case SealPolicy::kAnyOf:
-      for (const auto& p : policy.any_of().policies()) CollectDomainLabels(p, labels);
+      for (const auto& p : policy.any_of().policies())
+        CollectDomainLabels(p, labels);
       break;
     default:
       break;
@@ -118,6 +128,11 @@ struct HostedProgramChannel::Child {
   std::optional<absl::Time> kill_deadline;
   uint64_t calls = 0;
   uint64_t denials = 0;
+  StartRequest request;  // kept to restart it
+  int restarts = 0;
+  int streak = 0;  // restarts in a row without a long run
+  uint64_t previous_id = 0;
+  bool no_restart = false;  // stopped or killed on purpose
 
   // The channel.
   UniqueFd in_fd;
@@ -135,10 +150,37 @@ struct HostedProgramChannel::Child {
   size_t log_bytes = 0;
   std::string log_path;
 
-  Child(Principal n, size_t max_frame) : name(std::move(n)), reader(max_frame) {}
+  Child(Principal n, size_t max_frame)
+      : name(std::move(n)), reader(max_frame) {}
   int write_fd() const { return out_fd.valid() ? out_fd.get() : in_fd.get(); }
   size_t pending() const { return out.size() - out_pos; }
 };
+
+absl::string_view RestartModeName(RestartPolicy::Mode mode) {
+  switch (mode) {
+    case RestartPolicy::kNever:
+      return "never";
+    case RestartPolicy::kOnFailure:
+      return "on-failure";
+    case RestartPolicy::kAlways:
+      return "always";
+  }
+  return "unknown";
+}
+
+absl::string_view ProgramEventKindName(ProgramEvent::Kind kind) {
+  switch (kind) {
+    case ProgramEvent::kStarted:
+      return "started";
+    case ProgramEvent::kExited:
+      return "exited";
+    case ProgramEvent::kDenied:
+      return "denied";
+    case ProgramEvent::kRestarted:
+      return "restarted";
+  }
+  return "unknown";
+}
 
 absl::string_view ProgramStateName(ProgramState state) {
   switch (state) {
@@ -152,12 +194,14 @@ absl::string_view ProgramStateName(ProgramState state) {
   return "unknown";
 }
 
-absl::StatusOr<std::unique_ptr<HostedProgramChannel>> HostedProgramChannel::Create(
-    const TaoHost& host, TaoDomain& domain, std::vector<FactoryRegistration> factories,
-    HostedProgramChannelOptions options) {
+absl::StatusOr<std::unique_ptr<HostedProgramChannel>>
+HostedProgramChannel::Create(const TaoHost& host, TaoDomain& domain,
+                             std::vector<FactoryRegistration> factories,
+                             HostedProgramChannelOptions options) {
   for (const FactoryRegistration& reg : factories) {
     if (reg.factory == nullptr || reg.name.empty()) {
-      return absl::InvalidArgumentError("a factory registration needs a name and a factory");
+      return absl::InvalidArgumentError(
+          "a factory registration needs a name and a factory");
     }
     absl::Span<const ChannelKind> accepted = reg.factory->channel_kinds();
     for (ChannelKind kind : reg.channel_kinds) {
@@ -179,16 +223,18 @@ absl::StatusOr<std::unique_ptr<HostedProgramChannel>> HostedProgramChannel::Crea
     return absl::ErrnoToStatus(errno, "epoll_ctl wake fd");
   }
   std::unique_ptr<HostedProgramChannel> loop(new HostedProgramChannel(
-      host, domain, std::move(factories), std::move(options), std::move(epoll_fd),
-      std::move(wake_fd)));
+      host, domain, std::move(factories), std::move(options),
+      std::move(epoll_fd), std::move(wake_fd)));
   loop->thread_ = std::thread([raw = loop.get()] { raw->Loop(); });
+  loop->restart_thread_ =
+      std::thread([raw = loop.get()] { raw->RestartLoop(); });
   return loop;
 }
 
-HostedProgramChannel::HostedProgramChannel(const TaoHost& host, TaoDomain& domain,
-                                           std::vector<FactoryRegistration> factories,
-                                           HostedProgramChannelOptions options,
-                                           UniqueFd epoll_fd, UniqueFd wake_fd)
+HostedProgramChannel::HostedProgramChannel(
+    const TaoHost& host, TaoDomain& domain,
+    std::vector<FactoryRegistration> factories,
+    HostedProgramChannelOptions options, UniqueFd epoll_fd, UniqueFd wake_fd)
     : host_(host),
       domain_(domain),
       factories_(std::move(factories)),
@@ -196,7 +242,9 @@ HostedProgramChannel::HostedProgramChannel(const TaoHost& host, TaoDomain& domai
       epoll_fd_(std::move(epoll_fd)),
       wake_fd_(std::move(wake_fd)) {}
 
-HostedProgramChannel::~HostedProgramChannel() { Shutdown(absl::ZeroDuration()); }
+HostedProgramChannel::~HostedProgramChannel() {
+  Shutdown(absl::ZeroDuration());
+}
 
 void HostedProgramChannel::Wake() {
   uint64_t one = 1;
@@ -204,8 +252,18 @@ void HostedProgramChannel::Wake() {
   (void)n;  // EAGAIN means a wake-up is already pending
 }
 
+void HostedProgramChannel::Emit(ProgramEvent event) {
+  if (options_.on_event) options_.on_event(event);
+}
+
 absl::StatusOr<ChildInfo> HostedProgramChannel::StartHostedProgram(
     const StartRequest& request) {
+  return Launch(request, /*restart_of=*/0, /*restarts=*/0, /*streak=*/0);
+}
+
+absl::StatusOr<ChildInfo> HostedProgramChannel::Launch(
+    const StartRequest& request, uint64_t restart_of, int restarts,
+    int streak) {
   const FactoryRegistration* reg = nullptr;
   for (const FactoryRegistration& r : factories_) {
     if (r.name == request.factory) reg = &r;
@@ -214,15 +272,16 @@ absl::StatusOr<ChildInfo> HostedProgramChannel::StartHostedProgram(
     return absl::InvalidArgumentError(
         absl::StrCat("no factory named '", request.factory, "'"));
   }
-  if (std::find(reg->channel_kinds.begin(), reg->channel_kinds.end(), request.channel) ==
-      reg->channel_kinds.end()) {
+  if (std::find(reg->channel_kinds.begin(), reg->channel_kinds.end(),
+                request.channel) == reg->channel_kinds.end()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "factory '", reg->name, "' is not configured for channel kind ",
         ChannelKindName(request.channel)));
   }
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_) return absl::FailedPreconditionError("the host is shutting down");
+    if (stopping_)
+      return absl::FailedPreconditionError("the host is shutting down");
   }
   // Measure: the factory decides nothing.
   TAO_ASSIGN_OR_RETURN(std::unique_ptr<HostedProgram> program,
@@ -234,66 +293,111 @@ absl::StatusOr<ChildInfo> HostedProgramChannel::StartHostedProgram(
   // Decide: a denied program never runs.
   Decision decision = domain_.Authorize(Caller::Program(name), "Execute");
   if (!decision.allowed) {
-    LOG(INFO) << "denied Execute for " << request.spec.path << ": " << decision.reason;
+    LOG(INFO) << "denied Execute for " << request.spec.path << ": "
+              << decision.reason;
+    Emit(ProgramEvent{ProgramEvent::kDenied, 0, restart_of, name.text(),
+                      decision.reason, absl::Now()});
     return absl::PermissionDeniedError(decision.reason);
   }
   // Connect and start.
   TAO_ASSIGN_OR_RETURN(ChannelPair pair, MakeChannelPair(request.channel));
   TAO_RETURN_IF_ERROR(program->Start(std::move(pair.child)));
 
-  absl::MutexLock lock(&mu_);
-  auto child = std::make_unique<Child>(std::move(name), options_.max_frame_size);
-  Child& c = *child;
-  c.id = next_id_++;
-  c.factory = reg->name;
-  c.channel = request.channel;
-  c.pid = program->pid();
-  c.started = absl::Now();
-  c.in_fd = std::move(pair.host_in);
-  c.out_fd = std::move(pair.host_out);
-  c.channel_open = true;
-  c.output = program->TakeOutput();
-  if (!options_.log_dir.empty()) {
-    c.log_path = absl::StrCat(options_.log_dir, "/", c.id, ".log");
-    c.log.Reset(::open(c.log_path.c_str(),
-                       O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640));
-    if (!c.log.valid()) PLOG(WARNING) << "open " << c.log_path;
-  }
-  struct epoll_event ev = {};
-  ev.events = EPOLLIN;
-  ev.data.u64 = Tag(c.id, kTagExit);
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, program->exit_fd(), &ev) != 0) {
-    // Without an exit notification the program cannot be managed: stop it.
-    absl::Status status = absl::ErrnoToStatus(errno, "watch the program's exit");
-    auto killed = program->Signal(SIGKILL);
-    (void)killed;
-    return status;
-  }
-  if (c.output.valid()) {
-    ev.data.u64 = Tag(c.id, kTagOutput);
-    if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, c.output.get(), &ev) != 0) {
-      c.output.Reset();
+  ChildInfo info;
+  {
+    absl::MutexLock lock(&mu_);
+    auto child =
+        std::make_unique<Child>(std::move(name), options_.max_frame_size);
+    Child& c = *child;
+    c.id = next_id_++;
+    c.request = request;
+    c.restarts = restarts;
+    c.previous_id = restart_of;
+    c.streak = streak;
+    c.factory = reg->name;
+    c.channel = request.channel;
+    c.pid = program->pid();
+    c.started = absl::Now();
+    c.in_fd = std::move(pair.host_in);
+    c.out_fd = std::move(pair.host_out);
+    c.channel_open = true;
+    c.output = program->TakeOutput();
+    if (!options_.log_dir.empty()) {
+      c.log_path = absl::StrCat(options_.log_dir, "/", c.id, ".log");
+      c.log.Reset(::open(c.log_path.c_str(),
+                         O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+                         0640));
+      if (!c.log.valid()) PLOG(WARNING) << "open " << c.log_path;
     }
+    struct epoll_event ev = {};
+    ev.events = EPOLLIN;
+    ev.data.u64 = Tag(c.id, kTagExit);
+    if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, program->exit_fd(), &ev) !=
+        0) {
+      // Without an exit notification the program cannot be managed: stop it.
+      absl::Status status =
+          absl::ErrnoToStatus(errno, "watch the program's exit");
+      auto killed = program->Signal(SIGKILL);
+      (void)killed;
+      return status;
+    }
+    if (c.output.valid()) {
+      ev.data.u64 = Tag(c.id, kTagOutput);
+      if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, c.output.get(), &ev) !=
+          0) {
+        c.output.Reset();
+      }
+    }
+    c.program = std::move(program);
+    ++running_;
+    UpdateInterest(c);
+    LOG(INFO) << "started program " << c.id << " (pid " << c.pid << ") as "
+              << c.name.text();
+    info = InfoOf(c);
+    children_.emplace(c.id, std::move(child));
   }
-  c.program = std::move(program);
-  ++running_;
-  UpdateInterest(c);
-  LOG(INFO) << "started program " << c.id << " (pid " << c.pid << ") as "
-            << c.name.text();
-  ChildInfo info = InfoOf(c);
-  children_.emplace(c.id, std::move(child));
+  Emit(ProgramEvent{
+      restart_of == 0 ? ProgramEvent::kStarted : ProgramEvent::kRestarted,
+      info.id, restart_of, info.name, request.spec.path, absl::Now()});
   return info;
+}
+
+void HostedProgramChannel::RestartLoop() {
+  absl::MutexLock lock(&mu_);
+  while (true) {
+    while (!stopping_ &&
+           (restarts_.empty() || restarts_.front().at > absl::Now())) {
+      if (restarts_.empty()) {
+        restart_cv_.Wait(&mu_);
+      } else {
+        restart_cv_.WaitWithDeadline(&mu_, restarts_.front().at);
+      }
+    }
+    if (stopping_) return;
+    PendingRestart due = std::move(restarts_.front());
+    restarts_.pop_front();
+    mu_.Unlock();
+    auto started =
+        Launch(due.request, due.previous_id, due.restarts, due.streak);
+    if (!started.ok()) {
+      LOG(WARNING) << "could not restart program " << due.previous_id << ": "
+                   << started.status();
+    }
+    mu_.Lock();
+  }
 }
 
 void HostedProgramChannel::UpdateInterest(Child& c) {
   bool want_in = c.channel_open && c.pending() < options_.max_buffered_output;
   bool want_out = c.channel_open && c.pending() > 0;
-  auto apply = [this, &c](int fd, uint32_t* current, uint32_t wanted, TagKind kind) {
+  auto apply = [this, &c](int fd, uint32_t* current, uint32_t wanted,
+                          TagKind kind) {
     if (*current == wanted) return;
     struct epoll_event ev = {};
     ev.events = wanted;
     ev.data.u64 = Tag(c.id, kind);
-    int op = *current == 0 ? EPOLL_CTL_ADD : (wanted == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD);
+    int op = *current == 0 ? EPOLL_CTL_ADD
+                           : (wanted == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD);
     if (::epoll_ctl(epoll_fd_.get(), op, fd, &ev) == 0) *current = wanted;
   };
   if (!c.in_fd.valid()) return;
@@ -342,7 +446,8 @@ void HostedProgramChannel::ReadRequests(Child& c) {
     ssize_t n = ::read(c.in_fd.get(), dst, room);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN) CloseChannel(c, absl::StrCat("read: ", strerror(errno)));
+      if (errno != EAGAIN)
+        CloseChannel(c, absl::StrCat("read: ", strerror(errno)));
       return;
     }
     if (n == 0) {
@@ -361,7 +466,8 @@ void HostedProgramChannel::FlushResponses(Child& c) {
     if (c.out_fd.valid()) {
       n = ::write(c.out_fd.get(), c.out.data() + c.out_pos, c.pending());
     } else {
-      n = ::send(c.in_fd.get(), c.out.data() + c.out_pos, c.pending(), MSG_NOSIGNAL);
+      n = ::send(c.in_fd.get(), c.out.data() + c.out_pos, c.pending(),
+                 MSG_NOSIGNAL);
     }
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -397,7 +503,8 @@ void HostedProgramChannel::DrainOutput(Child& c) {
       std::string old = absl::StrCat(c.log_path, ".1");
       ::rename(c.log_path.c_str(), old.c_str());
       c.log.Reset(::open(c.log_path.c_str(),
-                         O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640));
+                         O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+                         0640));
       c.log_bytes = 0;
       if (!c.log.valid()) continue;
     }
@@ -419,8 +526,36 @@ void HostedProgramChannel::HandleExit(Child& c) {
   c.kill_deadline.reset();
   c.program.reset();  // closes its pidfd, which leaves the epoll set
   --running_;
-  LOG(INFO) << "program " << c.id << " (pid " << c.pid << ") ended: "
-            << status->ToString();
+  LOG(INFO) << "program " << c.id << " (pid " << c.pid
+            << ") ended: " << status->ToString();
+  pending_events_.push_back(ProgramEvent{ProgramEvent::kExited, c.id,
+                                         c.previous_id, c.name.text(),
+                                         status->ToString(), absl::Now()});
+  const RestartPolicy& policy = c.request.restart;
+  bool wanted =
+      policy.mode == RestartPolicy::kAlways ||
+      (policy.mode == RestartPolicy::kOnFailure && !status->success());
+  if (wanted && !c.no_restart && !stopping_) {
+    // A run longer than the longest back-off starts the back-off afresh.
+    int streak =
+        absl::Now() - c.started > policy.max_backoff ? 0 : c.streak + 1;
+    if (policy.max_restarts > 0 && streak > policy.max_restarts) {
+      LOG(INFO) << "program " << c.id << " failed " << streak - 1
+                << " restarts in a row; giving up";
+    } else {
+      absl::Duration backoff = policy.initial_backoff;
+      for (int i = 1; i < streak && backoff < policy.max_backoff; ++i)
+        backoff *= 2;
+      backoff = std::min(backoff, policy.max_backoff);
+      PendingRestart restart{absl::Now() + backoff, c.id, c.restarts + 1,
+                             streak, c.request};
+      auto at = std::upper_bound(
+          restarts_.begin(), restarts_.end(), restart.at,
+          [](absl::Time t, const PendingRestart& r) { return t < r.at; });
+      restarts_.insert(at, std::move(restart));
+      restart_cv_.Signal();
+    }
+  }
   exited_cv_.SignalAll();
   ForgetOldExited();
 }
@@ -442,7 +577,8 @@ absl::Duration HostedProgramChannel::ExpireDeadlines() {
   absl::Time now = absl::Now();
   absl::Duration next = absl::InfiniteDuration();
   for (auto& [id, child] : children_) {
-    if (!child->kill_deadline.has_value() || child->program == nullptr) continue;
+    if (!child->kill_deadline.has_value() || child->program == nullptr)
+      continue;
     if (*child->kill_deadline <= now) {
       LOG(INFO) << "program " << id << " did not stop in time; killing it";
       auto killed = child->program->Signal(SIGKILL);
@@ -497,22 +633,27 @@ void HostedProgramChannel::Loop() {
       PLOG(ERROR) << "epoll_wait";
       continue;
     }
-    absl::MutexLock lock(&mu_);
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.u64 == kWakeTag) {
-        uint64_t count;
-        ssize_t r = ::read(wake_fd_.get(), &count, sizeof(count));
-        (void)r;
-        continue;
+    std::vector<ProgramEvent> to_emit;
+    {
+      absl::MutexLock lock(&mu_);
+      for (int i = 0; i < n; ++i) {
+        if (events[i].data.u64 == kWakeTag) {
+          uint64_t count;
+          ssize_t r = ::read(wake_fd_.get(), &count, sizeof(count));
+          (void)r;
+          continue;
+        }
+        HandleEvent(events[i].data.u64, events[i].events);
       }
-      HandleEvent(events[i].data.u64, events[i].events);
+      // Clear any SIGPIPE raised by our writes.
+      struct timespec zero = {0, 0};
+      while (sigtimedwait(&pipe_set, nullptr, &zero) > 0) {
+      }
+      timeout = ExpireDeadlines();
+      to_emit.swap(pending_events_);
+      if (shut_down_) return;
     }
-    // Clear any SIGPIPE raised by our writes.
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&pipe_set, nullptr, &zero) > 0) {
-    }
-    timeout = ExpireDeadlines();
-    if (shut_down_) return;
+    for (ProgramEvent& event : to_emit) Emit(std::move(event));
   }
 }
 
@@ -525,10 +666,11 @@ absl::Status HostedProgramChannel::Signal(uint64_t id, int signal,
   }
   Child& c = *it->second;
   if (c.program == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("program ", id, " already exited (", c.exit->ToString(), ")"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "program ", id, " already exited (", c.exit->ToString(), ")"));
   }
   TAO_RETURN_IF_ERROR(c.program->Signal(signal));
+  c.no_restart = true;
   if (grace.has_value()) {
     c.state = ProgramState::kStopping;
     absl::Time deadline = absl::Now() + *grace;
@@ -540,7 +682,8 @@ absl::Status HostedProgramChannel::Signal(uint64_t id, int signal,
   return absl::OkStatus();
 }
 
-absl::Status HostedProgramChannel::StopHostedProgram(uint64_t id, absl::Duration grace) {
+absl::Status HostedProgramChannel::StopHostedProgram(uint64_t id,
+                                                     absl::Duration grace) {
   return Signal(id, SIGTERM, grace);
 }
 
@@ -561,6 +704,10 @@ ChildInfo HostedProgramChannel::InfoOf(const Child& c) const {
   info.calls = c.calls;
   info.denials = c.denials;
   info.log_path = c.log_path;
+  info.path = c.request.spec.path;
+  info.restart = c.request.restart.mode;
+  info.restarts = c.restarts;
+  info.previous_id = c.previous_id;
   return info;
 }
 
@@ -572,7 +719,8 @@ std::vector<ChildInfo> HostedProgramChannel::ListHostedPrograms() const {
   return out;
 }
 
-absl::StatusOr<ChildInfo> HostedProgramChannel::GetHostedProgram(uint64_t id) const {
+absl::StatusOr<ChildInfo> HostedProgramChannel::GetHostedProgram(
+    uint64_t id) const {
   absl::MutexLock lock(&mu_);
   auto it = children_.find(id);
   if (it == children_.end()) {
@@ -608,11 +756,13 @@ void HostedProgramChannel::Shutdown(absl::Duration grace) {
     absl::MutexLock lock(&mu_);
     if (shut_down_) return;
     stopping_ = true;
+    restarts_.clear();
+    restart_cv_.SignalAll();
     absl::Time deadline = absl::Now() + grace;
     for (auto& [id, child] : children_) {
       if (child->program == nullptr) continue;
-      auto signaled = child->program->Signal(grace > absl::ZeroDuration() ? SIGTERM
-                                                                          : SIGKILL);
+      auto signaled = child->program->Signal(
+          grace > absl::ZeroDuration() ? SIGTERM : SIGKILL);
       (void)signaled;
       child->state = ProgramState::kStopping;
       child->kill_deadline = deadline;
@@ -626,6 +776,7 @@ void HostedProgramChannel::Shutdown(absl::Duration grace) {
   }
   Wake();
   if (thread_.joinable()) thread_.join();
+  if (restart_thread_.joinable()) restart_thread_.join();
 }
 
 namespace {
@@ -661,9 +812,9 @@ void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {
       if (!sub.ok()) {
         status = sub.status();
       } else if (sub->kind() != "Ext") {
-        status = absl::InvalidArgumentError(
-            absl::StrCat("only Ext(...) may be added to a name, not ", sub->kind(),
-                         "(...): measurements and publishers are the host's to assign"));
+        status = absl::InvalidArgumentError(absl::StrCat(
+            "only Ext(...) may be added to a name, not ", sub->kind(),
+            "(...): measurements and publishers are the host's to assign"));
       } else {
         auto extended = c.name.Extend(*sub);
         if (extended.ok()) {
@@ -685,8 +836,9 @@ void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {
     }
     case TaoRequest::kGetSharedSecret: {
       const GetSharedSecretArgs& args = request.get_shared_secret();
-      std::string policy_bytes =
-          args.policy().empty() ? std::string(kDefaultSealPolicy) : args.policy();
+      std::string policy_bytes = args.policy().empty()
+                                     ? std::string(kDefaultSealPolicy)
+                                     : args.policy();
       auto policy = DecodeSealPolicy(policy_bytes);
       if (!policy.ok()) {
         status = policy.status();
@@ -710,23 +862,26 @@ void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {
         } else if (policy->has_same_measurement()) {
           int mi = LastMeasurementIndex(c.name);
           if (mi < 0) {
-            allowed = Decision::Deny("SameMeasurement: the caller has no measurement");
+            allowed = Decision::Deny(
+                "SameMeasurement: the caller has no measurement");
           } else {
             binding = c.name.RootKey().text();
             for (int i = 0; i <= mi; ++i) {
-              absl::StrAppend(&binding, ".", c.name.subprincipals()[i].ToString());
+              absl::StrAppend(&binding, ".",
+                              c.name.subprincipals()[i].ToString());
             }
           }
         } else {
           allowed = EvaluateSealPolicy(
-              *policy, SealPolicyContext{c.name, c.name, host_.name(), &domain_});
+              *policy,
+              SealPolicyContext{c.name, c.name, host_.name(), &domain_});
           allowed = domain_.Record(caller, "GetSharedSecret", policy_bytes,
                                    std::move(allowed));
         }
         if (allowed.allowed) {
           auto secret = host_.DeriveSecret(
-              absl::StrCat("shared-secret:", policy_bytes.size(), ":", policy_bytes,
-                           binding),
+              absl::StrCat("shared-secret:", policy_bytes.size(), ":",
+                           policy_bytes, binding),
               args.size());
           if (secret.ok()) {
             response.set_data(secret->Copy());
@@ -754,8 +909,9 @@ void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {
     }
     case TaoRequest::kSeal: {
       const SealArgs& args = request.seal();
-      std::string policy_bytes =
-          args.policy().empty() ? std::string(kDefaultSealPolicy) : args.policy();
+      std::string policy_bytes = args.policy().empty()
+                                     ? std::string(kDefaultSealPolicy)
+                                     : args.policy();
       auto policy = DecodeSealPolicy(policy_bytes);
       if (!policy.ok()) {
         status = policy.status();
@@ -795,12 +951,13 @@ void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {
           unsealed->policy,
           SealPolicyContext{c.name, unsealed->sealer, host_.name(), &domain_});
       if (!decision.ok()) {
-        status = absl::DataLossError(absl::StrCat("the sealed policy does not decode: ",
-                                                  decision.status().message()));
+        status = absl::DataLossError(
+            absl::StrCat("the sealed policy does not decode: ",
+                         decision.status().message()));
         break;
       }
-      Decision recorded =
-          domain_.Record(caller, "Unseal", unsealed->policy, *std::move(decision));
+      Decision recorded = domain_.Record(caller, "Unseal", unsealed->policy,
+                                         *std::move(decision));
       if (!recorded.allowed) {
         status = Denied(recorded);
         break;

@@ -12,6 +12,8 @@
 #define TAO_CHANNELS_HOSTED_PROGRAM_CHANNEL_H_
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,6 +33,40 @@
 
 namespace tao {
 
+// What happens when a program exits.
+struct RestartPolicy {
+  enum Mode { kNever, kOnFailure, kAlways };
+  Mode mode = kNever;
+  // Delay before the first restart, doubled after each one up to
+  // max_backoff; reset once a run lasts longer than max_backoff.
+  absl::Duration initial_backoff = absl::Milliseconds(500);
+  absl::Duration max_backoff = absl::Seconds(30);
+  // Most restarts in a row (0: no limit).
+  int max_restarts = 0;
+};
+
+absl::string_view RestartModeName(RestartPolicy::Mode mode);
+
+struct StartRequest {
+  std::string factory = "process";
+  ChannelKind channel = ChannelKind::kPipe;
+  ProgramSpec spec;
+  RestartPolicy restart;
+};
+
+// Something that happened to a hosted program, for watchers.
+struct ProgramEvent {
+  enum Kind { kStarted, kExited, kDenied, kRestarted };
+  Kind kind;
+  uint64_t id = 0;           // the program (0 for a denied start)
+  uint64_t previous_id = 0;  // for kRestarted: the run it replaces
+  std::string name;          // the program's name, or its path if denied
+  std::string detail;        // exit status, denial reason, ...
+  absl::Time time;
+};
+
+absl::string_view ProgramEventKindName(ProgramEvent::Kind kind);
+
 struct HostedProgramChannelOptions {
   // Largest frame a program may send.
   size_t max_frame_size = kDefaultMaxFrameSize;
@@ -43,19 +79,16 @@ struct HostedProgramChannelOptions {
   size_t max_log_bytes = 1 << 20;
   // Exited programs remembered for List and Wait (oldest forgotten first).
   size_t max_exited_programs = 1024;
+  // Called for every ProgramEvent, from the loop's threads, never with the
+  // loop's lock held; it must return promptly. May be empty.
+  std::function<void(const ProgramEvent&)> on_event;
 };
 
 // A factory and the channel kinds the loop may pair it with.
 struct FactoryRegistration {
-  std::string name;  // e.g. "process"
+  std::string name;         // e.g. "process"
   ProgramFactory* factory;  // not owned; outlives the loop
   std::vector<ChannelKind> channel_kinds;
-};
-
-struct StartRequest {
-  std::string factory = "process";
-  ChannelKind channel = ChannelKind::kPipe;
-  ProgramSpec spec;
 };
 
 enum class ProgramState { kRunning, kStopping, kExited };
@@ -74,6 +107,10 @@ struct ChildInfo {
   uint64_t calls = 0;    // Tao calls answered
   uint64_t denials = 0;  // of which denied by policy
   std::string log_path;
+  std::string path;  // the executable
+  RestartPolicy::Mode restart = RestartPolicy::kNever;
+  int restarts = 0;          // how many runs came before this one
+  uint64_t previous_id = 0;  // the run this one restarted, if any
 };
 
 // Thread-safe. The loop runs on its own thread from Create until Shutdown or
@@ -108,7 +145,8 @@ class HostedProgramChannel {
 
   // Blocks until the program exits or `timeout` passes
   // (kDeadlineExceeded). kNotFound for an unknown id.
-  absl::StatusOr<ChildInfo> WaitHostedProgram(uint64_t id, absl::Duration timeout);
+  absl::StatusOr<ChildInfo> WaitHostedProgram(uint64_t id,
+                                              absl::Duration timeout);
 
   // Stops every program (SIGTERM, then SIGKILL after `grace`), waits for
   // them, and stops the loop. Later starts fail with kFailedPrecondition.
@@ -116,6 +154,9 @@ class HostedProgramChannel {
 
   // Programs currently running (not yet exited).
   size_t running() const;
+
+  // The factories and the channel kinds each is paired with.
+  const std::vector<FactoryRegistration>& factories() const { return factories_; }
 
  private:
   struct Child;
@@ -126,7 +167,8 @@ class HostedProgramChannel {
 
   void Loop();
   void Wake();
-  void HandleEvent(uint64_t tag, uint32_t events) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandleEvent(uint64_t tag, uint32_t events)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadRequests(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FlushResponses(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateInterest(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -137,7 +179,15 @@ class HostedProgramChannel {
   void ForgetOldExited() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Duration ExpireDeadlines() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ChildInfo InfoOf(const Child& child) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status Signal(uint64_t id, int signal, std::optional<absl::Duration> grace);
+  absl::Status Signal(uint64_t id, int signal,
+                      std::optional<absl::Duration> grace);
+
+  // Starts `request`; `restart_of` is the run it replaces (0: none).
+  absl::StatusOr<ChildInfo> Launch(const StartRequest& request,
+                                   uint64_t restart_of, int restarts,
+                                   int streak);
+  void Emit(ProgramEvent event);
+  void RestartLoop();
 
   // Answers one request from `child` (policy checks happen here).
   void Dispatch(Child& child, absl::string_view frame)
@@ -157,7 +207,20 @@ class HostedProgramChannel {
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  // Restarts due, in time order, run by restart_thread_ (measuring is slow:
+  // it never runs on the loop thread).
+  struct PendingRestart {
+    absl::Time at;
+    uint64_t previous_id;
+    int restarts;
+    int streak;
+    StartRequest request;
+  };
+  std::deque<PendingRestart> restarts_ ABSL_GUARDED_BY(mu_);
+  std::vector<ProgramEvent> pending_events_ ABSL_GUARDED_BY(mu_);
+  absl::CondVar restart_cv_;
   std::thread thread_;
+  std::thread restart_thread_;
 };
 
 }  // namespace tao

@@ -1,0 +1,109 @@
+#include "apps/taohost/config.h"
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace tao {
+namespace {
+
+class CollectErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (errors_.size() < 5) {
+      errors_.push_back(
+          absl::StrCat("line ", line + 1, ", column ", column + 1, ": ", message));
+    }
+  }
+  std::string Text() const { return absl::StrJoin(errors_, "; "); }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+absl::Status CheckPath(absl::string_view field, const std::string& path) {
+  if (!path.empty() && path[0] != '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("taohost config: ", field, " '", path, "' must be absolute"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<TaohostConfig> ParseTaohostConfig(absl::string_view text) {
+  if (text.size() > (1 << 20)) {
+    return absl::InvalidArgumentError("taohost config is larger than 1 MiB");
+  }
+  TaohostConfig config;
+  google::protobuf::TextFormat::Parser parser;
+  CollectErrors errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(std::string(text), &config)) {
+    return absl::InvalidArgumentError(absl::StrCat("taohost config: ", errors.Text()));
+  }
+  for (const auto& [field, path] :
+       std::vector<std::pair<const char*, const std::string*>>{
+           {"keys_dir", &config.keys_dir()},
+           {"passphrase_file", &config.passphrase_file()},
+           {"domain_dir", &config.domain_dir()},
+           {"runtime_dir", &config.runtime_dir()},
+           {"admin_socket", &config.admin_socket()},
+           {"log_dir", &config.log_dir()},
+           {"audit_log", &config.audit_log()}}) {
+    absl::Status ok = CheckPath(field, *path);
+    if (!ok.ok()) return ok;
+  }
+  for (const std::string& factory : config.factories()) {
+    if (factory != "process") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "taohost config: unknown factory '", factory, "' (available: process)"));
+    }
+  }
+  if (config.admin_socket_mode() > 07777) {
+    return absl::InvalidArgumentError("taohost config: admin_socket_mode is not a mode");
+  }
+  for (int i = 0; i < config.programs_size(); ++i) {
+    const admin::StartHostedProgramRequest& program = config.programs(i);
+    std::string where = absl::StrCat("taohost config: programs #", i + 1, ": ");
+    if (program.path().empty() || program.path()[0] != '/') {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "path '", program.path(), "' must be absolute"));
+    }
+    if (!program.channel().empty() && program.channel() != "pipe" &&
+        program.channel() != "socketpair") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "channel must be pipe or socketpair"));
+    }
+    if (!program.factory().empty() && program.factory() != "process") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "unknown factory '", program.factory(), "'"));
+    }
+  }
+  return config;
+}
+
+void ApplyTaohostDefaults(TaohostConfig* config) {
+  if (config->runtime_dir().empty()) config->set_runtime_dir("/run/tao");
+  if (config->admin_socket().empty()) {
+    config->set_admin_socket(absl::StrCat(config->runtime_dir(), "/admin.sock"));
+  }
+  if (config->admin_socket_mode() == 0) config->set_admin_socket_mode(0660);
+  if (config->log_dir().empty()) {
+    config->set_log_dir(absl::StrCat(config->runtime_dir(), "/logs"));
+  }
+  if (config->audit_log().empty()) {
+    config->set_audit_log(absl::StrCat(config->runtime_dir(), "/audit.log"));
+  }
+  if (config->factories().empty()) config->add_factories("process");
+  if (config->max_frame_size() == 0) config->set_max_frame_size(16 << 20);
+  if (config->shutdown_grace_ms() == 0) config->set_shutdown_grace_ms(10000);
+}
+
+}  // namespace tao

@@ -1,0 +1,281 @@
+// taohost: the Tao host runtime as the root of a process tree. It loads (or
+// creates) the host's keys, the domain's signed policy and its audit trail,
+// runs the listen loop with the process factory, serves the admin API on a
+// unix socket, starts the configured programs, and shuts down gracefully on
+// SIGTERM/SIGINT (SIGHUP reloads the policy).
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "admin/admin_server.h"
+#include "admin/admin_service.h"
+#include "apps/common/cli.h"
+#include "apps/taohost/config.h"
+#include "channels/hosted_program_channel.h"
+#include "program_factory/process_factory.h"
+#include "tao/file_util.h"
+#include "tao/soft_tao.h"
+#include "tao_domain/audit_log.h"
+#include "tao_domain/tao_domain.h"
+
+DEFINE_string(config, "", "Configuration file (protobuf text format, see docs/taohost.md).");
+DEFINE_string(keys_dir, "", "Overrides keys_dir: the host's key directory.");
+DEFINE_string(passphrase_file, "",
+              "Overrides passphrase_file (else TAO_PASSPHRASE is used).");
+DEFINE_string(domain_dir, "",
+              "Overrides domain_dir: holds policy_name and policy.signed.");
+DEFINE_string(runtime_dir, "", "Overrides runtime_dir (default /run/tao).");
+DEFINE_string(admin_socket, "", "Overrides admin_socket (default <runtime_dir>/admin.sock).");
+DEFINE_uint64(scrypt_n, 1 << 15, "scrypt cost N when the host's keys are created.");
+
+namespace tao {
+namespace {
+
+constexpr absl::string_view kUsage = R"usage(the Tao host runtime.
+
+Usage:
+  taohost --config=/etc/tao/taohost.conf
+  taohost --keys_dir=K --domain_dir=D --runtime_dir=R
+
+Starts the host: loads or creates the keys in keys_dir (passphrase from
+passphrase_file or TAO_PASSPHRASE), verifies the domain's policy.signed against
+its pinned policy_name, opens the audit trail, serves the admin API on a unix
+socket (mode 0660) and starts the configured programs. Drive it with taoctl.
+
+Signals: SIGTERM and SIGINT stop every program (grace, then SIGKILL) and exit;
+SIGHUP reloads the policy (a bad policy leaves the old one in force).
+
+Exit codes: 0 clean shutdown, 2 usage or configuration error, 3 failure to
+start (keys, policy, socket).)usage";
+
+absl::StatusOr<TaohostConfig> LoadConfig() {
+  TaohostConfig config;
+  if (!FLAGS_config.empty()) {
+    auto text = ReadFileToString(FLAGS_config, 1 << 20);
+    if (!text.ok()) return text.status();
+    auto parsed = ParseTaohostConfig(*text);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(FLAGS_config, ": ", parsed.status().message()));
+    }
+    config = *std::move(parsed);
+  }
+  if (!FLAGS_keys_dir.empty()) config.set_keys_dir(FLAGS_keys_dir);
+  if (!FLAGS_passphrase_file.empty()) config.set_passphrase_file(FLAGS_passphrase_file);
+  if (!FLAGS_domain_dir.empty()) config.set_domain_dir(FLAGS_domain_dir);
+  if (!FLAGS_runtime_dir.empty()) config.set_runtime_dir(FLAGS_runtime_dir);
+  if (!FLAGS_admin_socket.empty()) config.set_admin_socket(FLAGS_admin_socket);
+  ApplyTaohostDefaults(&config);
+  if (config.keys_dir().empty() || config.domain_dir().empty()) {
+    return absl::InvalidArgumentError(
+        "keys_dir and domain_dir are required (in --config or as flags)");
+  }
+  return config;
+}
+
+absl::StatusOr<VerifyingKey> LoadPolicyKey(const std::string& domain_dir) {
+  std::string path = absl::StrCat(domain_dir, "/policy_name");
+  auto text = ReadFileToString(path, 1 << 16);
+  if (!text.ok()) return text.status();
+  auto name = Principal::Parse(absl::StripAsciiWhitespace(*text));
+  if (!name.ok() || !name->subprincipals().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a key principal"));
+  }
+  return VerifyingKey::FromSpki(name->key_spki());
+}
+
+int Run(const TaohostConfig& config) {
+  // Signals are taken synchronously by the main thread; every thread made
+  // from here on inherits the mask. Writes to vanished peers must not kill us.
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto passphrase = ReadPassphrase(config.passphrase_file());
+  if (!passphrase.ok()) {
+    PrintError("taohost", passphrase.status());
+    return kExitUsage;
+  }
+  SoftTaoOptions tao_options;
+  tao_options.keys_dir = config.keys_dir();
+  tao_options.passphrase = *passphrase;
+  tao_options.scrypt.n = FLAGS_scrypt_n;
+  auto soft_tao = SoftTao::Create(tao_options);
+  if (!soft_tao.ok()) {
+    PrintError("taohost", soft_tao.status());
+    return kExitFailure;
+  }
+  const TaoHost& host = (*soft_tao)->host();
+  LOG(INFO) << "host name: " << host.name().text();
+
+  auto policy_key = LoadPolicyKey(config.domain_dir());
+  if (!policy_key.ok()) {
+    PrintError("taohost", policy_key.status());
+    return kExitFailure;
+  }
+  const std::string policy_path = absl::StrCat(config.domain_dir(), "/policy.signed");
+  auto load_policy = [policy_path]() { return ReadFileToString(policy_path, 4 << 20); };
+  auto signed_policy = load_policy();
+  if (!signed_policy.ok()) {
+    PrintError("taohost", signed_policy.status());
+    return kExitFailure;
+  }
+  for (const std::string& dir : {config.runtime_dir(), config.log_dir()}) {
+    absl::Status made = EnsureDirectory(dir, 0750);
+    if (!made.ok()) {
+      PrintError("taohost", made);
+      return kExitFailure;
+    }
+  }
+  auto audit = AuditLog::Open(config.audit_log());
+  if (!audit.ok()) {
+    PrintError("taohost", audit.status());
+    return kExitFailure;
+  }
+  RealClock clock;
+  auto domain = TaoDomain::Create(*policy_key, *signed_policy, audit->get(), clock);
+  if (!domain.ok()) {
+    PrintError("taohost", absl::Status(domain.status().code(),
+                                       absl::StrCat(policy_path, ": ",
+                                                    domain.status().message())));
+    return kExitFailure;
+  }
+  LOG(INFO) << "domain '" << (*domain)->domain_name() << "' policy loaded";
+
+  EventHub events;
+  ProcessFactory process_factory;
+  HostedProgramChannelOptions loop_options;
+  loop_options.log_dir = config.log_dir();
+  loop_options.max_frame_size = config.max_frame_size();
+  loop_options.on_event = [&events](const ProgramEvent& event) {
+    events.Publish(ToAdminEvent(event));
+  };
+  auto loop = HostedProgramChannel::Create(
+      host, **domain,
+      {{"process", &process_factory, {ChannelKind::kPipe, ChannelKind::kSocketpair}}},
+      loop_options);
+  if (!loop.ok()) {
+    PrintError("taohost", loop.status());
+    return kExitFailure;
+  }
+
+  std::atomic<bool> shutdown_requested{false};
+  AdminServiceOptions admin_options;
+  admin_options.load_policy = load_policy;
+  admin_options.request_shutdown = [&shutdown_requested] {
+    shutdown_requested = true;
+    ::kill(::getpid(), SIGTERM);
+  };
+  PeerCredentialRegistry peers;
+  AdminServiceImpl service(**loop, **domain, host, peers, events, admin_options);
+  AdminServerOptions server_options;
+  server_options.socket_path = config.admin_socket();
+  server_options.socket_mode = static_cast<mode_t>(config.admin_socket_mode());
+  if (!config.admin_socket_group().empty()) {
+    struct group* group = ::getgrnam(config.admin_socket_group().c_str());
+    if (group == nullptr) {
+      PrintError("taohost", absl::InvalidArgumentError(absl::StrCat(
+                                "no group named '", config.admin_socket_group(), "'")));
+      return kExitUsage;
+    }
+    server_options.socket_group = group->gr_gid;
+  }
+  auto server = AdminServer::Start(server_options, &service, &peers);
+  if (!server.ok()) {
+    PrintError("taohost", server.status());
+    return kExitFailure;
+  }
+  LOG(INFO) << "admin socket ready at " << config.admin_socket();
+  std::cout << "taohost: admin socket ready at " << config.admin_socket() << std::endl;
+
+  for (const admin::StartHostedProgramRequest& program : config.programs()) {
+    StartRequest request;
+    request.spec.path = program.path();
+    request.spec.args.assign(program.args().begin(), program.args().end());
+    for (const admin::EnvVar& var : program.env()) {
+      request.spec.env.emplace_back(var.name(), var.value());
+    }
+    if (!program.working_dir().empty()) request.spec.working_dir = program.working_dir();
+    if (program.has_uid()) request.spec.uid = program.uid();
+    if (program.has_gid()) request.spec.gid = program.gid();
+    request.channel =
+        program.channel() == "socketpair" ? ChannelKind::kSocketpair : ChannelKind::kPipe;
+    request.restart.mode = program.restart() == admin::RESTART_ALWAYS
+                               ? RestartPolicy::kAlways
+                               : program.restart() == admin::RESTART_ON_FAILURE
+                                     ? RestartPolicy::kOnFailure
+                                     : RestartPolicy::kNever;
+    request.restart.max_restarts = static_cast<int>(program.max_restarts());
+    if (program.initial_backoff_ms() > 0) {
+      request.restart.initial_backoff = absl::Milliseconds(program.initial_backoff_ms());
+    }
+    if (program.max_backoff_ms() > 0) {
+      request.restart.max_backoff = absl::Milliseconds(program.max_backoff_ms());
+    }
+    auto started = (*loop)->StartHostedProgram(request);
+    if (!started.ok()) {
+      LOG(ERROR) << "boot program " << program.path() << " did not start: "
+                 << started.status();
+    }
+  }
+
+  while (true) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      auto bytes = load_policy();
+      absl::Status reloaded = bytes.ok() ? (*domain)->Reload(*bytes) : bytes.status();
+      if (reloaded.ok()) {
+        LOG(INFO) << "SIGHUP: reloaded the policy of domain '"
+                  << (*domain)->domain_name() << "'";
+        admin::Event event;
+        event.set_kind("policy-reloaded");
+        event.set_name((*domain)->domain_name());
+        event.set_time_unix_ms(absl::ToUnixMillis(absl::Now()));
+        events.Publish(event);
+      } else {
+        LOG(ERROR) << "SIGHUP: policy not reloaded, the old one stays in force: "
+                   << reloaded;
+      }
+      continue;
+    }
+    LOG(INFO) << (shutdown_requested ? "shutdown requested" : strsignal(sig))
+              << ": stopping every program";
+    break;
+  }
+  (*loop)->Shutdown(absl::Milliseconds(config.shutdown_grace_ms()));
+  (*server)->Shutdown(absl::Seconds(2));
+  LOG(INFO) << "taohost stopped cleanly";
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace tao
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args =
+      tao::InitApp(tao::kUsage, "apps/taohost/", &argc, &argv);
+  if (!args.empty()) {
+    std::cerr << "taohost: unexpected argument '" << args[0] << "'; see --help\n";
+    return tao::kExitUsage;
+  }
+  auto config = tao::LoadConfig();
+  if (!config.ok()) {
+    tao::PrintError("taohost", config.status());
+    return tao::kExitUsage;
+  }
+  return tao::Run(*config);
+}
