@@ -1,61 +1,96 @@
 #!/usr/bin/env bash
 # The demo of the main job, on embedded defaults: installs what is missing,
-# builds, creates a soft-root host in build/demo/, seals a secret in one
-# process and unseals it in another, attests a statement and verifies it with
-# tao-attest, and shows what a tampered attestation and a wrong passphrase get.
+# builds, creates a demo domain and its signed policy, starts taohost, runs
+# demo-secret through taoctl (it seals a secret, then unseals it after the
+# program restarts and after the host restarts), shows taoctl list and the
+# logs, verifies demo-attest's attestation with tao-attest, shows a denied
+# start with the domain's reason, and shuts everything down cleanly.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=lib.sh
-. "$root/scripts/lib.sh"
 "$root/scripts/setup.sh"
-TARGETS="tao-soft tao-attest" "$root/scripts/build.sh"
+TARGETS="taohost taoctl tao-domain tao-attest demo-secret demo-attest" \
+  "$root/scripts/build.sh"
 
-bin=$root/build/apps
+apps=$root/build/apps
 demo=$root/build/demo
 rm -rf "$demo"
 mkdir -p "$demo"
-# Demo only: a passphrase embedded here. Real hosts take it from a file.
-printf 'demo passphrase, not for production\n' > "$demo/passphrase"
-chmod 600 "$demo/passphrase"
-soft() { "$bin/tao_soft/tao-soft" --keys_dir="$demo/keys" --passphrase_file="$demo/passphrase" "$@"; }
+# Demo only: a passphrase embedded here. Real hosts read it from a file.
+export TAO_PASSPHRASE='demo passphrase, not for production'
+domain() { "$apps/tao_domain/tao-domain" "$@"; }
+taoctl() { "$apps/taoctl/taoctl" --socket="$demo/run/admin.sock" "$@"; }
 step() { printf '\n== %s\n' "$*"; }
+host_pid=""
+cleanup() { [ -n "$host_pid" ] && kill "$host_pid" 2>/dev/null; wait 2>/dev/null || true; }
+trap cleanup EXIT
 
-step "1. Create a soft-root host (keys encrypted under the passphrase with scrypt)"
-soft init
-ls -l "$demo/keys"
+start_host() {
+  "$apps/taohost/taohost" --keys_dir="$demo/keys" --domain_dir="$demo/domain" \
+    --runtime_dir="$demo/run" >"$demo/taohost.out" 2>>"$demo/taohost.log" &
+  host_pid=$!
+  for _ in $(seq 100); do
+    grep -q "admin socket ready" "$demo/taohost.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  cat "$demo/taohost.out"
+}
 
-step "2. Seal a secret (process A)"
-printf 'the launch codes are 0000\n' > "$demo/secret.txt"
-soft --policy=demo-policy seal "$demo/secret.txt" "$demo/secret.sealed"
-echo "bundle starts with: $(head -c 4 "$demo/secret.sealed") ($(stat -c %s "$demo/secret.sealed") bytes)"
+step "1. Create the demo domain: a policy key (under a passphrase) and a signed policy"
+domain --domain_dir="$demo/domain" --name=demo init
+secret_m=$(domain measure "$apps/demo_secret/demo-secret" | sed -n 's/^Program(\(.*\))$/\1/p')
+attest_m=$(domain measure "$apps/demo_attest/demo-attest" | sed -n 's/^Program(\(.*\))$/\1/p')
+cat >"$demo/domain/policy.txt" <<POLICY
+domain_name: "demo"
+# root administers the host.
+rules { id: "root-admin" operations: "Admin:*" principals { uid: 0 } }
+# demo-secret and demo-attest, by measurement, may run and use the Tao.
+rules {
+  id: "demo-programs"
+  operations: ["Execute", "Seal", "Unseal", "Attest", "GetSharedSecret"]
+  principals { measurement: "$secret_m" }
+  principals { measurement: "$attest_m" }
+}
+POLICY
+domain --domain_dir="$demo/domain" sign
+domain --domain_dir="$demo/domain" check --uid=0 Admin:Start
 
-step "3. Unseal it in a new process (process B loads the same keys)"
-soft unseal "$demo/secret.sealed" -
+step "2. Start taohost (keys created on first start, policy verified, admin socket)"
+start_host
 
-step "4. A bundle with one flipped bit is refused"
-cp "$demo/secret.sealed" "$demo/tampered.sealed"
-flip_bit "$demo/tampered.sealed" 120
-if soft unseal "$demo/tampered.sealed" - ; then echo "UNEXPECTED: tampered bundle opened"; exit 1; fi
+step "3. demo-secret seals a fresh secret"
+taoctl start --wait "$apps/demo_secret/demo-secret" "$demo/secret.sealed" | grep -E "state|name"
+taoctl logs 1
 
-step "5. Attest a statement as a subprincipal of the host"
-soft --extend='Ext(role:demo)' --predicate=ready --args=port=8443,build=1 attest "$demo/ready.att"
+step "4. demo-secret runs again (a new process) and unseals it"
+taoctl start --wait "$apps/demo_secret/demo-secret" "$demo/secret.sealed" >/dev/null
+taoctl logs 2
 
-step "6. Verify it with tao-attest against the host's name as trusted root"
-"$bin/tao_attest/tao-attest" verify --root="$demo/keys/host_name" "$demo/ready.att"
-"$bin/tao_attest/tao-attest" show "$demo/ready.att"
+step "5. taoctl list"
+taoctl list
 
-step "7. A tampered attestation is rejected with the reason"
-cp "$demo/ready.att" "$demo/tampered.att"
-flip_bit "$demo/tampered.att" $(($(stat -c %s "$demo/tampered.att") - 3))
-if "$bin/tao_attest/tao-attest" verify --root="$demo/keys/host_name" "$demo/tampered.att"; then
-  echo "UNEXPECTED: tampered attestation verified"; exit 1
+step "6. Restart the host: same keys, same policy"
+taoctl shutdown
+wait "$host_pid" && echo "taohost exited cleanly"
+host_pid=""
+start_host
+taoctl start --wait "$apps/demo_secret/demo-secret" "$demo/secret.sealed" >/dev/null
+taoctl logs 1
+
+step "7. demo-attest has its key attested; tao-attest verifies the chain"
+taoctl start --wait "$apps/demo_attest/demo-attest" "$demo/demo-attest.att" >/dev/null
+taoctl logs 2
+"$apps/tao_attest/tao-attest" verify --root="$demo/keys/host_name" "$demo/demo-attest.att"
+
+step "8. A program the policy does not name is never started"
+if taoctl start "$apps/tao_attest/tao-attest" show /dev/null; then
+  echo "UNEXPECTED: an unlisted program started"; exit 1
 fi
 
-step "8. A wrong passphrase is refused and changes nothing"
-before=$(sha256sum "$demo/keys/host_keys")
-if TAO_PASSPHRASE=wrong "$bin/tao_soft/tao-soft" --keys_dir="$demo/keys" name; then
-  echo "UNEXPECTED: wrong passphrase accepted"; exit 1
-fi
-[ "$before" = "$(sha256sum "$demo/keys/host_keys")" ] && echo "keys file unchanged"
+step "9. Shut down: every program stopped, the audit trail intact"
+taoctl info
+taoctl shutdown
+wait "$host_pid" && echo "taohost exited cleanly"
+host_pid=""
+domain audit-verify "$demo/run/audit.log"
 
-printf '\nDemo complete: files are in %s\n' "$demo"
+printf '\nDemo complete. Files are in %s (taohost.log has the host log).\n' "$demo"
