@@ -14,8 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "channels/tao_rpc.pb.h"
 #include "glog/logging.h"
-#include "seal_policy/codec.h"
-#include "seal_policy/evaluator.h"
 #include "tao/status_macros.h"
 
 namespace tao {
@@ -83,35 +81,6 @@ absl::StatusOr<ChannelPair> MakeChannelPair(ChannelKind kind) {
   pair.child.channel_env = "socket:3";
   return pair;
 }
-
-bool MentionsOnlySingleKind(const SealPolicy& policy) {
-  return policy.kind_case() != SealPolicy::kAllOf &&
-         policy.kind_case() != SealPolicy::kAnyOf;
-}
-
-void CollectDomainLabels(const SealPolicy& policy,
-                         std::vector<std::string>* labels) {
-  switch (policy.kind_case()) {
-    case SealPolicy::kDomainRule:
-      if (std::find(labels->begin(), labels->end(),
-                    policy.domain_rule().label()) == labels->end()) {
-        labels->push_back(policy.domain_rule().label());
-      }
-      break;
-    case SealPolicy::kAllOf:
-      for (const auto& p : policy.all_of().policies())
-        CollectDomainLabels(p, labels);
-      break;
-    case SealPolicy::kAnyOf:
-      for (const auto& p : policy.any_of().policies())
-        CollectDomainLabels(p, labels);
-      break;
-    default:
-      break;
-  }
-}
-
-constexpr absl::string_view kDefaultSealPolicy = "SameProgram";
 
 }  // namespace
 
@@ -237,6 +206,7 @@ HostedProgramChannel::HostedProgramChannel(
     HostedProgramChannelOptions options, UniqueFd epoll_fd, UniqueFd wake_fd)
     : host_(host),
       domain_(domain),
+      handler_(host, domain),
       factories_(std::move(factories)),
       options_(std::move(options)),
       epoll_fd_(std::move(epoll_fd)),
@@ -498,18 +468,27 @@ void HostedProgramChannel::DrainOutput(Child& c) {
       c.output.Reset();
       return;
     }
-    if (!c.log.valid()) continue;
-    if (c.log_bytes + static_cast<size_t>(n) > options_.max_log_bytes) {
-      std::string old = absl::StrCat(c.log_path, ".1");
-      ::rename(c.log_path.c_str(), old.c_str());
-      c.log.Reset(::open(c.log_path.c_str(),
-                         O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-                         0640));
-      c.log_bytes = 0;
-      if (!c.log.valid()) continue;
+    // Write in pieces that never take the file past the cap; rotate (once:
+    // <id>.log -> <id>.log.1) whenever it is full.
+    const char* data = buf;
+    size_t left = static_cast<size_t>(n);
+    while (left > 0 && c.log.valid()) {
+      if (c.log_bytes >= options_.max_log_bytes) {
+        std::string old = absl::StrCat(c.log_path, ".1");
+        ::rename(c.log_path.c_str(), old.c_str());
+        c.log.Reset(::open(c.log_path.c_str(),
+                           O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640));
+        c.log_bytes = 0;
+        continue;
+      }
+      size_t piece = std::min(left, options_.max_log_bytes - c.log_bytes);
+      ssize_t w = ::write(c.log.get(), data, piece);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) break;  // a full disk loses log lines, never the program
+      c.log_bytes += static_cast<size_t>(w);
+      data += w;
+      left -= static_cast<size_t>(w);
     }
-    ssize_t w = ::write(c.log.get(), buf, static_cast<size_t>(n));
-    if (w > 0) c.log_bytes += static_cast<size_t>(w);
   }
 }
 
@@ -779,216 +758,32 @@ void HostedProgramChannel::Shutdown(absl::Duration grace) {
   if (restart_thread_.joinable()) restart_thread_.join();
 }
 
-namespace {
-
-void SetStatus(const absl::Status& status, TaoResponse* response) {
-  response->set_code(static_cast<int32_t>(status.code()));
-  response->set_message(std::string(status.message()));
-}
-
-absl::Status Denied(const Decision& decision) {
-  return absl::PermissionDeniedError(decision.reason);
-}
-
-}  // namespace
-
 void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {
   TaoRequest request;
   if (!request.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
     CloseChannel(c, "a frame that does not parse as a TaoRequest");
     return;
   }
-  TaoResponse response;
-  response.set_id(request.id());
   ++c.calls;
-  const Caller caller = Caller::Program(c.name);
-  absl::Status status = absl::OkStatus();
-  switch (request.args_case()) {
-    case TaoRequest::kGetTaoName:
-      response.set_name(c.name.text());
-      break;
-    case TaoRequest::kExtendTaoName: {
-      auto sub = Subprincipal::Parse(request.extend_tao_name().subprincipal());
-      if (!sub.ok()) {
-        status = sub.status();
-      } else if (sub->kind() != "Ext") {
-        status = absl::InvalidArgumentError(absl::StrCat(
-            "only Ext(...) may be added to a name, not ", sub->kind(),
-            "(...): measurements and publishers are the host's to assign"));
-      } else {
-        auto extended = c.name.Extend(*sub);
-        if (extended.ok()) {
-          c.name = *std::move(extended);
-        } else {
-          status = extended.status();
-        }
-      }
-      break;
-    }
-    case TaoRequest::kGetRandomBytes: {
-      auto bytes = host_.GetRandomBytes(request.get_random_bytes().size());
-      if (bytes.ok()) {
-        response.set_data(*std::move(bytes));
-      } else {
-        status = bytes.status();
-      }
-      break;
-    }
-    case TaoRequest::kGetSharedSecret: {
-      const GetSharedSecretArgs& args = request.get_shared_secret();
-      std::string policy_bytes = args.policy().empty()
-                                     ? std::string(kDefaultSealPolicy)
-                                     : args.policy();
-      auto policy = DecodeSealPolicy(policy_bytes);
-      if (!policy.ok()) {
-        status = policy.status();
-        break;
-      }
-      if (!MentionsOnlySingleKind(*policy)) {
-        status = absl::InvalidArgumentError(
-            "a shared secret takes a single-kind policy, not AllOf or AnyOf");
-        break;
-      }
-      Decision allowed = domain_.Authorize(caller, "GetSharedSecret");
-      if (allowed.allowed) {
-        // Every caller the policy admits must derive the same secret, so the
-        // binding is what the policy compares: the exact name for
-        // SameProgram, the measured prefix for SameMeasurement, nothing more
-        // for the others (whose admission is checked right here, with the
-        // caller as its own sealer).
-        std::string binding;
-        if (policy->has_same_program()) {
-          binding = c.name.text();
-        } else if (policy->has_same_measurement()) {
-          int mi = LastMeasurementIndex(c.name);
-          if (mi < 0) {
-            allowed = Decision::Deny(
-                "SameMeasurement: the caller has no measurement");
-          } else {
-            binding = c.name.RootKey().text();
-            for (int i = 0; i <= mi; ++i) {
-              absl::StrAppend(&binding, ".",
-                              c.name.subprincipals()[i].ToString());
-            }
-          }
-        } else {
-          allowed = EvaluateSealPolicy(
-              *policy,
-              SealPolicyContext{c.name, c.name, host_.name(), &domain_});
-          allowed = domain_.Record(caller, "GetSharedSecret", policy_bytes,
-                                   std::move(allowed));
-        }
-        if (allowed.allowed) {
-          auto secret = host_.DeriveSecret(
-              absl::StrCat("shared-secret:", policy_bytes.size(), ":",
-                           policy_bytes, binding),
-              args.size());
-          if (secret.ok()) {
-            response.set_data(secret->Copy());
-          } else {
-            status = secret.status();
-          }
-        }
-      }
-      if (!allowed.allowed) status = Denied(allowed);
-      break;
-    }
-    case TaoRequest::kAttest: {
-      Decision allowed = domain_.Authorize(caller, "Attest");
-      if (!allowed.allowed) {
-        status = Denied(allowed);
-        break;
-      }
-      auto attestation = host_.Attest(c.name, request.attest());
-      if (attestation.ok()) {
-        *response.mutable_attestation() = *std::move(attestation);
-      } else {
-        status = attestation.status();
-      }
-      break;
-    }
-    case TaoRequest::kSeal: {
-      const SealArgs& args = request.seal();
-      std::string policy_bytes = args.policy().empty()
-                                     ? std::string(kDefaultSealPolicy)
-                                     : args.policy();
-      auto policy = DecodeSealPolicy(policy_bytes);
-      if (!policy.ok()) {
-        status = policy.status();
-        break;
-      }
-      // May the caller seal at all, and under each DomainRule label it names?
-      std::vector<std::string> labels;
-      CollectDomainLabels(*policy, &labels);
-      Decision allowed = Decision::Allow("");
-      if (labels.empty()) {
-        allowed = domain_.Authorize(caller, "Seal");
-      } else {
-        for (const std::string& label : labels) {
-          allowed = domain_.Authorize(caller, "Seal", label);
-          if (!allowed.allowed) break;
-        }
-      }
-      if (!allowed.allowed) {
-        status = Denied(allowed);
-        break;
-      }
-      auto bundle = host_.Encrypt(args.data(), policy_bytes, c.name);
-      if (bundle.ok()) {
-        response.set_data(*std::move(bundle));
-      } else {
-        status = bundle.status();
-      }
-      break;
-    }
-    case TaoRequest::kUnseal: {
-      auto unsealed = host_.Decrypt(request.unseal().bundle());
-      if (!unsealed.ok()) {
-        status = unsealed.status();
-        break;
-      }
-      auto decision = EvaluateSealPolicyBytes(
-          unsealed->policy,
-          SealPolicyContext{c.name, unsealed->sealer, host_.name(), &domain_});
-      if (!decision.ok()) {
-        status = absl::DataLossError(
-            absl::StrCat("the sealed policy does not decode: ",
-                         decision.status().message()));
-        break;
-      }
-      Decision recorded = domain_.Record(caller, "Unseal", unsealed->policy,
-                                         *std::move(decision));
-      if (!recorded.allowed) {
-        status = Denied(recorded);
-        break;
-      }
-      UnsealResult* result = response.mutable_unsealed();
-      result->set_data(unsealed->data.data(), unsealed->data.size());
-      result->set_policy(std::move(unsealed->policy));
-      result->set_sealer(unsealed->sealer.text());
-      break;
-    }
-    case TaoRequest::ARGS_NOT_SET:
-      status = absl::InvalidArgumentError("a request without a method");
-      break;
-  }
-  if (!status.ok()) {
-    if (status.code() == absl::StatusCode::kPermissionDenied) ++c.denials;
-    SetStatus(status, &response);
+  TaoResponse response = handler_.Handle(request, &c.name);
+  if (response.code() ==
+      static_cast<int32_t>(absl::StatusCode::kPermissionDenied)) {
+    ++c.denials;
   }
   absl::Status framed =
       AppendFrame(response, options_.max_frame_size + kResponseSlack, &c.out);
   if (!framed.ok()) {
     TaoResponse too_big;
     too_big.set_id(request.id());
-    SetStatus(absl::ResourceExhaustedError(framed.message()), &too_big);
+    too_big.set_code(
+        static_cast<int32_t>(absl::StatusCode::kResourceExhausted));
+    too_big.set_message(std::string(framed.message()));
     auto unused = AppendFrame(too_big, options_.max_frame_size, &c.out);
     (void)unused;
   }
   // The unsealed plaintext was copied into the frame; wipe the response copy.
   if (response.has_unsealed()) {
-    std::string* data = response.mutable_unsealed()->mutable_data();
-    SecretString wipe(std::move(*data));
+    SecretString wipe(std::move(*response.mutable_unsealed()->mutable_data()));
   }
 }
 

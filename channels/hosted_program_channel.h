@@ -26,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "channels/framing.h"
+#include "channels/tao_request_handler.h"
 #include "program_factory/program_factory.h"
 #include "tao/tao_host.h"
 #include "tao/unique_fd.h"
@@ -195,6 +196,7 @@ class HostedProgramChannel {
 
   const TaoHost& host_;
   TaoDomain& domain_;
+  const TaoRequestHandler handler_;
   const std::vector<FactoryRegistration> factories_;
   const HostedProgramChannelOptions options_;
   const UniqueFd epoll_fd_;

@@ -1,0 +1,233 @@
+#include "channels/tao_request_handler.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "seal_policy/codec.h"
+#include "seal_policy/evaluator.h"
+
+namespace tao {
+namespace {
+
+constexpr absl::string_view kDefaultSealPolicy = "SameProgram";
+
+bool MentionsOnlySingleKind(const SealPolicy& policy) {
+  return policy.kind_case() != SealPolicy::kAllOf &&
+         policy.kind_case() != SealPolicy::kAnyOf;
+}
+
+void CollectDomainLabels(const SealPolicy& policy,
+                         std::vector<std::string>* labels) {
+  switch (policy.kind_case()) {
+    case SealPolicy::kDomainRule:
+      if (std::find(labels->begin(), labels->end(),
+                    policy.domain_rule().label()) == labels->end()) {
+        labels->push_back(policy.domain_rule().label());
+      }
+      break;
+    case SealPolicy::kAllOf:
+      for (const auto& p : policy.all_of().policies())
+        CollectDomainLabels(p, labels);
+      break;
+    case SealPolicy::kAnyOf:
+      for (const auto& p : policy.any_of().policies())
+        CollectDomainLabels(p, labels);
+      break;
+    default:
+      break;
+  }
+}
+
+absl::Status Denied(const Decision& decision) {
+  return absl::PermissionDeniedError(decision.reason);
+}
+
+}  // namespace
+
+TaoResponse TaoRequestHandler::Handle(const TaoRequest& request,
+                                      Principal* name) const {
+  TaoResponse response;
+  response.set_id(request.id());
+  const Caller caller = Caller::Program(*name);
+  absl::Status status = absl::OkStatus();
+  switch (request.args_case()) {
+    case TaoRequest::kGetTaoName:
+      response.set_name((*name).text());
+      break;
+    case TaoRequest::kExtendTaoName: {
+      auto sub = Subprincipal::Parse(request.extend_tao_name().subprincipal());
+      if (!sub.ok()) {
+        status = sub.status();
+      } else if (sub->kind() != "Ext") {
+        status = absl::InvalidArgumentError(absl::StrCat(
+            "only Ext(...) may be added to a name, not ", sub->kind(),
+            "(...): measurements and publishers are the host's to assign"));
+      } else {
+        auto extended = (*name).Extend(*sub);
+        if (extended.ok()) {
+          *name = *std::move(extended);
+        } else {
+          status = extended.status();
+        }
+      }
+      break;
+    }
+    case TaoRequest::kGetRandomBytes: {
+      auto bytes = host_.GetRandomBytes(request.get_random_bytes().size());
+      if (bytes.ok()) {
+        response.set_data(*std::move(bytes));
+      } else {
+        status = bytes.status();
+      }
+      break;
+    }
+    case TaoRequest::kGetSharedSecret: {
+      const GetSharedSecretArgs& args = request.get_shared_secret();
+      std::string policy_bytes = args.policy().empty()
+                                     ? std::string(kDefaultSealPolicy)
+                                     : args.policy();
+      auto policy = DecodeSealPolicy(policy_bytes);
+      if (!policy.ok()) {
+        status = policy.status();
+        break;
+      }
+      if (!MentionsOnlySingleKind(*policy)) {
+        status = absl::InvalidArgumentError(
+            "a shared secret takes a single-kind policy, not AllOf or AnyOf");
+        break;
+      }
+      Decision allowed = domain_.Authorize(caller, "GetSharedSecret");
+      if (allowed.allowed) {
+        // Every caller the policy admits must derive the same secret, so the
+        // binding is what the policy compares: the exact name for
+        // SameProgram, the measured prefix for SameMeasurement, nothing more
+        // for the others (whose admission is checked right here, with the
+        // caller as its own sealer).
+        std::string binding;
+        if (policy->has_same_program()) {
+          binding = (*name).text();
+        } else if (policy->has_same_measurement()) {
+          int mi = LastMeasurementIndex((*name));
+          if (mi < 0) {
+            allowed = Decision::Deny(
+                "SameMeasurement: the caller has no measurement");
+          } else {
+            binding = (*name).RootKey().text();
+            for (int i = 0; i <= mi; ++i) {
+              absl::StrAppend(&binding, ".",
+                              (*name).subprincipals()[i].ToString());
+            }
+          }
+        } else {
+          allowed = EvaluateSealPolicy(
+              *policy,
+              SealPolicyContext{(*name), (*name), host_.name(), &domain_});
+          allowed = domain_.Record(caller, "GetSharedSecret", policy_bytes,
+                                   std::move(allowed));
+        }
+        if (allowed.allowed) {
+          auto secret = host_.DeriveSecret(
+              absl::StrCat("shared-secret:", policy_bytes.size(), ":",
+                           policy_bytes, binding),
+              args.size());
+          if (secret.ok()) {
+            response.set_data(secret->Copy());
+          } else {
+            status = secret.status();
+          }
+        }
+      }
+      if (!allowed.allowed) status = Denied(allowed);
+      break;
+    }
+    case TaoRequest::kAttest: {
+      Decision allowed = domain_.Authorize(caller, "Attest");
+      if (!allowed.allowed) {
+        status = Denied(allowed);
+        break;
+      }
+      auto attestation = host_.Attest((*name), request.attest());
+      if (attestation.ok()) {
+        *response.mutable_attestation() = *std::move(attestation);
+      } else {
+        status = attestation.status();
+      }
+      break;
+    }
+    case TaoRequest::kSeal: {
+      const SealArgs& args = request.seal();
+      std::string policy_bytes = args.policy().empty()
+                                     ? std::string(kDefaultSealPolicy)
+                                     : args.policy();
+      auto policy = DecodeSealPolicy(policy_bytes);
+      if (!policy.ok()) {
+        status = policy.status();
+        break;
+      }
+      // May the caller seal at all, and under each DomainRule label it names?
+      std::vector<std::string> labels;
+      CollectDomainLabels(*policy, &labels);
+      Decision allowed = Decision::Allow("");
+      if (labels.empty()) {
+        allowed = domain_.Authorize(caller, "Seal");
+      } else {
+        for (const std::string& label : labels) {
+          allowed = domain_.Authorize(caller, "Seal", label);
+          if (!allowed.allowed) break;
+        }
+      }
+      if (!allowed.allowed) {
+        status = Denied(allowed);
+        break;
+      }
+      auto bundle = host_.Encrypt(args.data(), policy_bytes, (*name));
+      if (bundle.ok()) {
+        response.set_data(*std::move(bundle));
+      } else {
+        status = bundle.status();
+      }
+      break;
+    }
+    case TaoRequest::kUnseal: {
+      auto unsealed = host_.Decrypt(request.unseal().bundle());
+      if (!unsealed.ok()) {
+        status = unsealed.status();
+        break;
+      }
+      auto decision = EvaluateSealPolicyBytes(
+          unsealed->policy,
+          SealPolicyContext{(*name), unsealed->sealer, host_.name(), &domain_});
+      if (!decision.ok()) {
+        status = absl::DataLossError(
+            absl::StrCat("the sealed policy does not decode: ",
+                         decision.status().message()));
+        break;
+      }
+      Decision recorded = domain_.Record(caller, "Unseal", unsealed->policy,
+                                         *std::move(decision));
+      if (!recorded.allowed) {
+        status = Denied(recorded);
+        break;
+      }
+      UnsealResult* result = response.mutable_unsealed();
+      result->set_data(unsealed->data.data(), unsealed->data.size());
+      result->set_policy(std::move(unsealed->policy));
+      result->set_sealer(unsealed->sealer.text());
+      break;
+    }
+    case TaoRequest::ARGS_NOT_SET:
+      status = absl::InvalidArgumentError("a request without a method");
+      break;
+  }
+  if (!status.ok()) {
+    response.clear_result();
+    response.set_code(static_cast<int32_t>(status.code()));
+    response.set_message(std::string(status.message()));
+  }
+  return response;
+}
+
+}  // namespace tao
