@@ -54,6 +54,14 @@ void FrameReader::Append(absl::string_view data) {
   Commit(data.size());
 }
 
+bool FrameReader::HasFrame() const {
+  if (buffered() < kFrameHeaderSize) return false;
+  ByteReader header(absl::string_view(buffer_.data() + start_, kFrameHeaderSize));
+  uint32_t length = 0;
+  header.ReadU32(&length);
+  return length > max_frame_size_ || buffered() >= kFrameHeaderSize + length;
+}
+
 absl::StatusOr<bool> FrameReader::Next(absl::string_view* frame) {
   if (buffered() < kFrameHeaderSize) {
     if (start_ == end_) start_ = end_ = 0;
@@ -67,13 +75,8 @@ absl::StatusOr<bool> FrameReader::Next(absl::string_view* frame) {
         "frame of ", length, " bytes exceeds the cap of ", max_frame_size_));
   }
   if (buffered() < kFrameHeaderSize + length) {
-    // Make room for the rest in one piece, so reads need not reallocate.
-    if (buffer_.size() - start_ < kFrameHeaderSize + length) {
-      Compact();
-      if (buffer_.size() < kFrameHeaderSize + length) {
-        buffer_.resize(kFrameHeaderSize + length);
-      }
-    }
+    // The buffer grows with the bytes that actually arrive, never with what
+    // a header merely announces.
     return false;
   }
   *frame = absl::string_view(buffer_.data() + start_ + kFrameHeaderSize, length);

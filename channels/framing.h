@@ -40,6 +40,8 @@ class FrameReader {
   // cap: the stream cannot be trusted any further.
   absl::StatusOr<bool> Next(absl::string_view* frame);
 
+  // True if a complete frame (or a refusable header) is buffered.
+  bool HasFrame() const;
   // Bytes received but not yet returned in a frame.
   size_t buffered() const { return end_ - start_; }
   // True if a frame has started but not finished.

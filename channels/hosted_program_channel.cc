@@ -30,9 +30,9 @@ constexpr uint64_t kWakeTag = ~uint64_t{0};
 constexpr size_t kReadChunk = 256 * 1024;
 // Per program per wake-up, so one busy program cannot starve the others.
 constexpr size_t kReadBudgetBytes = 4 << 20;
-// Responses may carry a little more than the largest request (a sealed
-// bundle is its data plus a header).
-constexpr size_t kResponseSlack = 1 << 20;
+// Requests answered per program per turn, so one program cannot hold the
+// loop while its siblings wait.
+constexpr int kMaxRequestsPerTurn = 16;
 
 uint64_t Tag(uint64_t id, TagKind kind) { return (id << 2) | kind; }
 
@@ -107,6 +107,7 @@ struct HostedProgramChannel::Child {
   UniqueFd in_fd;
   UniqueFd out_fd;  // invalid for a socket: in_fd serves both ways
   bool channel_open = false;
+  bool more_ready = false;  // the per-turn cap left requests unanswered
   FrameReader reader;
   std::string out;
   size_t out_pos = 0;
@@ -180,6 +181,12 @@ HostedProgramChannel::Create(const TaoHost& host, TaoDomain& domain,
                          ChannelKindName(kind)));
       }
     }
+  }
+  if (options.max_log_bytes == 0 || options.max_frame_size < 64 ||
+      options.max_buffered_output == 0) {
+    return absl::InvalidArgumentError(
+        "max_log_bytes and max_buffered_output must be positive, max_frame_size "
+        "at least 64");
   }
   UniqueFd epoll_fd(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_fd.valid()) return absl::ErrnoToStatus(errno, "epoll_create1");
@@ -398,8 +405,14 @@ void HostedProgramChannel::ReadRequests(Child& c) {
   // Answer the complete frames already buffered (left by backpressure), then
   // read at most a budget of new bytes, answering as frames complete.
   size_t budget = kReadBudgetBytes;
+  int answered = 0;
+  c.more_ready = false;
   while (c.channel_open) {
     while (c.channel_open && c.pending() < options_.max_buffered_output) {
+      if (answered == kMaxRequestsPerTurn) {
+        c.more_ready = true;  // come back after the others had their turn
+        return;
+      }
       absl::string_view frame;
       absl::StatusOr<bool> ready = c.reader.Next(&frame);
       if (!ready.ok()) {
@@ -408,6 +421,7 @@ void HostedProgramChannel::ReadRequests(Child& c) {
       }
       if (!*ready) break;
       Dispatch(c, frame);
+      ++answered;
     }
     if (budget == 0 || c.pending() >= options_.max_buffered_output) return;
     size_t room = 0;
@@ -477,7 +491,7 @@ void HostedProgramChannel::DrainOutput(Child& c) {
         std::string old = absl::StrCat(c.log_path, ".1");
         ::rename(c.log_path.c_str(), old.c_str());
         c.log.Reset(::open(c.log_path.c_str(),
-                           O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640));
+                           O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
         c.log_bytes = 0;
         continue;
       }
@@ -570,6 +584,21 @@ absl::Duration HostedProgramChannel::ExpireDeadlines() {
   return next;
 }
 
+void HostedProgramChannel::ServeChannel(Child& c) {
+  FlushResponses(c);
+  ReadRequests(c);
+  FlushResponses(c);
+  // Frames left buffered (by the per-turn cap, or by backpressure that the
+  // flush just relieved) get no new epoll event: remember them.
+  if (c.channel_open && c.pending() < options_.max_buffered_output &&
+      (c.more_ready || c.reader.HasFrame())) {
+    ready_.insert(c.id);
+  } else {
+    ready_.erase(c.id);
+  }
+  UpdateInterest(c);
+}
+
 void HostedProgramChannel::HandleEvent(uint64_t tag, uint32_t events) {
   auto it = children_.find(tag >> 2);
   if (it == children_.end()) return;
@@ -578,11 +607,8 @@ void HostedProgramChannel::HandleEvent(uint64_t tag, uint32_t events) {
     case kTagChannelIn:
     case kTagChannelOut:
       (void)events;
-      // Level-triggered: whatever woke us, make all the progress we can.
-      FlushResponses(c);
-      ReadRequests(c);
-      FlushResponses(c);
-      UpdateInterest(c);
+      // Level-triggered: whatever woke us, make what progress a turn allows.
+      ServeChannel(c);
       break;
     case kTagExit:
       HandleExit(c);
@@ -607,27 +633,49 @@ void HostedProgramChannel::Loop() {
                          ? -1
                          : static_cast<int>(std::max<int64_t>(
                                1, absl::ToInt64Milliseconds(timeout) + 1));
-    int n = ::epoll_wait(epoll_fd_.get(), events, 64, timeout_ms);
+    bool has_ready;
+    {
+      absl::MutexLock lock(&mu_);
+      has_ready = !ready_.empty();
+    }
+    int n = ::epoll_wait(epoll_fd_.get(), events, 64, has_ready ? 0 : timeout_ms);
     if (n < 0 && errno != EINTR) {
       PLOG(ERROR) << "epoll_wait";
       continue;
     }
+    // The lock is taken per event, not per batch, so admin calls get in
+    // between programs.
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 == kWakeTag) {
+        uint64_t count;
+        ssize_t r = ::read(wake_fd_.get(), &count, sizeof(count));
+        (void)r;
+        continue;
+      }
+      absl::MutexLock lock(&mu_);
+      HandleEvent(events[i].data.u64, events[i].events);
+    }
+    std::vector<uint64_t> ready;
+    {
+      absl::MutexLock lock(&mu_);
+      ready.assign(ready_.begin(), ready_.end());
+    }
+    for (uint64_t id : ready) {
+      absl::MutexLock lock(&mu_);
+      auto it = children_.find(id);
+      if (it == children_.end()) {
+        ready_.erase(id);
+        continue;
+      }
+      ServeChannel(*it->second);
+    }
+    // Clear any SIGPIPE raised by our writes.
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) > 0) {
+    }
     std::vector<ProgramEvent> to_emit;
     {
       absl::MutexLock lock(&mu_);
-      for (int i = 0; i < n; ++i) {
-        if (events[i].data.u64 == kWakeTag) {
-          uint64_t count;
-          ssize_t r = ::read(wake_fd_.get(), &count, sizeof(count));
-          (void)r;
-          continue;
-        }
-        HandleEvent(events[i].data.u64, events[i].events);
-      }
-      // Clear any SIGPIPE raised by our writes.
-      struct timespec zero = {0, 0};
-      while (sigtimedwait(&pipe_set, nullptr, &zero) > 0) {
-      }
       timeout = ExpireDeadlines();
       to_emit.swap(pending_events_);
       if (shut_down_) return;
@@ -771,7 +819,7 @@ void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {
     ++c.denials;
   }
   absl::Status framed =
-      AppendFrame(response, options_.max_frame_size + kResponseSlack, &c.out);
+      AppendFrame(response, options_.max_frame_size, &c.out);
   if (!framed.ok()) {
     TaoResponse too_big;
     too_big.set_id(request.id());

@@ -15,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +72,7 @@ absl::string_view ProgramEventKindName(ProgramEvent::Kind kind);
 struct HostedProgramChannelOptions {
   // Largest frame a program may send.
   size_t max_frame_size = kDefaultMaxFrameSize;
+  // (A response that would exceed it is answered RESOURCE_EXHAUSTED.)
   // Responses buffered for a program that does not read them; past this the
   // loop stops reading its requests until it catches up.
   size_t max_buffered_output = 64 << 20;
@@ -171,6 +173,9 @@ class HostedProgramChannel {
   void HandleEvent(uint64_t tag, uint32_t events)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadRequests(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Flushes, answers up to a turn's worth of requests, and remembers the
+  // program if buffered requests are left for the next turn.
+  void ServeChannel(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FlushResponses(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateInterest(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CloseChannel(Child& child, absl::string_view why)
@@ -220,6 +225,9 @@ class HostedProgramChannel {
   };
   std::deque<PendingRestart> restarts_ ABSL_GUARDED_BY(mu_);
   std::vector<ProgramEvent> pending_events_ ABSL_GUARDED_BY(mu_);
+  // Programs with requests buffered but unanswered (no epoll event will
+  // announce them): served every turn until drained.
+  std::set<uint64_t> ready_ ABSL_GUARDED_BY(mu_);
   absl::CondVar restart_cv_;
   std::thread thread_;
   std::thread restart_thread_;

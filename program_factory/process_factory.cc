@@ -105,8 +105,12 @@ absl::Status CheckEnvironment(const ProgramSpec& spec,
       return absl::InvalidArgumentError(
           absl::StrCat("environment variable name '", name, "' is malformed"));
     }
+    if (absl::StartsWith(name, "TAO_")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "environment variable ", name, " is reserved for the host"));
+    }
     if (allowlist.empty()) {
-      if (absl::StartsWith(name, "LD_") || absl::StartsWith(name, "TAO_")) {
+      if (absl::StartsWith(name, "LD_")) {
         return absl::InvalidArgumentError(absl::StrCat(
             "environment variable ", name, " may not be set for a hosted program"));
       }
@@ -142,7 +146,7 @@ std::string ExitStatus::ToString() const {
 
 absl::StatusOr<MeasuredExecutable> MeasureExecutable(const std::string& path,
                                                      size_t max_size) {
-  UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!file.valid()) return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
   struct stat st;
   if (::fstat(file.get(), &st) != 0) {

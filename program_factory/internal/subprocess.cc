@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/close_range.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -119,6 +120,9 @@ absl::StatusOr<Subprocess> Launch(const LaunchOptions& options) {
     max_child_fd = std::max(max_child_fd, remap.second);
   }
   std::vector<int> temps(options.fds_to_remap.size(), -1);
+  std::vector<char> is_target(max_child_fd + 1, 0);
+  is_target[0] = is_target[1] = is_target[2] = 1;
+  for (const auto& remap : options.fds_to_remap) is_target[remap.second] = 1;
   const char* working_dir = options.working_dir.c_str();
   const bool set_gid = options.gid.has_value();
   const gid_t gid = options.gid.value_or(0);
@@ -144,6 +148,11 @@ absl::StatusOr<Subprocess> Launch(const LaunchOptions& options) {
       if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
     }
     if (::setsid() < 0) ChildFail(report[1], kStepSetsid);
+    // Keep the program and the report pipe out of the way of the targets.
+    int exec_fd = ::fcntl(options.exec_fd, F_DUPFD_CLOEXEC, max_child_fd + 1);
+    if (exec_fd < 0) ChildFail(report[1], kStepDup);
+    int report_fd = ::fcntl(report[1], F_DUPFD_CLOEXEC, max_child_fd + 1);
+    if (report_fd < 0) ChildFail(report[1], kStepDup);
     // Two passes, so a source numbered like another's target is not lost.
     for (size_t i = 0; i < options.fds_to_remap.size(); ++i) {
       temps[i] = ::fcntl(options.fds_to_remap[i].first, F_DUPFD_CLOEXEC,
@@ -152,17 +161,24 @@ absl::StatusOr<Subprocess> Launch(const LaunchOptions& options) {
     }
     for (size_t i = 0; i < options.fds_to_remap.size(); ++i) {
       if (::dup2(temps[i], options.fds_to_remap[i].second) < 0) {
-        ChildFail(report[1], kStepDup);
+        ChildFail(report_fd, kStepDup);
       }
     }
-    if (set_gid) {
-      if (::setgroups(0, nullptr) != 0) ChildFail(report[1], kStepSetgroups);
-      if (::setgid(gid) != 0) ChildFail(report[1], kStepSetgid);
+    // Nothing else of the host's reaches the program, CLOEXEC or not.
+    for (int fd = 3; fd <= max_child_fd; ++fd) {
+      if (!is_target[fd]) ::close(fd);
     }
-    if (set_uid && ::setuid(uid) != 0) ChildFail(report[1], kStepSetuid);
-    if (::chdir(working_dir) != 0) ChildFail(report[1], kStepChdir);
-    ::fexecve(options.exec_fd, argv.data(), envp.data());
-    ChildFail(report[1], kStepExec);
+    if (::close_range(max_child_fd + 1, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+      ChildFail(report_fd, kStepDup);
+    }
+    if (set_gid) {
+      if (::setgroups(0, nullptr) != 0) ChildFail(report_fd, kStepSetgroups);
+      if (::setgid(gid) != 0) ChildFail(report_fd, kStepSetgid);
+    }
+    if (set_uid && ::setuid(uid) != 0) ChildFail(report_fd, kStepSetuid);
+    if (::chdir(working_dir) != 0) ChildFail(report_fd, kStepChdir);
+    ::fexecve(exec_fd, argv.data(), envp.data());
+    ChildFail(report_fd, kStepExec);
   }
 
   Subprocess child;
