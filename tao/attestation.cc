@@ -103,7 +103,14 @@ absl::StatusOr<VerifiedStatement> AttestationVerifier::VerifyLink(
     return Fail(AttestationFailure::kMalformed,
                 absl::StrCat(where, ": statement bytes do not parse"));
   }
-  auto signer = VerifyingKey::FromSpki(attestation.signer_key());
+  // A signer that is a trusted root needs no decoding: reuse the root's key.
+  const VerifyingKey* root_key = nullptr;
+  for (const VerifyingKey& root : roots_) {
+    if (root.spki() == attestation.signer_key()) root_key = &root;
+  }
+  absl::StatusOr<VerifyingKey> signer =
+      root_key != nullptr ? absl::StatusOr<VerifyingKey>(*root_key)
+                          : VerifyingKey::FromSpki(attestation.signer_key());
   if (!signer.ok()) {
     return Fail(AttestationFailure::kMalformed,
                 absl::StrCat(where, ": signer key: ", signer.status().message()));

@@ -1,9 +1,12 @@
 #include "tao/keys.h"
 
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -77,7 +80,74 @@ absl::Status SignatureContextOk(absl::string_view context) {
 
 }  // namespace
 
+namespace {
+
+// DER of SubjectPublicKeyInfo{ecPublicKey, prime256v1} up to and including
+// the uncompressed-point form byte; X || Y follow.
+constexpr unsigned char kP256SpkiHeader[] = {
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+    0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04};
+constexpr size_t kPointOffset = sizeof(kP256SpkiHeader) - 1;  // the 0x04
+constexpr size_t kPointSize = 65;
+
+const EC_GROUP* P256Group() {
+  static const EC_GROUP* group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+  return group;
+}
+
+// True if `der` is a canonical P-256 SPKI whose point is on the curve.
+bool IsCanonicalP256Spki(absl::string_view der) {
+  if (der.size() != kP256SpkiSize ||
+      std::memcmp(der.data(), kP256SpkiHeader, sizeof(kP256SpkiHeader)) != 0 ||
+      P256Group() == nullptr) {
+    return false;
+  }
+  EC_POINT* point = EC_POINT_new(P256Group());
+  bool ok = point != nullptr &&
+            EC_POINT_oct2point(P256Group(), point,
+                               reinterpret_cast<const unsigned char*>(der.data()) +
+                                   kPointOffset,
+                               kPointSize, nullptr) == 1;
+  EC_POINT_free(point);
+  if (!ok) ERR_clear_error();
+  return ok;
+}
+
+// An EVP_PKEY for a point that IsCanonicalP256Spki accepted.
+EVP_PKEY* P256KeyFromPoint(absl::string_view der) {
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+  if (ctx == nullptr) return nullptr;
+  char group[] = "prime256v1";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+      OSSL_PARAM_construct_octet_string(
+          OSSL_PKEY_PARAM_PUB_KEY, const_cast<char*>(der.data() + kPointOffset),
+          kPointSize),
+      OSSL_PARAM_construct_end()};
+  EVP_PKEY* key = nullptr;
+  if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+      EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+    key = nullptr;
+    ERR_clear_error();
+  }
+  EVP_PKEY_CTX_free(ctx);
+  return key;
+}
+
+}  // namespace
+
+absl::Status VerifyingKey::CheckSpki(absl::string_view der) {
+  if (IsCanonicalP256Spki(der)) return absl::OkStatus();
+  return FromSpki(der).status();  // the slow path names the reason
+}
+
 absl::StatusOr<VerifyingKey> VerifyingKey::FromSpki(absl::string_view der) {
+  if (IsCanonicalP256Spki(der)) {
+    if (EVP_PKEY* fast = P256KeyFromPoint(der)) {
+      return VerifyingKey(std::shared_ptr<EVP_PKEY>(fast, EVP_PKEY_free),
+                          std::string(der));
+    }
+  }
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   EVP_PKEY* raw = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));  // NOLINT
   if (raw == nullptr) {

@@ -31,6 +31,10 @@ class VerifyingKey {
   // canonical (uncompressed) encoding, so that one key has one SPKI and one
   // name. Returns kInvalidArgument otherwise.
   static absl::StatusOr<VerifyingKey> FromSpki(absl::string_view der);
+  // Checks `der` exactly as FromSpki does, without building a key: the
+  // fixed DER header of a P-256 SPKI (ending in the uncompressed form byte)
+  // and an on-curve check of the point. Rejections carry FromSpki's messages.
+  static absl::Status CheckSpki(absl::string_view der);
   // Parses a PEM "PUBLIC KEY" block. Same rules as FromSpki.
   static absl::StatusOr<VerifyingKey> FromPem(absl::string_view pem);
 

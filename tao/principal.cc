@@ -115,10 +115,10 @@ absl::StatusOr<PublisherClaim> ParsePublisherArgument(absl::string_view arg) {
     return absl::InvalidArgumentError(
         absl::StrCat("Publisher(...) key: ", spki.status().message()));
   }
-  auto key = VerifyingKey::FromSpki(*spki);
+  absl::Status key = VerifyingKey::CheckSpki(*spki);
   if (!key.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("Publisher(...) key: ", key.status().message()));
+        absl::StrCat("Publisher(...) key: ", key.message()));
   }
   absl::string_view product = parts[1];
   if (product.empty() || product.size() > 128 ||
@@ -296,10 +296,10 @@ absl::StatusOr<Principal> Principal::Parse(absl::string_view text) {
     return absl::InvalidArgumentError(absl::StrCat(
         "principal name at offset ", key_start, ": ", spki.status().message()));
   }
-  auto key = VerifyingKey::FromSpki(*spki);
+  absl::Status key = VerifyingKey::CheckSpki(*spki);
   if (!key.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "principal name at offset ", key_start, ": ", key.status().message()));
+        "principal name at offset ", key_start, ": ", key.message()));
   }
   Principal p;
   p.key_spki_ = std::move(spki).value();
