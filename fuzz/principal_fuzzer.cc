@@ -1,0 +1,23 @@
+// Principal names: parsing never crashes, and whatever parses prints back to
+// the same text (the canonical form) and parses again to an equal name.
+#include <cstdint>
+#include <cstdlib>
+
+#include "tao/principal.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  absl::string_view text(reinterpret_cast<const char*>(data), size);
+  auto name = tao::Principal::Parse(text);
+  if (name.ok()) {
+    if (name->text() != text) std::abort();
+    auto again = tao::Principal::Parse(name->text());
+    if (!again.ok() || *again != *name) std::abort();
+    if (!name->IsSelfOrSubprincipalOf(name->RootKey())) std::abort();
+  }
+  auto sub = tao::Subprincipal::Parse(text);
+  if (sub.ok()) {
+    auto again = tao::Subprincipal::Parse(sub->ToString());
+    if (!again.ok() || *again != *sub) std::abort();
+  }
+  return 0;
+}
