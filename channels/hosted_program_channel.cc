@@ -510,6 +510,9 @@ void HostedProgramChannel::HandleExit(Child& c) {
   if (c.program == nullptr) return;
   absl::StatusOr<ExitStatus> status = c.program->Reap();
   if (!status.ok()) return;  // spurious: not exited yet
+  // What the program left behind in its process group (it led one) goes
+  // with it: a hosted program's children do not outlive it.
+  ::kill(-c.pid, SIGKILL);
   DrainOutput(c);
   c.output.Reset();
   c.log.Reset();

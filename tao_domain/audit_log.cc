@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "glog/logging.h"
 #include "tao/crypto.h"
 #include "tao/file_util.h"
 #include "tao/status_macros.h"
@@ -74,6 +75,22 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (!fd.valid()) return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
   TAO_ASSIGN_OR_RETURN(std::string contents, ReadFileToString(path, size_t{1} << 32));
+  // A host killed in the middle of an append leaves part of one record with
+  // no newline. That record was never acknowledged (its fdatasync had not
+  // returned), so it is cut off; every whole record must still verify.
+  size_t whole = contents.rfind('\n');
+  whole = whole == std::string::npos ? 0 : whole + 1;
+  if (whole < contents.size()) {
+    auto before = VerifyAuditLogContents(absl::string_view(contents).substr(0, whole));
+    if (before.ok()) {
+      LOG(WARNING) << path << ": cutting off an incomplete final record ("
+                   << contents.size() - whole << " bytes) left by an interrupted append";
+      if (::ftruncate(fd.get(), static_cast<off_t>(whole)) != 0 || ::fsync(fd.get()) != 0) {
+        return absl::ErrnoToStatus(errno, absl::StrCat("truncate ", path));
+      }
+      contents.resize(whole);
+    }
+  }
   auto summary = VerifyAuditLogContents(contents);
   if (!summary.ok()) {
     return absl::DataLossError(

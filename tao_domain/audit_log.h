@@ -36,7 +36,9 @@ struct AuditRecord {
 class AuditLog {
  public:
   // Opens (creating with mode 0600) the log at `path` and continues its
-  // chain. Verifies the existing records first: kDataLoss if the chain is
+  // chain. An incomplete final record (no newline: an append interrupted by
+  // a crash, never acknowledged) is cut off if every whole record verifies.
+  // The existing records are verified first: kDataLoss if the chain is
   // broken, so a tampered log is never silently extended.
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& path);
 

@@ -119,7 +119,7 @@ class AuditLogTest : public ::testing::Test {
   // Writes `tampered`, then checks that VerifyAuditLog and Open both refuse
   // it naming `line`, and that Open leaves the file as it was.
   void ExpectCaught(absl::string_view what, absl::string_view tampered, int line,
-                    absl::string_view why = "") {
+                    absl::string_view why = "", bool open_repairs = false) {
     SCOPED_TRACE(what);
     Write(tampered);
     auto matcher = StatusIs(absl::StatusCode::kDataLoss,
@@ -127,6 +127,7 @@ class AuditLogTest : public ::testing::Test {
                                   HasSubstr(std::string(why))));
     EXPECT_THAT(VerifyAuditLog(path_), matcher);
     EXPECT_THAT(VerifyAuditLogContents(tampered), matcher);
+    if (open_repairs) return;
     EXPECT_THAT(AuditLog::Open(path_),
                 StatusIs(absl::StatusCode::kDataLoss, HasSubstr("refusing to extend")));
     EXPECT_EQ(Read(), tampered);
@@ -244,8 +245,10 @@ TEST_F(AuditLogTest, TruncationIsCaught) {
   // Mid-line: the last record is incomplete.
   std::vector<std::string> lines = Lines(contents);
   size_t last_start = contents.size() - lines[4].size() - 1;
-  ExpectCaught("mid-line", contents.substr(0, last_start + 20), 5, "incomplete");
-  ExpectCaught("newline only", contents.substr(0, contents.size() - 1), 5, "incomplete");
+  ExpectCaught("mid-line", contents.substr(0, last_start + 20), 5, "incomplete",
+               /*open_repairs=*/true);
+  ExpectCaught("newline only", contents.substr(0, contents.size() - 1), 5, "incomplete",
+               /*open_repairs=*/true);
   ExpectCaught("mid-line of an earlier record",
                absl::StrCat(contents.substr(0, last_start - 30), "\n"), 4);
   // At a line boundary the chain is whole, but the last hash differs from the
@@ -254,6 +257,31 @@ TEST_F(AuditLogTest, TruncationIsCaught) {
   ASSERT_THAT(shorter, IsOk());
   EXPECT_EQ(shorter->records, 4u);
   EXPECT_NE(shorter->last_hash_hex, intact->last_hash_hex);
+}
+
+TEST_F(AuditLogTest, OpenCutsOffAnIncompleteFinalRecordAndContinues) {
+  std::string contents = MakeLog(5);
+  std::vector<std::string> lines = Lines(contents);
+  size_t last_start = contents.size() - lines[4].size() - 1;
+  Write(contents.substr(0, last_start + 20));  // a crash mid-append
+  auto log = AuditLog::Open(path_);
+  ASSERT_THAT(log, IsOk());
+  EXPECT_EQ((*log)->records(), 4u);
+  EXPECT_EQ(Read(), contents.substr(0, last_start));
+  ASSERT_THAT((*log)->Append(AuditRecord{absl::Now(), "c", "Execute", "", true, "r"}),
+              IsOk());
+  auto verified = VerifyAuditLog(path_);
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_EQ(verified->records, 5u);
+}
+
+TEST_F(AuditLogTest, AnIncompleteFinalRecordAfterTamperingIsStillRefused) {
+  std::string contents = MakeLog(3);
+  contents[contents.find('\t') + 3] ^= 1;  // alter the first record
+  std::string torn = absl::StrCat(contents, "4\t2026");
+  Write(torn);
+  EXPECT_THAT(AuditLog::Open(path_), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_EQ(Read(), torn);
 }
 
 TEST_F(AuditLogTest, GarbageIsCaught) {
