@@ -508,11 +508,13 @@ void HostedProgramChannel::DrainOutput(Child& c) {
 
 void HostedProgramChannel::HandleExit(Child& c) {
   if (c.program == nullptr) return;
+  // The pidfd is readable: the program has exited and is a zombie, so its
+  // pid (and process group id) cannot be reused yet. What it left behind in
+  // its process group goes with it: a hosted program's children do not
+  // outlive it.
+  ::kill(-c.pid, SIGKILL);
   absl::StatusOr<ExitStatus> status = c.program->Reap();
   if (!status.ok()) return;  // spurious: not exited yet
-  // What the program left behind in its process group (it led one) goes
-  // with it: a hosted program's children do not outlive it.
-  ::kill(-c.pid, SIGKILL);
   DrainOutput(c);
   c.output.Reset();
   c.log.Reset();

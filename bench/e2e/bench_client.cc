@@ -8,10 +8,10 @@
 //       unseals that bundle repeatedly. Writes median/p99/min/mean/total ns.
 //   first-reply <result_file>
 //       One GetTaoName; writes the CLOCK_MONOTONIC time its reply arrived.
-//   seal-storm <start_at_monotonic_ns | @start_file> <count> <result_file>
+//   seal-storm <start_at_monotonic_ns | @fifo> <count> <result_file>
 //       Connects, one GetTaoName, sleeps until start_at, then `count` Seals of
-//       32 bytes; writes when it started and finished. With @start_file it
-//       first waits (inotify) for that file and reads start_at from it.
+//       32 bytes; writes when it started and finished. With @fifo it reads
+//       start_at from that FIFO (blocking until the harness writes it).
 //   raw <size> <iterations> <read_fd> <write_fd> <result_file>
 //       The baseline: the same framing (4-byte big-endian length + body)
 //       ping-ponged over a plain pipe pair with the harness's echo thread.
@@ -25,7 +25,6 @@
 // file itself is ~10 MB, for the launch-latency rows.
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -212,41 +211,30 @@ int RunFirstReply(int argc, char** /*argv*/) {
   return 0;
 }
 
-// `spec` is a CLOCK_MONOTONIC time in ns, or "@<path>": wait (inotify, no
-// polling) until <path> appears, then read the time from it. The harness uses
-// the file so that it can fix start_at only once every child is connected.
+// `spec` is a CLOCK_MONOTONIC time in ns, or "@<fifo>": block reading one
+// 21-byte record ("%020ld\n") from that FIFO, which the harness holds open and
+// fills with one record per child once every child is connected. (A FIFO,
+// not inotify: 1,000 inotify instances exceed the default per-user limit of
+// 128; and not polling, which would load the CPU the starts need.)
 int64_t StartAt(const char* spec) {
   if (spec[0] != '@') return ParseInt(spec, "start_at");
-  const std::string path = spec + 1;
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) Fail("seal-storm: @path must be absolute");
-  const std::string dir = path.substr(0, slash == 0 ? 1 : slash);
-  const std::string base = path.substr(slash + 1);
-  int in = inotify_init1(IN_CLOEXEC);
-  if (in < 0) Fail("inotify_init1 failed");
-  // Watch first, then look: a file renamed into place in between is seen.
-  if (inotify_add_watch(in, dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
-    Fail("inotify_add_watch failed");
-  }
-  while (::access(path.c_str(), F_OK) != 0) {
-    alignas(struct inotify_event) char buf[4096];
-    ssize_t n = ::read(in, buf, sizeof(buf));
+  int fd = ::open(spec + 1, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) Fail(absl::StrCat("open the start FIFO: ", strerror(errno)));
+  char record[21];
+  size_t got = 0;
+  while (got < sizeof(record)) {
+    ssize_t n = ::read(fd, record + got, sizeof(record) - got);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) Fail("inotify read failed");
+    if (n <= 0) Fail("the start FIFO closed before a record arrived");
+    got += static_cast<size_t>(n);
   }
-  ::close(in);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  char text[64] = {0};
-  ssize_t n = fd < 0 ? -1 : ::read(fd, text, sizeof(text) - 1);
-  if (fd >= 0) ::close(fd);
-  if (n <= 0) Fail("cannot read the start file");
-  std::string t(text, static_cast<size_t>(n));
-  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
-  return ParseInt(t.c_str(), "start_at in the start file");
+  ::close(fd);
+  std::string t(record, 20);
+  return ParseInt(t.c_str(), "start_at from the start FIFO");
 }
 
 int RunSealStorm(int argc, char** argv) {
-  if (argc != 5) Fail("usage: seal-storm <start_at_monotonic_ns|@file> <count> <result_file>");
+  if (argc != 5) Fail("usage: seal-storm <start_at_monotonic_ns|@fifo> <count> <result_file>");
   const int64_t count = ParseInt(argv[3], "count");
   std::unique_ptr<tao::Tao> tao = Connect();
   FailIf(tao->GetTaoName().status(), "GetTaoName");

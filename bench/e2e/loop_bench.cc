@@ -314,6 +314,63 @@ void EchoLoop(int rfd, int wfd, int64_t* cpu_ns) {
   *cpu_ns = ThreadCpuNs() - cpu0;
 }
 
+// What else ran on the machine during the run: the busy time of all CPUs
+// (/proc/stat) minus this process and its reaped descendants.
+struct LoadMeter {
+  struct Snap {
+    int64_t busy_ticks = 0, steal_ticks = 0, total_ticks = 0;
+    int64_t own_ns = 0, mono_ns = 0;
+  };
+  static Snap Take() {
+    Snap s;
+    std::ifstream in("/proc/stat");
+    std::string cpu;
+    int64_t v[10] = {0};
+    in >> cpu;
+    for (int64_t& x : v) in >> x;
+    // user nice system idle iowait irq softirq steal guest guest_nice
+    s.busy_ticks = v[0] + v[1] + v[2] + v[5] + v[6];
+    s.steal_ticks = v[7];
+    s.total_ticks = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+    for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+      struct rusage ru;
+      getrusage(who, &ru);
+      s.own_ns += (int64_t{ru.ru_utime.tv_sec} + ru.ru_stime.tv_sec) * 1000000000 +
+                  (int64_t{ru.ru_utime.tv_usec} + ru.ru_stime.tv_usec) * 1000;
+    }
+    s.mono_ns = MonoNs();
+    return s;
+  }
+  static std::string LoadAvg() {
+    std::string l = ReadFile("/proc/loadavg");
+    std::vector<std::string> f = absl::StrSplit(l, ' ');
+    return f.size() >= 3 ? absl::StrCat(f[0], " ", f[1], " ", f[2]) : "?";
+  }
+  // Percent of the machine's CPU time that other processes used between a and b.
+  static double OtherPct(const Snap& a, const Snap& b) {
+    const double tick = 1.0 / sysconf(_SC_CLK_TCK);
+    const double wall = (b.mono_ns - a.mono_ns) / 1e9;
+    const double cpus = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
+    const double other =
+        std::max(0.0, (b.busy_ticks - a.busy_ticks) * tick - (b.own_ns - a.own_ns) / 1e9);
+    return wall > 0 ? 100 * other / (wall * cpus) : 0;
+  }
+  static std::string Describe(const Snap& a, const Snap& b) {
+    const double tick = 1.0 / sysconf(_SC_CLK_TCK);
+    const double wall = (b.mono_ns - a.mono_ns) / 1e9;
+    const double cpus = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
+    const double busy = (b.busy_ticks - a.busy_ticks) * tick;
+    const double own = (b.own_ns - a.own_ns) / 1e9;
+    const double other = std::max(0.0, busy - own);
+    const double total = std::max(1e-9, (b.total_ticks - a.total_ticks) * tick);
+    return absl::StrFormat(
+        "other processes used %.1f CPU-s of the %.1f available (%.0f%% of the machine); "
+        "steal %.1f%%; this run used %.1f CPU-s; loadavg now %s",
+        other, wall * cpus, 100 * other / (wall * cpus),
+        100.0 * (b.steal_ticks - a.steal_ticks) * tick / total, own, LoadAvg());
+  }
+};
+
 // ---- The host ------------------------------------------------------------------
 
 struct Host {
@@ -442,6 +499,7 @@ struct Series {
   int64_t client_cpu_ns = 0;  // the client's own CPU over the timed loop
   int64_t server_cpu_ns = 0;  // the loop thread's (or echo thread's) CPU
   int64_t server_switches = 0;
+  double other_pct = 0;  // other processes' share of the machine during the row
   double client_cpu_per_op_us() const {
     return iterations ? client_cpu_ns / 1e3 / iterations : 0;
   }
@@ -490,6 +548,7 @@ class Bench {
     }
     std::string result = NextResult("raw");
     int64_t cpu = 0;
+    const LoadMeter::Snap l0 = LoadMeter::Take();
     const int64_t t0 = MonoNs();
     pid_t pid = Spawn(binary ? *binary : s_.client,
                       {"tao_bench_client", "raw", absl::StrCat(size),
@@ -508,6 +567,7 @@ class Bench {
     }
     Series out = SeriesFrom(kv);
     out.server_cpu_ns = cpu;
+    out.other_pct = LoadMeter::OtherPct(l0, LoadMeter::Take());
     if (spawn_to_reply_ns != nullptr) *spawn_to_reply_ns = KvInt(kv, "first_reply_ns") - t0;
     if (spawn_to_main_ns != nullptr) *spawn_to_main_ns = KvInt(kv, "main_ns") - t0;
     return out;
@@ -522,6 +582,7 @@ class Bench {
     request.spec.path = s_.client;
     request.spec.args = {"rpc", op, absl::StrCat(size), absl::StrCat(iterations), result};
     request.spec.env = s_.child_env;
+    const LoadMeter::Snap l0 = LoadMeter::Take();
     ThreadUsage u0 = UsageOf(loop.tids);
     ChildInfo info = Check(loop.loop->StartHostedProgram(request), "start rpc client");
     ChildInfo done =
@@ -535,6 +596,7 @@ class Bench {
     Series out = SeriesFrom(kv);
     out.server_cpu_ns = u1.cpu_ns - u0.cpu_ns;
     out.server_switches = u1.voluntary_switches - u0.voluntary_switches;
+    out.other_pct = LoadMeter::OtherPct(l0, LoadMeter::Take());
     return out;
   }
 
@@ -770,10 +832,17 @@ PhaseResult RunPhase(Bench& bench, Host& h) {
 }
 
 std::string Cpu(const Series& x, const char* server) {
-  return absl::StrFormat("%s CPU %.1f us/op + client CPU %.1f us/op (unaccounted: %.1f us)",
-                         server, x.server_cpu_per_op_us(), x.client_cpu_per_op_us(),
-                         std::max(0.0, x.median_ns / 1e3 - x.server_cpu_per_op_us() -
-                                           x.client_cpu_per_op_us()));
+  std::string out =
+      absl::StrFormat("%s CPU %.1f us/op + client CPU %.1f us/op (unaccounted: %.1f us)",
+                      server, x.server_cpu_per_op_us(), x.client_cpu_per_op_us(),
+                      std::max(0.0, x.median_ns / 1e3 - x.server_cpu_per_op_us() -
+                                        x.client_cpu_per_op_us()));
+  if (x.other_pct >= 5) {
+    absl::StrAppend(&out, absl::StrFormat(" [other processes used %.0f%% of the machine "
+                                          "during this row]",
+                                          x.other_pct));
+  }
+  return out;
 }
 
 bool Ran(const Series& x) { return x.iterations > 0; }
@@ -892,10 +961,14 @@ int RunStormPhase(const Settings& s, const std::string& out) {
   h.Make("");
   Loop loop = MakeLoop(h, *h.domain);
   const int64_t hwm_idle_kb = StatusKb("VmHWM");
-  // The clients wait for this file (inotify) and read start_at from it: it is
-  // written once every child is started and connected, so no start lands in
-  // the sealing window however long the starts take.
+  // The clients block reading start_at from this FIFO; it is written once
+  // every child is started and connected, so no start lands in the sealing
+  // window however long the starts take. Held open read-write here, so the
+  // clients' opens never block and the FIFO never sees EOF.
   const std::string go = dir.Join("go");
+  if (mkfifo(go.c_str(), 0600) != 0) Die("mkfifo failed");
+  const int go_fd = open(go.c_str(), O_RDWR | O_CLOEXEC);
+  if (go_fd < 0) Die("open the start FIFO");
   std::vector<uint64_t> ids;
   std::vector<std::string> results;
   std::vector<int64_t> per_start;
@@ -932,9 +1005,13 @@ int RunStormPhase(const Settings& s, const std::string& out) {
   const int64_t t_connected = MonoNs();
   const int64_t start_at = t_connected + 100 * 1000000;
   {
-    std::string tmp = go + ".tmp";
-    std::ofstream(tmp) << start_at << "\n";
-    if (rename(tmp.c_str(), go.c_str()) != 0) Die("rename the start file");
+    // One 21-byte record per child (atomic: below PIPE_BUF); each client
+    // reads exactly one. The pipe holds 64 KiB, about 3,100 records; a larger
+    // storm is written by this blocking write as the clients drain it.
+    const std::string record = absl::StrFormat("%020d\n", start_at);
+    std::string all;
+    for (size_t i = 0; i < ids.size(); ++i) all += record;
+    WriteFull(go_fd, all.data(), all.size());
   }
   while (MonoNs() < start_at) {
     struct timespec at = {static_cast<time_t>(start_at / 1000000000),
@@ -956,11 +1033,13 @@ int RunStormPhase(const Settings& s, const std::string& out) {
   }
   const ThreadUsage u1 = UsageOf(loop.tids);
   int64_t seals = 0, latest_finish = 0, earliest_begin = INT64_MAX;
+  int bad_results = 0;
+  std::string first_error;
   for (const std::string& r : results) {
     auto kv = ReadKv(r);
     if (kv.count("error") || KvInt(kv, "finish_ns") <= 0) {
-      ++failed;
-      if (first_failure.empty()) first_failure = kv.count("error") ? kv["error"] : "no result";
+      ++bad_results;
+      if (first_error.empty()) first_error = kv.count("error") ? kv["error"] : "no result";
       continue;
     }
     seals += std::max<int64_t>(0, KvInt(kv, "seals"));
@@ -968,6 +1047,7 @@ int RunStormPhase(const Settings& s, const std::string& out) {
     earliest_begin = std::min(earliest_begin, KvInt(kv, "begin_ns"));
   }
   loop.loop.reset();
+  close(go_fd);
   const int64_t hwm_kb = StatusKb("VmHWM");
   // Per-start cost early and late: it grows with the number of children.
   const size_t tenth = std::max<size_t>(1, per_start.size() / 10);
@@ -975,6 +1055,8 @@ int RunStormPhase(const Settings& s, const std::string& out) {
                              per_start.begin() + std::min(tenth, per_start.size()));
   std::vector<int64_t> last(per_start.end() - std::min(tenth, per_start.size()),
                             per_start.end());
+  failed = std::max(failed, bad_results);
+  if (!first_error.empty()) first_failure = first_error;
   std::ofstream o(out);
   o << "children=" << s.children << "\nstarted=" << ids.size() << "\nfailed=" << failed
     << "\nfirst_failure=" << first_failure << "\nstart_error=" << error
@@ -1045,54 +1127,6 @@ std::string Header(const Settings& s) {
       s.iters_small, s.iters_attest, s.iters_big, s.iters_audit, s.launches, s.children,
       s.storm_seals);
 }
-
-// What else ran on the machine during the run: the busy time of all CPUs
-// (/proc/stat) minus this process and its reaped descendants.
-struct LoadMeter {
-  struct Snap {
-    int64_t busy_ticks = 0, steal_ticks = 0, total_ticks = 0;
-    int64_t own_ns = 0, mono_ns = 0;
-  };
-  static Snap Take() {
-    Snap s;
-    std::ifstream in("/proc/stat");
-    std::string cpu;
-    int64_t v[10] = {0};
-    in >> cpu;
-    for (int64_t& x : v) in >> x;
-    // user nice system idle iowait irq softirq steal guest guest_nice
-    s.busy_ticks = v[0] + v[1] + v[2] + v[5] + v[6];
-    s.steal_ticks = v[7];
-    s.total_ticks = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
-    for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
-      struct rusage ru;
-      getrusage(who, &ru);
-      s.own_ns += (int64_t{ru.ru_utime.tv_sec} + ru.ru_stime.tv_sec) * 1000000000 +
-                  (int64_t{ru.ru_utime.tv_usec} + ru.ru_stime.tv_usec) * 1000;
-    }
-    s.mono_ns = MonoNs();
-    return s;
-  }
-  static std::string LoadAvg() {
-    std::string l = ReadFile("/proc/loadavg");
-    std::vector<std::string> f = absl::StrSplit(l, ' ');
-    return f.size() >= 3 ? absl::StrCat(f[0], " ", f[1], " ", f[2]) : "?";
-  }
-  static std::string Describe(const Snap& a, const Snap& b) {
-    const double tick = 1.0 / sysconf(_SC_CLK_TCK);
-    const double wall = (b.mono_ns - a.mono_ns) / 1e9;
-    const double cpus = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
-    const double busy = (b.busy_ticks - a.busy_ticks) * tick;
-    const double own = (b.own_ns - a.own_ns) / 1e9;
-    const double other = std::max(0.0, busy - own);
-    const double total = std::max(1e-9, (b.total_ticks - a.total_ticks) * tick);
-    return absl::StrFormat(
-        "other processes used %.1f CPU-s of the %.1f available (%.0f%% of the machine); "
-        "steal %.1f%%; this run used %.1f CPU-s; loadavg now %s",
-        other, wall * cpus, 100 * other / (wall * cpus),
-        100.0 * (b.steal_ticks - a.steal_ticks) * tick / total, own, LoadAvg());
-  }
-};
 
 int Main(int argc, char** argv) {
   Settings s;
