@@ -17,3 +17,6 @@ BUILD_DIR=$root/build-asan "$root/scripts/build.sh" -DTAO_SANITIZE=ON \
   -DTAO_BUILD_TESTS=ON -DTAO_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$root/build-asan" -j "$jobs" --output-on-failure
+
+echo "== fuzz every target briefly (clang, ASan+UBSan, libFuzzer)"
+JOBS=$jobs bash "$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-30}"
