@@ -14,6 +14,23 @@ namespace {
 
 constexpr absl::string_view kDefaultSealPolicy = "SameProgram";
 
+// A request's policy bytes (empty: SameProgram), decoded; the bytes are
+// what gets sealed and compared later.
+struct RequestedPolicy {
+  std::string bytes;
+  SealPolicy policy;
+};
+
+absl::StatusOr<RequestedPolicy> DecodeRequestedPolicy(
+    const std::string& bytes) {
+  RequestedPolicy out{bytes.empty() ? std::string(kDefaultSealPolicy) : bytes,
+                      {}};
+  auto policy = DecodeSealPolicy(out.bytes);
+  if (!policy.ok()) return policy.status();
+  out.policy = *std::move(policy);
+  return out;
+}
+
 bool MentionsOnlySingleKind(const SealPolicy& policy) {
   return policy.kind_case() != SealPolicy::kAllOf &&
          policy.kind_case() != SealPolicy::kAnyOf;
@@ -86,14 +103,13 @@ TaoResponse TaoRequestHandler::Handle(const TaoRequest& request,
     }
     case TaoRequest::kGetSharedSecret: {
       const GetSharedSecretArgs& args = request.get_shared_secret();
-      std::string policy_bytes = args.policy().empty()
-                                     ? std::string(kDefaultSealPolicy)
-                                     : args.policy();
-      auto policy = DecodeSealPolicy(policy_bytes);
-      if (!policy.ok()) {
-        status = policy.status();
+      auto requested = DecodeRequestedPolicy(args.policy());
+      if (!requested.ok()) {
+        status = requested.status();
         break;
       }
+      const std::string& policy_bytes = requested->bytes;
+      const SealPolicy* policy = &requested->policy;
       if (!MentionsOnlySingleKind(*policy)) {
         status = absl::InvalidArgumentError(
             "a shared secret takes a single-kind policy, not AllOf or AnyOf");
@@ -159,14 +175,13 @@ TaoResponse TaoRequestHandler::Handle(const TaoRequest& request,
     }
     case TaoRequest::kSeal: {
       const SealArgs& args = request.seal();
-      std::string policy_bytes = args.policy().empty()
-                                     ? std::string(kDefaultSealPolicy)
-                                     : args.policy();
-      auto policy = DecodeSealPolicy(policy_bytes);
-      if (!policy.ok()) {
-        status = policy.status();
+      auto requested = DecodeRequestedPolicy(args.policy());
+      if (!requested.ok()) {
+        status = requested.status();
         break;
       }
+      const std::string& policy_bytes = requested->bytes;
+      const SealPolicy* policy = &requested->policy;
       // May the caller seal at all, and under each DomainRule label it names?
       std::vector<std::string> labels;
       CollectDomainLabels(*policy, &labels);

@@ -12,23 +12,18 @@
 namespace tao {
 namespace {
 
-bool IsProductChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
-         c == '_' || c == '-';
+absl::Status CheckProduct(absl::string_view product) {
+  if (IsValidProductName(product)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "SameSigner product '", absl::CHexEscape(product.substr(0, 40)),
+      "' must be 1-128 characters of [A-Za-z0-9._-]"));
 }
 
-bool IsLabelChar(char c) { return IsProductChar(c) || c == ':' || c == '/'; }
-
-absl::Status CheckToken(absl::string_view what, absl::string_view value,
-                        bool (*ok)(char)) {
-  if (value.empty() || value.size() > 128 ||
-      !std::all_of(value.begin(), value.end(), ok)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " '", absl::CHexEscape(value.substr(0, 40)),
-        "' must be 1-128 characters of ",
-        ok == IsLabelChar ? "[A-Za-z0-9._:/-]" : "[A-Za-z0-9._-]"));
-  }
-  return absl::OkStatus();
+absl::Status CheckLabel(absl::string_view label) {
+  if (IsValidDomainRuleLabel(label)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("DomainRule label '", absl::CHexEscape(label.substr(0, 40)),
+                   "' must be 1-128 characters of [A-Za-z0-9._:/-]"));
 }
 
 absl::Status CheckSigner(absl::string_view signer) {
@@ -38,7 +33,8 @@ absl::Status CheckSigner(absl::string_view signer) {
         absl::StrCat("SameSigner signer: ", principal.status().message()));
   }
   if (!principal->subprincipals().empty()) {
-    return absl::InvalidArgumentError("SameSigner signer must be a bare key principal");
+    return absl::InvalidArgumentError(
+        "SameSigner signer must be a bare key principal");
   }
   return absl::OkStatus();
 }
@@ -61,15 +57,14 @@ absl::Status Encode(const SealPolicy& policy, int depth, std::string* out) {
     case SealPolicy::kSameSigner: {
       const SameSigner& s = policy.same_signer();
       absl::Status ok = CheckSigner(s.signer());
-      if (ok.ok()) ok = CheckToken("SameSigner product", s.product(), IsProductChar);
+      if (ok.ok()) ok = CheckProduct(s.product());
       if (!ok.ok()) return ok;
       absl::StrAppend(out, "SameSigner(", s.signer(), ",", s.product(), ",",
                       s.min_version(), ")");
       return absl::OkStatus();
     }
     case SealPolicy::kDomainRule: {
-      absl::Status ok =
-          CheckToken("DomainRule label", policy.domain_rule().label(), IsLabelChar);
+      absl::Status ok = CheckLabel(policy.domain_rule().label());
       if (!ok.ok()) return ok;
       absl::StrAppend(out, "DomainRule(", policy.domain_rule().label(), ")");
       return absl::OkStatus();
@@ -108,7 +103,8 @@ class Parser {
     SealPolicy policy;
     absl::Status ok = ParsePolicy(0, &policy);
     if (!ok.ok()) return ok;
-    if (pos_ != text_.size()) return Error("trailing characters after the policy");
+    if (pos_ != text_.size())
+      return Error("trailing characters after the policy");
     return policy;
   }
 
@@ -135,7 +131,8 @@ class Parser {
   // Reads characters until one of `stops` (not consumed).
   absl::string_view ReadUntil(absl::string_view stops) {
     size_t start = pos_;
-    while (pos_ < text_.size() && stops.find(text_[pos_]) == absl::string_view::npos) {
+    while (pos_ < text_.size() &&
+           stops.find(text_[pos_]) == absl::string_view::npos) {
       ++pos_;
     }
     return text_.substr(start, pos_ - start);
@@ -143,7 +140,8 @@ class Parser {
 
   absl::Status ParsePolicy(int depth, SealPolicy* out) {
     if (depth > kMaxSealPolicyDepth) {
-      return Error(absl::StrCat("policy nests deeper than ", kMaxSealPolicyDepth));
+      return Error(
+          absl::StrCat("policy nests deeper than ", kMaxSealPolicyDepth));
     }
     size_t start = pos_;
     absl::string_view kind = ReadUntil("(),");
@@ -159,13 +157,14 @@ class Parser {
       out->mutable_same_host();
       return absl::OkStatus();
     }
-    if (kind == "SameSigner") return ParseSameSigner(out->mutable_same_signer());
+    if (kind == "SameSigner")
+      return ParseSameSigner(out->mutable_same_signer());
     if (kind == "DomainRule") {
       absl::Status ok = Expect('(');
       if (!ok.ok()) return ok;
       size_t label_at = pos_;
       absl::string_view label = ReadUntil("(),");
-      ok = CheckToken("DomainRule label", label, IsLabelChar);
+      ok = CheckLabel(label);
       if (!ok.ok()) {
         pos_ = label_at;
         return Error(ok.message());
@@ -174,8 +173,9 @@ class Parser {
       return Expect(')');
     }
     if (kind == "AllOf" || kind == "AnyOf") {
-      auto* children = kind == "AllOf" ? out->mutable_all_of()->mutable_policies()
-                                       : out->mutable_any_of()->mutable_policies();
+      auto* children = kind == "AllOf"
+                           ? out->mutable_all_of()->mutable_policies()
+                           : out->mutable_any_of()->mutable_policies();
       absl::Status ok = Expect('(');
       if (!ok.ok()) return ok;
       while (true) {
@@ -203,7 +203,8 @@ class Parser {
     absl::Status ok = Expect('(');
     if (!ok.ok()) return ok;
     size_t signer_at = pos_;
-    if (!Consume("key(")) return Error("SameSigner needs a key(ecdsa-p256:...) signer");
+    if (!Consume("key("))
+      return Error("SameSigner needs a key(ecdsa-p256:...) signer");
     ReadUntil("(),");
     ok = Expect(')');
     if (!ok.ok()) return ok;
@@ -217,7 +218,7 @@ class Parser {
     if (!ok.ok()) return ok;
     size_t product_at = pos_;
     absl::string_view product = ReadUntil("(),");
-    ok = CheckToken("SameSigner product", product, IsProductChar);
+    ok = CheckProduct(product);
     if (!ok.ok()) {
       pos_ = product_at;
       return Error(ok.message());
@@ -227,29 +228,15 @@ class Parser {
     size_t version_at = pos_;
     absl::string_view version = ReadUntil("(),");
     uint64_t min_version = 0;
-    if (!ParseCanonicalVersion(version, &min_version)) {
+    if (!ParseCanonicalDecimal(version, &min_version)) {
       pos_ = version_at;
-      return Error("min_version must be a decimal integer without leading zeros");
+      return Error(
+          "min_version must be a decimal integer without leading zeros");
     }
     out->set_signer(std::string(signer));
     out->set_product(std::string(product));
     out->set_min_version(min_version);
     return Expect(')');
-  }
-
-  static bool ParseCanonicalVersion(absl::string_view text, uint64_t* out) {
-    if (text.empty() || text.size() > 20 || (text.size() > 1 && text[0] == '0')) {
-      return false;
-    }
-    uint64_t v = 0;
-    for (char c : text) {
-      if (c < '0' || c > '9') return false;
-      uint64_t digit = static_cast<uint64_t>(c - '0');
-      if (v > (UINT64_MAX - digit) / 10) return false;
-      v = v * 10 + digit;
-    }
-    *out = v;
-    return true;
   }
 
   absl::string_view text_;
@@ -270,13 +257,22 @@ absl::StatusOr<std::string> EncodeSealPolicy(const SealPolicy& policy) {
 
 absl::StatusOr<SealPolicy> DecodeSealPolicy(absl::string_view bytes) {
   if (bytes.empty()) {
-    return absl::InvalidArgumentError("seal policy at offset 0: the policy is empty");
+    return absl::InvalidArgumentError(
+        "seal policy at offset 0: the policy is empty");
   }
   if (bytes.size() > kMaxSealPolicyTextSize) {
     return absl::InvalidArgumentError(absl::StrCat(
         "seal policy at offset ", kMaxSealPolicyTextSize, ": exceeds 64 KiB"));
   }
   return Parser(bytes).ParseTop();
+}
+
+bool IsValidDomainRuleLabel(absl::string_view label) {
+  return !label.empty() && label.size() <= 128 &&
+         std::all_of(label.begin(), label.end(), [](char c) {
+           return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                  c == '.' || c == '_' || c == '-' || c == ':' || c == '/';
+         });
 }
 
 SealPolicy SameProgramPolicy() {

@@ -33,6 +33,9 @@ absl::StatusOr<std::string> EncodeSealPolicy(const SealPolicy& policy);
 // and the reason.
 absl::StatusOr<SealPolicy> DecodeSealPolicy(absl::string_view bytes);
 
+// True for a DomainRule label: 1 to 128 characters of [A-Za-z0-9._:/-].
+bool IsValidDomainRuleLabel(absl::string_view label);
+
 // Convenience: the policy of a single kind.
 SealPolicy SameProgramPolicy();
 SealPolicy SameMeasurementPolicy();

@@ -18,7 +18,9 @@ namespace {
 constexpr absl::string_view kKeyPrefix = "key(ecdsa-p256:";
 constexpr absl::string_view kSha256Prefix = "sha256:";
 
-bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+bool IsLowerHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
 
 bool IsExtValueChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
@@ -27,10 +29,12 @@ bool IsExtValueChar(char c) {
 }
 
 bool IsExtLabelChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
 }
 
-absl::Status CheckDigestArgument(absl::string_view kind, absl::string_view arg) {
+absl::Status CheckDigestArgument(absl::string_view kind,
+                                 absl::string_view arg) {
   if (!absl::StartsWith(arg, kSha256Prefix)) {
     return absl::InvalidArgumentError(
         absl::StrCat(kind, "(...) must hold sha256:<64 lowercase hex digits>"));
@@ -58,49 +62,32 @@ absl::Status CheckExtArgument(absl::string_view arg) {
   absl::string_view label = arg.substr(0, colon);
   absl::string_view value = arg.substr(colon + 1);
   if (label.empty() || label.size() > 64 ||
-      !((label[0] >= 'a' && label[0] <= 'z') || (label[0] >= '0' && label[0] <= '9'))) {
+      !((label[0] >= 'a' && label[0] <= 'z') ||
+        (label[0] >= '0' && label[0] <= '9'))) {
     return absl::InvalidArgumentError(
         "Ext(...) label must be 1-64 characters starting with [a-z0-9]");
   }
   for (char c : label) {
     if (!IsExtLabelChar(c)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Ext(...) label character '", absl::CHexEscape(absl::string_view(&c, 1)),
-          "' is not in [a-z0-9_-]"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Ext(...) label character '",
+                       absl::CHexEscape(absl::string_view(&c, 1)),
+                       "' is not in [a-z0-9_-]"));
     }
   }
   if (value.empty() || value.size() > 1024) {
-    return absl::InvalidArgumentError("Ext(...) value must be 1-1024 characters");
+    return absl::InvalidArgumentError(
+        "Ext(...) value must be 1-1024 characters");
   }
   for (char c : value) {
     if (!IsExtValueChar(c)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Ext(...) value character '", absl::CHexEscape(absl::string_view(&c, 1)),
-          "' is not in [A-Za-z0-9._:=+/,@-]"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Ext(...) value character '",
+                       absl::CHexEscape(absl::string_view(&c, 1)),
+                       "' is not in [A-Za-z0-9._:=+/,@-]"));
     }
   }
   return absl::OkStatus();
-}
-
-bool IsProductChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
-         c == '_' || c == '-';
-}
-
-// Parses a canonical decimal uint64 (no sign, no leading zeros).
-bool ParseCanonicalU64(absl::string_view text, uint64_t* out) {
-  if (text.empty() || text.size() > 20 || (text.size() > 1 && text[0] == '0')) {
-    return false;
-  }
-  uint64_t v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-    uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - digit) / 10) return false;
-    v = v * 10 + digit;
-  }
-  *out = v;
-  return true;
 }
 
 absl::StatusOr<PublisherClaim> ParsePublisherArgument(absl::string_view arg) {
@@ -108,7 +95,8 @@ absl::StatusOr<PublisherClaim> ParsePublisherArgument(absl::string_view arg) {
   std::vector<absl::string_view> parts = absl::StrSplit(arg, ',');
   if (parts.size() != 3 || !absl::StartsWith(parts[0], kKeyPrefix)) {
     return absl::InvalidArgumentError(
-        "Publisher(...) must hold ecdsa-p256:<base64url SPKI>,<product>,<version>");
+        "Publisher(...) must hold ecdsa-p256:<base64url "
+        "SPKI>,<product>,<version>");
   }
   auto spki = Base64UrlDecode(parts[0].substr(kKeyPrefix.size()));
   if (!spki.ok()) {
@@ -121,15 +109,15 @@ absl::StatusOr<PublisherClaim> ParsePublisherArgument(absl::string_view arg) {
         absl::StrCat("Publisher(...) key: ", key.message()));
   }
   absl::string_view product = parts[1];
-  if (product.empty() || product.size() > 128 ||
-      !std::all_of(product.begin(), product.end(), IsProductChar)) {
+  if (!IsValidProductName(product)) {
     return absl::InvalidArgumentError(
         "Publisher(...) product must be 1-128 characters of [A-Za-z0-9._-]");
   }
   uint64_t version = 0;
-  if (!ParseCanonicalU64(parts[2], &version)) {
+  if (!ParseCanonicalDecimal(parts[2], &version)) {
     return absl::InvalidArgumentError(
-        "Publisher(...) version must be a decimal integer without leading zeros");
+        "Publisher(...) version must be a decimal integer without leading "
+        "zeros");
   }
   return PublisherClaim{std::move(spki).value(), std::string(product), version};
 }
@@ -144,7 +132,8 @@ absl::StatusOr<Subprincipal> ParseError(size_t offset, absl::string_view why) {
 absl::StatusOr<Subprincipal> Subprincipal::Create(absl::string_view kind,
                                                   absl::string_view argument) {
   absl::Status valid;
-  if (kind == "Program" || kind == "Args" || kind == "VM" || kind == "Enclave") {
+  if (kind == "Program" || kind == "Args" || kind == "VM" ||
+      kind == "Enclave") {
     valid = CheckDigestArgument(kind, argument);
   } else if (kind == "Ext") {
     valid = CheckExtArgument(argument);
@@ -162,7 +151,8 @@ absl::StatusOr<Subprincipal> Subprincipal::Create(absl::string_view kind,
 namespace {
 absl::StatusOr<Subprincipal> DigestSub(
     absl::string_view kind, absl::string_view digest,
-    absl::StatusOr<Subprincipal> (*create)(absl::string_view, absl::string_view)) {
+    absl::StatusOr<Subprincipal> (*create)(absl::string_view,
+                                           absl::string_view)) {
   if (digest.size() != kSha256Size) {
     return absl::InvalidArgumentError(absl::StrCat(
         kind, " digest must be 32 bytes of SHA-256, got ", digest.size()));
@@ -188,11 +178,12 @@ absl::StatusOr<Subprincipal> Subprincipal::Ext(absl::string_view label,
   return Create("Ext", absl::StrCat(label, ":", value));
 }
 
-absl::StatusOr<Subprincipal> Subprincipal::Publisher(const VerifyingKey& publisher,
-                                                     absl::string_view product,
-                                                     uint64_t version) {
-  return Create("Publisher", absl::StrCat("ecdsa-p256:", Base64UrlEncode(publisher.spki()),
-                                          ",", product, ",", version));
+absl::StatusOr<Subprincipal> Subprincipal::Publisher(
+    const VerifyingKey& publisher, absl::string_view product,
+    uint64_t version) {
+  return Create("Publisher",
+                absl::StrCat("ecdsa-p256:", Base64UrlEncode(publisher.spki()),
+                             ",", product, ",", version));
 }
 
 absl::StatusOr<PublisherClaim> ParsePublisher(const Subprincipal& sub) {
@@ -203,8 +194,32 @@ absl::StatusOr<PublisherClaim> ParsePublisher(const Subprincipal& sub) {
   return ParsePublisherArgument(sub.argument());
 }
 
+bool ParseCanonicalDecimal(absl::string_view text, uint64_t* value) {
+  if (text.empty() || text.size() > 20 || (text.size() > 1 && text[0] == '0')) {
+    return false;
+  }
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - digit) / 10) return false;
+    v = v * 10 + digit;
+  }
+  *value = v;
+  return true;
+}
+
+bool IsValidProductName(absl::string_view product) {
+  return !product.empty() && product.size() <= 128 &&
+         std::all_of(product.begin(), product.end(), [](char c) {
+           return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                  c == '.' || c == '_' || c == '-';
+         });
+}
+
 bool IsMeasurementKind(const Subprincipal& sub) {
-  return sub.kind() == "Program" || sub.kind() == "VM" || sub.kind() == "Enclave";
+  return sub.kind() == "Program" || sub.kind() == "VM" ||
+         sub.kind() == "Enclave";
 }
 
 std::string Subprincipal::ToString() const {
@@ -221,13 +236,15 @@ absl::StatusOr<Subprincipal> ParseOneSub(absl::string_view text, size_t& pos,
     return ParseError(base_offset + pos,
                       "expected a subprincipal kind starting with A-Z");
   }
-  while (pos < text.size() && absl::ascii_isalnum(static_cast<unsigned char>(text[pos]))) {
+  while (pos < text.size() &&
+         absl::ascii_isalnum(static_cast<unsigned char>(text[pos]))) {
     ++pos;
   }
   absl::string_view kind = text.substr(start, pos - start);
   if (pos >= text.size() || text[pos] != '(') {
-    return ParseError(base_offset + pos,
-                      absl::StrCat("expected '(' after subprincipal kind '", kind, "'"));
+    return ParseError(
+        base_offset + pos,
+        absl::StrCat("expected '(' after subprincipal kind '", kind, "'"));
   }
   size_t arg_start = ++pos;
   while (pos < text.size() && text[pos] != ')' && text[pos] != '(') ++pos;
@@ -280,7 +297,8 @@ absl::StatusOr<Principal> Principal::Parse(absl::string_view text) {
   }
   if (!absl::StartsWith(text, kKeyPrefix)) {
     size_t i = 0;
-    while (i < text.size() && i < kKeyPrefix.size() && text[i] == kKeyPrefix[i]) ++i;
+    while (i < text.size() && i < kKeyPrefix.size() && text[i] == kKeyPrefix[i])
+      ++i;
     return absl::InvalidArgumentError(absl::StrCat(
         "principal name at offset ", i, ": a name must start with '",
         kKeyPrefix, "<base64url SPKI>)'"));
@@ -306,14 +324,15 @@ absl::StatusOr<Principal> Principal::Parse(absl::string_view text) {
   size_t pos = close + 1;
   while (pos < text.size()) {
     if (text[pos] != '.') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "principal name at offset ", pos, ": expected '.' before a subprincipal"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("principal name at offset ", pos,
+                       ": expected '.' before a subprincipal"));
     }
     ++pos;
     if (p.subs_.size() >= kMaxSubprincipals) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "principal name at offset ", pos, ": more than ", kMaxSubprincipals,
-          " subprincipals"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("principal name at offset ", pos, ": more than ",
+                       kMaxSubprincipals, " subprincipals"));
     }
     auto sub = ParseOneSub(text, pos, 0);
     if (!sub.ok()) return sub.status();
@@ -330,7 +349,8 @@ absl::StatusOr<Principal> Principal::Extend(const Subprincipal& sub) const {
   }
   std::string text = absl::StrCat(text_, ".", sub.ToString());
   if (text.size() > kMaxPrincipalTextSize) {
-    return absl::InvalidArgumentError("extended name would exceed the size limit");
+    return absl::InvalidArgumentError(
+        "extended name would exceed the size limit");
   }
   Principal p = *this;
   p.subs_.push_back(sub);

@@ -85,6 +85,13 @@ struct PublisherClaim {
 // Reads a Publisher subprincipal. kInvalidArgument for any other kind.
 absl::StatusOr<PublisherClaim> ParsePublisher(const Subprincipal& sub);
 
+// Parses a canonical decimal uint64: digits only, no sign, no leading zeros
+// (except "0"), no overflow. The one spelling of a version number.
+bool ParseCanonicalDecimal(absl::string_view text, uint64_t* value);
+
+// True for a product name: 1 to 128 characters of [A-Za-z0-9._-].
+bool IsValidProductName(absl::string_view product);
+
 // True for the kinds that say which code runs: Program, VM, Enclave.
 bool IsMeasurementKind(const Subprincipal& sub);
 

@@ -1,7 +1,6 @@
 #include "tao_domain/policy_io.h"
 
 #include <google/protobuf/descriptor.h>
-#include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/message.h>
 #include <google/protobuf/text_format.h>
 
@@ -13,35 +12,21 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "seal_policy/codec.h"
 #include "tao/crypto.h"
 #include "tao/principal.h"
 #include "tao/status_macros.h"
+#include "tao/text_proto.h"
 
 namespace tao {
 namespace {
 
 constexpr absl::string_view kOperations[] = {
-    "Execute",          "Seal",          "Unseal",        "Attest",
-    "GetSharedSecret",  "Admin:Start",   "Admin:Stop",    "Admin:Kill",
-    "Admin:List",       "Admin:Wait",    "Admin:Logs",    "Admin:Events",
-    "Admin:GetTaoName", "Admin:Info",    "Admin:Reload",  "Admin:Shutdown",
+    "Execute",          "Seal",        "Unseal",       "Attest",
+    "GetSharedSecret",  "Admin:Start", "Admin:Stop",   "Admin:Kill",
+    "Admin:List",       "Admin:Wait",  "Admin:Logs",   "Admin:Events",
+    "Admin:GetTaoName", "Admin:Info",  "Admin:Reload", "Admin:Shutdown",
     "Admin:*"};
-
-class CollectErrors : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (errors_.size() < 5) {
-      errors_.push_back(absl::StrCat("line ", line + 1, ", column ", column + 1, ": ",
-                                     message));
-    }
-  }
-  std::string Text() const { return absl::StrJoin(errors_, "; "); }
-
- private:
-  std::vector<std::string> errors_;
-};
 
 absl::Status RuleError(int index, const Rule& rule, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(
@@ -74,10 +59,11 @@ absl::Status CheckMatcher(const Matcher& m) {
       // product that could never match is refused here.
       return Subprincipal::Create(
                  "Publisher",
-                 absl::StrCat("ecdsa-p256:",
-                              Base64UrlEncode(Principal::Parse(m.signer().signer())
-                                                  ->key_spki()),
-                              ",", m.signer().product(), ",0"))
+                 absl::StrCat(
+                     "ecdsa-p256:",
+                     Base64UrlEncode(
+                         Principal::Parse(m.signer().signer())->key_spki()),
+                     ",", m.signer().product(), ",0"))
           .status();
     }
     case Matcher::kNamePrefix:
@@ -99,10 +85,12 @@ bool HasUnknownFields(const google::protobuf::Message& message) {
   std::vector<const google::protobuf::FieldDescriptor*> fields;
   reflection->ListFields(message, &fields);
   for (const auto* field : fields) {
-    if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE)
+      continue;
     if (field->is_repeated()) {
       for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
-        if (HasUnknownFields(reflection->GetRepeatedMessage(message, field, i))) {
+        if (HasUnknownFields(
+                reflection->GetRepeatedMessage(message, field, i))) {
           return true;
         }
       }
@@ -127,13 +115,8 @@ absl::StatusOr<DomainPolicy> ParseDomainPolicyText(absl::string_view text) {
     return absl::InvalidArgumentError("domain policy text exceeds 4 MiB");
   }
   DomainPolicy policy;
-  google::protobuf::TextFormat::Parser parser;
-  CollectErrors errors;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(std::string(text), &policy)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("domain policy text: ", errors.Text()));
-  }
+  absl::Status parsed = ParseTextProto("domain policy text", text, &policy);
+  if (!parsed.ok()) return parsed;
   TAO_RETURN_IF_ERROR(ValidateDomainPolicy(policy));
   return policy;
 }
@@ -146,8 +129,10 @@ absl::Status ValidateDomainPolicy(const DomainPolicy& policy) {
   for (int i = 0; i < policy.rules_size(); ++i) {
     const Rule& rule = policy.rules(i);
     if (rule.id().empty()) return RuleError(i, rule, "needs an id");
-    if (!ids.insert(rule.id()).second) return RuleError(i, rule, "duplicate id");
-    if (rule.operations().empty()) return RuleError(i, rule, "grants no operation");
+    if (!ids.insert(rule.id()).second)
+      return RuleError(i, rule, "duplicate id");
+    if (rule.operations().empty())
+      return RuleError(i, rule, "grants no operation");
     bool seal_or_unseal = false;
     for (const std::string& op : rule.operations()) {
       if (!IsKnownOperation(op)) {
@@ -159,24 +144,20 @@ absl::Status ValidateDomainPolicy(const DomainPolicy& policy) {
       return RuleError(i, rule, "labels apply only to Seal and Unseal");
     }
     for (const std::string& label : rule.labels()) {
-      bool ok = label == "*" ||
-                (!label.empty() && label.size() <= 128 &&
-                 std::all_of(label.begin(), label.end(), [](char c) {
-                   return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-                          c == '.' || c == '_' || c == '-' || c == ':' || c == '/';
-                 }));
-      if (!ok) {
-        return RuleError(i, rule, absl::StrCat("label '", label,
-                                               "' must be \"*\" or 1-128 characters "
-                                               "of [A-Za-z0-9._:/-]"));
+      if (label != "*" && !IsValidDomainRuleLabel(label)) {
+        return RuleError(i, rule,
+                         absl::StrCat("label '", label,
+                                      "' must be \"*\" or 1-128 characters "
+                                      "of [A-Za-z0-9._:/-]"));
       }
     }
-    if (rule.principals().empty()) return RuleError(i, rule, "matches no principal");
+    if (rule.principals().empty())
+      return RuleError(i, rule, "matches no principal");
     for (int j = 0; j < rule.principals_size(); ++j) {
       absl::Status ok = CheckMatcher(rule.principals(j));
       if (!ok.ok()) {
-        return RuleError(i, rule,
-                         absl::StrCat("principals #", j + 1, ": ", ok.message()));
+        return RuleError(
+            i, rule, absl::StrCat("principals #", j + 1, ": ", ok.message()));
       }
     }
   }
@@ -204,8 +185,8 @@ absl::StatusOr<std::string> SignDomainPolicy(const DomainPolicy& policy,
   return signed_policy.SerializeAsString();
 }
 
-absl::StatusOr<DomainPolicy> VerifySignedDomainPolicy(absl::string_view signed_bytes,
-                                                      const VerifyingKey& policy_key) {
+absl::StatusOr<DomainPolicy> VerifySignedDomainPolicy(
+    absl::string_view signed_bytes, const VerifyingKey& policy_key) {
   if (signed_bytes.size() > kMaxDomainPolicySize) {
     return absl::InvalidArgumentError("signed domain policy exceeds 4 MiB");
   }
@@ -235,7 +216,8 @@ absl::StatusOr<DomainPolicy> VerifySignedDomainPolicy(absl::string_view signed_b
   }
   DomainPolicy policy;
   if (!policy.ParseFromString(signed_policy.serialized_policy())) {
-    return absl::InvalidArgumentError("signed domain policy body does not parse");
+    return absl::InvalidArgumentError(
+        "signed domain policy body does not parse");
   }
   if (HasUnknownFields(policy)) {
     return absl::InvalidArgumentError(

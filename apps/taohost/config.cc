@@ -1,36 +1,20 @@
 #include "apps/taohost/config.h"
 
-#include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "tao/text_proto.h"
 
 namespace tao {
 namespace {
 
-class CollectErrors : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (errors_.size() < 5) {
-      errors_.push_back(
-          absl::StrCat("line ", line + 1, ", column ", column + 1, ": ", message));
-    }
-  }
-  std::string Text() const { return absl::StrJoin(errors_, "; "); }
-
- private:
-  std::vector<std::string> errors_;
-};
-
 absl::Status CheckPath(absl::string_view field, const std::string& path) {
   if (!path.empty() && path[0] != '/') {
-    return absl::InvalidArgumentError(
-        absl::StrCat("taohost config: ", field, " '", path, "' must be absolute"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "taohost config: ", field, " '", path, "' must be absolute"));
   }
   return absl::OkStatus();
 }
@@ -42,12 +26,8 @@ absl::StatusOr<TaohostConfig> ParseTaohostConfig(absl::string_view text) {
     return absl::InvalidArgumentError("taohost config is larger than 1 MiB");
   }
   TaohostConfig config;
-  google::protobuf::TextFormat::Parser parser;
-  CollectErrors errors;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(std::string(text), &config)) {
-    return absl::InvalidArgumentError(absl::StrCat("taohost config: ", errors.Text()));
-  }
+  absl::Status parsed = ParseTextProto("taohost config", text, &config);
+  if (!parsed.ok()) return parsed;
   for (const auto& [field, path] :
        std::vector<std::pair<const char*, const std::string*>>{
            {"keys_dir", &config.keys_dir()},
@@ -62,12 +42,14 @@ absl::StatusOr<TaohostConfig> ParseTaohostConfig(absl::string_view text) {
   }
   for (const std::string& factory : config.factories()) {
     if (factory != "process") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "taohost config: unknown factory '", factory, "' (available: process)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("taohost config: unknown factory '", factory,
+                       "' (available: process)"));
     }
   }
   if (config.admin_socket_mode() > 07777) {
-    return absl::InvalidArgumentError("taohost config: admin_socket_mode is not a mode");
+    return absl::InvalidArgumentError(
+        "taohost config: admin_socket_mode is not a mode");
   }
   for (int i = 0; i < config.programs_size(); ++i) {
     const admin::StartHostedProgramRequest& program = config.programs(i);
@@ -92,7 +74,8 @@ absl::StatusOr<TaohostConfig> ParseTaohostConfig(absl::string_view text) {
 void ApplyTaohostDefaults(TaohostConfig* config) {
   if (config->runtime_dir().empty()) config->set_runtime_dir("/run/tao");
   if (config->admin_socket().empty()) {
-    config->set_admin_socket(absl::StrCat(config->runtime_dir(), "/admin.sock"));
+    config->set_admin_socket(
+        absl::StrCat(config->runtime_dir(), "/admin.sock"));
   }
   if (config->admin_socket_mode() == 0) config->set_admin_socket_mode(0660);
   if (config->log_dir().empty()) {
