@@ -89,6 +89,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 std::shared_ptr<EventHub::Subscription> EventHub::Subscribe() {
   auto subscription = std::make_shared<Subscription>();
   absl::MutexLock lock(&mu_);
+  if (closed_) {
+    absl::MutexLock sub_lock(&subscription->mu);
+    subscription->closed = true;
+  }
   subscribers_.push_back(subscription);
   return subscription;
 }
@@ -109,6 +113,16 @@ void EventHub::Publish(const admin::Event& event) {
     }
     subscriber->queue.push_back(event);
     subscriber->cv.Signal();
+  }
+}
+
+void EventHub::Close() {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+  for (const auto& subscriber : subscribers_) {
+    absl::MutexLock sub_lock(&subscriber->mu);
+    subscriber->closed = true;
+    subscriber->cv.SignalAll();
   }
 }
 
@@ -282,12 +296,14 @@ grpc::Status AdminServiceImpl::WatchEvents(grpc::ServerContext* context,
   grpc::Status result = grpc::Status(grpc::CANCELLED, "cancelled");
   while (!context->IsCancelled()) {
     std::deque<admin::Event> batch;
+    bool closing = false;
     {
       absl::MutexLock lock(&subscription->mu);
-      if (subscription->queue.empty()) {
+      if (subscription->queue.empty() && !subscription->closed) {
         subscription->cv.WaitWithTimeout(&subscription->mu, absl::Milliseconds(200));
       }
       batch.swap(subscription->queue);
+      closing = subscription->closed;
     }
     bool ok = true;
     for (const admin::Event& event : batch) {
@@ -297,6 +313,10 @@ grpc::Status AdminServiceImpl::WatchEvents(grpc::ServerContext* context,
       }
     }
     if (!ok) break;
+    if (closing) {
+      result = grpc::Status::OK;
+      break;
+    }
   }
   events_.Unsubscribe(subscription);
   return result;

@@ -36,14 +36,18 @@ class EventHub {
     absl::CondVar cv;
     std::deque<admin::Event> queue ABSL_GUARDED_BY(mu);
     uint64_t dropped ABSL_GUARDED_BY(mu) = 0;
+    bool closed ABSL_GUARDED_BY(mu) = false;
   };
   std::shared_ptr<Subscription> Subscribe();
   void Unsubscribe(const std::shared_ptr<Subscription>& subscription);
   void Publish(const admin::Event& event);
+  // Ends every stream (after what it has queued) and every later one.
+  void Close();
 
  private:
   absl::Mutex mu_;
   std::vector<std::shared_ptr<Subscription>> subscribers_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // The event of the admin API for a loop event.

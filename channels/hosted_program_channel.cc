@@ -4,11 +4,15 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <dirent.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -33,6 +37,7 @@ constexpr size_t kReadBudgetBytes = 4 << 20;
 // Requests answered per program per turn, so one program cannot hold the
 // loop while its siblings wait.
 constexpr int kMaxRequestsPerTurn = 16;
+constexpr absl::Duration kOrphanScanInterval = absl::Seconds(1);
 
 uint64_t Tag(uint64_t id, TagKind kind) { return (id << 2) | kind; }
 
@@ -604,6 +609,46 @@ void HostedProgramChannel::ServeChannel(Child& c) {
   UpdateInterest(c);
 }
 
+// True if orphans are reparented to this process: it is PID 1, or a child
+// subreaper.
+bool AdoptsOrphans() {
+  int subreaper = 0;
+  return ::getpid() == 1 ||
+         (::prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0, 0, 0) == 0 && subreaper != 0);
+}
+
+void HostedProgramChannel::ReapOrphans() {
+  // Children of this process that are not programs of ours: descendants
+  // reparented to us (we kill a program's process group when it exits).
+  // Only zombies are reaped, each by its pid, so no program's status is
+  // ever taken from its pidfd handler.
+  std::set<pid_t> ours;
+  for (const auto& [id, child] : children_) {
+    if (child->program != nullptr) ours.insert(child->pid);
+  }
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) return;
+  while (struct dirent* task = ::readdir(tasks)) {
+    if (task->d_name[0] == '.') continue;
+    std::ifstream children(absl::StrCat("/proc/self/task/", task->d_name, "/children"));
+    pid_t pid;
+    while (children >> pid) {
+      if (ours.count(pid) != 0) continue;
+      std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+      std::string line;
+      std::getline(stat, line);
+      size_t close = line.rfind(')');
+      if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z') {
+        continue;
+      }
+      if (::waitpid(pid, nullptr, WNOHANG) == pid) {
+        VLOG(1) << "reaped orphan " << pid;
+      }
+    }
+  }
+  ::closedir(tasks);
+}
+
 void HostedProgramChannel::HandleEvent(uint64_t tag, uint32_t events) {
   auto it = children_.find(tag >> 2);
   if (it == children_.end()) return;
@@ -682,6 +727,15 @@ void HostedProgramChannel::Loop() {
     {
       absl::MutexLock lock(&mu_);
       timeout = ExpireDeadlines();
+      if (AdoptsOrphans()) {
+        // As PID 1 or a subreaper we inherit what programs leave behind:
+        // reap it at least once a second.
+        if (absl::Now() - last_orphan_scan_ >= kOrphanScanInterval) {
+          ReapOrphans();
+          last_orphan_scan_ = absl::Now();
+        }
+        timeout = std::min(timeout, kOrphanScanInterval);
+      }
       to_emit.swap(pending_events_);
       if (shut_down_) return;
     }
@@ -784,9 +838,11 @@ size_t HostedProgramChannel::running() const {
 }
 
 void HostedProgramChannel::Shutdown(absl::Duration grace) {
+  bool first = false;
   {
     absl::MutexLock lock(&mu_);
     if (shut_down_) return;
+    first = !stopping_;
     stopping_ = true;
     restarts_.clear();
     restart_cv_.SignalAll();
@@ -797,18 +853,28 @@ void HostedProgramChannel::Shutdown(absl::Duration grace) {
           grace > absl::ZeroDuration() ? SIGTERM : SIGKILL);
       (void)signaled;
       child->state = ProgramState::kStopping;
-      child->kill_deadline = deadline;
+      if (!child->kill_deadline.has_value() || deadline < *child->kill_deadline) {
+        child->kill_deadline = deadline;
+      }
     }
   }
   Wake();
   {
     absl::MutexLock lock(&mu_);
     while (running_ > 0) exited_cv_.Wait(&mu_);
+    if (!first) {
+      // Another caller tears the loop down; wait until it has.
+      while (!joined_) exited_cv_.Wait(&mu_);
+      return;
+    }
     shut_down_ = true;
   }
   Wake();
   if (thread_.joinable()) thread_.join();
   if (restart_thread_.joinable()) restart_thread_.join();
+  absl::MutexLock lock(&mu_);
+  joined_ = true;
+  exited_cv_.SignalAll();
 }
 
 void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {

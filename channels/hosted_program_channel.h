@@ -4,7 +4,10 @@
 // program makes is checked here before the host's mechanism (TaoHost) acts.
 //
 // One thread runs an epoll loop over every program's channel, its exit
-// notification (a pidfd), its output pipe and a wake-up eventfd. All I/O with
+// notification (a pidfd), its output pipe and a wake-up eventfd. When a
+// program exits, what is left of its process group is killed; if this
+// process is PID 1 or a child subreaper, the loop also reaps the orphans
+// reparented to it. All I/O with
 // programs is non-blocking and bounded per program, so a slow or hostile
 // program stalls only itself; a program that breaks the protocol loses its
 // channel and nothing else.
@@ -183,6 +186,8 @@ class HostedProgramChannel {
   void DrainOutput(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleExit(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetOldExited() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reaps zombie children that are not our programs (see Loop).
+  void ReapOrphans() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Duration ExpireDeadlines() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ChildInfo InfoOf(const Child& child) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Signal(uint64_t id, int signal,
@@ -214,6 +219,8 @@ class HostedProgramChannel {
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  bool joined_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time last_orphan_scan_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // Restarts due, in time order, run by restart_thread_ (measuring is slow:
   // it never runs on the loop thread).
   struct PendingRestart {

@@ -257,6 +257,7 @@ int Run(const TaohostConfig& config) {
     break;
   }
   (*loop)->Shutdown(absl::Milliseconds(config.shutdown_grace_ms()));
+  events.Close();
   (*server)->Shutdown(absl::Seconds(2));
   LOG(INFO) << "taohost stopped cleanly";
   return kExitOk;
