@@ -8,6 +8,7 @@
 #include "tao/attestation.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  tao::fuzz::QuietProtobufLogs();
   absl::string_view bytes(reinterpret_cast<const char*>(data), size);
   static tao::FixedClock* clock = new tao::FixedClock(absl::FromUnixSeconds(1800000000));
   static tao::AttestationVerifier* verifier = new tao::AttestationVerifier(

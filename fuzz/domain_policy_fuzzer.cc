@@ -10,6 +10,7 @@
 #include "tao_domain/tao_domain.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  tao::fuzz::QuietProtobufLogs();
   absl::string_view bytes(reinterpret_cast<const char*>(data), size);
   auto text_policy = tao::ParseDomainPolicyText(bytes);
   auto signed_policy =

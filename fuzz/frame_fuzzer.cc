@@ -10,6 +10,7 @@
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  tao::fuzz::QuietProtobufLogs();
   static const tao::TaoRequestHandler* handler =
       new tao::TaoRequestHandler(tao::fuzz::Host(), tao::fuzz::Domain());
   tao::FrameReader reader(1 << 20);

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "absl/strings/escaping.h"
+#include "google/protobuf/stubs/logging.h"
 #include "tao/clock.h"
 #include "tao/crypto.h"
 #include "tao/key_store.h"
@@ -31,6 +32,14 @@ SigningKey KeyFromHex(const char* hex) {
 }
 
 }  // namespace
+
+void QuietProtobufLogs() {
+  static bool done = [] {
+    google::protobuf::SetLogHandler(nullptr);
+    return true;
+  }();
+  (void)done;
+}
 
 const SigningKey& HostKey() {
   static const SigningKey* key = new SigningKey(KeyFromHex(kHostKeyHex));

@@ -16,6 +16,10 @@
 namespace tao {
 namespace fuzz {
 
+// Silences protobuf's own error log (it logs every string field with bad
+// UTF-8), which would flood the fuzzer's output. Call once; cheap after.
+void QuietProtobufLogs();
+
 // The fixed host signing key, domain policy key and publisher key.
 const SigningKey& HostKey();
 const SigningKey& PolicyKey();

@@ -4,8 +4,10 @@
 #include <cstdlib>
 
 #include "tao/principal.h"
+#include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  tao::fuzz::QuietProtobufLogs();
   absl::string_view text(reinterpret_cast<const char*>(data), size);
   auto name = tao::Principal::Parse(text);
   if (name.ok()) {

@@ -8,6 +8,7 @@
 #include "tao/program_signature.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  tao::fuzz::QuietProtobufLogs();
   absl::string_view bytes(reinterpret_cast<const char*>(data), size);
   auto claim = tao::VerifyProgramSignature(bytes, tao::fuzz::Measurement());
   if (claim.ok() && !tao::PublisherSubprincipal(*claim).ok()) std::abort();

@@ -9,6 +9,7 @@
 #include "seal_policy/evaluator.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  tao::fuzz::QuietProtobufLogs();
   absl::string_view bytes(reinterpret_cast<const char*>(data), size);
   auto policy = tao::DecodeSealPolicy(bytes);
   if (!policy.ok()) return 0;

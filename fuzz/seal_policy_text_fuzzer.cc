@@ -9,8 +9,10 @@
 #include <string>
 
 #include "seal_policy/codec.h"
+#include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  tao::fuzz::QuietProtobufLogs();
   if (size > (64 << 10)) return 0;
   std::string text(reinterpret_cast<const char*>(data), size);
   tao::SealPolicy policy;

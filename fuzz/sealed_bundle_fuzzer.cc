@@ -8,6 +8,7 @@
 #include "tao/sealed_bundle.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  tao::fuzz::QuietProtobufLogs();
   absl::string_view bytes(reinterpret_cast<const char*>(data), size);
   auto view = tao::ParseSealedBundle(bytes);
   auto opened = tao::fuzz::Host().Decrypt(bytes);

@@ -7,8 +7,10 @@
 #include <string>
 
 #include "apps/taohost/config.h"
+#include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  tao::fuzz::QuietProtobufLogs();
   absl::string_view text(reinterpret_cast<const char*>(data), size);
   auto config = tao::ParseTaohostConfig(text);
   if (!config.ok()) return 0;

@@ -4,6 +4,7 @@
 // unix socket, starts the configured programs, and shuts down gracefully on
 // SIGTERM/SIGINT (SIGHUP reloads the policy).
 #include <gflags/gflags.h>
+#include <google/protobuf/stubs/logging.h>
 #include <glog/logging.h>
 #include <grp.h>
 #include <signal.h>
@@ -95,7 +96,17 @@ absl::StatusOr<VerifyingKey> LoadPolicyKey(const std::string& domain_dir) {
   return VerifyingKey::FromSpki(name->key_spki());
 }
 
+// protobuf logs an ERROR for every malformed string field it parses; a
+// hosted program could use that to flood the host's log. Keep those lines
+// at verbosity 1 (the loop already logs the closed channel once).
+void ProtobufLogToVlog(google::protobuf::LogLevel level, const char* file, int line,
+                       const std::string& message) {
+  VLOG(1) << "protobuf (" << file << ":" << line << ", level " << level
+          << "): " << message;
+}
+
 int Run(const TaohostConfig& config) {
+  google::protobuf::SetLogHandler(&ProtobufLogToVlog);
   // Signals are taken synchronously by the main thread; every thread made
   // from here on inherits the mask. Writes to vanished peers must not kill us.
   ::signal(SIGPIPE, SIG_IGN);
