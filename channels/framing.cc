@@ -54,6 +54,22 @@ void FrameReader::Append(absl::string_view data) {
   Commit(data.size());
 }
 
+size_t FrameReader::BytesWanted() const {
+  if (buffered() < kFrameHeaderSize) return kFrameHeaderSize - buffered();
+  ByteReader header(absl::string_view(buffer_.data() + start_, kFrameHeaderSize));
+  uint32_t length = 0;
+  header.ReadU32(&length);
+  size_t total = kFrameHeaderSize + static_cast<size_t>(length);
+  return total > buffered() ? total - buffered() : 1;
+}
+
+void FrameReader::ShrinkIfIdle(size_t keep) {
+  if (start_ == end_ && buffer_.capacity() > keep) {
+    std::string().swap(buffer_);
+    start_ = end_ = 0;
+  }
+}
+
 bool FrameReader::HasFrame() const {
   if (buffered() < kFrameHeaderSize) return false;
   ByteReader header(absl::string_view(buffer_.data() + start_, kFrameHeaderSize));

@@ -40,6 +40,12 @@ class FrameReader {
   // cap: the stream cannot be trusted any further.
   absl::StatusOr<bool> Next(absl::string_view* frame);
 
+  // How many more bytes would complete the header or the frame in progress
+  // (at least 1).
+  size_t BytesWanted() const;
+  // Frees the buffer's memory if it is empty and larger than `keep` bytes
+  // (after a big frame), so an idle channel holds little.
+  void ShrinkIfIdle(size_t keep);
   // True if a complete frame (or a refusable header) is buffered.
   bool HasFrame() const;
   // Bytes received but not yet returned in a frame.

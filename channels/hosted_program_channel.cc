@@ -32,6 +32,10 @@ enum TagKind : uint64_t {
 };
 constexpr uint64_t kWakeTag = ~uint64_t{0};
 constexpr size_t kReadChunk = 256 * 1024;
+constexpr size_t kMinReadChunk = 4 * 1024;
+// Buffers larger than this are released once a channel is idle again; up to
+// it they are kept, so back-to-back large requests do not reallocate.
+constexpr size_t kKeptBuffer = 2 << 20;
 // Per program per wake-up, so one busy program cannot starve the others.
 constexpr size_t kReadBudgetBytes = 4 << 20;
 // Requests answered per program per turn, so one program cannot hold the
@@ -429,9 +433,14 @@ void HostedProgramChannel::ReadRequests(Child& c) {
       ++answered;
     }
     if (budget == 0 || c.pending() >= options_.max_buffered_output) return;
+    // Read what the frame in progress still needs (small requests keep a
+    // small buffer: a thousand idle programs must not hold 256 KiB each),
+    // between kMinReadChunk and kReadChunk at a time.
+    size_t want =
+        std::clamp(c.reader.BytesWanted(), kMinReadChunk, kReadChunk);
     size_t room = 0;
-    char* dst = c.reader.WritableSpace(kReadChunk, &room);
-    room = std::min(room, budget);
+    char* dst = c.reader.WritableSpace(want, &room);
+    room = std::min({room, budget, kReadChunk});
     ssize_t n = ::read(c.in_fd.get(), dst, room);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -468,7 +477,7 @@ void HostedProgramChannel::FlushResponses(Child& c) {
   }
   if (c.pending() == 0) {
     c.out_pos = 0;
-    if (c.out.capacity() > (8 << 20)) {
+    if (c.out.capacity() > kKeptBuffer) {
       std::string().swap(c.out);
     } else {
       c.out.clear();
@@ -598,6 +607,7 @@ void HostedProgramChannel::ServeChannel(Child& c) {
   FlushResponses(c);
   ReadRequests(c);
   FlushResponses(c);
+  c.reader.ShrinkIfIdle(kKeptBuffer);
   // Frames left buffered (by the per-turn cap, or by backpressure that the
   // flush just relieved) get no new epoll event: remember them.
   if (c.channel_open && c.pending() < options_.max_buffered_output &&

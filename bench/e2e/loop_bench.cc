@@ -490,9 +490,12 @@ struct Settings {
   // Environment for the hosted clients (e.g. GLIBC_TUNABLES for an
   // experiment); measured into their Args like any other.
   std::vector<std::pair<std::string, std::string>> child_env;
-  // If set, the storm host renices the loop's threads to this value (an
-  // experiment: does the loop thread lose the CPU to 1,000 clients?).
+  // Storm experiments: does the loop thread lose its CPU to the clients it
+  // wakes? loop_nice renices the loop's threads; loop_sched "fifo" makes them
+  // SCHED_FIFO (priority 1), "split" pins them to the last CPU and the
+  // children (forked from the main thread) to the others.
   std::optional<int> loop_nice;
+  std::string loop_sched;
   bool Want(const std::string& key) const { return only.empty() || only.count(key) > 0; }
   bool WantPhase(const std::string& phase) const {
     if (only.count("unpinned") || only.count("pinned")) return only.count(phase) > 0;
@@ -988,6 +991,32 @@ int RunStormPhase(const Settings& s, const std::string& out) {
       }
     }
   }
+  if (s.loop_sched == "fifo") {
+    struct sched_param param = {};
+    param.sched_priority = 1;
+    for (pid_t tid : loop.tids) {
+      if (sched_setscheduler(tid, SCHED_FIFO, &param) != 0) Die("SCHED_FIFO failed");
+    }
+  } else if (s.loop_sched == "split") {
+    cpu_set_t all, last, rest;
+    CPU_ZERO(&all);
+    sched_getaffinity(0, sizeof(all), &all);
+    int last_cpu = -1;
+    for (int i = 0; i < CPU_SETSIZE; ++i) {
+      if (CPU_ISSET(i, &all)) last_cpu = i;
+    }
+    if (CPU_COUNT(&all) < 2) Die("--loop-sched=split needs 2 CPUs");
+    CPU_ZERO(&last);
+    CPU_SET(last_cpu, &last);
+    rest = all;
+    CPU_CLR(last_cpu, &rest);
+    for (pid_t tid : loop.tids) {
+      if (sched_setaffinity(tid, sizeof(last), &last) != 0) Die("affinity failed");
+    }
+    if (sched_setaffinity(0, sizeof(rest), &rest) != 0) Die("affinity failed");
+  } else if (!s.loop_sched.empty()) {
+    Die("--loop-sched=fifo|split");
+  }
   const int64_t hwm_idle_kb = StatusKb("VmHWM");
   // The clients block reading start_at from this FIFO; it is written once
   // every child is started and connected, so no start lands in the sealing
@@ -1119,6 +1148,7 @@ Storm RunStorm(const Settings& s, int children, TempDir& dir) {
                                    "--client=" + s.client,
                                    "--out=" + out};
   if (s.loop_nice.has_value()) args.push_back(absl::StrCat("--loop-nice=", *s.loop_nice));
+  if (!s.loop_sched.empty()) args.push_back("--loop-sched=" + s.loop_sched);
   pid_t pid = Spawn("/proc/self/exe", args, {});
   int status = WaitPid(pid);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) Die("the storm process failed");
@@ -1207,6 +1237,8 @@ int Main(int argc, char** argv) {
       int n = 0;
       if (!absl::SimpleAtoi(*v, &n)) Die("--loop-nice=N");
       s.loop_nice = n;
+    } else if (auto v = value("--loop-sched")) {
+      s.loop_sched = *v;
     } else if (auto v = value("--iterations")) {
       s.iters_small = number(*v);
     } else if (auto v = value("--iterations-1mib")) {
@@ -1455,9 +1487,9 @@ int Main(int argc, char** argv) {
       rows.push_back(
           {"storm: start " + tag, Ms(st.Get("start_all_ns") / 1e6), "-", "-", "-", "-",
            absl::StrFormat("serial StartHostedProgram calls: %.2f ms each for the first "
-                           "tenth, %.2f ms for the last (each forks the host, whose page "
-                           "tables grow with its RSS); then %.0f ms until every child had "
-                           "connected",
+                           "tenth, %.2f ms for the last (each one forks the host, and "
+                           "fork and exec cost grows with the host's RSS and open "
+                           "descriptors); then %.0f ms until every child had connected",
                            st.Get("start_first_tenth_ns") / 1e6,
                            st.Get("start_last_tenth_ns") / 1e6,
                            st.Get("connect_wait_ns") / 1e6)});
@@ -1467,13 +1499,18 @@ int Main(int argc, char** argv) {
           {"storm: aggregate Seals/s, " + tag, absl::StrFormat("%.0f /s", rate), "-", "-",
            goals ? ">= 17000 /s" : "-", goals ? (rate >= 17000 ? "yes" : "NO") : "-",
            absl::StrFormat("%ld Seals in %.2f s; the loop's threads used %.1f us CPU per "
-                           "Seal, busy %.0f%% of the window (%ld voluntary switches): "
-                           "every Authorize + Encrypt runs on the one loop thread, whose "
-                           "CPU the %ld clients and the rest of the machine share",
+                           "Seal but ran only %.0f%% of the window: never idle (%ld "
+                           "voluntary switches), preempted %ld times by the clients they "
+                           "wake, on %ld CPUs shared with %ld clients (try "
+                           "--loop-sched=fifo)",
                            static_cast<long>(st.Get("seals")), st.Get("window_ns") / 1e9,
                            st.Get("loop_cpu_ns") / 1e3 / seals,
-                           100.0 * st.Get("loop_cpu_ns") / std::max<int64_t>(1, st.Get("window_ns")),
-                           static_cast<long>(st.Get("loop_switches")), static_cast<long>(n))});
+                           100.0 * st.Get("loop_cpu_ns") /
+                               std::max<int64_t>(1, st.Get("window_ns")),
+                           static_cast<long>(st.Get("loop_switches")),
+                           static_cast<long>(st.Get("loop_preemptions")),
+                           static_cast<long>(sysconf(_SC_NPROCESSORS_ONLN)),
+                           static_cast<long>(n))});
       const double hwm = st.Get("hwm_kb") / 1024.0;
       const double idle = st.Get("hwm_idle_kb") / 1024.0;
       rows.push_back(
@@ -1481,9 +1518,8 @@ int Main(int argc, char** argv) {
            absl::StrFormat("%.1f MiB idle host", idle), X(hwm / idle),
            goals ? "< 57 MiB" : "-", goals ? (hwm < 57 ? "yes" : "NO") : "-",
            absl::StrFormat("VmHWM of the host process: %.0f KiB per child above the idle "
-                           "host (%.1f MiB after the starts, before any Seal): each "
-                           "child's FrameReader grows to the loop's 256 KiB read chunk on "
-                           "its first request",
+                           "host (%.1f MiB after the starts, before any Seal): the loop's "
+                           "per-child state, above all its read and write buffers",
                            (st.Get("hwm_kb") - st.Get("hwm_idle_kb")) * 1.0 / n,
                            st.Get("hwm_started_kb") / 1024.0)});
     };
