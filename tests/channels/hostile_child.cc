@@ -3,13 +3,13 @@
 // keeps serving the program's siblings. It talks straight to the descriptors
 // named by TAO_CHANNEL (no RpcTao), so it can send what no client would.
 //
-//   hostile-child oversize          a header announcing 0xFFFFFFFF bytes; expects EOF
-//   hostile-child garbage           a small frame that does not parse; expects EOF
-//   hostile-child text              HTTP text instead of frames; expects EOF
-//   hostile-child half              half a frame, then silence until killed
-//   hostile-child half-close        half a frame, then closes the channel
-//   hostile-child close-mid         a large Seal request, then closes at once
-//   hostile-child flood METHOD N [SIZE]
+//   hostile-child oversize          a header announcing 0xFFFFFFFF bytes;
+//   expects EOF hostile-child garbage           a small frame that does not
+//   parse; expects EOF hostile-child text              HTTP text instead of
+//   frames; expects EOF hostile-child half              half a frame, then
+//   silence until killed hostile-child half-close        half a frame, then
+//   closes the channel hostile-child close-mid         a large Seal request,
+//   then closes at once hostile-child flood METHOD N [SIZE]
 //                                   N requests (random|attest|seal|name; SIZE
 //                                   bytes of random or sealed data) written
 //                                   without reading a reply until the host
@@ -48,49 +48,16 @@
 #include "absl/strings/str_split.h"
 #include "channels/framing.h"
 #include "channels/tao_rpc.pb.h"
+#include "tests/testing/raw_channel.h"
 
 namespace {
 
-int read_fd = -1;
-int write_fd = -1;
-
-void Say(const std::string& line) {
-  std::string out = line + "\n";
-  ssize_t n = ::write(1, out.data(), out.size());
-  (void)n;
-}
-
-int Bad(const std::string& why) {
-  Say("FAILED: " + why);
-  return 1;
-}
-
-bool ParseChannel() {
-  const char* spec = std::getenv("TAO_CHANNEL");
-  if (spec == nullptr) return false;
-  absl::string_view s = spec;
-  if (absl::ConsumePrefix(&s, "pipe:")) {
-    std::vector<std::string> fds = absl::StrSplit(s, ',');
-    return fds.size() == 2 && absl::SimpleAtoi(fds[0], &read_fd) &&
-           absl::SimpleAtoi(fds[1], &write_fd);
-  }
-  if (absl::ConsumePrefix(&s, "socket:")) {
-    if (!absl::SimpleAtoi(s, &read_fd)) return false;
-    write_fd = read_fd;
-    return true;
-  }
-  return false;
-}
-
-bool WriteAll(absl::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(write_fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
+using ::tao::test::Bad;
+using ::tao::test::ParseChannel;
+using ::tao::test::read_fd;
+using ::tao::test::Say;
+using ::tao::test::write_fd;
+using ::tao::test::WriteAll;
 
 // Reads exactly `n` bytes. 1: done, 0: EOF, -1: timeout or error.
 int ReadFull(char* buf, size_t n, int timeout_ms) {
@@ -112,7 +79,8 @@ int ReadFull(char* buf, size_t n, int timeout_ms) {
 // True if the host closes the channel (EOF, or a reset) within `timeout_ms`.
 bool ExpectEof(int timeout_ms) {
   char buf[4096];
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     struct pollfd p = {read_fd, POLLIN, 0};
     int r = ::poll(&p, 1, 100);
@@ -144,7 +112,8 @@ std::string RawFrame(absl::string_view body) {
 
 bool ReadResponse(tao::TaoResponse* response, int timeout_ms) {
   unsigned char header[4];
-  if (ReadFull(reinterpret_cast<char*>(header), 4, timeout_ms) != 1) return false;
+  if (ReadFull(reinterpret_cast<char*>(header), 4, timeout_ms) != 1)
+    return false;
   uint32_t n = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) |
                (uint32_t{header[2]} << 8) | uint32_t{header[3]};
   if (n > (32u << 20)) return false;
@@ -169,7 +138,8 @@ bool NameStillWorks(uint64_t id) {
   request.set_id(id);
   request.mutable_get_tao_name();
   tao::TaoResponse response;
-  if (!Call(request, &response) || response.code() != 0 || response.name().empty()) {
+  if (!Call(request, &response) || response.code() != 0 ||
+      response.name().empty()) {
     return false;
   }
   Say("name still works: " + response.name().substr(0, 24) + "...");
@@ -181,15 +151,19 @@ int Unknown() {
   std::string body = {'\x08', '\x07', '\x78', '\x01'};
   if (!WriteAll(RawFrame(body))) return Bad("write");
   tao::TaoResponse response;
-  if (!ReadResponse(&response, 5000)) return Bad("no reply to an unknown method");
+  if (!ReadResponse(&response, 5000))
+    return Bad("no reply to an unknown method");
   Say("unknown method: id " + std::to_string(response.id()) + " " +
       CodeName(response.code()) + ": " + response.message());
-  if (response.id() != 7 || response.code() != 3) return Bad("expected id 7 INVALID_ARGUMENT");
+  if (response.id() != 7 || response.code() != 3)
+    return Bad("expected id 7 INVALID_ARGUMENT");
   // An empty frame: an empty request (id 0, no method).
   if (!WriteAll(RawFrame(""))) return Bad("write");
   if (!ReadResponse(&response, 5000)) return Bad("no reply to an empty frame");
-  Say("empty frame: id " + std::to_string(response.id()) + " " + CodeName(response.code()));
-  if (response.code() != 3) return Bad("expected INVALID_ARGUMENT for an empty frame");
+  Say("empty frame: id " + std::to_string(response.id()) + " " +
+      CodeName(response.code()));
+  if (response.code() != 3)
+    return Bad("expected INVALID_ARGUMENT for an empty frame");
   if (!NameStillWorks(8)) return Bad("the channel did not survive");
   return 0;
 }
@@ -205,12 +179,18 @@ int BadArgs() {
   add("random-2MiB").mutable_get_random_bytes()->set_size(2u << 20);
   add("secret-2GiB").mutable_get_shared_secret()->set_size(0x7FFFFFFFu);
   add("secret-0").mutable_get_shared_secret()->set_size(0);
-  add("secret-bad-policy").mutable_get_shared_secret()->set_policy("NoSuchPolicy");
-  add("extend-program").mutable_extend_tao_name()->set_subprincipal(
-      "Program(sha256:" + std::string(64, '0') + ")");
-  add("extend-publisher").mutable_extend_tao_name()->set_subprincipal(
-      "Publisher(x)");
-  add("extend-malformed").mutable_extend_tao_name()->set_subprincipal("Ext((((");
+  add("secret-bad-policy")
+      .mutable_get_shared_secret()
+      ->set_policy("NoSuchPolicy");
+  add("extend-program")
+      .mutable_extend_tao_name()
+      ->set_subprincipal("Program(sha256:" + std::string(64, '0') + ")");
+  add("extend-publisher")
+      .mutable_extend_tao_name()
+      ->set_subprincipal("Publisher(x)");
+  add("extend-malformed")
+      .mutable_extend_tao_name()
+      ->set_subprincipal("Ext((((");
   add("seal-bad-policy").mutable_seal()->set_policy("SameProgram ");
   std::string deep;
   for (int i = 0; i < 40; ++i) deep += "AllOf(";
@@ -219,7 +199,9 @@ int BadArgs() {
   add("seal-deep-policy").mutable_seal()->set_policy(deep);
   add("unseal-garbage").mutable_unseal()->set_bundle("not a bundle at all");
   add("unseal-empty").mutable_unseal();
-  add("attest-foreign-speaker").mutable_attest()->set_speaker("key(ecdsa-p256:AAAA)");
+  add("attest-foreign-speaker")
+      .mutable_attest()
+      ->set_speaker("key(ecdsa-p256:AAAA)");
   {
     tao::TaoRequest& r = add("attest-bad-window");
     r.mutable_attest()->set_not_before(100);
@@ -231,7 +213,8 @@ int BadArgs() {
     if (!Call(request, &response)) return Bad("no reply to " + what);
     Say(what + ": " + CodeName(response.code()) + ": " + response.message());
     if (response.code() == 0) return Bad(what + " was accepted");
-    if (response.message().empty()) return Bad(what + " was refused without a reason");
+    if (response.message().empty())
+      return Bad(what + " was refused without a reason");
   }
   if (!NameStillWorks(1000)) return Bad("the channel did not survive");
   return 0;
@@ -277,8 +260,8 @@ int Flood(const std::string& method, size_t n, uint32_t size) {
   }
   ::fcntl(write_fd, F_SETFL, flags);
   if (stalled) {
-    Say("stalled after " + std::to_string(pos) + " of " + std::to_string(all.size()) +
-        " bytes");
+    Say("stalled after " + std::to_string(pos) + " of " +
+        std::to_string(all.size()) + " bytes");
   } else {
     Say("no stall: wrote all " + std::to_string(all.size()) + " bytes");
   }
@@ -293,8 +276,9 @@ int Flood(const std::string& method, size_t n, uint32_t size) {
         return;
       }
       if (response.id() != i || response.code() != 0) {
-        error = "reply " + std::to_string(i) + " has id " + std::to_string(response.id()) +
-                " and code " + CodeName(response.code());
+        error = "reply " + std::to_string(i) + " has id " +
+                std::to_string(response.id()) + " and code " +
+                CodeName(response.code());
         return;
       }
       if (method == "random" && response.data().size() != size) {
@@ -309,8 +293,8 @@ int Flood(const std::string& method, size_t n, uint32_t size) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - start)
                 .count();
-  Say("received " + std::to_string(received) + " replies in " + std::to_string(ms) +
-      " ms");
+  Say("received " + std::to_string(received) + " replies in " +
+      std::to_string(ms) + " ms");
   if (!wrote) return Bad("write failed after the stall");
   if (!error.empty()) return Bad(error);
   return 0;
@@ -363,7 +347,8 @@ int Run(int argc, char** argv) {
     return 0;
   }
   if (mode == "garbage") {
-    if (!WriteAll(std::string("\x00\x00\x00\x04\xff\xff\xff\xff", 8))) return Bad("write");
+    if (!WriteAll(std::string("\x00\x00\x00\x04\xff\xff\xff\xff", 8)))
+      return Bad("write");
     if (!ExpectEof(5000)) return Bad("the host kept the channel open");
     Say("eof");
     return 0;

@@ -35,56 +35,24 @@
 #include "absl/strings/str_split.h"
 #include "channels/framing.h"
 #include "channels/tao_rpc.pb.h"
+#include "tests/testing/raw_channel.h"
 
 namespace {
 
-int read_fd = -1;
-int write_fd = -1;
-
-void Say(const std::string& line) {
-  std::string out = line + "\n";
-  ssize_t n = ::write(1, out.data(), out.size());
-  (void)n;
-}
-
-int Bad(const std::string& why) {
-  Say("FAILED: " + why);
-  return 1;
-}
-
-bool ParseChannel() {
-  const char* spec = std::getenv("TAO_CHANNEL");
-  if (spec == nullptr) return false;
-  absl::string_view s = spec;
-  if (absl::ConsumePrefix(&s, "pipe:")) {
-    std::vector<std::string> fds = absl::StrSplit(s, ',');
-    return fds.size() == 2 && absl::SimpleAtoi(fds[0], &read_fd) &&
-           absl::SimpleAtoi(fds[1], &write_fd);
-  }
-  if (absl::ConsumePrefix(&s, "socket:")) {
-    if (!absl::SimpleAtoi(s, &read_fd)) return false;
-    write_fd = read_fd;
-    return true;
-  }
-  return false;
-}
-
-bool WriteAll(absl::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(write_fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
+using ::tao::test::Bad;
+using ::tao::test::ParseChannel;
+using ::tao::test::read_fd;
+using ::tao::test::Say;
+using ::tao::test::write_fd;
+using ::tao::test::WriteAll;
 
 std::string SealFrame(size_t size) {
   tao::TaoRequest request;
   request.set_id(1);
   request.mutable_seal()->set_data(std::string(size, 's'));
   std::string out;
-  if (!tao::AppendFrame(request, tao::kDefaultMaxFrameSize, &out).ok()) std::abort();
+  if (!tao::AppendFrame(request, tao::kDefaultMaxFrameSize, &out).ok())
+    std::abort();
   return out;
 }
 
@@ -103,8 +71,8 @@ int Run(int argc, char** argv) {
       SleepSeconds(60);
       ::_exit(0);
     }
-    Say(absl::StrCat("grandchild ", pid, " pgid ", ::getpgid(pid), " parent pgid ",
-                     ::getpgrp()));
+    Say(absl::StrCat("grandchild ", pid, " pgid ", ::getpgid(pid),
+                     " parent pgid ", ::getpgrp()));
     return 0;
   }
   if (mode == "setsid-exit") {
@@ -128,7 +96,8 @@ int Run(int argc, char** argv) {
     }
     ::close(ready[1]);
     pid_t sid = -1;
-    if (::read(ready[0], &sid, sizeof(sid)) != static_cast<ssize_t>(sizeof(sid))) {
+    if (::read(ready[0], &sid, sizeof(sid)) !=
+        static_cast<ssize_t>(sizeof(sid))) {
       return Bad("the grandchild did not report");
     }
     if (sid < 0) return Bad("setsid failed in the grandchild");
@@ -141,7 +110,8 @@ int Run(int argc, char** argv) {
     const size_t half = frame.size() / 2;
     const size_t piece = 32 * 1024;
     for (size_t done = 0; done < half; done += piece) {
-      if (!WriteAll(absl::string_view(frame).substr(done, std::min(piece, half - done)))) {
+      if (!WriteAll(absl::string_view(frame).substr(
+              done, std::min(piece, half - done)))) {
         return Bad("write");
       }
       ::usleep(5 * 1000);
