@@ -10,20 +10,8 @@ soft_bin=$1
 attest_bin=$2
 work=$(mktemp -d "${TMPDIR:-/tmp}/tao-soft-cli.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-check() {  # description, then a command that must succeed
-  local what=$1; shift
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
-}
-expect_exit() {  # expected code, description, command...
-  local want=$1 what=$2; shift 2
-  "$@" >"$work/out" 2>"$work/err"
-  local got=$?
-  if [ "$got" -eq "$want" ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $what: exit $got, expected $want"; cat "$work/out" "$work/err"; fi
-}
-output_has() { grep -q -- "$1" "$work/out" "$work/err"; }
+# shellcheck source=../testing/checks.sh
+. "$(dirname "$0")/../testing/checks.sh"
 
 printf 'correct horse\n' > "$work/pass"
 printf 'another host\n' > "$work/pass2"

@@ -12,20 +12,8 @@ v1_bin=$2
 v2_bin=$3
 work=$(mktemp -d "${TMPDIR:-/tmp}/tao-domain-cli.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-check() {  # description, then a command that must succeed
-  local what=$1; shift
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
-}
-expect_exit() {  # expected code, description, command...
-  local want=$1 what=$2; shift 2
-  "$@" >"$work/out" 2>"$work/err"
-  local got=$?
-  if [ "$got" -eq "$want" ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $what: exit $got, expected $want"; cat "$work/out" "$work/err"; fi
-}
-output_has() { grep -q -- "$1" "$work/out" "$work/err"; }
+# shellcheck source=../testing/checks.sh
+. "$(dirname "$0")/../testing/checks.sh"
 stdout_is() { [ "$(cat "$work/out")" = "$1" ]; }
 
 export TAO_PASSPHRASE='correct horse'
