@@ -34,7 +34,8 @@ using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
 
 // Fetched once: implicit fetches on every EVP_EncryptInit cost measurable time.
 const EVP_CIPHER* Aes256Gcm() {
-  static const EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  static const EVP_CIPHER* cipher =
+      EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
   return cipher;
 }
 
@@ -44,6 +45,23 @@ EVP_KDF* Hkdf() {
 }
 
 constexpr size_t kMaxChunk = size_t{1} << 30;  // EVP_*Update takes an int
+
+// Feeds `len` bytes to EVP_EncryptUpdate or EVP_DecryptUpdate in pieces an
+// int can count; `out` is null for associated data.
+bool GcmUpdate(EVP_CIPHER_CTX* ctx, bool encrypt, const char* in, size_t len,
+               char* out) {
+  for (size_t off = 0; off < len; off += kMaxChunk) {
+    int n = static_cast<int>(std::min(kMaxChunk, len - off));
+    int outl = 0;
+    auto* dst =
+        out == nullptr ? nullptr : reinterpret_cast<unsigned char*>(out + off);
+    auto* src = reinterpret_cast<const unsigned char*>(in + off);
+    int ok = encrypt ? EVP_EncryptUpdate(ctx, dst, &outl, src, n)
+                     : EVP_DecryptUpdate(ctx, dst, &outl, src, n);
+    if (ok != 1) return false;
+  }
+  return true;
+}
 
 absl::Status CheckGcmSizes(absl::string_view key, absl::string_view iv) {
   if (key.size() != kAesGcmKeySize) {
@@ -83,8 +101,9 @@ absl::StatusOr<std::string> RandomBytes(size_t n) {
 std::string Sha256(absl::string_view data) {
   std::string out(kSha256Size, '\0');
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()),
-             &len, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(),
+             reinterpret_cast<unsigned char*>(out.data()), &len, EVP_sha256(),
+             nullptr);
   return out;
 }
 
@@ -108,7 +127,8 @@ void Sha256Hasher::Update(absl::string_view data) {
 std::string Sha256Hasher::Finish() {
   std::string out(kSha256Size, '\0');
   unsigned int len = 0;
-  EVP_DigestFinal_ex(impl_->ctx, reinterpret_cast<unsigned char*>(out.data()), &len);
+  EVP_DigestFinal_ex(impl_->ctx, reinterpret_cast<unsigned char*>(out.data()),
+                     &len);
   return out;
 }
 
@@ -126,7 +146,8 @@ absl::StatusOr<SecretString> HkdfSha256(absl::string_view secret,
   char digest[] = "SHA256";
   OSSL_PARAM params[5];
   size_t i = 0;
-  params[i++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
+  params[i++] =
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
   params[i++] = OSSL_PARAM_construct_octet_string(
       OSSL_KDF_PARAM_KEY, const_cast<char*>(secret.data()), secret.size());
   if (!salt.empty()) {
@@ -158,22 +179,12 @@ absl::Status AesGcmEncrypt(absl::string_view key, absl::string_view iv,
                           nullptr) != 1) {
     return absl::InternalError(OpenSslError("AES-256-GCM init"));
   }
-  for (size_t off = 0; off < aad.size(); off += kMaxChunk) {
-    size_t n = std::min(kMaxChunk, aad.size() - off);
-    if (EVP_EncryptUpdate(ctx.get(), nullptr, &outl,
-                          reinterpret_cast<const unsigned char*>(aad.data() + off),
-                          static_cast<int>(n)) != 1) {
-      return absl::InternalError(OpenSslError("AES-256-GCM aad"));
-    }
+  if (!GcmUpdate(ctx.get(), /*encrypt=*/true, aad.data(), aad.size(),
+                 nullptr)) {
+    return absl::InternalError(OpenSslError("AES-256-GCM aad"));
   }
-  for (size_t off = 0; off < len; off += kMaxChunk) {
-    size_t n = std::min(kMaxChunk, len - off);
-    if (EVP_EncryptUpdate(ctx.get(),
-                          reinterpret_cast<unsigned char*>(ciphertext + off), &outl,
-                          reinterpret_cast<const unsigned char*>(plaintext + off),
-                          static_cast<int>(n)) != 1) {
-      return absl::InternalError(OpenSslError("AES-256-GCM encrypt"));
-    }
+  if (!GcmUpdate(ctx.get(), /*encrypt=*/true, plaintext, len, ciphertext)) {
+    return absl::InternalError(OpenSslError("AES-256-GCM encrypt"));
   }
   unsigned char final_block[16];
   if (EVP_EncryptFinal_ex(ctx.get(), final_block, &outl) != 1 ||
@@ -201,22 +212,12 @@ absl::Status AesGcmDecrypt(absl::string_view key, absl::string_view iv,
                           nullptr) != 1) {
     return absl::InternalError(OpenSslError("AES-256-GCM init"));
   }
-  for (size_t off = 0; off < aad.size(); off += kMaxChunk) {
-    size_t n = std::min(kMaxChunk, aad.size() - off);
-    if (EVP_DecryptUpdate(ctx.get(), nullptr, &outl,
-                          reinterpret_cast<const unsigned char*>(aad.data() + off),
-                          static_cast<int>(n)) != 1) {
-      return absl::InternalError(OpenSslError("AES-256-GCM aad"));
-    }
+  if (!GcmUpdate(ctx.get(), /*encrypt=*/false, aad.data(), aad.size(),
+                 nullptr)) {
+    return absl::InternalError(OpenSslError("AES-256-GCM aad"));
   }
-  for (size_t off = 0; off < len; off += kMaxChunk) {
-    size_t n = std::min(kMaxChunk, len - off);
-    if (EVP_DecryptUpdate(ctx.get(),
-                          reinterpret_cast<unsigned char*>(plaintext + off), &outl,
-                          reinterpret_cast<const unsigned char*>(ciphertext + off),
-                          static_cast<int>(n)) != 1) {
-      return absl::InternalError(OpenSslError("AES-256-GCM decrypt"));
-    }
+  if (!GcmUpdate(ctx.get(), /*encrypt=*/false, ciphertext, len, plaintext)) {
+    return absl::InternalError(OpenSslError("AES-256-GCM decrypt"));
   }
   unsigned char final_block[16];
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG,
@@ -250,8 +251,9 @@ absl::Status ValidateScryptParams(const ScryptParams& params) {
   // RFC 7914: N must be less than 2^(128 * r / 8) = 2^(16 r); OpenSSL
   // refuses anything else at derivation time.
   if (params.r < 4 && params.n >= (uint64_t{1} << (16 * params.r))) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "scrypt N=", params.n, " must be below 2^", 16 * params.r, " for r=", params.r));
+    return absl::InvalidArgumentError(
+        absl::StrCat("scrypt N=", params.n, " must be below 2^", 16 * params.r,
+                     " for r=", params.r));
   }
   if (128 * uint64_t{params.r} * params.n > kMaxScryptMemory) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -274,14 +276,16 @@ absl::StatusOr<SecretString> ScryptDerive(absl::string_view passphrase,
   if (EVP_PBE_scrypt(passphrase.data(), passphrase.size(),
                      reinterpret_cast<const unsigned char*>(salt.data()),
                      salt.size(), params.n, params.r, params.p, max_mem,
-                     reinterpret_cast<unsigned char*>(out.data()), length) != 1) {
+                     reinterpret_cast<unsigned char*>(out.data()),
+                     length) != 1) {
     return absl::InternalError(OpenSslError("scrypt"));
   }
   return out;
 }
 
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  return a.size() == b.size() &&
+         CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::string HexEncode(absl::string_view bytes) {
@@ -309,7 +313,8 @@ absl::StatusOr<std::string> Base64UrlDecode(absl::string_view text) {
     return absl::InvalidArgumentError("base64url: impossible length");
   }
   std::string out;
-  if (!absl::WebSafeBase64Unescape(text, &out) || Base64UrlEncode(out) != text) {
+  if (!absl::WebSafeBase64Unescape(text, &out) ||
+      Base64UrlEncode(out) != text) {
     return absl::InvalidArgumentError(
         "base64url: not the canonical encoding of any byte string");
   }
