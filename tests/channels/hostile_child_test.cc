@@ -157,7 +157,9 @@ TEST_P(HostileChildTest, AFloodIsBackpressured) {
 // within the budget and while the flood is still being answered, not after
 // the host has worked through every request it had read.
 TEST_P(HostileChildTest, AnAttestFloodDoesNotDelayASibling) {
-  auto hostile = Start(HOSTILE_CHILD, {"flood", "attest", "8000"}, GetParam());
+  // Large enough that the host is still answering it when the sibling is
+  // done (an Attest costs ~30 us of signing).
+  auto hostile = Start(HOSTILE_CHILD, {"flood", "attest", "60000"}, GetParam());
   ASSERT_THAT(hostile, IsOk());
   absl::SleepFor(absl::Milliseconds(100));  // the whole flood is written by now
   absl::Duration took = SiblingSealsAndUnseals("attest-flood");
@@ -256,7 +258,9 @@ TEST_F(LaunchLeakTest, AThousandLaunchesLeaveNoDescriptorsAndNoZombies) {
   constexpr int kPerThread = 125;
   loop_.reset();
   HostedProgramChannelOptions options;
-  options.max_exited_programs = 64;
+  // Bounded, but with room for every launch the other threads make while one
+  // thread is between its Start and its Wait (oldest exited are forgotten).
+  options.max_exited_programs = 512;
   StartLoop(options);
   // One launch first, so that whatever is set up once (and kept) is there.
   RunToExit(EXIT_CHILD, {}, 0);
