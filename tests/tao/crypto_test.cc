@@ -1,5 +1,9 @@
 #include "tao/crypto.h"
 
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+
 #include <string>
 
 #include "absl/strings/escaping.h"
@@ -33,7 +37,8 @@ TEST(RandomBytesTest, ReturnsTheSizeAsked) {
 TEST(RandomBytesTest, RefusesMoreThanOneMiB) {
   EXPECT_THAT(RandomBytes((size_t{1} << 20) + 1),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 MiB")));
-  EXPECT_THAT(RandomBytes(size_t{1} << 40), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(RandomBytes(size_t{1} << 40),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(RandomBytesTest, CallsDiffer) {
@@ -123,11 +128,59 @@ TEST(HkdfSha256Test, Rfc5869TestCase3EmptySaltAndInfo) {
   EXPECT_EQ(HexEncode(okm_zeros->view()), expected);
 }
 
+// OpenSSL's own HKDF, the reference the fast path is checked against.
+std::string OpenSslHkdf(absl::string_view secret, absl::string_view salt,
+                        absl::string_view info, size_t length) {
+  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
+  char digest[] = "SHA256";
+  OSSL_PARAM params[5];
+  size_t i = 0;
+  params[i++] =
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
+  params[i++] = OSSL_PARAM_construct_octet_string(
+      OSSL_KDF_PARAM_KEY, const_cast<char*>(secret.data()), secret.size());
+  if (!salt.empty()) {
+    params[i++] = OSSL_PARAM_construct_octet_string(
+        OSSL_KDF_PARAM_SALT, const_cast<char*>(salt.data()), salt.size());
+  }
+  params[i++] = OSSL_PARAM_construct_octet_string(
+      OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
+  params[i] = OSSL_PARAM_construct_end();
+  std::string out(length, '\0');
+  int ok = EVP_KDF_derive(ctx, reinterpret_cast<unsigned char*>(out.data()),
+                          length, params);
+  EVP_KDF_CTX_free(ctx);
+  EVP_KDF_free(kdf);
+  return ok == 1 ? out : "derive failed";
+}
+
+TEST(HkdfSha256Test, AgreesWithOpenSslHkdfOnEveryShape) {
+  // Salts shorter than, equal to and longer than SHA-256's 64-byte block
+  // (HMAC hashes a longer key first); outputs across block boundaries.
+  for (size_t salt_size : {size_t{0}, size_t{1}, size_t{32}, size_t{63},
+                           size_t{64}, size_t{65}, size_t{200}}) {
+    for (size_t length :
+         {size_t{1}, size_t{31}, size_t{32}, size_t{33}, size_t{44}, size_t{64},
+          size_t{65}, size_t{1000}, size_t{255 * 32}}) {
+      std::string secret = *RandomBytes(1 + (salt_size * 7 + length) % 90);
+      std::string salt = *RandomBytes(salt_size);
+      std::string info = *RandomBytes(length % 40);
+      auto ours = HkdfSha256(secret, salt, info, length);
+      ASSERT_THAT(ours, IsOk());
+      EXPECT_EQ(HexEncode(ours->view()),
+                HexEncode(OpenSslHkdf(secret, salt, info, length)))
+          << "salt " << salt_size << " length " << length;
+    }
+  }
+}
+
 TEST(HkdfSha256Test, LengthBounds) {
   EXPECT_THAT(HkdfSha256("secret", "salt", "info", 0),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(HkdfSha256("secret", "salt", "info", 1), IsOkAndHolds(SizeIs(1)));
-  EXPECT_THAT(HkdfSha256("secret", "salt", "info", 255 * 32), IsOkAndHolds(SizeIs(8160)));
+  EXPECT_THAT(HkdfSha256("secret", "salt", "info", 255 * 32),
+              IsOkAndHolds(SizeIs(8160)));
   EXPECT_THAT(HkdfSha256("secret", "salt", "info", 255 * 32 + 1),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
@@ -143,7 +196,8 @@ TEST(HkdfSha256Test, ShorterOutputIsAPrefix) {
   EXPECT_NE(other_info->view(), short_okm->view());
 }
 
-// --- AES-256-GCM --------------------------------------------------------------
+// --- AES-256-GCM
+// --------------------------------------------------------------
 
 class AesGcmTest : public ::testing::Test {
  protected:
@@ -155,9 +209,10 @@ class AesGcmTest : public ::testing::Test {
   // Encrypts plaintext_; returns ciphertext || tag.
   std::string Encrypt() {
     std::string out(plaintext_.size() + kAesGcmTagSize, '\0');
-    EXPECT_THAT(AesGcmEncrypt(key_, iv_, aad_, plaintext_.data(), plaintext_.size(),
-                              out.data(), out.data() + plaintext_.size()),
-                IsOk());
+    EXPECT_THAT(
+        AesGcmEncrypt(key_, iv_, aad_, plaintext_.data(), plaintext_.size(),
+                      out.data(), out.data() + plaintext_.size()),
+        IsOk());
     return out;
   }
 
@@ -175,20 +230,23 @@ TEST_F(AesGcmTest, NistVectorAes256TestCase16) {
   const std::string key =
       Hex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
   const std::string iv = Hex("cafebabefacedbaddecaf888");
-  const std::string pt = Hex(
-      "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
-      "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
+  const std::string pt =
+      Hex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+          "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
   const std::string aad = Hex("feedfacedeadbeeffeedfacedeadbeefabaddad2");
   std::string ct(pt.size(), '\0');
   std::string tag(kAesGcmTagSize, '\0');
-  ASSERT_THAT(AesGcmEncrypt(key, iv, aad, pt.data(), pt.size(), ct.data(), tag.data()),
-              IsOk());
+  ASSERT_THAT(
+      AesGcmEncrypt(key, iv, aad, pt.data(), pt.size(), ct.data(), tag.data()),
+      IsOk());
   EXPECT_EQ(HexEncode(ct),
             "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
             "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662");
   EXPECT_EQ(HexEncode(tag), "76fc6ece0f4e1768cddf8853bb2d551b");
   std::string back(pt.size(), '\0');
-  ASSERT_THAT(AesGcmDecrypt(key, iv, aad, ct.data(), ct.size(), tag, back.data()), IsOk());
+  ASSERT_THAT(
+      AesGcmDecrypt(key, iv, aad, ct.data(), ct.size(), tag, back.data()),
+      IsOk());
   EXPECT_EQ(back, pt);
 }
 
@@ -203,17 +261,20 @@ TEST_F(AesGcmTest, RoundTrip) {
 TEST_F(AesGcmTest, RoundTripInPlace) {
   std::string buf = plaintext_;
   std::string tag(kAesGcmTagSize, '\0');
-  ASSERT_THAT(AesGcmEncrypt(key_, iv_, aad_, buf.data(), buf.size(), buf.data(), tag.data()),
+  ASSERT_THAT(AesGcmEncrypt(key_, iv_, aad_, buf.data(), buf.size(), buf.data(),
+                            tag.data()),
               IsOk());
   EXPECT_EQ(buf + tag, Encrypt());  // in place gives the same bytes
-  ASSERT_THAT(AesGcmDecrypt(key_, iv_, aad_, buf.data(), buf.size(), tag, buf.data()),
-              IsOk());
+  ASSERT_THAT(
+      AesGcmDecrypt(key_, iv_, aad_, buf.data(), buf.size(), tag, buf.data()),
+      IsOk());
   EXPECT_EQ(buf, plaintext_);
 }
 
 TEST_F(AesGcmTest, EmptyPlaintextStillAuthenticatesAad) {
   std::string tag(kAesGcmTagSize, '\0');
-  ASSERT_THAT(AesGcmEncrypt(key_, iv_, aad_, nullptr, 0, nullptr, tag.data()), IsOk());
+  ASSERT_THAT(AesGcmEncrypt(key_, iv_, aad_, nullptr, 0, nullptr, tag.data()),
+              IsOk());
   EXPECT_THAT(AesGcmDecrypt(key_, iv_, aad_, nullptr, 0, tag, nullptr), IsOk());
   EXPECT_THAT(AesGcmDecrypt(key_, iv_, "other aad", nullptr, 0, tag, nullptr),
               StatusIs(absl::StatusCode::kDataLoss));
@@ -228,7 +289,8 @@ TEST_F(AesGcmTest, EveryFlippedBitIsDataLossAndWipesPlaintext) {
       std::string altered = sealed;
       altered[i] ^= static_cast<char>(1 << bit);
       std::string out;
-      ASSERT_THAT(Decrypt(key_, aad_, altered, &out), StatusIs(absl::StatusCode::kDataLoss))
+      ASSERT_THAT(Decrypt(key_, aad_, altered, &out),
+                  StatusIs(absl::StatusCode::kDataLoss))
           << "byte " << i << " bit " << bit;
       ASSERT_EQ(out, wiped) << "byte " << i << " bit " << bit;
     }
@@ -239,15 +301,18 @@ TEST_F(AesGcmTest, EveryFlippedBitIsDataLossAndWipesPlaintext) {
       std::string aad = aad_;
       aad[i] ^= static_cast<char>(1 << bit);
       std::string out;
-      ASSERT_THAT(Decrypt(key_, aad, sealed, &out), StatusIs(absl::StatusCode::kDataLoss))
+      ASSERT_THAT(Decrypt(key_, aad, sealed, &out),
+                  StatusIs(absl::StatusCode::kDataLoss))
           << "aad byte " << i << " bit " << bit;
       ASSERT_EQ(out, wiped);
     }
   }
   // Missing or extra associated data.
   std::string out;
-  EXPECT_THAT(Decrypt(key_, "", sealed, &out), StatusIs(absl::StatusCode::kDataLoss));
-  EXPECT_THAT(Decrypt(key_, aad_ + "x", sealed, &out), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(Decrypt(key_, "", sealed, &out),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(Decrypt(key_, aad_ + "x", sealed, &out),
+              StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST_F(AesGcmTest, WrongKeyIsDataLoss) {
@@ -270,18 +335,21 @@ TEST_F(AesGcmTest, BadSizesAreInvalidArgument) {
                               absl::string_view(tag, sizeof(tag)), buf),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("key")));
   }
-  for (const std::string& bad_iv : {std::string(11, 'i'), std::string(16, 'i'), std::string()}) {
+  for (const std::string& bad_iv :
+       {std::string(11, 'i'), std::string(16, 'i'), std::string()}) {
     EXPECT_THAT(AesGcmEncrypt(key_, bad_iv, "", buf, sizeof(buf), buf, tag),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("IV")));
     EXPECT_THAT(AesGcmDecrypt(key_, bad_iv, "", buf, sizeof(buf),
                               absl::string_view(tag, sizeof(tag)), buf),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("IV")));
   }
-  EXPECT_THAT(AesGcmDecrypt(key_, iv_, "", buf, sizeof(buf), absl::string_view(tag, 12), buf),
+  EXPECT_THAT(AesGcmDecrypt(key_, iv_, "", buf, sizeof(buf),
+                            absl::string_view(tag, 12), buf),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tag")));
 }
 
-// --- scrypt -------------------------------------------------------------------
+// --- scrypt
+// -------------------------------------------------------------------
 
 TEST(ScryptTest, DefaultAndTestParamsAreValid) {
   EXPECT_THAT(ValidateScryptParams(ScryptParams{}), IsOk());
@@ -309,8 +377,8 @@ TEST(ScryptTest, ValidationBounds) {
   };
   const Case cases[] = {
       {{uint64_t{1} << 10, 8, 1}, true, ""},
-      {{uint64_t{1} << 20, 8, 1}, true, ""},    // 1 GiB: at the memory limit
-      {{uint64_t{1} << 22, 2, 1}, true, ""},    // 1 GiB: at the memory limit
+      {{uint64_t{1} << 20, 8, 1}, true, ""},      // 1 GiB: at the memory limit
+      {{uint64_t{1} << 22, 2, 1}, true, ""},      // 1 GiB: at the memory limit
       {{uint64_t{1} << 21, 8, 1}, false, "MiB"},  // 2 GiB
       {{uint64_t{1} << 22, 8, 1}, false, "MiB"},  // 4 GiB
       {{uint64_t{1} << 22, 32, 16}, false, "MiB"},  // 16 GiB
@@ -318,13 +386,13 @@ TEST(ScryptTest, ValidationBounds) {
       {{uint64_t{1} << 23, 8, 1}, false, "N="},
       {{0, 8, 1}, false, "N="},
       {{1, 8, 1}, false, "N="},
-      {{3 << 10, 8, 1}, false, "N="},           // not a power of two
-      {{(1 << 10) + 1, 8, 1}, false, "N="},     // not a power of two
+      {{3 << 10, 8, 1}, false, "N="},        // not a power of two
+      {{(1 << 10) + 1, 8, 1}, false, "N="},  // not a power of two
       {{uint64_t{1} << 63, 8, 1}, false, "N="},
       {{~uint64_t{0}, 8, 1}, false, "N="},
       {{1 << 15, 0, 1}, false, "r="},
       {{1 << 15, 1, 1}, true, ""},
-      {{1 << 15, 32, 1}, true, ""},             // 128 MiB
+      {{1 << 15, 32, 1}, true, ""},  // 128 MiB
       {{1 << 15, 33, 1}, false, "r="},
       {{1 << 15, 0xffffffff, 1}, false, "r="},
       {{1 << 15, 8, 0}, false, "p="},
@@ -333,12 +401,14 @@ TEST(ScryptTest, ValidationBounds) {
       {{1 << 15, 8, 0xffffffff}, false, "p="},
   };
   for (const Case& c : cases) {
-    SCOPED_TRACE(absl::StrCat("N=", c.params.n, " r=", c.params.r, " p=", c.params.p));
+    SCOPED_TRACE(
+        absl::StrCat("N=", c.params.n, " r=", c.params.r, " p=", c.params.p));
     if (c.valid) {
       EXPECT_THAT(ValidateScryptParams(c.params), IsOk());
     } else {
-      EXPECT_THAT(ValidateScryptParams(c.params),
-                  StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.field)));
+      EXPECT_THAT(
+          ValidateScryptParams(c.params),
+          StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.field)));
     }
   }
 }
@@ -366,10 +436,13 @@ TEST(ScryptTest, EveryValidatedParameterSetDerives) {
   const ScryptParams params{uint64_t{1} << 16, 1, 1};  // 8 MiB of work memory
   absl::Status valid = ValidateScryptParams(params);
   if (valid.ok()) {
-    EXPECT_THAT(ScryptDerive("pw", "salt", params, 32), IsOkAndHolds(SizeIs(32)))
-        << "ValidateScryptParams accepted N=2^16 r=1 p=1, but scrypt cannot run it";
+    EXPECT_THAT(ScryptDerive("pw", "salt", params, 32),
+                IsOkAndHolds(SizeIs(32)))
+        << "ValidateScryptParams accepted N=2^16 r=1 p=1, but scrypt cannot "
+           "run it";
   } else {
-    EXPECT_THAT(valid, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("r=")));
+    EXPECT_THAT(valid,
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("r=")));
   }
 }
 
@@ -388,18 +461,21 @@ TEST(ScryptTest, DeterministicAndSaltSensitive) {
   EXPECT_NE(a->view(), d->view());
 }
 
-// --- Comparisons and encodings ------------------------------------------------
+// --- Comparisons and encodings
+// ------------------------------------------------
 
 TEST(ConstantTimeEqualsTest, ComparesContentsAndLength) {
   EXPECT_TRUE(ConstantTimeEquals("", ""));
   EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
-  EXPECT_TRUE(ConstantTimeEquals(std::string("a\0b", 3), std::string("a\0b", 3)));
+  EXPECT_TRUE(
+      ConstantTimeEquals(std::string("a\0b", 3), std::string("a\0b", 3)));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "bbc"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "ab"));
   EXPECT_FALSE(ConstantTimeEquals("ab", "abc"));
   EXPECT_FALSE(ConstantTimeEquals("", "a"));
-  EXPECT_FALSE(ConstantTimeEquals(std::string("a\0b", 3), std::string("a\0c", 3)));
+  EXPECT_FALSE(
+      ConstantTimeEquals(std::string("a\0b", 3), std::string("a\0c", 3)));
 }
 
 TEST(HexEncodeTest, Lowercase) {
@@ -480,7 +556,8 @@ TEST(Base64UrlTest, EveryDecodableTextIsTheEncodingOfItsBytes) {
         if (decoded.ok()) {
           EXPECT_EQ(Base64UrlEncode(*decoded), text);
         } else {
-          EXPECT_THAT(decoded, StatusIs(absl::StatusCode::kInvalidArgument)) << text;
+          EXPECT_THAT(decoded, StatusIs(absl::StatusCode::kInvalidArgument))
+              << text;
         }
       }
     }
