@@ -24,13 +24,14 @@ const std::string& ZeroHash() {
 }
 
 absl::Status Broken(uint64_t line, absl::string_view why) {
-  return absl::DataLossError(
-      absl::StrCat("audit log line ", line, ": ", why, "; the trail was altered"));
+  return absl::DataLossError(absl::StrCat("audit log line ", line, ": ", why,
+                                          "; the trail was altered"));
 }
 
 }  // namespace
 
-absl::StatusOr<AuditLogSummary> VerifyAuditLogContents(absl::string_view contents) {
+absl::StatusOr<AuditLogSummary> VerifyAuditLogContents(
+    absl::string_view contents) {
   AuditLogSummary summary;
   std::string prev = ZeroHash();
   uint64_t line_no = 0;
@@ -44,7 +45,8 @@ absl::StatusOr<AuditLogSummary> VerifyAuditLogContents(absl::string_view content
     contents.remove_prefix(nl + 1);
     std::vector<absl::string_view> fields = absl::StrSplit(line, '\t');
     if (fields.size() != kFields) {
-      return Broken(line_no, absl::StrCat("has ", fields.size(), " fields, not ", kFields));
+      return Broken(line_no, absl::StrCat("has ", fields.size(),
+                                          " fields, not ", kFields));
     }
     uint64_t seq = 0;
     if (!absl::SimpleAtoi(fields[0], &seq) || seq != line_no) {
@@ -67,25 +69,33 @@ absl::StatusOr<AuditLogSummary> VerifyAuditLogContents(absl::string_view content
 }
 
 absl::StatusOr<AuditLogSummary> VerifyAuditLog(const std::string& path) {
-  TAO_ASSIGN_OR_RETURN(std::string contents, ReadFileToString(path, size_t{1} << 32));
+  TAO_ASSIGN_OR_RETURN(std::string contents,
+                       ReadFileToString(path, size_t{1} << 32));
   return VerifyAuditLogContents(contents);
 }
 
-absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd.valid()) return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
-  TAO_ASSIGN_OR_RETURN(std::string contents, ReadFileToString(path, size_t{1} << 32));
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
+    const std::string& path) {
+  UniqueFd fd(
+      ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid())
+    return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
+  TAO_ASSIGN_OR_RETURN(std::string contents,
+                       ReadFileToString(path, size_t{1} << 32));
   // A host killed in the middle of an append leaves part of one record with
   // no newline. That record was never acknowledged (its fdatasync had not
   // returned), so it is cut off; every whole record must still verify.
   size_t whole = contents.rfind('\n');
   whole = whole == std::string::npos ? 0 : whole + 1;
   if (whole < contents.size()) {
-    auto before = VerifyAuditLogContents(absl::string_view(contents).substr(0, whole));
+    auto before =
+        VerifyAuditLogContents(absl::string_view(contents).substr(0, whole));
     if (before.ok()) {
       LOG(WARNING) << path << ": cutting off an incomplete final record ("
-                   << contents.size() - whole << " bytes) left by an interrupted append";
-      if (::ftruncate(fd.get(), static_cast<off_t>(whole)) != 0 || ::fsync(fd.get()) != 0) {
+                   << contents.size() - whole
+                   << " bytes) left by an interrupted append";
+      if (::ftruncate(fd.get(), static_cast<off_t>(whole)) != 0 ||
+          ::fsync(fd.get()) != 0) {
         return absl::ErrnoToStatus(errno, absl::StrCat("truncate ", path));
       }
       contents.resize(whole);
@@ -93,24 +103,26 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path
   }
   auto summary = VerifyAuditLogContents(contents);
   if (!summary.ok()) {
-    return absl::DataLossError(
-        absl::StrCat(path, ": ", summary.status().message(),
-                     "; refusing to extend it (move it aside to start a new trail)"));
+    return absl::DataLossError(absl::StrCat(
+        path, ": ", summary.status().message(),
+        "; refusing to extend it (move it aside to start a new trail)"));
   }
   std::string last_hash = absl::HexStringToBytes(summary->last_hash_hex);
-  return std::unique_ptr<AuditLog>(
-      new AuditLog(std::move(fd), contents.size(), summary->records + 1,
-                   std::move(last_hash)));
+  return std::unique_ptr<AuditLog>(new AuditLog(std::move(fd), contents.size(),
+                                                summary->records + 1,
+                                                std::move(last_hash)));
 }
 
 absl::Status AuditLog::Append(const AuditRecord& record) {
   absl::MutexLock lock(&mu_);
   std::string line = absl::StrCat(
       next_seq_, "\t",
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", record.time, absl::UTCTimeZone()), "\t",
-      absl::CEscape(record.caller), "\t", absl::CEscape(record.operation), "\t",
-      absl::CEscape(record.label), "\t", record.allowed ? "allow" : "deny", "\t",
-      absl::CEscape(record.reason), "\t", HexEncode(last_hash_), "\t");
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", record.time,
+                       absl::UTCTimeZone()),
+      "\t", absl::CEscape(record.caller), "\t", absl::CEscape(record.operation),
+      "\t", absl::CEscape(record.label), "\t",
+      record.allowed ? "allow" : "deny", "\t", absl::CEscape(record.reason),
+      "\t", HexEncode(last_hash_), "\t");
   std::string hash = Sha256(absl::StrCat(last_hash_, line));
   absl::StrAppend(&line, HexEncode(hash), "\n");
   size_t done = 0;
@@ -118,7 +130,8 @@ absl::Status AuditLog::Append(const AuditRecord& record) {
     ssize_t n = ::write(fd_.get(), line.data() + done, line.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      absl::Status failed = absl::ErrnoToStatus(errno, "append to the audit log");
+      absl::Status failed =
+          absl::ErrnoToStatus(errno, "append to the audit log");
       if (done > 0 && ::ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) {
         return absl::DataLossError(absl::StrCat(
             failed.message(), "; and cutting back the partial record failed"));

@@ -40,7 +40,8 @@ class AuditLog {
   // a crash, never acknowledged) is cut off if every whole record verifies.
   // The existing records are verified first: kDataLoss if the chain is
   // broken, so a tampered log is never silently extended.
-  static absl::StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Open(
+      const std::string& path);
 
   // Appends one record with write(2) and fdatasync(2). If the write fails
   // part way, the file is cut back to its last whole record. If only the
@@ -72,7 +73,8 @@ struct AuditLogSummary {
 
 // Checks every record's sequence number, chain link and hash. Returns
 // kDataLoss naming the first bad line and why.
-absl::StatusOr<AuditLogSummary> VerifyAuditLogContents(absl::string_view contents);
+absl::StatusOr<AuditLogSummary> VerifyAuditLogContents(
+    absl::string_view contents);
 absl::StatusOr<AuditLogSummary> VerifyAuditLog(const std::string& path);
 
 }  // namespace tao

@@ -12,7 +12,8 @@
 
 namespace tao {
 
-inline constexpr absl::string_view kDomainPolicyContext = "tao-domain-policy-v1";
+inline constexpr absl::string_view kDomainPolicyContext =
+    "tao-domain-policy-v1";
 inline constexpr size_t kMaxDomainPolicySize = 4 << 20;
 
 // True for the operation names a rule may grant (see domain_policy.proto).
@@ -39,8 +40,8 @@ absl::StatusOr<std::string> SignDomainPolicy(const DomainPolicy& policy,
 // `policy_key` over the exact bytes carried, then parses and validates the
 // policy. kInvalidArgument (malformed or invalid policy), kUnauthenticated
 // (signed by another key, or a bad signature), each with the reason.
-absl::StatusOr<DomainPolicy> VerifySignedDomainPolicy(absl::string_view signed_policy,
-                                                      const VerifyingKey& policy_key);
+absl::StatusOr<DomainPolicy> VerifySignedDomainPolicy(
+    absl::string_view signed_policy, const VerifyingKey& policy_key);
 
 }  // namespace tao
 

@@ -21,22 +21,10 @@
 #include "tao/keys.h"
 #include "tao/principal.h"
 #include "tao_domain/audit_log.h"
+#include "tao_domain/compiled_policy.h"
 #include "tao_domain/domain_policy.pb.h"
 
 namespace tao {
-
-// Who asks: a hosted program (by name), an admin client (by OS uid and
-// groups), or both.
-struct Caller {
-  std::optional<Principal> program;
-  std::optional<uint32_t> uid;
-  std::vector<uint32_t> gids;
-
-  static Caller Program(Principal name);
-  static Caller User(uint32_t uid, std::vector<uint32_t> gids = {});
-  // "program key(...)..." or "uid 1000 (gids 1000, 27)".
-  std::string Describe() const;
-};
 
 // Thread-safe. Reload swaps the policy atomically; decisions in flight see
 // either the old or the new one.
@@ -78,24 +66,21 @@ class TaoDomain final : public DomainRuleChecker {
   const VerifyingKey& policy_key() const { return policy_key_; }
 
  private:
-  TaoDomain(VerifyingKey policy_key, std::shared_ptr<const DomainPolicy> policy,
-            AuditLog* audit, const Clock& clock)
+  TaoDomain(VerifyingKey policy_key,
+            std::shared_ptr<const CompiledDomainPolicy> policy, AuditLog* audit,
+            const Clock& clock)
       : policy_key_(std::move(policy_key)),
         audit_(audit),
         clock_(clock),
         policy_(std::move(policy)) {}
-  std::shared_ptr<const DomainPolicy> Current() const;
+  std::shared_ptr<const CompiledDomainPolicy> Current() const;
 
   const VerifyingKey policy_key_;
   AuditLog* const audit_;
   const Clock& clock_;
   mutable absl::Mutex mu_;
-  std::shared_ptr<const DomainPolicy> policy_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const CompiledDomainPolicy> policy_ ABSL_GUARDED_BY(mu_);
 };
-
-// The decision `policy` makes; pure. Exposed for tests and tools.
-Decision DecideWithPolicy(const DomainPolicy& policy, const Caller& caller,
-                          absl::string_view operation, absl::string_view label);
 
 }  // namespace tao
 
