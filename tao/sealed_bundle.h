@@ -53,6 +53,14 @@ struct SealedBundleView {
 // nothing. Returns kInvalidArgument naming the first bad field.
 absl::StatusOr<SealedBundleView> ParseSealedBundle(absl::string_view bundle);
 
+// The size of a bundle sealing `plaintext_len` bytes under a policy and a
+// sealer text of the given sizes: 72 + policy + sealer + plaintext bytes.
+inline constexpr size_t SealedBundleSize(size_t policy_len, size_t sealer_len,
+                                         size_t plaintext_len) {
+  return 4 + 2 + 2 + 4 + policy_len + 4 + sealer_len + kSealNonceSize + 8 +
+         plaintext_len + 16;
+}
+
 // Writes the header of a bundle (everything up to and including
 // plaintext_len) to the end of `out`. Fails like ParseSealedBundle on sizes.
 absl::Status AppendSealedBundleHeader(absl::string_view policy,

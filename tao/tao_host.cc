@@ -1,5 +1,7 @@
 #include "tao/tao_host.h"
 
+#include <openssl/crypto.h>
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -39,9 +41,9 @@ absl::StatusOr<std::unique_ptr<TaoHost>> TaoHost::Create(
     TAO_ASSIGN_OR_RETURN(Principal delegator,
                          Principal::Parse(statement.delegation().delegator()));
     if (!name.IsSelfOrSubprincipalOf(delegator)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the host's delegation is for ", delegator.text(), ", not for ",
-          name.text()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the host's delegation is for ", delegator.text(),
+                       ", not for ", name.text()));
     }
   }
   return std::unique_ptr<TaoHost>(
@@ -55,22 +57,25 @@ absl::StatusOr<std::string> TaoHost::GetRandomBytes(size_t n) const {
 absl::StatusOr<Attestation> TaoHost::Attest(const Principal& speaker,
                                             Statement statement) const {
   if (!speaker.IsSelfOrSubprincipalOf(name_)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        speaker.text(), " is not this host (", name_.text(), ") or its subprincipal"));
+    return absl::PermissionDeniedError(
+        absl::StrCat(speaker.text(), " is not this host (", name_.text(),
+                     ") or its subprincipal"));
   }
   if (statement.speaker().empty()) {
     statement.set_speaker(speaker.text());
   } else {
-    TAO_ASSIGN_OR_RETURN(Principal claimed, Principal::Parse(statement.speaker()));
+    TAO_ASSIGN_OR_RETURN(Principal claimed,
+                         Principal::Parse(statement.speaker()));
     if (!claimed.IsSelfOrSubprincipalOf(speaker)) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "statement speaker ", claimed.text(), " is not ", speaker.text(),
-          " or its subprincipal"));
+      return absl::PermissionDeniedError(
+          absl::StrCat("statement speaker ", claimed.text(), " is not ",
+                       speaker.text(), " or its subprincipal"));
     }
   }
   if (statement.has_not_before() && statement.has_not_after() &&
       statement.not_before() > statement.not_after()) {
-    return absl::InvalidArgumentError("statement not_before is after not_after");
+    return absl::InvalidArgumentError(
+        "statement not_before is after not_after");
   }
   return SignStatement(statement, keys_.signing_key,
                        delegation_.has_value() ? &*delegation_ : nullptr);
@@ -79,38 +84,57 @@ absl::StatusOr<Attestation> TaoHost::Attest(const Principal& speaker,
 absl::StatusOr<std::string> TaoHost::Encrypt(absl::string_view data,
                                              absl::string_view policy,
                                              const Principal& sealer) const {
+  std::string out;
+  TAO_RETURN_IF_ERROR(EncryptTo(data, policy, sealer, &out));
+  return out;
+}
+
+absl::Status TaoHost::EncryptTo(absl::string_view data,
+                                absl::string_view policy,
+                                const Principal& sealer,
+                                std::string* out) const {
   char nonce[kSealNonceSize];
   TAO_RETURN_IF_ERROR(FillRandom(nonce, sizeof(nonce)));
   absl::string_view nonce_view(nonce, sizeof(nonce));
-  std::string out;
-  out.reserve(64 + policy.size() + sealer.text().size() + data.size() +
-              kAesGcmTagSize);
-  TAO_RETURN_IF_ERROR(AppendSealedBundleHeader(policy, sealer.text(), nonce_view,
-                                               data.size(), &out));
-  TAO_ASSIGN_OR_RETURN(
-      SecretString key_iv,
-      HkdfSha256(keys_.sealing_secret.view(), nonce_view, kSealKdfInfo,
-                 kAesGcmKeySize + kAesGcmIvSize));
-  size_t header_size = out.size();
-  out.resize(header_size + data.size() + kAesGcmTagSize);
-  TAO_RETURN_IF_ERROR(AesGcmEncrypt(
-      key_iv.view().substr(0, kAesGcmKeySize), key_iv.view().substr(kAesGcmKeySize),
-      absl::string_view(out.data(), header_size), data.data(), data.size(),
-      out.data() + header_size, out.data() + header_size + data.size()));
-  return out;
+  const size_t start = out->size();
+  out->reserve(start + SealedBundleSize(policy.size(), sealer.text().size(),
+                                        data.size()));
+  TAO_RETURN_IF_ERROR(AppendSealedBundleHeader(policy, sealer.text(),
+                                               nonce_view, data.size(), out));
+  auto key_iv = HkdfSha256(keys_.sealing_secret.view(), nonce_view,
+                           kSealKdfInfo, kAesGcmKeySize + kAesGcmIvSize);
+  if (!key_iv.ok()) {
+    out->resize(start);
+    return key_iv.status();
+  }
+  const size_t body = out->size();
+  out->resize(body + data.size() + kAesGcmTagSize);
+  absl::Status sealed = AesGcmEncrypt(
+      key_iv->view().substr(0, kAesGcmKeySize),
+      key_iv->view().substr(kAesGcmKeySize),
+      absl::string_view(out->data() + start, body - start), data.data(),
+      data.size(), out->data() + body, out->data() + body + data.size());
+  if (!sealed.ok()) out->resize(start);
+  return sealed;
 }
 
 absl::StatusOr<Unsealed> TaoHost::Decrypt(absl::string_view bundle) const {
   TAO_ASSIGN_OR_RETURN(SealedBundleView view, ParseSealedBundle(bundle));
+  SecretString data(view.ciphertext.size());
+  TAO_ASSIGN_OR_RETURN(Principal sealer, DecryptInto(view, data.data()));
+  return Unsealed{std::move(data), std::string(view.policy), std::move(sealer)};
+}
+
+absl::StatusOr<Principal> TaoHost::DecryptInto(const SealedBundleView& view,
+                                               char* plaintext) const {
   TAO_ASSIGN_OR_RETURN(
       SecretString key_iv,
       HkdfSha256(keys_.sealing_secret.view(), view.nonce, kSealKdfInfo,
                  kAesGcmKeySize + kAesGcmIvSize));
-  SecretString data(view.ciphertext.size());
   absl::Status opened = AesGcmDecrypt(
-      key_iv.view().substr(0, kAesGcmKeySize), key_iv.view().substr(kAesGcmKeySize),
-      view.associated_data, view.ciphertext.data(), view.ciphertext.size(),
-      view.tag, data.data());
+      key_iv.view().substr(0, kAesGcmKeySize),
+      key_iv.view().substr(kAesGcmKeySize), view.associated_data,
+      view.ciphertext.data(), view.ciphertext.size(), view.tag, plaintext);
   if (!opened.ok()) {
     return absl::DataLossError(
         "sealed bundle does not authenticate: it was altered or sealed by "
@@ -119,17 +143,18 @@ absl::StatusOr<Unsealed> TaoHost::Decrypt(absl::string_view bundle) const {
   // The sealer text is authenticated; a bundle from this host always parses.
   auto sealer = Principal::Parse(view.sealer);
   if (!sealer.ok()) {
-    return absl::DataLossError(absl::StrCat("sealed bundle names a malformed sealer: ",
-                                            sealer.status().message()));
+    OPENSSL_cleanse(plaintext, view.ciphertext.size());
+    return absl::DataLossError(absl::StrCat(
+        "sealed bundle names a malformed sealer: ", sealer.status().message()));
   }
-  return Unsealed{std::move(data), std::string(view.policy), *std::move(sealer)};
+  return *std::move(sealer);
 }
 
 absl::StatusOr<SecretString> TaoHost::DeriveSecret(absl::string_view context,
                                                    size_t n) const {
-  return HkdfSha256(keys_.sealing_secret.view(), /*salt=*/"",
-                    absl::StrCat(kDeriveInfoPrefix, absl::string_view("\0", 1), context),
-                    n);
+  return HkdfSha256(
+      keys_.sealing_secret.view(), /*salt=*/"",
+      absl::StrCat(kDeriveInfoPrefix, absl::string_view("\0", 1), context), n);
 }
 
 }  // namespace tao

@@ -54,11 +54,24 @@ class TaoHost {
                                       absl::string_view policy,
                                       const Principal& sealer) const;
 
+  // Encrypt, appending the bundle (SealedBundleSize bytes) to `out`, so a
+  // caller can seal straight into a response it is building. On error `out`
+  // is as it was.
+  absl::Status EncryptTo(absl::string_view data, absl::string_view policy,
+                         const Principal& sealer, std::string* out) const;
+
   // Opens a bundle sealed by this host (or one with the same sealing secret)
   // and reports its policy and sealer; decides nothing. Returns
   // kInvalidArgument for a malformed bundle and kDataLoss if it does not
   // authenticate (altered, or sealed by another host).
   absl::StatusOr<Unsealed> Decrypt(absl::string_view bundle) const;
+
+  // Decrypt into a caller's buffer: authenticates the bundle `view`
+  // (ParseSealedBundle) and writes its view.ciphertext.size() plaintext
+  // bytes to `plaintext`. Returns the sealer. kDataLoss as Decrypt; on any
+  // error `plaintext` holds no plaintext.
+  absl::StatusOr<Principal> DecryptInto(const SealedBundleView& view,
+                                        char* plaintext) const;
 
   // `n` bytes (1..8160) derived with HKDF from the sealing secret and
   // `context`: equal contexts give equal secrets, across restarts.

@@ -52,7 +52,8 @@ absl::StatusOr<HostKeys> CopyKeys(const HostKeys& keys) {
   if (!pkcs8.ok()) return pkcs8.status();
   auto key = SigningKey::FromPkcs8(pkcs8->view());
   if (!key.ok()) return key.status();
-  return HostKeys{std::move(key).value(), SecretString(keys.sealing_secret.Copy())};
+  return HostKeys{std::move(key).value(),
+                  SecretString(keys.sealing_secret.Copy())};
 }
 
 class TaoHostTest : public ::testing::Test {
@@ -60,7 +61,8 @@ class TaoHostTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_OK_AND_ASSIGN(HostKeys keys, HostKeys::Generate());
     key_name_ = Principal::ForKey(keys.signing_key.verifying_key());
-    ASSERT_OK_AND_ASSIGN(host_, TaoHost::Create(std::move(keys), *key_name_, std::nullopt));
+    ASSERT_OK_AND_ASSIGN(
+        host_, TaoHost::Create(std::move(keys), *key_name_, std::nullopt));
     child_ = Program(host_->name(), 'c');
   }
 
@@ -84,14 +86,16 @@ TEST_F(TaoHostTest, CreateAcceptsASubprincipalOfItsKey) {
   ASSERT_OK_AND_ASSIGN(HostKeys keys, HostKeys::Generate());
   const Principal name =
       Program(Principal::ForKey(keys.signing_key.verifying_key()), 'h');
-  ASSERT_OK_AND_ASSIGN(auto host, TaoHost::Create(std::move(keys), name, std::nullopt));
+  ASSERT_OK_AND_ASSIGN(auto host,
+                       TaoHost::Create(std::move(keys), name, std::nullopt));
   EXPECT_EQ(host->name(), name);
 }
 
 TEST_F(TaoHostTest, CreateRefusesANameNotUnderItsKey) {
   ASSERT_OK_AND_ASSIGN(HostKeys keys, HostKeys::Generate());
-  EXPECT_THAT(TaoHost::Create(std::move(keys), *key_name_, std::nullopt),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not under")));
+  EXPECT_THAT(
+      TaoHost::Create(std::move(keys), *key_name_, std::nullopt),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not under")));
 }
 
 TEST_F(TaoHostTest, CreateRefusesABadSealingSecret) {
@@ -99,8 +103,9 @@ TEST_F(TaoHostTest, CreateRefusesABadSealingSecret) {
     ASSERT_OK_AND_ASSIGN(HostKeys keys, HostKeys::Generate());
     const Principal name = Principal::ForKey(keys.signing_key.verifying_key());
     keys.sealing_secret = SecretString(size);
-    EXPECT_THAT(TaoHost::Create(std::move(keys), name, std::nullopt),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32 bytes")))
+    EXPECT_THAT(
+        TaoHost::Create(std::move(keys), name, std::nullopt),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32 bytes")))
         << size;
   }
 }
@@ -121,34 +126,41 @@ TEST_F(TaoHostTest, AttestForChildFillsAnEmptySpeaker) {
 
 TEST_F(TaoHostTest, AttestKeepsASpeakerUnderTheChild) {
   const Principal sub = Extend(*child_, Subprincipal::Ext("role", "frontend"));
-  ASSERT_OK_AND_ASSIGN(Attestation a, host_->Attest(*child_, Predicate(sub.text())));
+  ASSERT_OK_AND_ASSIGN(Attestation a,
+                       host_->Attest(*child_, Predicate(sub.text())));
   ASSERT_OK_AND_ASSIGN(VerifiedStatement v, Verifier().Verify(a));
   EXPECT_EQ(v.speaker, sub);
   // The child's exact name is fine as well, and so is the host for itself.
   EXPECT_THAT(host_->Attest(*child_, Predicate(child_->text())), IsOk());
-  ASSERT_OK_AND_ASSIGN(Attestation own, host_->Attest(host_->name(), Predicate()));
+  ASSERT_OK_AND_ASSIGN(Attestation own,
+                       host_->Attest(host_->name(), Predicate()));
   EXPECT_THAT(Verifier().Verify(own), IsOk());
 }
 
 TEST_F(TaoHostTest, AttestRefusesASpeakerNotUnderTheHost) {
   ASSERT_OK_AND_ASSIGN(SigningKey other, SigningKey::Generate());
-  const Principal stranger = Program(Principal::ForKey(other.verifying_key()), 'c');
+  const Principal stranger =
+      Program(Principal::ForKey(other.verifying_key()), 'c');
   EXPECT_THAT(host_->Attest(stranger, Predicate()),
               StatusIs(absl::StatusCode::kPermissionDenied));
-  EXPECT_THAT(host_->Attest(Principal::ForKey(other.verifying_key()), Predicate()),
-              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(
+      host_->Attest(Principal::ForKey(other.verifying_key()), Predicate()),
+      StatusIs(absl::StatusCode::kPermissionDenied));
 }
 
 TEST_F(TaoHostTest, AttestRefusesAParentOrSiblingOfAHostName) {
   // A host named key.Program(h) must not speak as key, nor as key.Program(z).
   ASSERT_OK_AND_ASSIGN(HostKeys keys, HostKeys::Generate());
   const Principal key = Principal::ForKey(keys.signing_key.verifying_key());
-  ASSERT_OK_AND_ASSIGN(auto host, TaoHost::Create(std::move(keys), Program(key, 'h'),
-                                                  std::nullopt));
-  EXPECT_THAT(host->Attest(key, Predicate()), StatusIs(absl::StatusCode::kPermissionDenied));
+  ASSERT_OK_AND_ASSIGN(
+      auto host,
+      TaoHost::Create(std::move(keys), Program(key, 'h'), std::nullopt));
+  EXPECT_THAT(host->Attest(key, Predicate()),
+              StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_THAT(host->Attest(Program(key, 'z'), Predicate()),
               StatusIs(absl::StatusCode::kPermissionDenied));
-  EXPECT_THAT(host->Attest(Program(Program(key, 'h'), 'c'), Predicate()), IsOk());
+  EXPECT_THAT(host->Attest(Program(Program(key, 'h'), 'c'), Predicate()),
+              IsOk());
 }
 
 TEST_F(TaoHostTest, AttestRefusesAStatementSpeakerOutsideTheChild) {
@@ -165,7 +177,8 @@ TEST_F(TaoHostTest, AttestRefusesAnEmptyWindow) {
   Statement s = Predicate();
   s.set_not_before(kNow + 1);
   s.set_not_after(kNow);
-  EXPECT_THAT(host_->Attest(*child_, s), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(host_->Attest(*child_, s),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   s.set_not_before(kNow);
   ASSERT_OK_AND_ASSIGN(Attestation a, host_->Attest(*child_, s));
   ASSERT_OK_AND_ASSIGN(VerifiedStatement v, Verifier().Verify(a));
@@ -185,7 +198,8 @@ TEST_F(TaoHostTest, DelegatedHostAttestsUpToTheParentRoot) {
       Principal::ForKey(keys.signing_key.verifying_key()).text());
   d.mutable_delegation()->set_delegator(host_name.text());
   ASSERT_OK_AND_ASSIGN(Attestation delegation, SignStatement(d, root));
-  ASSERT_OK_AND_ASSIGN(auto host, TaoHost::Create(std::move(keys), host_name, delegation));
+  ASSERT_OK_AND_ASSIGN(auto host,
+                       TaoHost::Create(std::move(keys), host_name, delegation));
   ASSERT_TRUE(host->delegation().has_value());
 
   const Principal child = Program(host_name, 'c');
@@ -197,8 +211,9 @@ TEST_F(TaoHostTest, DelegatedHostAttestsUpToTheParentRoot) {
   EXPECT_EQ(v.root, root_name);
   EXPECT_EQ(v.delegations, 1);
   // The host's own key is not a root.
-  EXPECT_THAT(AttestationVerifier({host->signing_public_key()}, clock_).Verify(a),
-              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(
+      AttestationVerifier({host->signing_public_key()}, clock_).Verify(a),
+      StatusIs(absl::StatusCode::kUnauthenticated));
 }
 
 TEST_F(TaoHostTest, CreateChecksTheDelegationsShape) {
@@ -219,7 +234,8 @@ TEST_F(TaoHostTest, CreateChecksTheDelegationsShape) {
   to_other.mutable_delegation()->set_delegate(
       Principal::ForKey(stranger.verifying_key()).text());
   to_other.mutable_delegation()->set_delegator(host_name.text());
-  EXPECT_THAT(make(to_other, host_name), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(make(to_other, host_name),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   // Not a delegation at all.
   EXPECT_THAT(make(Predicate(root_name.text()), host_name),
               StatusIs(absl::StatusCode::kInvalidArgument));
@@ -232,8 +248,9 @@ TEST_F(TaoHostTest, CreateChecksTheDelegationsShape) {
       Principal::ForKey(keys.signing_key.verifying_key()).text());
   narrow.mutable_delegation()->set_delegator(Program(root_name, 'x').text());
   ASSERT_OK_AND_ASSIGN(Attestation narrow_att, SignStatement(narrow, root));
-  EXPECT_THAT(TaoHost::Create(std::move(keys), host_name, narrow_att),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not for")));
+  EXPECT_THAT(
+      TaoHost::Create(std::move(keys), host_name, narrow_att),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not for")));
 
   // A delegation for a prefix of the name is fine.
   ASSERT_OK_AND_ASSIGN(HostKeys keys2, HostKeys::Generate());
@@ -256,7 +273,8 @@ TEST_F(TaoHostTest, CreateChecksTheDelegationsShape) {
 TEST_F(TaoHostTest, GetRandomBytes) {
   EXPECT_THAT(host_->GetRandomBytes(0), IsOkAndHolds(SizeIs(0)));
   EXPECT_THAT(host_->GetRandomBytes(64), IsOkAndHolds(SizeIs(64)));
-  EXPECT_THAT(host_->GetRandomBytes(size_t{1} << 20), IsOkAndHolds(SizeIs(size_t{1} << 20)));
+  EXPECT_THAT(host_->GetRandomBytes(size_t{1} << 20),
+              IsOkAndHolds(SizeIs(size_t{1} << 20)));
   EXPECT_THAT(host_->GetRandomBytes((size_t{1} << 20) + 1),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
@@ -265,8 +283,10 @@ TEST_F(TaoHostTest, DeriveSecretIsStableAndContextBound) {
   ASSERT_OK_AND_ASSIGN(HostKeys keys, HostKeys::Generate());
   ASSERT_OK_AND_ASSIGN(HostKeys copy, CopyKeys(keys));
   const Principal name = Principal::ForKey(keys.signing_key.verifying_key());
-  ASSERT_OK_AND_ASSIGN(auto a, TaoHost::Create(std::move(keys), name, std::nullopt));
-  ASSERT_OK_AND_ASSIGN(auto b, TaoHost::Create(std::move(copy), name, std::nullopt));
+  ASSERT_OK_AND_ASSIGN(auto a,
+                       TaoHost::Create(std::move(keys), name, std::nullopt));
+  ASSERT_OK_AND_ASSIGN(auto b,
+                       TaoHost::Create(std::move(copy), name, std::nullopt));
 
   ASSERT_OK_AND_ASSIGN(SecretString s1, a->DeriveSecret("ctx", 32));
   ASSERT_OK_AND_ASSIGN(SecretString s2, b->DeriveSecret("ctx", 32));
@@ -278,9 +298,55 @@ TEST_F(TaoHostTest, DeriveSecretIsStableAndContextBound) {
   EXPECT_NE(s1.view(), other_host.view());
   EXPECT_EQ(shorter.view(), s1.view().substr(0, 16));
 
-  EXPECT_THAT(a->DeriveSecret("ctx", 0), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(a->DeriveSecret("ctx", 0),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(a->DeriveSecret("ctx", 8160), IsOkAndHolds(SizeIs(8160)));
-  EXPECT_THAT(a->DeriveSecret("ctx", 8161), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(a->DeriveSecret("ctx", 8161),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace tao
+
+namespace tao {
+namespace {
+
+TEST_F(TaoHostTest, EncryptToAppendsTheBundleEncryptWouldMake) {
+  std::string out = "prefix";
+  ASSERT_THAT(host_->EncryptTo("some data", "SameProgram", *child_, &out),
+              IsOk());
+  ASSERT_EQ(out.substr(0, 6), "prefix");
+  const std::string bundle = out.substr(6);
+  EXPECT_EQ(bundle.size(), SealedBundleSize(11, child_->text().size(), 9));
+  ASSERT_OK_AND_ASSIGN(Unsealed opened, host_->Decrypt(bundle));
+  EXPECT_EQ(opened.data.view(), "some data");
+  EXPECT_EQ(opened.policy, "SameProgram");
+  EXPECT_EQ(opened.sealer, *child_);
+  // A refused seal (a policy over the limit) leaves `out` as it was.
+  EXPECT_FALSE(host_
+                   ->EncryptTo("x", std::string(kMaxSealPolicySize + 1, 'p'),
+                               *child_, &out)
+                   .ok());
+  EXPECT_EQ(out, "prefix" + bundle);
+}
+
+TEST_F(TaoHostTest, DecryptIntoWritesThePlaintextOrNothing) {
+  ASSERT_OK_AND_ASSIGN(std::string bundle,
+                       host_->Encrypt("plaintext!", "SameProgram", *child_));
+  ASSERT_OK_AND_ASSIGN(SealedBundleView view, ParseSealedBundle(bundle));
+  std::string plaintext(view.ciphertext.size(), '\0');
+  ASSERT_OK_AND_ASSIGN(Principal sealer,
+                       host_->DecryptInto(view, plaintext.data()));
+  EXPECT_EQ(plaintext, "plaintext!");
+  EXPECT_EQ(sealer, *child_);
+
+  std::string tampered = bundle;
+  tampered.back() ^= 1;  // the tag
+  ASSERT_OK_AND_ASSIGN(SealedBundleView bad, ParseSealedBundle(tampered));
+  std::string out(bad.ciphertext.size(), '\0');
+  EXPECT_THAT(host_->DecryptInto(bad, out.data()),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_EQ(out, std::string(out.size(), '\0')) << "no plaintext left behind";
 }
 
 }  // namespace
