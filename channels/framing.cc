@@ -11,8 +11,9 @@ absl::Status AppendFrame(const google::protobuf::MessageLite& message,
                          size_t max_frame_size, std::string* out) {
   size_t size = message.ByteSizeLong();
   if (size > max_frame_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "message of ", size, " bytes exceeds the frame cap of ", max_frame_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat("message of ", size, " bytes exceeds the frame cap of ",
+                     max_frame_size));
   }
   AppendU32(static_cast<uint32_t>(size), out);
   size_t at = out->size();
@@ -56,7 +57,8 @@ void FrameReader::Append(absl::string_view data) {
 
 size_t FrameReader::BytesWanted() const {
   if (buffered() < kFrameHeaderSize) return kFrameHeaderSize - buffered();
-  ByteReader header(absl::string_view(buffer_.data() + start_, kFrameHeaderSize));
+  ByteReader header(
+      absl::string_view(buffer_.data() + start_, kFrameHeaderSize));
   uint32_t length = 0;
   header.ReadU32(&length);
   size_t total = kFrameHeaderSize + static_cast<size_t>(length);
@@ -72,7 +74,8 @@ void FrameReader::ShrinkIfIdle(size_t keep) {
 
 bool FrameReader::HasFrame() const {
   if (buffered() < kFrameHeaderSize) return false;
-  ByteReader header(absl::string_view(buffer_.data() + start_, kFrameHeaderSize));
+  ByteReader header(
+      absl::string_view(buffer_.data() + start_, kFrameHeaderSize));
   uint32_t length = 0;
   header.ReadU32(&length);
   return length > max_frame_size_ || buffered() >= kFrameHeaderSize + length;
@@ -83,7 +86,8 @@ absl::StatusOr<bool> FrameReader::Next(absl::string_view* frame) {
     if (start_ == end_) start_ = end_ = 0;
     return false;
   }
-  ByteReader header(absl::string_view(buffer_.data() + start_, kFrameHeaderSize));
+  ByteReader header(
+      absl::string_view(buffer_.data() + start_, kFrameHeaderSize));
   uint32_t length = 0;
   header.ReadU32(&length);
   if (length > max_frame_size_) {
@@ -95,7 +99,8 @@ absl::StatusOr<bool> FrameReader::Next(absl::string_view* frame) {
     // a header merely announces.
     return false;
   }
-  *frame = absl::string_view(buffer_.data() + start_ + kFrameHeaderSize, length);
+  *frame =
+      absl::string_view(buffer_.data() + start_ + kFrameHeaderSize, length);
   start_ += kFrameHeaderSize + length;
   return true;
 }

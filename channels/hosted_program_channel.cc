@@ -1,14 +1,15 @@
 #include "channels/hosted_program_channel.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <sys/epoll.h>
-#include <dirent.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "channels/tao_rpc.pb.h"
+#include "channels/wire_format.h"
 #include "glog/logging.h"
 #include "tao/status_macros.h"
 
@@ -120,6 +122,8 @@ struct HostedProgramChannel::Child {
   FrameReader reader;
   std::string out;
   size_t out_pos = 0;
+  bool out_has_secret =
+      false;              // `out` holds unsealed plaintext: wipe once sent
   uint32_t in_mask = 0;   // events registered for in_fd (0: not registered)
   uint32_t out_mask = 0;  // events registered for out_fd
 
@@ -194,7 +198,8 @@ HostedProgramChannel::Create(const TaoHost& host, TaoDomain& domain,
   if (options.max_log_bytes == 0 || options.max_frame_size < 64 ||
       options.max_buffered_output == 0) {
     return absl::InvalidArgumentError(
-        "max_log_bytes and max_buffered_output must be positive, max_frame_size "
+        "max_log_bytes and max_buffered_output must be positive, "
+        "max_frame_size "
         "at least 64");
   }
   UniqueFd epoll_fd(::epoll_create1(EPOLL_CLOEXEC));
@@ -406,6 +411,8 @@ void HostedProgramChannel::CloseChannel(Child& c, absl::string_view why) {
   c.out_fd.Reset();
   c.in_mask = c.out_mask = 0;
   c.reader = FrameReader(options_.max_frame_size);
+  if (c.out_has_secret) OPENSSL_cleanse(c.out.data(), c.out.size());
+  c.out_has_secret = false;
   std::string().swap(c.out);
   c.out_pos = 0;
 }
@@ -415,6 +422,9 @@ void HostedProgramChannel::ReadRequests(Child& c) {
   // read at most a budget of new bytes, answering as frames complete.
   size_t budget = kReadBudgetBytes;
   int answered = 0;
+  // A short read leaves the channel empty for now; epoll (level-triggered)
+  // reports it again when more comes, so no read is spent on EAGAIN.
+  bool drained = false;
   c.more_ready = false;
   while (c.channel_open) {
     while (c.channel_open && c.pending() < options_.max_buffered_output) {
@@ -432,12 +442,13 @@ void HostedProgramChannel::ReadRequests(Child& c) {
       Dispatch(c, frame);
       ++answered;
     }
-    if (budget == 0 || c.pending() >= options_.max_buffered_output) return;
+    if (drained || budget == 0 || c.pending() >= options_.max_buffered_output) {
+      return;
+    }
     // Read what the frame in progress still needs (small requests keep a
     // small buffer: a thousand idle programs must not hold 256 KiB each),
     // between kMinReadChunk and kReadChunk at a time.
-    size_t want =
-        std::clamp(c.reader.BytesWanted(), kMinReadChunk, kReadChunk);
+    size_t want = std::clamp(c.reader.BytesWanted(), kMinReadChunk, kReadChunk);
     size_t room = 0;
     char* dst = c.reader.WritableSpace(want, &room);
     room = std::min({room, budget, kReadChunk});
@@ -455,6 +466,7 @@ void HostedProgramChannel::ReadRequests(Child& c) {
     }
     c.reader.Commit(static_cast<size_t>(n));
     budget -= static_cast<size_t>(n);
+    drained = static_cast<size_t>(n) < room;
   }
 }
 
@@ -470,12 +482,17 @@ void HostedProgramChannel::FlushResponses(Child& c) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) break;
+      // The loop thread blocks SIGPIPE; Loop() consumes the one this raised.
+      if (errno == EPIPE && c.out_fd.valid()) sigpipe_raised_ = true;
       CloseChannel(c, absl::StrCat("write: ", strerror(errno)));
       return;
     }
     c.out_pos += static_cast<size_t>(n);
   }
   if (c.pending() == 0) {
+    // Unsealed plaintext does not outlive its delivery in the host's memory.
+    if (c.out_has_secret) OPENSSL_cleanse(c.out.data(), c.out.size());
+    c.out_has_secret = false;
     c.out_pos = 0;
     if (c.out.capacity() > kKeptBuffer) {
       std::string().swap(c.out);
@@ -505,7 +522,8 @@ void HostedProgramChannel::DrainOutput(Child& c) {
         std::string old = absl::StrCat(c.log_path, ".1");
         ::rename(c.log_path.c_str(), old.c_str());
         c.log.Reset(::open(c.log_path.c_str(),
-                           O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
+                           O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+                           0600));
         c.log_bytes = 0;
         continue;
       }
@@ -536,6 +554,7 @@ void HostedProgramChannel::HandleExit(Child& c) {
   c.exit = *status;
   c.state = ProgramState::kExited;
   c.kill_deadline.reset();
+  with_deadline_.erase(c.id);
   c.program.reset();  // closes its pidfd, which leaves the epoll set
   --running_;
   LOG(INFO) << "program " << c.id << " (pid " << c.pid
@@ -586,18 +605,27 @@ void HostedProgramChannel::ForgetOldExited() {
 }
 
 absl::Duration HostedProgramChannel::ExpireDeadlines() {
+  // Only the programs being stopped are visited, not every program.
   absl::Time now = absl::Now();
   absl::Duration next = absl::InfiniteDuration();
-  for (auto& [id, child] : children_) {
-    if (!child->kill_deadline.has_value() || child->program == nullptr)
+  for (auto it = with_deadline_.begin(); it != with_deadline_.end();) {
+    auto found = children_.find(*it);
+    if (found == children_.end() || found->second->program == nullptr ||
+        !found->second->kill_deadline.has_value()) {
+      it = with_deadline_.erase(it);
       continue;
-    if (*child->kill_deadline <= now) {
-      LOG(INFO) << "program " << id << " did not stop in time; killing it";
-      auto killed = child->program->Signal(SIGKILL);
+    }
+    Child& child = *found->second;
+    if (*child.kill_deadline <= now) {
+      LOG(INFO) << "program " << child.id
+                << " did not stop in time; killing it";
+      auto killed = child.program->Signal(SIGKILL);
       (void)killed;
-      child->kill_deadline.reset();
+      child.kill_deadline.reset();
+      it = with_deadline_.erase(it);
     } else {
-      next = std::min(next, *child->kill_deadline - now);
+      next = std::min(next, *child.kill_deadline - now);
+      ++it;
     }
   }
   return next;
@@ -624,7 +652,8 @@ void HostedProgramChannel::ServeChannel(Child& c) {
 bool AdoptsOrphans() {
   int subreaper = 0;
   return ::getpid() == 1 ||
-         (::prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0, 0, 0) == 0 && subreaper != 0);
+         (::prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0, 0, 0) == 0 &&
+          subreaper != 0);
 }
 
 void HostedProgramChannel::ReapOrphans() {
@@ -640,7 +669,8 @@ void HostedProgramChannel::ReapOrphans() {
   if (tasks == nullptr) return;
   while (struct dirent* task = ::readdir(tasks)) {
     if (task->d_name[0] == '.') continue;
-    std::ifstream children(absl::StrCat("/proc/self/task/", task->d_name, "/children"));
+    std::ifstream children(
+        absl::StrCat("/proc/self/task/", task->d_name, "/children"));
     pid_t pid;
     while (children >> pid) {
       if (ours.count(pid) != 0) continue;
@@ -648,7 +678,8 @@ void HostedProgramChannel::ReapOrphans() {
       std::string line;
       std::getline(stat, line);
       size_t close = line.rfind(')');
-      if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z') {
+      if (close == std::string::npos || close + 2 >= line.size() ||
+          line[close + 2] != 'Z') {
         continue;
       }
       if (::waitpid(pid, nullptr, WNOHANG) == pid) {
@@ -698,7 +729,8 @@ void HostedProgramChannel::Loop() {
       absl::MutexLock lock(&mu_);
       has_ready = !ready_.empty();
     }
-    int n = ::epoll_wait(epoll_fd_.get(), events, 64, has_ready ? 0 : timeout_ms);
+    int n =
+        ::epoll_wait(epoll_fd_.get(), events, 64, has_ready ? 0 : timeout_ms);
     if (n < 0 && errno != EINTR) {
       PLOG(ERROR) << "epoll_wait";
       continue;
@@ -729,13 +761,17 @@ void HostedProgramChannel::Loop() {
       }
       ServeChannel(*it->second);
     }
-    // Clear any SIGPIPE raised by our writes.
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&pipe_set, nullptr, &zero) > 0) {
-    }
     std::vector<ProgramEvent> to_emit;
     {
       absl::MutexLock lock(&mu_);
+      if (sigpipe_raised_) {
+        // Consume the SIGPIPE our write to a closed pipe raised (blocked on
+        // this thread), so none stays pending.
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, nullptr, &zero) > 0) {
+        }
+        sigpipe_raised_ = false;
+      }
       timeout = ExpireDeadlines();
       if (AdoptsOrphans()) {
         // As PID 1 or a subreaper we inherit what programs leave behind:
@@ -772,6 +808,7 @@ absl::Status HostedProgramChannel::Signal(uint64_t id, int signal,
     absl::Time deadline = absl::Now() + *grace;
     if (!c.kill_deadline.has_value() || deadline < *c.kill_deadline) {
       c.kill_deadline = deadline;
+      with_deadline_.insert(c.id);
     }
     Wake();
   }
@@ -863,8 +900,10 @@ void HostedProgramChannel::Shutdown(absl::Duration grace) {
           grace > absl::ZeroDuration() ? SIGTERM : SIGKILL);
       (void)signaled;
       child->state = ProgramState::kStopping;
-      if (!child->kill_deadline.has_value() || deadline < *child->kill_deadline) {
+      if (!child->kill_deadline.has_value() ||
+          deadline < *child->kill_deadline) {
         child->kill_deadline = deadline;
+        with_deadline_.insert(id);
       }
     }
   }
@@ -888,6 +927,19 @@ void HostedProgramChannel::Shutdown(absl::Duration grace) {
 }
 
 void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {
+  // Seal and Unseal in their usual encoding: answered without copying the
+  // data through protobuf messages.
+  if (std::optional<BulkRequestView> bulk = ParseBulkRequest(frame)) {
+    ++c.calls;
+    absl::StatusCode code =
+        handler_.HandleBulk(*bulk, c.name, options_.max_frame_size, &c.out);
+    if (code == absl::StatusCode::kPermissionDenied) ++c.denials;
+    if (code == absl::StatusCode::kOk &&
+        bulk->kind == BulkRequestView::Kind::kUnseal) {
+      c.out_has_secret = true;
+    }
+    return;
+  }
   TaoRequest request;
   if (!request.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
     CloseChannel(c, "a frame that does not parse as a TaoRequest");
@@ -899,8 +951,7 @@ void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {
       static_cast<int32_t>(absl::StatusCode::kPermissionDenied)) {
     ++c.denials;
   }
-  absl::Status framed =
-      AppendFrame(response, options_.max_frame_size, &c.out);
+  absl::Status framed = AppendFrame(response, options_.max_frame_size, &c.out);
   if (!framed.ok()) {
     TaoResponse too_big;
     too_big.set_id(request.id());
@@ -913,6 +964,7 @@ void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {
   // The unsealed plaintext was copied into the frame; wipe the response copy.
   if (response.has_unsealed()) {
     SecretString wipe(std::move(*response.mutable_unsealed()->mutable_data()));
+    c.out_has_secret = true;
   }
 }
 

@@ -18,9 +18,9 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -162,7 +162,9 @@ class HostedProgramChannel {
   size_t running() const;
 
   // The factories and the channel kinds each is paired with.
-  const std::vector<FactoryRegistration>& factories() const { return factories_; }
+  const std::vector<FactoryRegistration>& factories() const {
+    return factories_;
+  }
 
  private:
   struct Child;
@@ -221,6 +223,10 @@ class HostedProgramChannel {
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   bool joined_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_orphan_scan_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // The ids of programs with a kill deadline (being stopped).
+  std::set<uint64_t> with_deadline_ ABSL_GUARDED_BY(mu_);
+  // A write on the loop thread failed with EPIPE: a SIGPIPE is pending there.
+  bool sigpipe_raised_ ABSL_GUARDED_BY(mu_) = false;
   // Restarts due, in time order, run by restart_thread_ (measuring is slow:
   // it never runs on the loop thread).
   struct PendingRestart {

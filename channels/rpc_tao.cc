@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "channels/wire_format.h"
 #include "tao/status_macros.h"
 
 namespace tao {
@@ -18,16 +19,36 @@ absl::StatusOr<TaoResponse> RpcTao::Call(TaoRequest& request) {
   absl::MutexLock lock(&mu_);
   request.set_id(next_id_++);
   TAO_RETURN_IF_ERROR(channel_->Send(request));
+  return ReceiveAnswer(request.id());
+}
+
+absl::StatusOr<TaoResponse> RpcTao::CallBulk(
+    absl::FunctionRef<std::string(uint64_t)> head, absl::string_view body) {
+  absl::MutexLock lock(&mu_);
+  const uint64_t id = next_id_++;
+  const std::string head_bytes = head(id);
+  const size_t frame_size = head_bytes.size() - kFrameHeaderSize + body.size();
+  if (frame_size > channel_->max_frame_size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "message of ", frame_size, " bytes exceeds the frame cap of ",
+        channel_->max_frame_size()));
+  }
+  absl::string_view parts[] = {head_bytes, body};
+  TAO_RETURN_IF_ERROR(channel_->SendParts(parts));
+  return ReceiveAnswer(id);
+}
+
+absl::StatusOr<TaoResponse> RpcTao::ReceiveAnswer(uint64_t id) {
   TaoResponse response;
   TAO_RETURN_IF_ERROR(channel_->Receive(&response));
-  if (response.id() != request.id()) {
+  if (response.id() != id) {
     return absl::InternalError(absl::StrCat("the host answered request ",
-                                            response.id(), " to request ",
-                                            request.id()));
+                                            response.id(), " to request ", id));
   }
   if (response.code() != 0) {
     auto code = static_cast<absl::StatusCode>(response.code());
-    if (response.code() < 0 || response.code() > 16) code = absl::StatusCode::kUnknown;
+    if (response.code() < 0 || response.code() > 16)
+      code = absl::StatusCode::kUnknown;
     return absl::Status(code, response.message());
   }
   return response;
@@ -75,21 +96,26 @@ absl::StatusOr<Attestation> RpcTao::Attest(const Statement& statement) {
 
 absl::StatusOr<std::string> RpcTao::Seal(absl::string_view data,
                                          absl::string_view policy) {
-  TaoRequest request;
-  request.mutable_seal()->set_data(std::string(data));
-  request.mutable_seal()->set_policy(std::string(policy));
-  TAO_ASSIGN_OR_RETURN(TaoResponse response, Call(request));
+  TAO_ASSIGN_OR_RETURN(
+      TaoResponse response,
+      CallBulk(
+          [&](uint64_t id) { return SealRequestHead(id, policy, data.size()); },
+          data));
   return std::move(*response.mutable_data());
 }
 
 absl::StatusOr<Unsealed> RpcTao::Unseal(absl::string_view sealed) {
-  TaoRequest request;
-  request.mutable_unseal()->set_bundle(std::string(sealed));
-  TAO_ASSIGN_OR_RETURN(TaoResponse response, Call(request));
-  TAO_ASSIGN_OR_RETURN(Principal sealer, Principal::Parse(response.unsealed().sealer()));
-  return Unsealed{SecretString(std::move(*response.mutable_unsealed()->mutable_data())),
-                  std::move(*response.mutable_unsealed()->mutable_policy()),
-                  std::move(sealer)};
+  TAO_ASSIGN_OR_RETURN(
+      TaoResponse response,
+      CallBulk(
+          [&](uint64_t id) { return UnsealRequestHead(id, sealed.size()); },
+          sealed));
+  TAO_ASSIGN_OR_RETURN(Principal sealer,
+                       Principal::Parse(response.unsealed().sealer()));
+  return Unsealed{
+      SecretString(std::move(*response.mutable_unsealed()->mutable_data())),
+      std::move(*response.mutable_unsealed()->mutable_policy()),
+      std::move(sealer)};
 }
 
 namespace {
@@ -102,7 +128,8 @@ absl::StatusOr<UniqueFd> AdoptFd(absl::string_view text) {
   }
   int flags = ::fcntl(fd, F_GETFD);
   if (flags < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("descriptor ", fd, " is not open"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("descriptor ", fd, " is not open"));
   }
   // Our own children must not inherit the channel.
   ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
@@ -111,11 +138,13 @@ absl::StatusOr<UniqueFd> AdoptFd(absl::string_view text) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<FdChannel>> ChannelFromSpec(absl::string_view spec) {
+absl::StatusOr<std::unique_ptr<FdChannel>> ChannelFromSpec(
+    absl::string_view spec) {
   if (absl::ConsumePrefix(&spec, "pipe:")) {
     std::vector<absl::string_view> fds = absl::StrSplit(spec, ',');
     if (fds.size() != 2) {
-      return absl::InvalidArgumentError("a pipe channel is pipe:<read fd>,<write fd>");
+      return absl::InvalidArgumentError(
+          "a pipe channel is pipe:<read fd>,<write fd>");
     }
     TAO_ASSIGN_OR_RETURN(UniqueFd read_fd, AdoptFd(fds[0]));
     TAO_ASSIGN_OR_RETURN(UniqueFd write_fd, AdoptFd(fds[1]));
@@ -124,7 +153,8 @@ absl::StatusOr<std::unique_ptr<FdChannel>> ChannelFromSpec(absl::string_view spe
   if (absl::ConsumePrefix(&spec, "socket:")) {
     TAO_ASSIGN_OR_RETURN(UniqueFd fd, AdoptFd(spec));
     UniqueFd write_fd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
-    if (!write_fd.valid()) return absl::ErrnoToStatus(errno, "dup channel socket");
+    if (!write_fd.valid())
+      return absl::ErrnoToStatus(errno, "dup channel socket");
     return std::make_unique<FdChannel>(std::move(fd), std::move(write_fd));
   }
   return absl::InvalidArgumentError(absl::StrCat(
@@ -137,7 +167,8 @@ absl::StatusOr<std::unique_ptr<Tao>> TaoFromEnvironment() {
     return absl::FailedPreconditionError(
         "TAO_CHANNEL is not set: this process was not started by a Tao host");
   }
-  TAO_ASSIGN_OR_RETURN(std::unique_ptr<FdChannel> channel, ChannelFromSpec(spec));
+  TAO_ASSIGN_OR_RETURN(std::unique_ptr<FdChannel> channel,
+                       ChannelFromSpec(spec));
   return std::unique_ptr<Tao>(new RpcTao(std::move(channel)));
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "channels/fd_channel.h"
@@ -23,13 +24,14 @@ inline constexpr absl::string_view kTaoChannelEnv = "TAO_CHANNEL";
 // Thread-safe: calls are serialized, one request in flight at a time.
 class RpcTao final : public Tao {
  public:
-  explicit RpcTao(std::unique_ptr<FdChannel> channel) : channel_(std::move(channel)) {}
+  explicit RpcTao(std::unique_ptr<FdChannel> channel)
+      : channel_(std::move(channel)) {}
 
   absl::StatusOr<Principal> GetTaoName() override;
   absl::Status ExtendTaoName(const Subprincipal& sub) override;
   absl::StatusOr<std::string> GetRandomBytes(size_t n) override;
-  absl::StatusOr<SecretString> GetSharedSecret(size_t n,
-                                               absl::string_view policy) override;
+  absl::StatusOr<SecretString> GetSharedSecret(
+      size_t n, absl::string_view policy) override;
   absl::StatusOr<Attestation> Attest(const Statement& statement) override;
   absl::StatusOr<std::string> Seal(absl::string_view data,
                                    absl::string_view policy) override;
@@ -39,6 +41,13 @@ class RpcTao final : public Tao {
   // Sends `request` with a fresh id and returns the matching response, or
   // the host's status (codes and reasons pass through unchanged).
   absl::StatusOr<TaoResponse> Call(TaoRequest& request);
+  // Sends `head(id)` followed by `body` as one frame (wire_format.h), with
+  // no copy of `body`, then receives the answer like Call. kInvalidArgument
+  // if the frame would exceed the channel's frame cap.
+  absl::StatusOr<TaoResponse> CallBulk(
+      absl::FunctionRef<std::string(uint64_t)> head, absl::string_view body);
+  absl::StatusOr<TaoResponse> ReceiveAnswer(uint64_t id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   std::unique_ptr<FdChannel> channel_ ABSL_GUARDED_BY(mu_);
@@ -47,7 +56,8 @@ class RpcTao final : public Tao {
 
 // Parses a TAO_CHANNEL value into a channel. kInvalidArgument for a bad
 // value or descriptors that are not open.
-absl::StatusOr<std::unique_ptr<FdChannel>> ChannelFromSpec(absl::string_view spec);
+absl::StatusOr<std::unique_ptr<FdChannel>> ChannelFromSpec(
+    absl::string_view spec);
 
 // The host's Tao for this process, from the TAO_CHANNEL variable.
 // kFailedPrecondition if the process was not started by a Tao host.

@@ -1,13 +1,17 @@
 #include "channels/tao_request_handler.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "channels/framing.h"
 #include "seal_policy/codec.h"
 #include "seal_policy/evaluator.h"
+#include "tao/status_macros.h"
 
 namespace tao {
 namespace {
@@ -60,6 +64,11 @@ void CollectDomainLabels(const SealPolicy& policy,
 
 absl::Status Denied(const Decision& decision) {
   return absl::PermissionDeniedError(decision.reason);
+}
+
+absl::Status FrameTooLarge(size_t size, size_t cap) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the response of ", size, " bytes would exceed the frame cap of ", cap));
 }
 
 }  // namespace
@@ -175,35 +184,13 @@ TaoResponse TaoRequestHandler::Handle(const TaoRequest& request,
     }
     case TaoRequest::kSeal: {
       const SealArgs& args = request.seal();
-      auto requested = DecodeRequestedPolicy(args.policy());
-      if (!requested.ok()) {
-        status = requested.status();
+      auto policy_bytes = CheckSeal(caller, args.policy());
+      if (!policy_bytes.ok()) {
+        status = policy_bytes.status();
         break;
       }
-      const std::string& policy_bytes = requested->bytes;
-      const SealPolicy* policy = &requested->policy;
-      // May the caller seal at all, and under each DomainRule label it names?
-      std::vector<std::string> labels;
-      CollectDomainLabels(*policy, &labels);
-      Decision allowed = Decision::Allow("");
-      if (labels.empty()) {
-        allowed = domain_.Authorize(caller, "Seal");
-      } else {
-        for (const std::string& label : labels) {
-          allowed = domain_.Authorize(caller, "Seal", label);
-          if (!allowed.allowed) break;
-        }
-      }
-      if (!allowed.allowed) {
-        status = Denied(allowed);
-        break;
-      }
-      auto bundle = host_.Encrypt(args.data(), policy_bytes, (*name));
-      if (bundle.ok()) {
-        response.set_data(*std::move(bundle));
-      } else {
-        status = bundle.status();
-      }
+      status = host_.EncryptTo(args.data(), *policy_bytes, *name,
+                               response.mutable_data());
       break;
     }
     case TaoRequest::kUnseal: {
@@ -212,21 +199,8 @@ TaoResponse TaoRequestHandler::Handle(const TaoRequest& request,
         status = unsealed.status();
         break;
       }
-      auto decision = EvaluateSealPolicyBytes(
-          unsealed->policy,
-          SealPolicyContext{(*name), unsealed->sealer, host_.name(), &domain_});
-      if (!decision.ok()) {
-        status = absl::DataLossError(
-            absl::StrCat("the sealed policy does not decode: ",
-                         decision.status().message()));
-        break;
-      }
-      Decision recorded = domain_.Record(caller, "Unseal", unsealed->policy,
-                                         *std::move(decision));
-      if (!recorded.allowed) {
-        status = Denied(recorded);
-        break;
-      }
+      status = CheckUnseal(caller, *name, unsealed->policy, unsealed->sealer);
+      if (!status.ok()) break;
       UnsealResult* result = response.mutable_unsealed();
       result->set_data(unsealed->data.data(), unsealed->data.size());
       result->set_policy(std::move(unsealed->policy));
@@ -243,6 +217,105 @@ TaoResponse TaoRequestHandler::Handle(const TaoRequest& request,
     response.set_message(std::string(status.message()));
   }
   return response;
+}
+
+absl::StatusOr<std::string> TaoRequestHandler::CheckSeal(
+    const Caller& caller, const std::string& requested_policy) const {
+  auto requested = DecodeRequestedPolicy(requested_policy);
+  if (!requested.ok()) return requested.status();
+  // May the caller seal at all, and under each DomainRule label it names?
+  std::vector<std::string> labels;
+  CollectDomainLabels(requested->policy, &labels);
+  Decision allowed = Decision::Allow("");
+  if (labels.empty()) {
+    allowed = domain_.Authorize(caller, "Seal");
+  } else {
+    for (const std::string& label : labels) {
+      allowed = domain_.Authorize(caller, "Seal", label);
+      if (!allowed.allowed) break;
+    }
+  }
+  if (!allowed.allowed) return Denied(allowed);
+  return std::move(requested->bytes);
+}
+
+absl::Status TaoRequestHandler::CheckUnseal(const Caller& caller,
+                                            const Principal& name,
+                                            absl::string_view policy,
+                                            const Principal& sealer) const {
+  auto decision = EvaluateSealPolicyBytes(
+      policy, SealPolicyContext{name, sealer, host_.name(), &domain_});
+  if (!decision.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "the sealed policy does not decode: ", decision.status().message()));
+  }
+  Decision recorded =
+      domain_.Record(caller, "Unseal", policy, *std::move(decision));
+  if (!recorded.allowed) return Denied(recorded);
+  return absl::OkStatus();
+}
+
+absl::StatusCode TaoRequestHandler::HandleBulk(const BulkRequestView& request,
+                                               const Principal& name,
+                                               size_t max_frame_size,
+                                               std::string* out) const {
+  const size_t start = out->size();
+  absl::Status status = request.kind == BulkRequestView::Kind::kSeal
+                            ? SealInto(request, name, max_frame_size, out)
+                            : UnsealInto(request, name, max_frame_size, out);
+  if (status.ok()) return absl::StatusCode::kOk;
+  out->resize(start);
+  TaoResponse error;
+  error.set_id(request.id);
+  error.set_code(static_cast<int32_t>(status.code()));
+  error.set_message(std::string(status.message()));
+  auto framed = AppendFrame(error, max_frame_size, out);
+  (void)framed;  // an error frame is far below any cap
+  return status.code();
+}
+
+absl::Status TaoRequestHandler::SealInto(const BulkRequestView& request,
+                                         const Principal& name,
+                                         size_t max_frame_size,
+                                         std::string* out) const {
+  TAO_ASSIGN_OR_RETURN(
+      std::string policy_bytes,
+      CheckSeal(Caller::Program(name), std::string(request.policy)));
+  const size_t bundle_size = SealedBundleSize(
+      policy_bytes.size(), name.text().size(), request.data.size());
+  const size_t frame_size = DataResponseSize(request.id, bundle_size);
+  if (frame_size > max_frame_size)
+    return FrameTooLarge(frame_size, max_frame_size);
+  AppendDataResponseHead(request.id, bundle_size, out);
+  return host_.EncryptTo(request.data, policy_bytes, name, out);
+}
+
+absl::Status TaoRequestHandler::UnsealInto(const BulkRequestView& request,
+                                           const Principal& name,
+                                           size_t max_frame_size,
+                                           std::string* out) const {
+  TAO_ASSIGN_OR_RETURN(SealedBundleView bundle,
+                       ParseSealedBundle(request.data));
+  const size_t data_size = bundle.ciphertext.size();
+  const size_t frame_size = UnsealResponseSize(request.id, bundle.policy.size(),
+                                               bundle.sealer.size(), data_size);
+  if (frame_size > max_frame_size)
+    return FrameTooLarge(frame_size, max_frame_size);
+  // Decrypt straight into the response; the plaintext is wiped again if the
+  // caller may not have it.
+  AppendUnsealResponseHead(request.id, bundle.policy, bundle.sealer, data_size,
+                           out);
+  const size_t at = out->size();
+  out->resize(at + data_size);
+  TAO_ASSIGN_OR_RETURN(Principal sealer,
+                       host_.DecryptInto(bundle, out->data() + at));
+  absl::Status allowed =
+      sealer.text() != bundle.sealer
+          ? absl::DataLossError(
+                "sealed bundle names its sealer in a non-canonical form")
+          : CheckUnseal(Caller::Program(name), name, bundle.policy, sealer);
+  if (!allowed.ok()) OPENSSL_cleanse(out->data() + at, data_size);
+  return allowed;
 }
 
 }  // namespace tao

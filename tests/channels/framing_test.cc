@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "channels/fd_channel.h"
@@ -26,7 +27,8 @@ using ::testing::HasSubstr;
 TaoRequest Request(uint64_t id, size_t payload) {
   TaoRequest request;
   request.set_id(id);
-  request.mutable_seal()->set_data(std::string(payload, static_cast<char>('a' + id % 26)));
+  request.mutable_seal()->set_data(
+      std::string(payload, static_cast<char>('a' + id % 26)));
   request.mutable_seal()->set_policy("SameProgram");
   return request;
 }
@@ -53,7 +55,9 @@ std::vector<TaoRequest> Drain(FrameReader& reader) {
   }
 }
 
-MATCHER_P(SameRequest, want, "") { return arg.SerializeAsString() == want.SerializeAsString(); }
+MATCHER_P(SameRequest, want, "") {
+  return arg.SerializeAsString() == want.SerializeAsString();
+}
 
 TEST(AppendFrameTest, HeaderIsBigEndianLengthAndRoundTrips) {
   TaoRequest request = Request(7, 300);
@@ -102,8 +106,8 @@ TEST(AppendFrameTest, RefusesAMessageOverTheCapAndLeavesTheOutputAlone) {
 }
 
 TEST(FrameReaderTest, FramesSplitAtEveryByteBoundary) {
-  std::vector<TaoRequest> requests = {Request(1, 0), Request(2, 5), Request(3, 200),
-                                      Request(4, 1)};
+  std::vector<TaoRequest> requests = {Request(1, 0), Request(2, 5),
+                                      Request(3, 200), Request(4, 1)};
   const std::string stream = Frames(requests);
   for (size_t cut = 0; cut <= stream.size(); ++cut) {
     FrameReader reader(1024);
@@ -120,7 +124,8 @@ TEST(FrameReaderTest, FramesSplitAtEveryByteBoundary) {
 }
 
 TEST(FrameReaderTest, OneByteAtATimeThroughWritableSpace) {
-  std::vector<TaoRequest> requests = {Request(1, 70000), Request(2, 3), Request(3, 0)};
+  std::vector<TaoRequest> requests = {Request(1, 70000), Request(2, 3),
+                                      Request(3, 0)};
   const std::string stream = Frames(requests);
   FrameReader reader;
   std::vector<TaoRequest> got;
@@ -158,13 +163,14 @@ TEST(FrameReaderTest, AFrameExactlyAtTheCapIsAccepted) {
 TEST(FrameReaderTest, AnOversizedAnnouncementIsRefusedBeforeBuffering) {
   for (uint32_t announced : {17u, 0x01000001u, 0x7fffffffu, 0xffffffffu}) {
     FrameReader reader(16);
-    std::string header = {static_cast<char>(announced >> 24),
-                          static_cast<char>(announced >> 16),
-                          static_cast<char>(announced >> 8), static_cast<char>(announced)};
+    std::string header = {
+        static_cast<char>(announced >> 24), static_cast<char>(announced >> 16),
+        static_cast<char>(announced >> 8), static_cast<char>(announced)};
     reader.Append(header);
     absl::string_view frame;
     EXPECT_THAT(reader.Next(&frame),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("exceeds the cap")))
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("exceeds the cap")))
         << announced;
     // Nothing was reserved for the announced body.
     EXPECT_EQ(reader.buffered(), 4u);
@@ -172,13 +178,15 @@ TEST(FrameReaderTest, AnOversizedAnnouncementIsRefusedBeforeBuffering) {
     reader.WritableSpace(1, &room);
     EXPECT_LT(room, size_t{1} << 20) << announced;
     // And it stays refused.
-    EXPECT_THAT(reader.Next(&frame), StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(reader.Next(&frame),
+                StatusIs(absl::StatusCode::kInvalidArgument));
   }
   // With the default cap, 16 MiB + 1 is refused after only the header.
   FrameReader reader;
   reader.Append(std::string("\x01\x00\x00\x01", 4));
   absl::string_view frame;
-  EXPECT_THAT(reader.Next(&frame), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(reader.Next(&frame),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(FrameReaderTest, AShortHeaderWaits) {
@@ -190,7 +198,8 @@ TEST(FrameReaderTest, AShortHeaderWaits) {
   EXPECT_EQ(reader.buffered(), 2u);
 }
 
-// ---- FdChannel ----------------------------------------------------------------
+// ---- FdChannel
+// ----------------------------------------------------------------
 
 struct SocketPair {
   SocketPair() {
@@ -242,30 +251,92 @@ TEST(FdChannelTest, OversizedAndUnparseableFramesAreInvalidArgument) {
   FdChannel right = sp.Channel(sp.b, 1024);
   ASSERT_EQ(::write(sp.a.get(), "\xff\xff\xff\xff", 4), 4);
   TaoRequest got;
-  EXPECT_THAT(right.Receive(&got), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(right.Receive(&got),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   SocketPair sp2;
   FdChannel right2 = sp2.Channel(sp2.b, 1024);
   ASSERT_EQ(::write(sp2.a.get(), "\x00\x00\x00\x04\xff\xff\xff\xff", 8), 8);
-  EXPECT_THAT(right2.Receive(&got), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(right2.Receive(&got),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(FdChannelTest, SendToAGonePeerIsUnavailableAndDoesNotKillUs) {
   int p[2];
   ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
   UniqueFd read_end(p[0]);
-  FdChannel channel(UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC)), UniqueFd(p[1]));
+  FdChannel channel(UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
+                    UniqueFd(p[1]));
   read_end.Reset();
-  EXPECT_THAT(channel.Send(Request(1, 10)), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(channel.Send(Request(1, 10)),
+              StatusIs(absl::StatusCode::kUnavailable));
   // No SIGPIPE left pending for this thread either.
   sigset_t pending;
   sigpending(&pending);
   EXPECT_FALSE(sigismember(&pending, SIGPIPE));
 }
 
+TEST(FdChannelTest, SendToAGoneSocketPeerIsUnavailableAndRaisesNoSignal) {
+  SocketPair sp;
+  FdChannel left = sp.Channel(sp.a);
+  sp.b.Reset();
+  // MSG_NOSIGNAL: no SIGPIPE even with the signal unblocked and at its
+  // default action (which would kill this test).
+  EXPECT_THAT(left.Send(Request(1, 10)),
+              StatusIs(absl::StatusCode::kUnavailable));
+  sigset_t pending;
+  sigpending(&pending);
+  EXPECT_FALSE(sigismember(&pending, SIGPIPE));
+}
+
+TEST(FdChannelTest, SendPartsWritesOneFrameFromPieces) {
+  for (bool socket : {false, true}) {
+    SocketPair sp;
+    int p[2];
+    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    UniqueFd pipe_read(p[0]);
+    FdChannel left =
+        socket ? sp.Channel(sp.a)
+               : FdChannel(UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
+                           UniqueFd(p[1]));
+    FdChannel right = socket
+                          ? sp.Channel(sp.b)
+                          : FdChannel(std::move(pipe_read),
+                                      UniqueFd(::open("/dev/null", O_WRONLY)));
+    TaoRequest sent =
+        Request(5, 300000);  // more than a pipe holds: short writes
+    std::string frame;
+    ASSERT_THAT(AppendFrame(sent, kDefaultMaxFrameSize, &frame), IsOk());
+    absl::string_view whole = frame;
+    absl::string_view parts[] = {whole.substr(0, 3), "", whole.substr(3, 1000),
+                                 whole.substr(1003)};
+    std::thread writer([&] { EXPECT_THAT(left.SendParts(parts), IsOk()); });
+    TaoRequest got;
+    ASSERT_THAT(right.Receive(&got), IsOk());
+    writer.join();
+    EXPECT_THAT(got, SameRequest(sent)) << (socket ? "socket" : "pipe");
+  }
+}
+
 TEST(FdChannelTest, SendRefusesAMessageOverTheCap) {
   SocketPair sp;
   FdChannel left = sp.Channel(sp.a, 100);
-  EXPECT_THAT(left.Send(Request(1, 1000)), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(left.Send(Request(1, 1000)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(RpcTaoTest, SealAndUnsealOverTheFrameCapAreRefusedBeforeSending) {
+  SocketPair sp;
+  RpcTao tao(std::make_unique<FdChannel>(sp.Channel(sp.a, 1000)));
+  EXPECT_THAT(
+      tao.Seal(std::string(2000, 'x'), ""),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("frame cap")));
+  EXPECT_THAT(
+      tao.Unseal(std::string(2000, 'x')),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("frame cap")));
+  // Nothing reached the peer.
+  char byte;
+  EXPECT_EQ(::recv(sp.b.get(), &byte, 1, MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, EAGAIN);
 }
 
 TEST(ChannelFromSpecTest, ParsesPipesAndSocketsAndRefusesTheRest) {
@@ -281,16 +352,18 @@ TEST(ChannelFromSpecTest, ParsesPipesAndSocketsAndRefusesTheRest) {
   ASSERT_THAT((*channel)->Receive(&got), IsOk());
   EXPECT_EQ(got.id(), 3u);
 
-  for (const char* bad : {"", "pipe:", "pipe:3", "pipe:a,b", "pipe:1,2,3", "socket:",
-                          "socket:-1", "tcp:1", "socket:999999"}) {
-    EXPECT_THAT(ChannelFromSpec(bad), StatusIs(absl::StatusCode::kInvalidArgument))
+  for (const char* bad : {"", "pipe:", "pipe:3", "pipe:a,b", "pipe:1,2,3",
+                          "socket:", "socket:-1", "tcp:1", "socket:999999"}) {
+    EXPECT_THAT(ChannelFromSpec(bad),
+                StatusIs(absl::StatusCode::kInvalidArgument))
         << bad;
   }
 }
 
 TEST(ChannelFromSpecTest, WithoutTheVariableThereIsNoHost) {
   ::unsetenv("TAO_CHANNEL");
-  EXPECT_THAT(TaoFromEnvironment(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(TaoFromEnvironment(),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 }  // namespace
