@@ -555,6 +555,7 @@ void HostedProgramChannel::HandleExit(Child& c) {
   c.state = ProgramState::kExited;
   c.kill_deadline.reset();
   with_deadline_.erase(c.id);
+  program_exited_ = true;
   c.program.reset();  // closes its pidfd, which leaves the epoll set
   --running_;
   LOG(INFO) << "program " << c.id << " (pid " << c.pid
@@ -773,10 +774,20 @@ void HostedProgramChannel::Loop() {
         sigpipe_raised_ = false;
       }
       timeout = ExpireDeadlines();
-      if (AdoptsOrphans()) {
+      // Whether we adopt orphans (PID 1, or a subreaper) is asked again when
+      // a program has exited (what leaves orphans) and once a second, not
+      // with two syscalls on every turn.
+      const absl::Time now = absl::Now();
+      if (program_exited_ ||
+          now - last_adoption_check_ >= kOrphanScanInterval) {
+        adopts_orphans_ = AdoptsOrphans();
+        last_adoption_check_ = now;
+        program_exited_ = false;
+      }
+      if (adopts_orphans_) {
         // As PID 1 or a subreaper we inherit what programs leave behind:
         // reap it at least once a second.
-        if (absl::Now() - last_orphan_scan_ >= kOrphanScanInterval) {
+        if (now - last_orphan_scan_ >= kOrphanScanInterval) {
           ReapOrphans();
           last_orphan_scan_ = absl::Now();
         }

@@ -223,6 +223,11 @@ class HostedProgramChannel {
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   bool joined_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_orphan_scan_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Whether this process adopts orphans, as last asked; a program exited
+  // since (ask again).
+  bool adopts_orphans_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time last_adoption_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  bool program_exited_ ABSL_GUARDED_BY(mu_) = false;
   // The ids of programs with a kill deadline (being stopped).
   std::set<uint64_t> with_deadline_ ABSL_GUARDED_BY(mu_);
   // A write on the loop thread failed with EPIPE: a SIGPIPE is pending there.

@@ -57,6 +57,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -1191,6 +1192,9 @@ std::string Header(const Settings& s) {
 }
 
 int Main(int argc, char** argv) {
+  // As taohost does (apps/taohost/main.cc): no lock-order bookkeeping on
+  // every acquisition in the host.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   Settings s;
   std::string phase, out;
   bool children_set = false;
