@@ -57,10 +57,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "channels/hosted_program_channel.h"
 #include "glog/logging.h"
 #include "program_factory/process_factory.h"
@@ -83,7 +83,8 @@ using tao::ChannelKind;
 using tao::ChildInfo;
 using tao::HostedProgramChannel;
 
-// ---- Small utilities ----------------------------------------------------------
+// ---- Small utilities
+// ----------------------------------------------------------
 
 int64_t MonoNs() {
   struct timespec ts;
@@ -131,7 +132,8 @@ std::map<std::string, std::string> ReadKv(const std::string& path) {
   return kv;
 }
 
-int64_t KvInt(const std::map<std::string, std::string>& kv, const std::string& key) {
+int64_t KvInt(const std::map<std::string, std::string>& kv,
+              const std::string& key) {
   auto it = kv.find(key);
   int64_t v = 0;
   if (it == kv.end() || !absl::SimpleAtoi(it->second, &v)) return -1;
@@ -169,7 +171,8 @@ int64_t StatusKb(const char* field) {
 
 std::set<pid_t> TaskIds() {
   std::set<pid_t> ids;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/task")) {
     ids.insert(static_cast<pid_t>(std::stol(entry.path().filename().string())));
   }
   return ids;
@@ -187,7 +190,8 @@ ThreadUsage UsageOf(pid_t tid) {
   // The thread's CPU clock, as pthread_getcpuclockid builds it from a tid
   // (CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED): exact, unlike the tick-sampled
   // utime/stime in /proc.
-  const clockid_t clock = static_cast<clockid_t>((~static_cast<unsigned>(tid)) << 3) | 4 | 2;
+  const clockid_t clock =
+      static_cast<clockid_t>((~static_cast<unsigned>(tid)) << 3) | 4 | 2;
   struct timespec ts;
   if (clock_gettime(clock, &ts) == 0) {
     u.cpu_ns = int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
@@ -211,8 +215,8 @@ std::string AffinityText(const cpu_set_t& set) {
   for (int i = 0; i < CPU_SETSIZE; ++i) {
     if (CPU_ISSET(i, &set)) cpus.push_back(absl::StrCat(i));
   }
-  return absl::StrCat("CPUs {", absl::StrJoin(cpus, ","), "} (", cpus.size(), " of ",
-                      sysconf(_SC_NPROCESSORS_ONLN), " online)");
+  return absl::StrCat("CPUs {", absl::StrJoin(cpus, ","), "} (", cpus.size(),
+                      " of ", sysconf(_SC_NPROCESSORS_ONLN), " online)");
 }
 
 std::string CurrentAffinity() {
@@ -235,7 +239,9 @@ class TempDir {
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
-  std::string Join(const std::string& name) const { return absl::StrCat(path_, "/", name); }
+  std::string Join(const std::string& name) const {
+    return absl::StrCat(path_, "/", name);
+  }
   const std::string& path() const { return path_; }
 
  private:
@@ -254,18 +260,22 @@ int HighFd(int fd) {
 // posix_spawn(p) with `remap` (parent fd -> child fd) and stdout/stderr of
 // the child going to /dev/null unless keep_output. Returns the pid.
 pid_t Spawn(const std::string& path, const std::vector<std::string>& args,
-            const std::vector<std::pair<int, int>>& remap, bool search_path = false) {
+            const std::vector<std::pair<int, int>>& remap,
+            bool search_path = false) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  for (const auto& [from, to] : remap) posix_spawn_file_actions_adddup2(&actions, from, to);
+  for (const auto& [from, to] : remap)
+    posix_spawn_file_actions_adddup2(&actions, from, to);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_t pid = -1;
-  int rc = search_path
-               ? posix_spawnp(&pid, path.c_str(), &actions, nullptr, argv.data(), environ)
-               : posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), environ);
+  int rc = search_path ? posix_spawnp(&pid, path.c_str(), &actions, nullptr,
+                                      argv.data(), environ)
+                       : posix_spawn(&pid, path.c_str(), &actions, nullptr,
+                                     argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) Die(absl::StrCat("posix_spawn ", path, ": ", strerror(rc)));
   return pid;
@@ -308,7 +318,8 @@ void EchoLoop(int rfd, int wfd, int64_t* cpu_ns) {
   };
   while (fill(4)) {
     const auto* h = reinterpret_cast<const unsigned char*>(buf.data());
-    size_t len = (size_t{h[0]} << 24) | (size_t{h[1]} << 16) | (size_t{h[2]} << 8) | h[3];
+    size_t len = (size_t{h[0]} << 24) | (size_t{h[1]} << 16) |
+                 (size_t{h[2]} << 8) | h[3];
     size_t need = 4 + len;
     if (buf.size() < need) buf.resize(need);
     if (!fill(need)) break;
@@ -340,8 +351,9 @@ struct LoadMeter {
     for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
       struct rusage ru;
       getrusage(who, &ru);
-      s.own_ns += (int64_t{ru.ru_utime.tv_sec} + ru.ru_stime.tv_sec) * 1000000000 +
-                  (int64_t{ru.ru_utime.tv_usec} + ru.ru_stime.tv_usec) * 1000;
+      s.own_ns +=
+          (int64_t{ru.ru_utime.tv_sec} + ru.ru_stime.tv_sec) * 1000000000 +
+          (int64_t{ru.ru_utime.tv_usec} + ru.ru_stime.tv_usec) * 1000;
     }
     s.mono_ns = MonoNs();
     return s;
@@ -351,13 +363,14 @@ struct LoadMeter {
     std::vector<std::string> f = absl::StrSplit(l, ' ');
     return f.size() >= 3 ? absl::StrCat(f[0], " ", f[1], " ", f[2]) : "?";
   }
-  // Percent of the machine's CPU time that other processes used between a and b.
+  // Percent of the machine's CPU time that other processes used between a and
+  // b.
   static double OtherPct(const Snap& a, const Snap& b) {
     const double tick = 1.0 / sysconf(_SC_CLK_TCK);
     const double wall = (b.mono_ns - a.mono_ns) / 1e9;
     const double cpus = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
-    const double other =
-        std::max(0.0, (b.busy_ticks - a.busy_ticks) * tick - (b.own_ns - a.own_ns) / 1e9);
+    const double other = std::max(0.0, (b.busy_ticks - a.busy_ticks) * tick -
+                                           (b.own_ns - a.own_ns) / 1e9);
     return wall > 0 ? 100 * other / (wall * cpus) : 0;
   }
   static std::string Describe(const Snap& a, const Snap& b) {
@@ -369,14 +382,16 @@ struct LoadMeter {
     const double other = std::max(0.0, busy - own);
     const double total = std::max(1e-9, (b.total_ticks - a.total_ticks) * tick);
     return absl::StrFormat(
-        "other processes used %.1f CPU-s of the %.1f available (%.0f%% of the machine); "
+        "other processes used %.1f CPU-s of the %.1f available (%.0f%% of the "
+        "machine); "
         "steal %.1f%%; this run used %.1f CPU-s; loadavg now %s",
         other, wall * cpus, 100 * other / (wall * cpus),
         100.0 * (b.steal_ticks - a.steal_ticks) * tick / total, own, LoadAvg());
   }
 };
 
-// ---- The host ------------------------------------------------------------------
+// ---- The host
+// ------------------------------------------------------------------
 
 struct Host {
   std::unique_ptr<tao::TaoHost> host;
@@ -392,7 +407,8 @@ struct Host {
     policy.set_domain_name("bench");
     tao::Rule* rule = policy.add_rules();
     rule->set_id("all-programs");
-    for (const char* op : {"Execute", "Seal", "Unseal", "Attest", "GetSharedSecret"}) {
+    for (const char* op :
+         {"Execute", "Seal", "Unseal", "Attest", "GetSharedSecret"}) {
       rule->add_operations(op);
     }
     rule->add_principals()->set_name_prefix(host->name().text());
@@ -417,18 +433,21 @@ struct Host {
 
   void Make(const std::string& audit_path) {
     auto keys = Check(tao::HostKeys::Generate(), "HostKeys::Generate");
-    tao::Principal name = tao::Principal::ForKey(keys.signing_key.verifying_key());
-    host = Check(tao::TaoHost::Create(std::move(keys), name, std::nullopt), "TaoHost");
-    policy_key =
-        std::make_unique<tao::SigningKey>(Check(tao::SigningKey::Generate(), "policy key"));
-    domain = Check(tao::TaoDomain::Create(policy_key->verifying_key(), Signed(AllowAll()),
-                                          nullptr, clock),
+    tao::Principal name =
+        tao::Principal::ForKey(keys.signing_key.verifying_key());
+    host = Check(tao::TaoHost::Create(std::move(keys), name, std::nullopt),
+                 "TaoHost");
+    policy_key = std::make_unique<tao::SigningKey>(
+        Check(tao::SigningKey::Generate(), "policy key"));
+    domain = Check(tao::TaoDomain::Create(policy_key->verifying_key(),
+                                          Signed(AllowAll()), nullptr, clock),
                    "TaoDomain");
     if (!audit_path.empty()) {
       audit = Check(tao::AuditLog::Open(audit_path), "AuditLog::Open");
-      audit_domain = Check(tao::TaoDomain::Create(policy_key->verifying_key(),
-                                                  Signed(AllowAll()), audit.get(), clock),
-                           "audited TaoDomain");
+      audit_domain =
+          Check(tao::TaoDomain::Create(policy_key->verifying_key(),
+                                       Signed(AllowAll()), audit.get(), clock),
+                "audited TaoDomain");
     }
   }
 };
@@ -457,7 +476,9 @@ Loop MakeLoop(Host& h, tao::TaoDomain& domain) {
   Loop l;
   l.loop = Check(HostedProgramChannel::Create(
                      *h.host, domain,
-                     {{"process", &h.factory, {ChannelKind::kPipe, ChannelKind::kSocketpair}}},
+                     {{"process",
+                       &h.factory,
+                       {ChannelKind::kPipe, ChannelKind::kSocketpair}}},
                      tao::HostedProgramChannelOptions{}),
                  "HostedProgramChannel::Create");
   for (pid_t t : TaskIds()) {
@@ -466,7 +487,8 @@ Loop MakeLoop(Host& h, tao::TaoDomain& domain) {
   return l;
 }
 
-// ---- Measurements ---------------------------------------------------------------
+// ---- Measurements
+// ---------------------------------------------------------------
 
 struct Settings {
   bool quick = false;
@@ -497,9 +519,12 @@ struct Settings {
   // children (forked from the main thread) to the others.
   std::optional<int> loop_nice;
   std::string loop_sched;
-  bool Want(const std::string& key) const { return only.empty() || only.count(key) > 0; }
+  bool Want(const std::string& key) const {
+    return only.empty() || only.count(key) > 0;
+  }
   bool WantPhase(const std::string& phase) const {
-    if (only.count("unpinned") || only.count("pinned")) return only.count(phase) > 0;
+    if (only.count("unpinned") || only.count("pinned"))
+      return only.count(phase) > 0;
     return true;
   }
 };
@@ -543,13 +568,15 @@ class Bench {
   // The raw baseline: the client spawned directly with a pipe pair, and the
   // echo on a thread of this process.
   Series Raw(size_t size, int64_t iterations, int pipe_size = 0,
-             const std::string* binary = nullptr, int64_t* spawn_to_reply_ns = nullptr,
+             const std::string* binary = nullptr,
+             int64_t* spawn_to_reply_ns = nullptr,
              int64_t* spawn_to_main_ns = nullptr) {
     int to_child[2], from_child[2];
     if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) {
       Die("pipe2 failed");
     }
-    for (int* fd : {&to_child[0], &to_child[1], &from_child[0], &from_child[1]}) {
+    for (int* fd :
+         {&to_child[0], &to_child[1], &from_child[0], &from_child[1]}) {
       *fd = HighFd(*fd);
     }
     if (pipe_size > 0) {
@@ -580,8 +607,10 @@ class Bench {
     Series out = SeriesFrom(kv);
     out.server_cpu_ns = cpu;
     out.other_pct = LoadMeter::OtherPct(l0, LoadMeter::Take());
-    if (spawn_to_reply_ns != nullptr) *spawn_to_reply_ns = KvInt(kv, "first_reply_ns") - t0;
-    if (spawn_to_main_ns != nullptr) *spawn_to_main_ns = KvInt(kv, "main_ns") - t0;
+    if (spawn_to_reply_ns != nullptr)
+      *spawn_to_reply_ns = KvInt(kv, "first_reply_ns") - t0;
+    if (spawn_to_main_ns != nullptr)
+      *spawn_to_main_ns = KvInt(kv, "main_ns") - t0;
     return out;
   }
 
@@ -592,18 +621,22 @@ class Bench {
     tao::StartRequest request;
     request.channel = kind;
     request.spec.path = s_.client;
-    request.spec.args = {"rpc", op, absl::StrCat(size), absl::StrCat(iterations), result};
+    request.spec.args = {"rpc", op, absl::StrCat(size),
+                         absl::StrCat(iterations), result};
     request.spec.env = s_.child_env;
     const LoadMeter::Snap l0 = LoadMeter::Take();
     ThreadUsage u0 = UsageOf(loop.tids);
-    ChildInfo info = Check(loop.loop->StartHostedProgram(request), "start rpc client");
+    ChildInfo info =
+        Check(loop.loop->StartHostedProgram(request), "start rpc client");
     ChildInfo done =
-        Check(loop.loop->WaitHostedProgram(info.id, absl::Seconds(300)), "wait rpc client");
+        Check(loop.loop->WaitHostedProgram(info.id, absl::Seconds(300)),
+              "wait rpc client");
     ThreadUsage u1 = UsageOf(loop.tids);
     auto kv = ReadKv(result);
     if (!done.exit.has_value() || !done.exit->success() || kv.count("error")) {
       Die(absl::StrCat("rpc client ", op, " failed (",
-                       done.exit ? done.exit->ToString() : "?", "): ", kv["error"]));
+                       done.exit ? done.exit->ToString() : "?",
+                       "): ", kv["error"]));
     }
     Series out = SeriesFrom(kv);
     out.server_cpu_ns = u1.cpu_ns - u0.cpu_ns;
@@ -624,15 +657,18 @@ class Bench {
     request.spec.path = binary;
     request.spec.args = {"first-reply", result};
     const int64_t t0 = MonoNs();
-    ChildInfo info = Check(loop.loop->StartHostedProgram(request), "start first-reply");
+    ChildInfo info =
+        Check(loop.loop->StartHostedProgram(request), "start first-reply");
     const int64_t t1 = MonoNs();
     ChildInfo done =
-        Check(loop.loop->WaitHostedProgram(info.id, absl::Seconds(60)), "wait first-reply");
+        Check(loop.loop->WaitHostedProgram(info.id, absl::Seconds(60)),
+              "wait first-reply");
     auto kv = ReadKv(result);
     if (!done.exit.has_value() || !done.exit->success() || kv.count("error")) {
       Die(absl::StrCat("first-reply client failed: ", kv["error"]));
     }
-    return Launch{KvInt(kv, "first_reply_ns") - t0, t1 - t0, KvInt(kv, "main_ns") - t0};
+    return Launch{KvInt(kv, "first_reply_ns") - t0, t1 - t0,
+                  KvInt(kv, "main_ns") - t0};
   }
 
   const Settings& settings() const { return s_; }
@@ -646,14 +682,14 @@ class Bench {
 // In-process costs of the host's work per call, without the loop: what the
 // loop thread must spend on each request before any I/O.
 struct HostWork {
-  double parse_name_us = 0;     // Principal::Parse of a hosted program's name
-  double authorize_us = 0;      // TaoDomain::Authorize(Seal), allow-all, no audit
-  double encrypt32_us = 0;      // TaoHost::Encrypt, 32 B
-  double decrypt32_us = 0;      // TaoHost::Decrypt, 32 B
-  double encrypt1m_us = 0;      // TaoHost::Encrypt, 1 MiB
-  double decrypt1m_us = 0;      // TaoHost::Decrypt, 1 MiB
-  double attest_us = 0;         // TaoHost::Attest
-  double random32_us = 0;       // TaoHost::GetRandomBytes(32)
+  double parse_name_us = 0;  // Principal::Parse of a hosted program's name
+  double authorize_us = 0;   // TaoDomain::Authorize(Seal), allow-all, no audit
+  double encrypt32_us = 0;   // TaoHost::Encrypt, 32 B
+  double decrypt32_us = 0;   // TaoHost::Decrypt, 32 B
+  double encrypt1m_us = 0;   // TaoHost::Encrypt, 1 MiB
+  double decrypt1m_us = 0;   // TaoHost::Decrypt, 1 MiB
+  double attest_us = 0;      // TaoHost::Attest
+  double random32_us = 0;    // TaoHost::GetRandomBytes(32)
 };
 
 template <typename F>
@@ -672,16 +708,20 @@ HostWork MeasureHostWork(Host& h, bool quick) {
   const int batches = quick ? 3 : 9;
   // A hosted program's name as the loop sees it: host + Program + Args.
   tao::Principal name = h.host->name();
-  name = Check(name.Extend(Check(tao::Subprincipal::Program(tao::Sha256("program")),
-                                 "Program sub")),
-               "extend");
-  name = Check(name.Extend(Check(tao::Subprincipal::Args(tao::Sha256("args")), "Args sub")),
+  name = Check(
+      name.Extend(Check(tao::Subprincipal::Program(tao::Sha256("program")),
+                        "Program sub")),
+      "extend");
+  name = Check(name.Extend(Check(tao::Subprincipal::Args(tao::Sha256("args")),
+                                 "Args sub")),
                "extend");
   const std::string text = name.text();
   const tao::Caller caller = tao::Caller::Program(name);
   const std::string small(32, 'd'), big(1 << 20, 'd');
-  const std::string sealed_small = Check(h.host->Encrypt(small, "SameProgram", name), "enc");
-  const std::string sealed_big = Check(h.host->Encrypt(big, "SameProgram", name), "enc");
+  const std::string sealed_small =
+      Check(h.host->Encrypt(small, "SameProgram", name), "enc");
+  const std::string sealed_big =
+      Check(h.host->Encrypt(big, "SameProgram", name), "enc");
   tao::Statement statement;
   statement.mutable_predicate()->set_name("bench");
   w.parse_name_us = MedianUs(batches, 200, [&] {
@@ -714,11 +754,12 @@ HostWork MeasureHostWork(Host& h, bool quick) {
 // Where MeasureExecutable's time goes, step by step on the same file, and
 // what a single pass would cost: for the proposals in the launch rows.
 struct MeasureSteps {
-  double copy_ms = 0;        // memfd_create + sendfile of the file into it
-  double hash_mmap_ms = 0;   // mmap of the memfd + SHA-256 (what MeasureExecutable does)
+  double copy_ms = 0;  // memfd_create + sendfile of the file into it
+  double hash_mmap_ms =
+      0;  // mmap of the memfd + SHA-256 (what MeasureExecutable does)
   double hash_populate_ms = 0;  // the same with MAP_POPULATE
-  double fused_ms = 0;       // one pass: read 1 MiB chunks, hash, write into a memfd
-  double fork_ms = 0;        // fork() + _exit + waitpid of this (host) process
+  double fused_ms = 0;  // one pass: read 1 MiB chunks, hash, write into a memfd
+  double fork_ms = 0;   // fork() + _exit + waitpid of this (host) process
 };
 
 MeasureSteps MeasureMeasurement(const std::string& path, int rounds) {
@@ -737,10 +778,11 @@ MeasureSteps MeasureMeasurement(const std::string& path, int rounds) {
     copy.push_back((MonoNs() - t0) / 1e6);
     for (bool populate : {false, true}) {
       t0 = MonoNs();
-      void* map = mmap(nullptr, size, PROT_READ, MAP_SHARED | (populate ? MAP_POPULATE : 0),
-                       memfd, 0);
+      void* map = mmap(nullptr, size, PROT_READ,
+                       MAP_SHARED | (populate ? MAP_POPULATE : 0), memfd, 0);
       if (map == MAP_FAILED) Die("mmap");
-      std::string d = tao::Sha256(absl::string_view(static_cast<const char*>(map), size));
+      std::string d =
+          tao::Sha256(absl::string_view(static_cast<const char*>(map), size));
       munmap(map, size);
       (populate ? populate_hash : mmap_hash).push_back((MonoNs() - t0) / 1e6);
     }
@@ -770,7 +812,8 @@ MeasureSteps MeasureMeasurement(const std::string& path, int rounds) {
                       MedianD(fused), MedianD(forks)};
 }
 
-// ---- The table ------------------------------------------------------------------
+// ---- The table
+// ------------------------------------------------------------------
 
 struct Row {
   std::string metric, value, baseline, ratio, goal, met, limit;
@@ -792,15 +835,18 @@ void PrintTable(const std::vector<Row>& rows) {
     w[4] = std::max(w[4], r.goal.size());
     w[5] = std::max(w[5], r.met.size());
   }
-  auto line = [&](const std::string& a, const std::string& b, const std::string& c,
-                  const std::string& d, const std::string& e, const std::string& f) {
-    std::printf("%-*s | %*s | %*s | %*s | %-*s | %s\n", static_cast<int>(w[0]), a.c_str(),
-                static_cast<int>(w[1]), b.c_str(), static_cast<int>(w[2]), c.c_str(),
-                static_cast<int>(w[3]), d.c_str(), static_cast<int>(w[4]), e.c_str(),
-                f.c_str());
+  auto line = [&](const std::string& a, const std::string& b,
+                  const std::string& c, const std::string& d,
+                  const std::string& e, const std::string& f) {
+    std::printf("%-*s | %*s | %*s | %*s | %-*s | %s\n", static_cast<int>(w[0]),
+                a.c_str(), static_cast<int>(w[1]), b.c_str(),
+                static_cast<int>(w[2]), c.c_str(), static_cast<int>(w[3]),
+                d.c_str(), static_cast<int>(w[4]), e.c_str(), f.c_str());
   };
   line("metric", "value", "baseline", "ratio", "goal", "met?");
-  std::printf("%s\n", std::string(w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + 15, '-').c_str());
+  std::printf(
+      "%s\n",
+      std::string(w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + 15, '-').c_str());
   for (const Row& r : rows) {
     if (r.metric.empty()) {
       std::printf("\n");
@@ -813,8 +859,8 @@ void PrintTable(const std::vector<Row>& rows) {
 
 // One phase (unpinned or pinned) of rows 1-3.
 struct PhaseResult {
-  Series raw32, raw1m, raw1m_bigpipe, name, random32, seal32, unseal32, seal1m, unseal1m,
-      attest, seal32_socket, seal32_audit;
+  Series raw32, raw1m, raw1m_bigpipe, name, random32, seal32, unseal32, seal1m,
+      unseal1m, attest, seal32_socket, seal32_audit;
 };
 
 PhaseResult RunPhase(Bench& bench, Host& h) {
@@ -822,18 +868,25 @@ PhaseResult RunPhase(Bench& bench, Host& h) {
   PhaseResult p;
   if (s.Want("raw32")) p.raw32 = bench.Raw(32, s.iters_small);
   if (s.Want("raw1m")) p.raw1m = bench.Raw(1 << 20, s.iters_big);
-  if (s.Want("raw1m_bigpipe")) p.raw1m_bigpipe = bench.Raw(1 << 20, s.iters_big, 1 << 20);
+  if (s.Want("raw1m_bigpipe"))
+    p.raw1m_bigpipe = bench.Raw(1 << 20, s.iters_big, 1 << 20);
   {
     Loop loop = MakeLoop(h, *h.domain);
     if (s.Want("name")) p.name = bench.Rpc(loop, "name", 0, s.iters_small);
-    if (s.Want("random32")) p.random32 = bench.Rpc(loop, "random", 32, s.iters_small);
+    if (s.Want("random32"))
+      p.random32 = bench.Rpc(loop, "random", 32, s.iters_small);
     if (s.Want("seal32")) p.seal32 = bench.Rpc(loop, "seal", 32, s.iters_small);
-    if (s.Want("unseal32")) p.unseal32 = bench.Rpc(loop, "unseal", 32, s.iters_small);
-    if (s.Want("seal1m")) p.seal1m = bench.Rpc(loop, "seal", 1 << 20, s.iters_big);
-    if (s.Want("unseal1m")) p.unseal1m = bench.Rpc(loop, "unseal", 1 << 20, s.iters_big);
-    if (s.Want("attest")) p.attest = bench.Rpc(loop, "attest", 0, s.iters_attest);
+    if (s.Want("unseal32"))
+      p.unseal32 = bench.Rpc(loop, "unseal", 32, s.iters_small);
+    if (s.Want("seal1m"))
+      p.seal1m = bench.Rpc(loop, "seal", 1 << 20, s.iters_big);
+    if (s.Want("unseal1m"))
+      p.unseal1m = bench.Rpc(loop, "unseal", 1 << 20, s.iters_big);
+    if (s.Want("attest"))
+      p.attest = bench.Rpc(loop, "attest", 0, s.iters_attest);
     if (s.Want("seal32_socket")) {
-      p.seal32_socket = bench.Rpc(loop, "seal", 32, s.iters_small, ChannelKind::kSocketpair);
+      p.seal32_socket =
+          bench.Rpc(loop, "seal", 32, s.iters_small, ChannelKind::kSocketpair);
     }
   }
   if (s.Want("seal32_audit")) {
@@ -844,132 +897,163 @@ PhaseResult RunPhase(Bench& bench, Host& h) {
 }
 
 std::string Cpu(const Series& x, const char* server) {
-  std::string out =
-      absl::StrFormat("%s CPU %.1f us/op + client CPU %.1f us/op (unaccounted: %.1f us)",
-                      server, x.server_cpu_per_op_us(), x.client_cpu_per_op_us(),
-                      std::max(0.0, x.median_ns / 1e3 - x.server_cpu_per_op_us() -
-                                        x.client_cpu_per_op_us()));
+  std::string out = absl::StrFormat(
+      "%s CPU %.1f us/op + client CPU %.1f us/op (unaccounted: %.1f us)",
+      server, x.server_cpu_per_op_us(), x.client_cpu_per_op_us(),
+      std::max(0.0, x.median_ns / 1e3 - x.server_cpu_per_op_us() -
+                        x.client_cpu_per_op_us()));
   if (x.other_pct >= 5) {
-    absl::StrAppend(&out, absl::StrFormat(" [other processes used %.0f%% of the machine "
-                                          "during this row]",
-                                          x.other_pct));
+    absl::StrAppend(
+        &out, absl::StrFormat(" [other processes used %.0f%% of the machine "
+                              "during this row]",
+                              x.other_pct));
   }
   return out;
 }
 
 bool Ran(const Series& x) { return x.iterations > 0; }
 
-void AddPhaseRows(const PhaseResult& p, const HostWork& w, const std::string& tag,
-                  double seal_goal, std::vector<Row>* rows) {
+void AddPhaseRows(const PhaseResult& p, const HostWork& w,
+                  const std::string& tag, double seal_goal,
+                  std::vector<Row>* rows) {
   const bool have_raw = Ran(p.raw32);
-  auto vs_raw = [&](const std::string& metric, const Series& x, std::string goal,
-                    double goal_ratio, std::string limit) {
+  auto vs_raw = [&](const std::string& metric, const Series& x,
+                    std::string goal, double goal_ratio, std::string limit) {
     if (!Ran(x)) return;
-    double r = have_raw ? static_cast<double>(x.median_ns) / p.raw32.median_ns : 0;
-    rows->push_back({metric + " " + tag, Us(x.median_ns) + " (p99 " + Us(x.p99_ns) + ")",
-                     have_raw ? Us(p.raw32.median_ns) + " raw" : "-", have_raw ? X(r) : "-",
-                     goal,
-                     goal_ratio > 0 && have_raw ? (r <= goal_ratio ? "yes" : "NO") : "-",
-                     std::move(limit)});
+    double r =
+        have_raw ? static_cast<double>(x.median_ns) / p.raw32.median_ns : 0;
+    rows->push_back(
+        {metric + " " + tag, Us(x.median_ns) + " (p99 " + Us(x.p99_ns) + ")",
+         have_raw ? Us(p.raw32.median_ns) + " raw" : "-", have_raw ? X(r) : "-",
+         goal,
+         goal_ratio > 0 && have_raw ? (r <= goal_ratio ? "yes" : "NO") : "-",
+         std::move(limit)});
   };
   if (have_raw) {
-    rows->push_back({"raw pipe RTT 32 B " + tag,
-                     Us(p.raw32.median_ns) + " (p99 " + Us(p.raw32.p99_ns) + ")", "-", "-",
-                     "-", "-",
-                     Cpu(p.raw32, "echo thread") +
-                         "; 1 write + 1 read per side, 2 context switches per round trip"});
+    rows->push_back(
+        {"raw pipe RTT 32 B " + tag,
+         Us(p.raw32.median_ns) + " (p99 " + Us(p.raw32.p99_ns) + ")", "-", "-",
+         "-", "-",
+         Cpu(p.raw32, "echo thread") +
+             "; 1 write + 1 read per side, 2 context switches per round trip"});
   }
   // The channel's own loop CPU per call: GetRandomBytes' minus RAND_bytes.
   const double channel_us =
-      Ran(p.random32) ? std::max(0.0, p.random32.server_cpu_per_op_us() - w.random32_us) : 0;
+      Ran(p.random32)
+          ? std::max(0.0, p.random32.server_cpu_per_op_us() - w.random32_us)
+          : 0;
   const double raw_us = have_raw ? p.raw32.median_ns / 1e3 : 0;
   vs_raw("GetTaoName RTT", p.name, "-", 0,
          Cpu(p.name, "loop") +
-             absl::StrFormat("; no crypto in the host; the client's RpcTao::GetTaoName "
-                             "parses the name it gets (Principal::Parse %.1f us)",
-                             w.parse_name_us));
-  vs_raw("GetRandomBytes 32 B", p.random32, "-", 0,
-         Cpu(p.random32, "loop") +
-             absl::StrFormat("; RAND_bytes %.1f us, so this is the channel's own cost: 10 "
-                             "syscalls per call against raw's 4 (loop: epoll_wait, read, "
-                             "read -> EAGAIN, write, rt_sigtimedwait; client: rt_sigpending, "
-                             "2 rt_sigprocmask, write, read) plus protobuf",
-                             w.random32_us));
-  vs_raw("Seal 32 B", p.seal32, absl::StrFormat("<= %.1fx", seal_goal), seal_goal,
-         Cpu(p.seal32, "loop") +
              absl::StrFormat(
-                 "; in the loop: Authorize(Seal) %.1f us (with a Principal::Parse of the "
-                 "rule's name_prefix, %.1f us, on every call) + Encrypt %.1f us (nonce, "
-                 "HKDF, AES-GCM) + the channel's ~%.1f us. A loop with no overhead at all "
-                 "would still be (raw + Authorize + Encrypt) / raw = %.1fx",
-                 w.authorize_us, w.parse_name_us, w.encrypt32_us, channel_us,
-                 raw_us > 0 ? (raw_us + w.authorize_us + w.encrypt32_us) / raw_us : 0));
+                 "; no crypto in the host; the client's RpcTao::GetTaoName "
+                 "parses the name it gets (Principal::Parse %.1f us)",
+                 w.parse_name_us));
+  vs_raw(
+      "GetRandomBytes 32 B", p.random32, "-", 0,
+      Cpu(p.random32, "loop") +
+          absl::StrFormat(
+              "; RAND_bytes %.1f us, so this is the channel's own cost: 8 "
+              "syscalls per call against raw's 4 (loop: epoll_wait, read, "
+              "write; client: rt_sigpending, 2 rt_sigprocmask around the pipe "
+              "write, read), protobuf, and the loop's lock per event",
+              w.random32_us));
+  vs_raw(
+      "Seal 32 B", p.seal32, absl::StrFormat("<= %.1fx", seal_goal), seal_goal,
+      Cpu(p.seal32, "loop") +
+          absl::StrFormat(
+              "; in the loop: Authorize(Seal) %.1f us (rule matchers parsed at "
+              "policy "
+              "load) + Encrypt %.1f us (nonce, HKDF, AES-GCM) + the channel's "
+              "~%.1f us. "
+              "A loop with no overhead at all would still be (raw + Authorize "
+              "+ "
+              "Encrypt) / raw = %.1fx",
+              w.authorize_us, w.encrypt32_us, channel_us,
+              raw_us > 0 ? (raw_us + w.authorize_us + w.encrypt32_us) / raw_us
+                         : 0));
   vs_raw("Unseal 32 B", p.unseal32, "-", 0,
          Cpu(p.unseal32, "loop") +
-             absl::StrFormat("; in the loop: Decrypt %.1f us (HKDF, AES-GCM, "
-                             "Principal::Parse of the sealer) + the SameProgram check + "
-                             "the channel; the client's RpcTao::Unseal parses the sealer "
-                             "again",
-                             w.decrypt32_us));
-  vs_raw("Attest", p.attest, "-", 0,
-         Cpu(p.attest, "loop") +
-             absl::StrFormat("; in the loop: TaoHost::Attest %.1f us (ECDSA P-256 "
-                             "signing) + Authorize(Attest) %.1f us + the channel",
-                             w.attest_us, w.authorize_us));
-  vs_raw("Seal 32 B socketpair", p.seal32_socket, "-", 0,
-         Cpu(p.seal32_socket, "loop") + "; the same work over an AF_UNIX socket");
+             absl::StrFormat(
+                 "; in the loop: Decrypt %.1f us (HKDF, AES-GCM, "
+                 "Principal::Parse of the sealer) + the SameProgram check + "
+                 "the channel; the client's RpcTao::Unseal parses the sealer "
+                 "again",
+                 w.decrypt32_us));
+  vs_raw(
+      "Attest", p.attest, "-", 0,
+      Cpu(p.attest, "loop") +
+          absl::StrFormat("; in the loop: TaoHost::Attest %.1f us (ECDSA P-256 "
+                          "signing) + Authorize(Attest) %.1f us + the channel",
+                          w.attest_us, w.authorize_us));
+  vs_raw(
+      "Seal 32 B socketpair", p.seal32_socket, "-", 0,
+      Cpu(p.seal32_socket, "loop") + "; the same work over an AF_UNIX socket");
   if (Ran(p.seal32_audit)) {
     double r = Ran(p.seal32) ? static_cast<double>(p.seal32_audit.median_ns) /
                                    p.seal32.median_ns
                              : 0;
-    rows->push_back(
-        {"Seal 32 B + audit trail " + tag,
-         Us(p.seal32_audit.median_ns) + " (p99 " + Us(p.seal32_audit.p99_ns) + ")",
-         Ran(p.seal32) ? Us(p.seal32.median_ns) + " no audit" : "-",
-         Ran(p.seal32) ? X(r) : "-", "-", "-",
-         Cpu(p.seal32_audit, "loop") +
-             "; AuditLog::Append = write + fdatasync per decision, on the loop thread: "
-             "the disk's flush latency, and every other program waits behind it"});
+    rows->push_back({"Seal 32 B + audit trail " + tag,
+                     Us(p.seal32_audit.median_ns) + " (p99 " +
+                         Us(p.seal32_audit.p99_ns) + ")",
+                     Ran(p.seal32) ? Us(p.seal32.median_ns) + " no audit" : "-",
+                     Ran(p.seal32) ? X(r) : "-", "-", "-",
+                     Cpu(p.seal32_audit, "loop") +
+                         "; AuditLog::Append = write + fdatasync per decision, "
+                         "on the loop thread: "
+                         "the disk's flush latency, and every other program "
+                         "waits behind it"});
   }
-  auto mb_row = [&](const std::string& metric, const Series& x, const Series& base,
-                    double goal, std::string limit) {
+  auto mb_row = [&](const std::string& metric, const Series& x,
+                    const Series& base, double goal, std::string limit) {
     if (!Ran(x)) return;
     double v = MBps(1 << 20, x.median_ns), b = MBps(1 << 20, base.median_ns);
-    rows->push_back({metric + " " + tag, MBs(v) + " (" + Us(x.median_ns) + ")",
-                     Ran(base) ? MBs(b) + " raw" : "-", Ran(base) ? X(v / b) : "-",
-                     goal > 0 ? absl::StrFormat(">= %.0f MB/s", goal) : "-",
-                     goal > 0 ? (v >= goal ? "yes" : "NO") : "-", std::move(limit)});
+    rows->push_back(
+        {metric + " " + tag, MBs(v) + " (" + Us(x.median_ns) + ")",
+         Ran(base) ? MBs(b) + " raw" : "-", Ran(base) ? X(v / b) : "-",
+         goal > 0 ? absl::StrFormat(">= %.0f MB/s", goal) : "-",
+         goal > 0 ? (v >= goal ? "yes" : "NO") : "-", std::move(limit)});
   };
   if (Ran(p.raw1m)) {
     rows->push_back(
         {"raw pipe 1 MiB RTT " + tag,
-         MBs(MBps(1 << 20, p.raw1m.median_ns)) + " (" + Us(p.raw1m.median_ns) + ")", "-",
-         "-", "-", "-",
+         MBs(MBps(1 << 20, p.raw1m.median_ns)) + " (" + Us(p.raw1m.median_ns) +
+             ")",
+         "-", "-", "-", "-",
          Cpu(p.raw1m, "echo thread") +
              "; 4 copies of 1 MiB through the kernel, 64 KiB pipe buffers"});
   }
   mb_row("raw pipe 1 MiB RTT, 1 MiB pipe buffers", p.raw1m_bigpipe, p.raw1m, 0,
          Cpu(p.raw1m_bigpipe, "echo thread") +
-             "; F_SETPIPE_SZ(1 MiB): fewer wake-ups, but no faster: the copies dominate");
-  mb_row("Seal 1 MiB", p.seal1m, p.raw1m, 1000,
-         Cpu(p.seal1m, "loop") +
-             absl::StrFormat("; of the loop's CPU, Encrypt is %.0f us (AES-GCM and a "
-                             "zero-filled output); the other %.0f us are the request's "
-                             "parse copy, the response frame's zero-fill and copy, and 2 MiB "
-                             "through the pipes; the client copies the 1 MiB 3 times and "
-                             "reallocates its buffers on every call",
-                             w.encrypt1m_us,
-                             std::max(0.0, p.seal1m.server_cpu_per_op_us() - w.encrypt1m_us)));
-  mb_row("Unseal 1 MiB", p.unseal1m, p.raw1m, 1000,
-         Cpu(p.unseal1m, "loop") +
-             absl::StrFormat("; of the loop's CPU, Decrypt is %.0f us (AES-GCM, a "
-                             "zero-filled SecretString); the other %.0f us are the same "
-                             "copies plus the wipes of the plaintext",
-                             w.decrypt1m_us,
-                             std::max(0.0, p.unseal1m.server_cpu_per_op_us() - w.decrypt1m_us)));
+             "; F_SETPIPE_SZ(1 MiB): fewer wake-ups, but no faster: the copies "
+             "dominate");
+  mb_row(
+      "Seal 1 MiB", p.seal1m, p.raw1m, 1000,
+      Cpu(p.seal1m, "loop") +
+          absl::StrFormat(
+              "; of the loop's CPU, Encrypt is %.0f us (AES-GCM, sealed "
+              "straight into the response frame); the other %.0f us are 2 "
+              "MiB through the pipes and the frame's zero-fill; the client "
+              "sends the caller's bytes with one writev and copies the "
+              "bundle once out of its read buffer",
+              w.encrypt1m_us,
+              std::max(0.0, p.seal1m.server_cpu_per_op_us() - w.encrypt1m_us)));
+  mb_row(
+      "Unseal 1 MiB", p.unseal1m, p.raw1m, 1000,
+      Cpu(p.unseal1m, "loop") +
+          absl::StrFormat(
+              "; of the loop's CPU, Decrypt is %.0f us (in-process "
+              "TaoHost::Decrypt into a zero-filled SecretString; the loop "
+              "decrypts straight into the response frame); the other %.0f us "
+              "are 2 MiB through the pipes and the wipe of the sent "
+              "plaintext",
+              w.decrypt1m_us,
+              std::max(0.0,
+                       p.unseal1m.server_cpu_per_op_us() - w.decrypt1m_us)));
 }
 
-// ---- The storm (phase 7), in a fresh host process ----------------------------------
+// ---- The storm (phase 7), in a fresh host process
+// ----------------------------------
 
 void RaiseNofile(rlim_t want) {
   struct rlimit rl;
@@ -987,7 +1071,8 @@ int RunStormPhase(const Settings& s, const std::string& out) {
   Loop loop = MakeLoop(h, *h.domain);
   if (s.loop_nice.has_value()) {
     for (pid_t tid : loop.tids) {
-      if (setpriority(PRIO_PROCESS, static_cast<id_t>(tid), *s.loop_nice) != 0) {
+      if (setpriority(PRIO_PROCESS, static_cast<id_t>(tid), *s.loop_nice) !=
+          0) {
         Die("setpriority on the loop's thread failed");
       }
     }
@@ -996,7 +1081,8 @@ int RunStormPhase(const Settings& s, const std::string& out) {
     struct sched_param param = {};
     param.sched_priority = 1;
     for (pid_t tid : loop.tids) {
-      if (sched_setscheduler(tid, SCHED_FIFO, &param) != 0) Die("SCHED_FIFO failed");
+      if (sched_setscheduler(tid, SCHED_FIFO, &param) != 0)
+        Die("SCHED_FIFO failed");
     }
   } else if (s.loop_sched == "split") {
     cpu_set_t all, last, rest;
@@ -1012,7 +1098,8 @@ int RunStormPhase(const Settings& s, const std::string& out) {
     rest = all;
     CPU_CLR(last_cpu, &rest);
     for (pid_t tid : loop.tids) {
-      if (sched_setaffinity(tid, sizeof(last), &last) != 0) Die("affinity failed");
+      if (sched_setaffinity(tid, sizeof(last), &last) != 0)
+        Die("affinity failed");
     }
     if (sched_setaffinity(0, sizeof(rest), &rest) != 0) Die("affinity failed");
   } else if (!s.loop_sched.empty()) {
@@ -1036,7 +1123,8 @@ int RunStormPhase(const Settings& s, const std::string& out) {
     tao::StartRequest request;
     request.spec.path = s.client;
     results.push_back(dir.Join(absl::StrCat("storm-", i, ".txt")));
-    request.spec.args = {"seal-storm", "@" + go, absl::StrCat(s.storm_seals), results.back()};
+    request.spec.args = {"seal-storm", "@" + go, absl::StrCat(s.storm_seals),
+                         results.back()};
     const int64_t t0 = MonoNs();
     auto info = loop.loop->StartHostedProgram(request);
     per_start.push_back(MonoNs() - t0);
@@ -1053,7 +1141,8 @@ int RunStormPhase(const Settings& s, const std::string& out) {
   while (MonoNs() - t_started < int64_t{120} * 1000000000) {
     size_t connected = 0;
     for (const ChildInfo& c : loop.loop->ListHostedPrograms()) {
-      if (ours.count(c.id) && (c.calls >= 1 || c.state == tao::ProgramState::kExited)) {
+      if (ours.count(c.id) &&
+          (c.calls >= 1 || c.state == tao::ProgramState::kExited)) {
         ++connected;
       }
     }
@@ -1084,8 +1173,9 @@ int RunStormPhase(const Settings& s, const std::string& out) {
     if (!done.ok() || !done->exit.has_value() || !done->exit->success()) {
       ++failed;
       if (first_failure.empty()) {
-        first_failure = done.ok() ? (done->exit ? done->exit->ToString() : "no exit")
-                                  : done.status().ToString();
+        first_failure = done.ok()
+                            ? (done->exit ? done->exit->ToString() : "no exit")
+                            : done.status().ToString();
       }
     }
   }
@@ -1097,7 +1187,8 @@ int RunStormPhase(const Settings& s, const std::string& out) {
     auto kv = ReadKv(r);
     if (kv.count("error") || KvInt(kv, "finish_ns") <= 0) {
       ++bad_results;
-      if (first_error.empty()) first_error = kv.count("error") ? kv["error"] : "no result";
+      if (first_error.empty())
+        first_error = kv.count("error") ? kv["error"] : "no result";
       continue;
     }
     seals += std::max<int64_t>(0, KvInt(kv, "seals"));
@@ -1109,16 +1200,17 @@ int RunStormPhase(const Settings& s, const std::string& out) {
   const int64_t hwm_kb = StatusKb("VmHWM");
   // Per-start cost early and late: it grows with the number of children.
   const size_t tenth = std::max<size_t>(1, per_start.size() / 10);
-  std::vector<int64_t> first(per_start.begin(),
-                             per_start.begin() + std::min(tenth, per_start.size()));
+  std::vector<int64_t> first(
+      per_start.begin(), per_start.begin() + std::min(tenth, per_start.size()));
   std::vector<int64_t> last(per_start.end() - std::min(tenth, per_start.size()),
                             per_start.end());
   failed = std::max(failed, bad_results);
   if (!first_error.empty()) first_failure = first_error;
   std::ofstream o(out);
-  o << "children=" << s.children << "\nstarted=" << ids.size() << "\nfailed=" << failed
-    << "\nfirst_failure=" << first_failure << "\nstart_error=" << error
-    << "\nseals=" << seals << "\nstart_all_ns=" << (t_started - t_begin)
+  o << "children=" << s.children << "\nstarted=" << ids.size()
+    << "\nfailed=" << failed << "\nfirst_failure=" << first_failure
+    << "\nstart_error=" << error << "\nseals=" << seals
+    << "\nstart_all_ns=" << (t_started - t_begin)
     << "\nconnect_wait_ns=" << (t_connected - t_started)
     << "\nstart_first_tenth_ns=" << Median(first)
     << "\nstart_last_tenth_ns=" << Median(last)
@@ -1126,7 +1218,8 @@ int RunStormPhase(const Settings& s, const std::string& out) {
     << "\nbegin_skew_ns=" << (earliest_begin - start_at)
     << "\nloop_cpu_ns=" << (u1.cpu_ns - u0.cpu_ns)
     << "\nloop_switches=" << (u1.voluntary_switches - u0.voluntary_switches)
-    << "\nloop_preemptions=" << (u1.involuntary_switches - u0.involuntary_switches)
+    << "\nloop_preemptions="
+    << (u1.involuntary_switches - u0.involuntary_switches)
     << "\nhwm_idle_kb=" << hwm_idle_kb << "\nhwm_started_kb=" << hwm_started_kb
     << "\nhwm_kb=" << hwm_kb << "\n";
   return 0;
@@ -1148,17 +1241,20 @@ Storm RunStorm(const Settings& s, int children, TempDir& dir) {
                                    absl::StrCat("--seals=", s.storm_seals),
                                    "--client=" + s.client,
                                    "--out=" + out};
-  if (s.loop_nice.has_value()) args.push_back(absl::StrCat("--loop-nice=", *s.loop_nice));
+  if (s.loop_nice.has_value())
+    args.push_back(absl::StrCat("--loop-nice=", *s.loop_nice));
   if (!s.loop_sched.empty()) args.push_back("--loop-sched=" + s.loop_sched);
   pid_t pid = Spawn("/proc/self/exe", args, {});
   int status = WaitPid(pid);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) Die("the storm process failed");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    Die("the storm process failed");
   Storm st;
   st.kv = ReadKv(out);
   return st;
 }
 
-// ---- Main -----------------------------------------------------------------------
+// ---- Main
+// -----------------------------------------------------------------------
 
 std::string Header(const Settings& s) {
   struct utsname u;
@@ -1180,15 +1276,16 @@ std::string Header(const Settings& s) {
       "  kernel %s %s, %s, %ld online CPUs, clocksource %s\n"
       "  CPU affinity at start: %s\n"
       "  client %s (%.1f MB), big client %s (%.1f MB)\n"
-      "  iterations: %d small, %d attest, %d 1 MiB, %d audited; %d launches; storm %d "
+      "  iterations: %d small, %d attest, %d 1 MiB, %d audited; %d launches; "
+      "storm %d "
       "children x %d Seals\n",
       s.quick ? "quick" : "full", u.sysname, u.release, cpu_model,
       sysconf(_SC_NPROCESSORS_ONLN),
-      absl::StripAsciiWhitespace(
-          ReadFile("/sys/devices/system/clocksource/clocksource0/current_clocksource")),
-      CurrentAffinity(), s.client, small.st_size / 1e6, s.big_client, big.st_size / 1e6,
-      s.iters_small, s.iters_attest, s.iters_big, s.iters_audit, s.launches, s.children,
-      s.storm_seals);
+      absl::StripAsciiWhitespace(ReadFile(
+          "/sys/devices/system/clocksource/clocksource0/current_clocksource")),
+      CurrentAffinity(), s.client, small.st_size / 1e6, s.big_client,
+      big.st_size / 1e6, s.iters_small, s.iters_attest, s.iters_big,
+      s.iters_audit, s.launches, s.children, s.storm_seals);
 }
 
 int Main(int argc, char** argv) {
@@ -1207,7 +1304,8 @@ int Main(int argc, char** argv) {
     };
     auto number = [&](const std::string& v) {
       int64_t n = 0;
-      if (!absl::SimpleAtoi(v, &n) || n < 0) Die(absl::StrCat("bad number in ", a));
+      if (!absl::SimpleAtoi(v, &n) || n < 0)
+        Die(absl::StrCat("bad number in ", a));
       return n;
     };
     if (a == "--quick") {
@@ -1248,11 +1346,12 @@ int Main(int argc, char** argv) {
     } else if (auto v = value("--iterations-1mib")) {
       s.iters_big = number(*v);
     } else {
-      std::fprintf(stderr,
-                   "usage: tao_loop_bench [--quick] [--no-storm] [--children=N] "
-                   "[--seals=N] [--cpu=N] [--client=PATH] [--big-client=PATH] "
-                   "[--only=ROW,...] [--iterations=N] [--iterations-1mib=N]\n"
-                   "see bench/e2e/README.md\n");
+      std::fprintf(
+          stderr,
+          "usage: tao_loop_bench [--quick] [--no-storm] [--children=N] "
+          "[--seals=N] [--cpu=N] [--client=PATH] [--big-client=PATH] "
+          "[--only=ROW,...] [--iterations=N] [--iterations-1mib=N]\n"
+          "see bench/e2e/README.md\n");
       return 2;
     }
   }
@@ -1276,12 +1375,14 @@ int Main(int argc, char** argv) {
     s.storm_compare = 0;
   }
 
-  std::printf("%s  loadavg at start: %s\n\n", Header(s).c_str(), LoadMeter::LoadAvg().c_str());
+  std::printf("%s  loadavg at start: %s\n\n", Header(s).c_str(),
+              LoadMeter::LoadAvg().c_str());
   std::fflush(stdout);
   const LoadMeter::Snap load0 = LoadMeter::Take();
   const int64_t run_start = MonoNs();
   auto progress = [&](const std::string& what) {
-    std::fprintf(stderr, "[%5.1fs] %s\n", (MonoNs() - run_start) / 1e9, what.c_str());
+    std::fprintf(stderr, "[%5.1fs] %s\n", (MonoNs() - run_start) / 1e9,
+                 what.c_str());
   };
   TempDir dir;
   Host h;
@@ -1314,16 +1415,18 @@ int Main(int argc, char** argv) {
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(pin_cpu, &one);
-    if (sched_setaffinity(0, sizeof(one), &one) != 0) Die("sched_setaffinity failed");
+    if (sched_setaffinity(0, sizeof(one), &one) != 0)
+      Die("sched_setaffinity failed");
     pinned_affinity = CurrentAffinity();
     progress("pinned phase, " + pinned_affinity);
     pinned = RunPhase(bench, h);
-    if (sched_setaffinity(0, sizeof(original), &original) != 0) Die("restore affinity");
+    if (sched_setaffinity(0, sizeof(original), &original) != 0)
+      Die("restore affinity");
   }
 
   // 5. Launch latency, unpinned.
-  std::vector<int64_t> small_reply, small_call, small_main, big_reply, big_call, big_main,
-      spawn_small, spawn_big, spawn_small_main, spawn_big_main;
+  std::vector<int64_t> small_reply, small_call, small_main, big_reply, big_call,
+      big_main, spawn_small, spawn_big, spawn_small_main, spawn_big_main;
   std::vector<int64_t> measure_big, measure_small, openssl_big, sha_mem;
   size_t big_size = 0;
   MeasureSteps steps;
@@ -1354,14 +1457,16 @@ int Main(int argc, char** argv) {
     // MeasureExecutable alone vs `openssl dgst -sha256` vs SHA-256 in memory.
     for (int i = 0; i < s.hashes; ++i) {
       int64_t t0 = MonoNs();
-      auto m = Check(tao::MeasureExecutable(s.big_client, size_t{1} << 30), "measure big");
+      auto m = Check(tao::MeasureExecutable(s.big_client, size_t{1} << 30),
+                     "measure big");
       measure_big.push_back(MonoNs() - t0);
       big_size = m.size;
       t0 = MonoNs();
       Check(tao::MeasureExecutable(s.client, size_t{1} << 30), "measure small");
       measure_small.push_back(MonoNs() - t0);
       t0 = MonoNs();
-      pid_t pid = Spawn("openssl", {"openssl", "dgst", "-sha256", s.big_client}, {}, true);
+      pid_t pid = Spawn("openssl", {"openssl", "dgst", "-sha256", s.big_client},
+                        {}, true);
       int st = WaitPid(pid);
       openssl_big.push_back(MonoNs() - t0);
       if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) Die("openssl dgst failed");
@@ -1381,7 +1486,8 @@ int Main(int argc, char** argv) {
   if (s.Want("denied")) {
     progress("denied launches");
     Loop loop = MakeLoop(h, *h.domain);
-    Check(h.domain->Reload(h.Signed(h.ExecuteToNobody())), "reload deny policy");
+    Check(h.domain->Reload(h.Signed(h.ExecuteToNobody())),
+          "reload deny policy");
     for (int i = 0; i < s.launches; ++i) {
       for (const std::string* binary : {&s.client, &s.big_client}) {
         tao::StartRequest request;
@@ -1391,7 +1497,8 @@ int Main(int argc, char** argv) {
         auto started = loop.loop->StartHostedProgram(request);
         int64_t t = MonoNs() - t0;
         if (started.ok() || !absl::IsPermissionDenied(started.status())) {
-          Die(absl::StrCat("a launch was not denied: ", started.status().ToString()));
+          Die(absl::StrCat("a launch was not denied: ",
+                           started.status().ToString()));
         }
         (binary == &s.client ? denied_small : denied_big).push_back(t);
       }
@@ -1402,10 +1509,12 @@ int Main(int argc, char** argv) {
   // 7. The storm, in a fresh host process (unpinned).
   Storm storm, storm_small;
   if (s.storm && s.Want("storm")) {
-    progress(absl::StrFormat("storm: %d children x %d Seals", s.children, s.storm_seals));
+    progress(absl::StrFormat("storm: %d children x %d Seals", s.children,
+                             s.storm_seals));
     storm = RunStorm(s, s.children, dir);
     if (s.storm_compare > 0 && s.storm_compare < s.children) {
-      progress(absl::StrFormat("storm: %d children (scaling comparison)", s.storm_compare));
+      progress(absl::StrFormat("storm: %d children (scaling comparison)",
+                               s.storm_compare));
       storm_small = RunStorm(s, s.storm_compare, dir);
     }
   }
@@ -1425,29 +1534,34 @@ int Main(int argc, char** argv) {
   if (!small_reply.empty()) {
     int64_t v = Median(small_reply), b = Median(spawn_small);
     rows.push_back(
-        {"launch small -> first reply", Ms(v / 1e6), Ms(b / 1e6) + " posix_spawn",
-         X(static_cast<double>(v) / b), "-", "-",
-         absl::StrFormat(
-             "StartHostedProgram returns at %.2f ms (MeasureExecutable %.2f ms, then fork "
-             "of the host (fork+exit alone %.2f ms) and a wait for exec); the child's "
-             "main() at %.2f ms (posix_spawn: "
-             "%.2f ms; exec + ld.so of ~30 shared libraries); its first reply %.2f ms "
-             "later (connect, one GetTaoName round trip, the client's first use of OpenSSL)",
-             Median(small_call) / 1e6, Median(measure_small) / 1e6, steps.fork_ms,
-             Median(small_main) / 1e6,
-             Median(spawn_small_main) / 1e6, (v - Median(small_main)) / 1e6)});
+        {"launch small -> first reply", Ms(v / 1e6),
+         Ms(b / 1e6) + " posix_spawn", X(static_cast<double>(v) / b), "-", "-",
+         absl::StrFormat("StartHostedProgram returns at %.2f ms "
+                         "(MeasureExecutable %.2f ms, then fork "
+                         "of the host (fork+exit alone %.2f ms) and a wait for "
+                         "exec); the child's "
+                         "main() at %.2f ms (posix_spawn: "
+                         "%.2f ms; exec + ld.so of ~30 shared libraries); its "
+                         "first reply %.2f ms "
+                         "later (connect, one GetTaoName round trip, the "
+                         "client's first use of OpenSSL)",
+                         Median(small_call) / 1e6, Median(measure_small) / 1e6,
+                         steps.fork_ms, Median(small_main) / 1e6,
+                         Median(spawn_small_main) / 1e6,
+                         (v - Median(small_main)) / 1e6)});
   }
   if (!big_reply.empty()) {
     int64_t v = Median(big_reply), b = Median(spawn_big);
     rows.push_back(
         {absl::StrFormat("launch %.1f MB -> first reply", big_mb), Ms(v / 1e6),
-         Ms(b / 1e6) + " posix_spawn", X(static_cast<double>(v) / b), "<= 10 ms",
-         v <= 10000000 ? "yes" : "NO",
-         absl::StrFormat("StartHostedProgram returns at %.2f ms, of which "
-                         "MeasureExecutable %.2f ms (sendfile copy into a memfd + SHA-256 "
-                         "of %.1f MB); main() at %.2f ms (posix_spawn: %.2f ms)",
-                         Median(big_call) / 1e6, Median(measure_big) / 1e6, big_mb,
-                         Median(big_main) / 1e6, Median(spawn_big_main) / 1e6)});
+         Ms(b / 1e6) + " posix_spawn", X(static_cast<double>(v) / b),
+         "<= 10 ms", v <= 10000000 ? "yes" : "NO",
+         absl::StrFormat(
+             "StartHostedProgram returns at %.2f ms, of which "
+             "MeasureExecutable %.2f ms (sendfile copy into a memfd + SHA-256 "
+             "of %.1f MB); main() at %.2f ms (posix_spawn: %.2f ms)",
+             Median(big_call) / 1e6, Median(measure_big) / 1e6, big_mb,
+             Median(big_main) / 1e6, Median(spawn_big_main) / 1e6)});
   }
   if (!measure_big.empty()) {
     double ours = MBps(static_cast<int64_t>(big_size), Median(measure_big));
@@ -1458,23 +1572,25 @@ int Main(int argc, char** argv) {
          MBs(ours) + " (" + Ms(Median(measure_big) / 1e6) + ")",
          MBs(theirs) + " openssl dgst (" + Ms(Median(openssl_big) / 1e6) + ")",
          X(ours / theirs), ">= 0.80x", ours / theirs >= 0.8 ? "yes" : "NO",
-         absl::StrFormat("two passes: sendfile into the memfd %.2f ms (shmem page "
-                         "allocation) + mmap and SHA-256 %.2f ms (%.2f ms with "
-                         "MAP_POPULATE); SHA-256 of the bytes in memory alone %.2f ms "
-                         "(%.0f MB/s); one fused pass (read 1 MiB, hash, write into the "
-                         "memfd) %.2f ms. openssl's wall time includes its own start",
-                         steps.copy_ms, steps.hash_mmap_ms, steps.hash_populate_ms,
-                         Median(sha_mem) / 1e6, mem, steps.fused_ms)});
+         absl::StrFormat(
+             "two passes: sendfile into the memfd %.2f ms (shmem page "
+             "allocation) + mmap and SHA-256 %.2f ms (%.2f ms with "
+             "MAP_POPULATE); SHA-256 of the bytes in memory alone %.2f ms "
+             "(%.0f MB/s); one fused pass (read 1 MiB, hash, write into the "
+             "memfd) %.2f ms. openssl's wall time includes its own start",
+             steps.copy_ms, steps.hash_mmap_ms, steps.hash_populate_ms,
+             Median(sha_mem) / 1e6, mem, steps.fused_ms)});
   }
   if (!denied_small.empty()) {
-    rows.push_back({"denied launch small", Ms(Median(denied_small) / 1e6), "-", "-", "-",
-                    "-",
-                    "MeasureExecutable + Authorize(Execute) (name_prefix parse, the deny "
+    rows.push_back({"denied launch small", Ms(Median(denied_small) / 1e6), "-",
+                    "-", "-", "-",
+                    "MeasureExecutable + Authorize(Execute) (the deny "
                     "reason); nothing is forked"});
-    rows.push_back({absl::StrFormat("denied launch %.1f MB", big_mb),
-                    Ms(Median(denied_big) / 1e6), "-", "-", "-", "-",
-                    "the same, dominated by measuring 10 MB: the loop measures before it "
-                    "asks the domain"});
+    rows.push_back(
+        {absl::StrFormat("denied launch %.1f MB", big_mb),
+         Ms(Median(denied_big) / 1e6), "-", "-", "-", "-",
+         "the same, dominated by measuring 10 MB: the loop measures before it "
+         "asks the domain"});
   }
   if (!storm.kv.empty()) {
     rows.push_back({});
@@ -1482,50 +1598,56 @@ int Main(int argc, char** argv) {
       const int64_t n = st.Get("children");
       const std::string tag = absl::StrCat(n, " children");
       if (st.Get("failed") != 0 || st.Get("started") != n) {
-        rows.push_back({"storm, " + tag, "FAILED", "-", "-", "-", "NO",
-                        absl::StrCat(st.Get("failed"), " failed, ", st.Get("started"),
-                                     " started: ", st.kv.at("first_failure"), " ",
-                                     st.kv.at("start_error"))});
+        rows.push_back(
+            {"storm, " + tag, "FAILED", "-", "-", "-", "NO",
+             absl::StrCat(st.Get("failed"), " failed, ", st.Get("started"),
+                          " started: ", st.kv.at("first_failure"), " ",
+                          st.kv.at("start_error"))});
         return;
       }
       rows.push_back(
-          {"storm: start " + tag, Ms(st.Get("start_all_ns") / 1e6), "-", "-", "-", "-",
-           absl::StrFormat("serial StartHostedProgram calls: %.2f ms each for the first "
-                           "tenth, %.2f ms for the last (each one forks the host, and "
-                           "fork and exec cost grows with the host's RSS and open "
-                           "descriptors); then %.0f ms until every child had connected",
-                           st.Get("start_first_tenth_ns") / 1e6,
-                           st.Get("start_last_tenth_ns") / 1e6,
-                           st.Get("connect_wait_ns") / 1e6)});
+          {"storm: start " + tag, Ms(st.Get("start_all_ns") / 1e6), "-", "-",
+           "-", "-",
+           absl::StrFormat(
+               "serial StartHostedProgram calls: %.2f ms each for the first "
+               "tenth, %.2f ms for the last (each one forks the host, and "
+               "fork and exec cost grows with the host's RSS and open "
+               "descriptors); then %.0f ms until every child had connected",
+               st.Get("start_first_tenth_ns") / 1e6,
+               st.Get("start_last_tenth_ns") / 1e6,
+               st.Get("connect_wait_ns") / 1e6)});
       const double rate = st.seals_per_s();
       const double seals = std::max<int64_t>(1, st.Get("seals"));
       rows.push_back(
-          {"storm: aggregate Seals/s, " + tag, absl::StrFormat("%.0f /s", rate), "-", "-",
-           goals ? ">= 17000 /s" : "-", goals ? (rate >= 17000 ? "yes" : "NO") : "-",
-           absl::StrFormat("%ld Seals in %.2f s; the loop's threads used %.1f us CPU per "
-                           "Seal but ran only %.0f%% of the window: never idle (%ld "
-                           "voluntary switches), preempted %ld times by the clients they "
-                           "wake, on %ld CPUs shared with %ld clients (try "
-                           "--loop-sched=fifo)",
-                           static_cast<long>(st.Get("seals")), st.Get("window_ns") / 1e9,
-                           st.Get("loop_cpu_ns") / 1e3 / seals,
-                           100.0 * st.Get("loop_cpu_ns") /
-                               std::max<int64_t>(1, st.Get("window_ns")),
-                           static_cast<long>(st.Get("loop_switches")),
-                           static_cast<long>(st.Get("loop_preemptions")),
-                           static_cast<long>(sysconf(_SC_NPROCESSORS_ONLN)),
-                           static_cast<long>(n))});
+          {"storm: aggregate Seals/s, " + tag, absl::StrFormat("%.0f /s", rate),
+           "-", "-", goals ? ">= 17000 /s" : "-",
+           goals ? (rate >= 17000 ? "yes" : "NO") : "-",
+           absl::StrFormat(
+               "%ld Seals in %.2f s; the loop's threads used %.1f us CPU per "
+               "Seal but ran only %.0f%% of the window: never idle (%ld "
+               "voluntary switches), preempted %ld times by the clients they "
+               "wake, on %ld CPUs shared with %ld clients (try "
+               "--loop-sched=fifo)",
+               static_cast<long>(st.Get("seals")), st.Get("window_ns") / 1e9,
+               st.Get("loop_cpu_ns") / 1e3 / seals,
+               100.0 * st.Get("loop_cpu_ns") /
+                   std::max<int64_t>(1, st.Get("window_ns")),
+               static_cast<long>(st.Get("loop_switches")),
+               static_cast<long>(st.Get("loop_preemptions")),
+               static_cast<long>(sysconf(_SC_NPROCESSORS_ONLN)),
+               static_cast<long>(n))});
       const double hwm = st.Get("hwm_kb") / 1024.0;
       const double idle = st.Get("hwm_idle_kb") / 1024.0;
       rows.push_back(
           {"storm: host peak RSS, " + tag, absl::StrFormat("%.1f MiB", hwm),
            absl::StrFormat("%.1f MiB idle host", idle), X(hwm / idle),
            goals ? "< 57 MiB" : "-", goals ? (hwm < 57 ? "yes" : "NO") : "-",
-           absl::StrFormat("VmHWM of the host process: %.0f KiB per child above the idle "
-                           "host (%.1f MiB after the starts, before any Seal): the loop's "
-                           "per-child state, above all its read and write buffers",
-                           (st.Get("hwm_kb") - st.Get("hwm_idle_kb")) * 1.0 / n,
-                           st.Get("hwm_started_kb") / 1024.0)});
+           absl::StrFormat(
+               "VmHWM of the host process: %.0f KiB per child above the idle "
+               "host (%.1f MiB after the starts, before any Seal): the loop's "
+               "per-child state, above all its read and write buffers",
+               (st.Get("hwm_kb") - st.Get("hwm_idle_kb")) * 1.0 / n,
+               st.Get("hwm_started_kb") / 1024.0)});
     };
     // The goals are for 1,000 children; a smaller storm (--quick) is shown
     // without them.
@@ -1537,16 +1659,23 @@ int Main(int argc, char** argv) {
               started_pinned ? "  (WARNING: the process started pinned, so the "
                                "'unpinned' rows are pinned too)"
                              : "");
-  std::printf("host work per call, in-process without the loop (median): Principal::Parse "
-              "%.1f us, Authorize(Seal) %.1f us, Encrypt 32 B %.1f us, Decrypt 32 B %.1f us, "
-              "Encrypt 1 MiB %.0f us, Decrypt 1 MiB %.0f us, Attest %.1f us, "
-              "GetRandomBytes 32 B %.1f us\n\n",
-              work.parse_name_us, work.authorize_us, work.encrypt32_us, work.decrypt32_us,
-              work.encrypt1m_us, work.decrypt1m_us, work.attest_us, work.random32_us);
+  std::printf(
+      "host work per call, in-process without the loop (median): "
+      "Principal::Parse "
+      "%.1f us, Authorize(Seal) %.1f us, Encrypt 32 B %.1f us, Decrypt 32 B "
+      "%.1f us, "
+      "Encrypt 1 MiB %.0f us, Decrypt 1 MiB %.0f us, Attest %.1f us, "
+      "GetRandomBytes 32 B %.1f us\n\n",
+      work.parse_name_us, work.authorize_us, work.encrypt32_us,
+      work.decrypt32_us, work.encrypt1m_us, work.decrypt1m_us, work.attest_us,
+      work.random32_us);
   PrintTable(rows);
-  std::printf("\nRTTs are medians of per-call times measured in the client (p99 in "
-              "brackets); MB/s = 1 MiB / median RTT, 1 MB = 10^6 B. \"loop CPU\" is the "
-              "CPU time of the loop's threads per call, \"client CPU\" the client's.\n");
+  std::printf(
+      "\nRTTs are medians of per-call times measured in the client (p99 in "
+      "brackets); MB/s = 1 MiB / median RTT, 1 MB = 10^6 B. \"loop CPU\" is "
+      "the "
+      "CPU time of the loop's threads per call, \"client CPU\" the "
+      "client's.\n");
   std::printf("background: %s\n", LoadMeter::Describe(load0, load1).c_str());
   std::printf("run took %.1f s\n", (MonoNs() - run_start) / 1e9);
   return 0;
