@@ -17,6 +17,9 @@
 
 namespace tao {
 
+// A measurement-cache budget for hosts that enable it (256 MiB).
+inline constexpr size_t kRecommendedMeasurementCacheBytes = size_t{256} << 20;
+
 struct ProcessFactoryOptions {
   // Names a spec may set in the program's environment. Empty: any name but
   // LD_* and TAO_* (the loader's and ours).
@@ -24,8 +27,11 @@ struct ProcessFactoryOptions {
   // Largest program accepted.
   size_t max_program_size = size_t{1} << 30;
   // Most bytes of sealed, measured programs kept for later starts of the
-  // same unchanged files (MeasurementCache); 0 disables the cache.
-  size_t measurement_cache_bytes = size_t{256} << 20;
+  // same unchanged files (MeasurementCache); 0 (the default) disables the
+  // cache. Each cached program keeps one descriptor open in the host.
+  // kRecommendedMeasurementCacheBytes suits a host that starts programs of
+  // ~10 MB repeatedly.
+  size_t measurement_cache_bytes = 0;
 };
 
 // A program's bytes, copied into a sealed memfd and measured there.

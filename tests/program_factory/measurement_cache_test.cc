@@ -370,7 +370,9 @@ std::string RunToOutput(HostedProgram& program) {
 
 TEST(ProcessFactoryCacheTest, ASecondStartIsAHitAndRunsTheCachedProgram) {
   WaitUntilSettled(PROBE_CHILD);
-  ProcessFactory factory;
+  ProcessFactoryOptions options;
+  options.measurement_cache_bytes = kRecommendedMeasurementCacheBytes;
+  ProcessFactory factory(options);
   ASSERT_NE(factory.measurement_cache(), nullptr);
   EXPECT_EQ(factory.measurement_cache()->byte_budget(), size_t{256} << 20);
   ProgramSpec spec;
@@ -392,6 +394,7 @@ TEST(ProcessFactoryCacheTest, ASecondStartIsAHitAndRunsTheCachedProgram) {
 
 TEST(ProcessFactoryCacheTest, AZeroBudgetDisablesTheCache) {
   WaitUntilSettled(PROBE_CHILD);
+  EXPECT_EQ(ProcessFactory().measurement_cache(), nullptr);  // the default
   ProcessFactoryOptions options;
   options.measurement_cache_bytes = 0;
   ProcessFactory factory(options);
@@ -452,7 +455,9 @@ TEST(ProcessFactoryCacheTest, ConcurrentStartsShareTheCache) {
   WaitUntilSettled(PROBE_CHILD_OTHER);
   const std::string child_digest = Sha256(ReadAll(PROBE_CHILD));
   const std::string other_digest = Sha256(ReadAll(PROBE_CHILD_OTHER));
-  ProcessFactory factory;
+  ProcessFactoryOptions options;
+  options.measurement_cache_bytes = kRecommendedMeasurementCacheBytes;
+  ProcessFactory factory(options);
   constexpr int kThreads = 4;
   constexpr int kEach = 25;
   std::vector<std::thread> threads;
