@@ -2,8 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/close_range.h>
@@ -49,12 +50,104 @@ const char* StepName(int step) {
   return "start";
 }
 
-[[noreturn]] void ChildFail(int report_fd, int step) {
+// Everything the child reads, prepared by the parent before clone(). With
+// CLONE_VM the child runs in the parent's memory, so it must not allocate,
+// take locks, or write anything the parent uses afterwards: it only reads
+// these and writes into `temps`, storage made for it alone.
+struct ChildArgs {
+  const std::pair<int, int>* remap;  // {source, target}
+  size_t remap_count;
+  int* temps;             // remap_count slots, written by the child
+  const char* is_target;  // max_child_fd + 1 flags
+  int max_child_fd;
+  int exec_fd;
+  int report_fd;
+  char* const* argv;
+  char* const* envp;
+  const char* working_dir;
+  bool set_gid;
+  gid_t gid;
+  bool set_uid;
+  uid_t uid;
+};
+
+// The child's system calls are made directly (syscall(2)), not through the
+// libc wrappers: glibc's setuid/setgid/setgroups signal every thread of the
+// (parent's, shared) thread list to change their credentials too, and under
+// the sanitizers most wrappers are interceptors that keep state. syscall(2)
+// itself only sets errno, in the parent thread's TLS, which the parent does
+// not read until after its own next call.
+#define TAO_CHILD_ATTRIBUTES \
+  __attribute__((noinline, no_sanitize("address", "undefined")))
+
+TAO_CHILD_ATTRIBUTES [[noreturn]] void ChildFail(int report_fd, int step) {
   int report[2] = {step, errno};
-  ssize_t ignored = ::write(report_fd, report, sizeof(report));
-  (void)ignored;
-  ::_exit(127);
+  ::syscall(SYS_write, report_fd, report, sizeof(report));
+  ::syscall(SYS_exit_group, 127);
+  __builtin_unreachable();
 }
+
+// The child, from clone() to fexecve. Async-signal-safe system calls only.
+TAO_CHILD_ATTRIBUTES int ChildMain(void* arg) {
+  const ChildArgs& a = *static_cast<const ChildArgs*>(arg);
+  // Every signal is still blocked (the parent blocked them around clone), so
+  // no handler of the host can run here on the shared memory. Reset every
+  // disposition first (the table is the child's own without CLONE_SIGHAND),
+  // then unblock. An all-zero kernel sigaction is SIG_DFL with no flags and
+  // no mask whatever the architecture's layout.
+  const unsigned long dfl[8] = {};
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) {
+      ::syscall(SYS_rt_sigaction, sig, dfl, nullptr, NSIG / 8);
+    }
+  }
+  const unsigned long empty[2] = {};
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty, nullptr, NSIG / 8);
+  if (::syscall(SYS_setsid) < 0) ChildFail(a.report_fd, kStepSetsid);
+  // Keep the program and the report pipe out of the way of the targets.
+  int exec_fd = static_cast<int>(
+      ::syscall(SYS_fcntl, a.exec_fd, F_DUPFD_CLOEXEC, a.max_child_fd + 1));
+  if (exec_fd < 0) ChildFail(a.report_fd, kStepDup);
+  int report_fd = static_cast<int>(
+      ::syscall(SYS_fcntl, a.report_fd, F_DUPFD_CLOEXEC, a.max_child_fd + 1));
+  if (report_fd < 0) ChildFail(a.report_fd, kStepDup);
+  // Two passes, so a source numbered like another's target is not lost.
+  for (size_t i = 0; i < a.remap_count; ++i) {
+    a.temps[i] = static_cast<int>(
+        ::syscall(SYS_fcntl, a.remap[i].first, F_DUPFD_CLOEXEC, a.max_child_fd + 1));
+    if (a.temps[i] < 0) ChildFail(report_fd, kStepDup);
+  }
+  for (size_t i = 0; i < a.remap_count; ++i) {
+    // dup3 (there is no dup2 on every architecture); temps are above every
+    // target, so never equal to it. Flags 0: the target is not CLOEXEC.
+    if (::syscall(SYS_dup3, a.temps[i], a.remap[i].second, 0) < 0) {
+      ChildFail(report_fd, kStepDup);
+    }
+  }
+  // Nothing else of the host's reaches the program, CLOEXEC or not.
+  for (int fd = 3; fd <= a.max_child_fd; ++fd) {
+    if (!a.is_target[fd]) ::syscall(SYS_close, fd);
+  }
+  if (::syscall(SYS_close_range, a.max_child_fd + 1, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    ChildFail(report_fd, kStepDup);
+  }
+  if (a.set_gid) {
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0) ChildFail(report_fd, kStepSetgroups);
+    if (::syscall(SYS_setgid, a.gid) != 0) ChildFail(report_fd, kStepSetgid);
+  }
+  if (a.set_uid && ::syscall(SYS_setuid, a.uid) != 0) ChildFail(report_fd, kStepSetuid);
+  if (::syscall(SYS_chdir, a.working_dir) != 0) ChildFail(report_fd, kStepChdir);
+  // fexecve(3) as glibc does it: execveat of the descriptor itself.
+  ::syscall(SYS_execveat, exec_fd, "", a.argv, a.envp, AT_EMPTY_PATH);
+  ChildFail(report_fd, kStepExec);
+}
+
+#undef TAO_CHILD_ATTRIBUTES
+
+// The child's stack: large enough for ChildMain and the kernel's signal
+// frame (none is delivered: all are blocked until the dispositions are
+// reset), with a guard page below it.
+constexpr size_t kChildStackSize = size_t{64} << 10;
 
 }  // namespace
 
@@ -108,7 +201,7 @@ absl::StatusOr<std::pair<bool, int>> Subprocess::TryReap() {
 }
 
 absl::StatusOr<Subprocess> Launch(const LaunchOptions& options) {
-  // Everything the child touches is prepared here, before fork().
+  // Everything the child touches is prepared here, before clone().
   std::vector<char*> argv;
   for (const std::string& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -134,52 +227,48 @@ absl::StatusOr<Subprocess> Launch(const LaunchOptions& options) {
   UniqueFd report_read(report[0]);
   UniqueFd report_write(report[1]);
 
-  pid_t pid = ::fork();
-  if (pid < 0) return absl::ErrnoToStatus(errno, "fork");
-  if (pid == 0) {
-    // Child: async-signal-safe calls only.
-    sigset_t empty;
-    sigemptyset(&empty);
-    sigprocmask(SIG_SETMASK, &empty, nullptr);
-    struct sigaction dfl;
-    std::memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) {
-      if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
-    }
-    if (::setsid() < 0) ChildFail(report[1], kStepSetsid);
-    // Keep the program and the report pipe out of the way of the targets.
-    int exec_fd = ::fcntl(options.exec_fd, F_DUPFD_CLOEXEC, max_child_fd + 1);
-    if (exec_fd < 0) ChildFail(report[1], kStepDup);
-    int report_fd = ::fcntl(report[1], F_DUPFD_CLOEXEC, max_child_fd + 1);
-    if (report_fd < 0) ChildFail(report[1], kStepDup);
-    // Two passes, so a source numbered like another's target is not lost.
-    for (size_t i = 0; i < options.fds_to_remap.size(); ++i) {
-      temps[i] = ::fcntl(options.fds_to_remap[i].first, F_DUPFD_CLOEXEC,
-                         max_child_fd + 1);
-      if (temps[i] < 0) ChildFail(report[1], kStepDup);
-    }
-    for (size_t i = 0; i < options.fds_to_remap.size(); ++i) {
-      if (::dup2(temps[i], options.fds_to_remap[i].second) < 0) {
-        ChildFail(report_fd, kStepDup);
-      }
-    }
-    // Nothing else of the host's reaches the program, CLOEXEC or not.
-    for (int fd = 3; fd <= max_child_fd; ++fd) {
-      if (!is_target[fd]) ::close(fd);
-    }
-    if (::close_range(max_child_fd + 1, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-      ChildFail(report_fd, kStepDup);
-    }
-    if (set_gid) {
-      if (::setgroups(0, nullptr) != 0) ChildFail(report_fd, kStepSetgroups);
-      if (::setgid(gid) != 0) ChildFail(report_fd, kStepSetgid);
-    }
-    if (set_uid && ::setuid(uid) != 0) ChildFail(report_fd, kStepSetuid);
-    if (::chdir(working_dir) != 0) ChildFail(report_fd, kStepChdir);
-    ::fexecve(exec_fd, argv.data(), envp.data());
-    ChildFail(report_fd, kStepExec);
+  ChildArgs args;
+  args.remap = options.fds_to_remap.data();
+  args.remap_count = options.fds_to_remap.size();
+  args.temps = temps.data();
+  args.is_target = is_target.data();
+  args.max_child_fd = max_child_fd;
+  args.exec_fd = options.exec_fd;
+  args.report_fd = report[1];
+  args.argv = argv.data();
+  args.envp = envp.data();
+  args.working_dir = working_dir;
+  args.set_gid = set_gid;
+  args.gid = gid;
+  args.set_uid = set_uid;
+  args.uid = uid;
+
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t map_size = kChildStackSize + page;
+  void* stack = ::mmap(nullptr, map_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+  if (stack == MAP_FAILED) return absl::ErrnoToStatus(errno, "map the child's stack");
+  if (::mprotect(stack, page, PROT_NONE) != 0) {
+    int error = errno;
+    ::munmap(stack, map_size);
+    return absl::ErrnoToStatus(error, "guard the child's stack");
   }
+
+  // posix_spawn's way, not fork(): the child shares our memory (CLONE_VM),
+  // so nothing is copied and the cost does not grow with the host's RSS, and
+  // we sleep until it has exec'd or exited (CLONE_VFORK). Every signal,
+  // glibc's internal ones too, is blocked around it so that no handler runs
+  // in the child on our memory; the child resets them all before unblocking.
+  unsigned long all[2], old[2];
+  std::memset(all, 0xff, sizeof(all));
+  ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, all, old, NSIG / 8);
+  pid_t pid = ::clone(ChildMain, static_cast<char*>(stack) + map_size,
+                      CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  int clone_errno = errno;
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, nullptr, NSIG / 8);
+  // The child has exec'd or exited: nothing runs on the stack any more.
+  ::munmap(stack, map_size);
+  if (pid < 0) return absl::ErrnoToStatus(clone_errno, "clone");
 
   Subprocess child;
   child.pid_ = pid;

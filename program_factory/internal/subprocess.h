@@ -1,5 +1,8 @@
-// fork/exec in one place. Everything the child needs is built before fork();
-// between fork and exec the child makes only async-signal-safe calls.
+// Process creation in one place: clone(CLONE_VM | CLONE_VFORK) on a stack of
+// its own, then fexecve, as glibc's posix_spawn does. Everything the child
+// needs is built before clone(); the child shares the parent's memory until
+// it execs, so it makes only raw system calls, allocates nothing and writes
+// nothing the parent reuses.
 #ifndef TAO_PROGRAM_FACTORY_INTERNAL_SUBPROCESS_H_
 #define TAO_PROGRAM_FACTORY_INTERNAL_SUBPROCESS_H_
 
@@ -52,8 +55,11 @@ class Subprocess {
 };
 
 // Starts a child: new session, remapped descriptors, signal mask and
-// dispositions reset, optional gid/uid drop, chdir, fexecve. Returns the
-// child's errno (with the step that failed) if it could not exec.
+// dispositions reset, optional gid/uid drop, chdir, fexecve. Returns once
+// the child has exec'd (or failed); the time it takes does not grow with the
+// caller's memory size. Returns the child's errno (with the step that
+// failed) if it could not exec. Thread-safe: the calling thread's signals
+// are blocked for the duration of clone() only.
 absl::StatusOr<Subprocess> Launch(const LaunchOptions& options);
 
 }  // namespace internal

@@ -53,14 +53,20 @@ int main(int argc, char** argv) {
   } else if (strcmp(mode, "session") == 0) {
     printf("pid %d sid %d pgid %d\n", static_cast<int>(getpid()),
            static_cast<int>(getsid(0)), static_cast<int>(getpgid(0)));
-  } else if (strcmp(mode, "signals") == 0) {
+  } else if (strcmp(mode, "signals") == 0 || strcmp(mode, "ids") == 0) {
+    // The lines of /proc/self/status about signals, or about credentials.
+    const bool signals = strcmp(mode, "signals") == 0;
     FILE* status = fopen("/proc/self/status", "r");
     if (status == nullptr) return 3;
     char line[512];
     while (fgets(line, sizeof(line), status) != nullptr) {
-      if (strncmp(line, "SigBlk:", 7) == 0 || strncmp(line, "SigIgn:", 7) == 0) {
-        fputs(line, stdout);
-      }
+      bool wanted = signals ? (strncmp(line, "SigBlk:", 7) == 0 ||
+                               strncmp(line, "SigIgn:", 7) == 0 ||
+                               strncmp(line, "SigCgt:", 7) == 0)
+                            : (strncmp(line, "Uid:", 4) == 0 ||
+                               strncmp(line, "Gid:", 4) == 0 ||
+                               strncmp(line, "Groups:", 7) == 0);
+      if (wanted) fputs(line, stdout);
     }
     fclose(status);
   } else if (strcmp(mode, "exit") == 0 && argc > 2) {

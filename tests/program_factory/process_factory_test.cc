@@ -16,8 +16,10 @@
 #include <future>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -513,6 +515,87 @@ TEST_F(ProcessFactoryTest, ChildLeadsANewSessionWithResetSignals) {
   ASSERT_GE(line.size(), 6u) << session.output;
   EXPECT_EQ(line[1], line[3]) << "pid == sid";
   EXPECT_EQ(absl::StripTrailingAsciiWhitespace(line[5]), line[1]) << "pid == pgid";
+}
+
+void CountSignal(int) {}
+
+// The child runs in the host's memory until it execs (clone with CLONE_VM),
+// with every signal blocked until it has reset the dispositions. What can be
+// seen from outside: the child starts with nothing blocked, ignored or
+// caught of the host's, and the host's own mask is as it was after the start.
+TEST_F(ProcessFactoryTest, HostHandlersAreNotInheritedAndTheHostMaskIsKept) {
+  struct sigaction handler = {}, old_action = {};
+  handler.sa_handler = CountSignal;
+  ASSERT_EQ(::sigaction(SIGUSR1, &handler, &old_action), 0);
+  sigset_t before, after, usr2;
+  sigemptyset(&usr2);
+  sigaddset(&usr2, SIGUSR2);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr2, &before), 0);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, nullptr, &before), 0);
+  Finished signals = Run(PROBE_CHILD, {"signals"});
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, nullptr, &after), 0);
+  pthread_sigmask(SIG_UNBLOCK, &usr2, nullptr);
+  ::sigaction(SIGUSR1, &old_action, nullptr);
+  EXPECT_THAT(signals.output, HasSubstr("SigBlk:\t0000000000000000"));
+  EXPECT_THAT(signals.output, HasSubstr("SigIgn:\t0000000000000000"));
+  // SIGUSR1's handler is not the child's (a sanitizer build of probe-child
+  // catches SIGSEGV, SIGBUS and SIGFPE of its own accord).
+  std::vector<std::string> caught = Lines(signals.output, "SigCgt:\t");
+  ASSERT_EQ(caught.size(), 1u) << signals.output;
+  uint64_t mask = std::strtoull(caught[0].c_str(), nullptr, 16);
+  EXPECT_EQ(mask & (uint64_t{1} << (SIGUSR1 - 1)), 0u) << signals.output;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    EXPECT_EQ(sigismember(&before, sig), sigismember(&after, sig)) << sig;
+  }
+}
+
+TEST_F(ProcessFactoryTest, UidAndGidAreDroppedWithTheSupplementaryGroups) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to change ids";
+  ProgramSpec spec;
+  spec.path = PROBE_CHILD;
+  spec.args = {"ids"};
+  spec.uid = 65534;
+  spec.gid = 65534;
+  auto program = factory_.NewHostedProgram(spec);
+  ASSERT_THAT(program, IsOk());
+  Finished done = RunProgram(**program, PipeChannel().endpoint);
+  EXPECT_TRUE(done.exit.success()) << done.exit.ToString() << done.output;
+  EXPECT_THAT(done.output, HasSubstr("Uid:\t65534\t65534\t65534\t65534\n"));
+  EXPECT_THAT(done.output, HasSubstr("Gid:\t65534\t65534\t65534\t65534\n"));
+  std::vector<std::string> groups = Lines(done.output, "Groups:");
+  ASSERT_EQ(groups.size(), 1u) << done.output;
+  EXPECT_EQ(absl::StripAsciiWhitespace(groups[0]), "");
+  // Only this child changed ids: the host (whose threads share nothing of
+  // the child's credentials) is still root.
+  EXPECT_EQ(::geteuid(), 0u);
+  EXPECT_EQ(::getegid(), 0u);
+}
+
+// Several threads starting programs at once, while others keep running:
+// each child gets its own descriptors and runs its own program.
+TEST_F(ProcessFactoryTest, ConcurrentStartsFromSeveralThreads) {
+  constexpr int kThreads = 4;
+  constexpr int kEach = 10;
+  std::vector<std::thread> threads;
+  std::vector<int> good(kThreads, 0);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([this, t, &good] {
+      for (int i = 0; i < kEach; ++i) {
+        ProgramSpec spec;
+        spec.path = i % 2 ? PROBE_CHILD_OTHER : PROBE_CHILD;
+        spec.args = {"fds"};
+        auto program = factory_.NewHostedProgram(spec);
+        if (!program.ok()) continue;
+        Finished done = RunProgram(**program, PipeChannel().endpoint);
+        if (done.exit.success() &&
+            FdNumbers(done.output) == std::set<int>{0, 1, 2, 3, 4}) {
+          ++good[t];
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(good[t], kEach) << t;
 }
 
 TEST_F(ProcessFactoryTest, WorkingDirectoryIsSetAndABadOneFailsWithTheReason) {
