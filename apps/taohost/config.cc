@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "program_factory/process_factory.h"
 #include "tao/text_proto.h"
 
 namespace tao {
@@ -87,6 +88,10 @@ void ApplyTaohostDefaults(TaohostConfig* config) {
   if (config->factories().empty()) config->add_factories("process");
   if (config->max_frame_size() == 0) config->set_max_frame_size(16 << 20);
   if (config->shutdown_grace_ms() == 0) config->set_shutdown_grace_ms(10000);
+  if (!config->has_measurement_cache_mib()) {
+    config->set_measurement_cache_mib(
+        static_cast<uint32_t>(kRecommendedMeasurementCacheBytes >> 20));
+  }
 }
 
 }  // namespace tao

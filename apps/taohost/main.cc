@@ -172,7 +172,9 @@ int Run(const TaohostConfig& config) {
   LOG(INFO) << "domain '" << (*domain)->domain_name() << "' policy loaded";
 
   EventHub events;
-  ProcessFactory process_factory;
+  ProcessFactoryOptions factory_options;
+  factory_options.measurement_cache_bytes = size_t{config.measurement_cache_mib()} << 20;
+  ProcessFactory process_factory(factory_options);
   HostedProgramChannelOptions loop_options;
   loop_options.log_dir = config.log_dir();
   loop_options.max_frame_size = config.max_frame_size();

@@ -400,7 +400,13 @@ struct Host {
   std::unique_ptr<tao::TaoDomain> domain;        // allow-all, no audit trail
   std::unique_ptr<tao::AuditLog> audit;          // for the audited domain
   std::unique_ptr<tao::TaoDomain> audit_domain;  // allow-all, audit trail
-  tao::ProcessFactory factory;
+  tao::ProcessFactory factory;  // no measurement cache: every start measures
+  // taohost's default: unchanged programs are not measured again.
+  tao::ProcessFactory cached_factory{[] {
+    tao::ProcessFactoryOptions options;
+    options.measurement_cache_bytes = tao::kRecommendedMeasurementCacheBytes;
+    return options;
+  }()};
 
   tao::DomainPolicy AllowAll() const {
     tao::DomainPolicy policy;
@@ -471,13 +477,14 @@ ThreadUsage UsageOf(const std::vector<pid_t>& tids) {
   return sum;
 }
 
-Loop MakeLoop(Host& h, tao::TaoDomain& domain) {
+Loop MakeLoop(Host& h, tao::TaoDomain& domain,
+              tao::ProcessFactory* factory = nullptr) {
   std::set<pid_t> before = TaskIds();
   Loop l;
   l.loop = Check(HostedProgramChannel::Create(
                      *h.host, domain,
                      {{"process",
-                       &h.factory,
+                       factory != nullptr ? factory : &h.factory,
                        {ChannelKind::kPipe, ChannelKind::kSocketpair}}},
                      tao::HostedProgramChannelOptions{}),
                  "HostedProgramChannel::Create");
@@ -759,11 +766,10 @@ struct MeasureSteps {
       0;  // mmap of the memfd + SHA-256 (what MeasureExecutable does)
   double hash_populate_ms = 0;  // the same with MAP_POPULATE
   double fused_ms = 0;  // one pass: read 1 MiB chunks, hash, write into a memfd
-  double fork_ms = 0;   // fork() + _exit + waitpid of this (host) process
 };
 
 MeasureSteps MeasureMeasurement(const std::string& path, int rounds) {
-  std::vector<double> copy, mmap_hash, populate_hash, fused, forks;
+  std::vector<double> copy, mmap_hash, populate_hash, fused;
   for (int i = 0; i < rounds; ++i) {
     int file = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (file < 0) Die("open " + path);
@@ -802,14 +808,9 @@ MeasureSteps MeasureMeasurement(const std::string& path, int rounds) {
     fused.push_back((MonoNs() - t0) / 1e6);
     close(memfd);
     close(file);
-    t0 = MonoNs();
-    pid_t pid = fork();
-    if (pid == 0) _exit(0);
-    WaitPid(pid);
-    forks.push_back((MonoNs() - t0) / 1e6);
   }
   return MeasureSteps{MedianD(copy), MedianD(mmap_hash), MedianD(populate_hash),
-                      MedianD(fused), MedianD(forks)};
+                      MedianD(fused)};
 }
 
 // ---- The table
@@ -1068,7 +1069,8 @@ int RunStormPhase(const Settings& s, const std::string& out) {
   TempDir dir;
   Host h;
   h.Make("");
-  Loop loop = MakeLoop(h, *h.domain);
+  // As taohost runs by default: with the measurement cache.
+  Loop loop = MakeLoop(h, *h.domain, &h.cached_factory);
   if (s.loop_nice.has_value()) {
     for (pid_t tid : loop.tids) {
       if (setpriority(PRIO_PROCESS, static_cast<id_t>(tid), *s.loop_nice) !=
@@ -1427,13 +1429,30 @@ int Main(int argc, char** argv) {
   // 5. Launch latency, unpinned.
   std::vector<int64_t> small_reply, small_call, small_main, big_reply, big_call,
       big_main, spawn_small, spawn_big, spawn_small_main, spawn_big_main;
+  std::vector<int64_t> cold_big_reply, cold_big_call, cold_small_reply;
+  std::vector<int64_t> measure_big_hit;
   std::vector<int64_t> measure_big, measure_small, openssl_big, sha_mem;
   size_t big_size = 0;
   MeasureSteps steps;
   if (s.Want("launch")) {
     progress("launches");
-    Loop loop = MakeLoop(h, *h.domain);
-    bench.LaunchOnce(loop, s.client);  // warm the page cache and the loop
+    {
+      // Cache off: every start copies and hashes the file.
+      Loop cold = MakeLoop(h, *h.domain);
+      bench.LaunchOnce(cold, s.client);  // warm the page cache and the loop
+      bench.LaunchOnce(cold, s.big_client);
+      for (int i = 0; i < s.launches; ++i) {
+        cold_small_reply.push_back(
+            bench.LaunchOnce(cold, s.client).first_reply_ns);
+        auto b = bench.LaunchOnce(cold, s.big_client);
+        cold_big_reply.push_back(b.first_reply_ns);
+        cold_big_call.push_back(b.start_call_ns);
+      }
+    }
+    // taohost's default, the measurement cache: the warm-up starts measure
+    // (and cache) each binary once; the timed ones find it measured.
+    Loop loop = MakeLoop(h, *h.domain, &h.cached_factory);
+    bench.LaunchOnce(loop, s.client);
     bench.LaunchOnce(loop, s.big_client);
     for (int i = 0; i < s.launches; ++i) {
       auto a = bench.LaunchOnce(loop, s.client);
@@ -1461,6 +1480,13 @@ int Main(int argc, char** argv) {
                      "measure big");
       measure_big.push_back(MonoNs() - t0);
       big_size = m.size;
+      tao::MeasurementCache cache(size_t{1} << 30);
+      Check(tao::MeasureExecutable(s.big_client, size_t{1} << 30, &cache),
+            "fill");
+      t0 = MonoNs();
+      Check(tao::MeasureExecutable(s.big_client, size_t{1} << 30, &cache),
+            "hit");
+      measure_big_hit.push_back(MonoNs() - t0);
       t0 = MonoNs();
       Check(tao::MeasureExecutable(s.client, size_t{1} << 30), "measure small");
       measure_small.push_back(MonoNs() - t0);
@@ -1536,19 +1562,17 @@ int Main(int argc, char** argv) {
     rows.push_back(
         {"launch small -> first reply", Ms(v / 1e6),
          Ms(b / 1e6) + " posix_spawn", X(static_cast<double>(v) / b), "-", "-",
-         absl::StrFormat("StartHostedProgram returns at %.2f ms "
-                         "(MeasureExecutable %.2f ms, then fork "
-                         "of the host (fork+exit alone %.2f ms) and a wait for "
-                         "exec); the child's "
-                         "main() at %.2f ms (posix_spawn: "
-                         "%.2f ms; exec + ld.so of ~30 shared libraries); its "
-                         "first reply %.2f ms "
-                         "later (connect, one GetTaoName round trip, the "
-                         "client's first use of OpenSSL)",
-                         Median(small_call) / 1e6, Median(measure_small) / 1e6,
-                         steps.fork_ms, Median(small_main) / 1e6,
-                         Median(spawn_small_main) / 1e6,
-                         (v - Median(small_main)) / 1e6)});
+         absl::StrFormat(
+             "measurement cache on (taohost's default); StartHostedProgram "
+             "returns at %.2f ms (cache hit, then clone(CLONE_VM|CLONE_VFORK) "
+             "and a wait for exec); the child's main() at %.2f ms "
+             "(posix_spawn: %.2f ms; exec + ld.so of ~30 shared libraries); "
+             "its first reply %.2f ms later (connect, one GetTaoName round "
+             "trip, the client's first use of OpenSSL). Cache off: %.2f ms "
+             "(MeasureExecutable %.2f ms)",
+             Median(small_call) / 1e6, Median(small_main) / 1e6,
+             Median(spawn_small_main) / 1e6, (v - Median(small_main)) / 1e6,
+             Median(cold_small_reply) / 1e6, Median(measure_small) / 1e6)});
   }
   if (!big_reply.empty()) {
     int64_t v = Median(big_reply), b = Median(spawn_big);
@@ -1557,11 +1581,23 @@ int Main(int argc, char** argv) {
          Ms(b / 1e6) + " posix_spawn", X(static_cast<double>(v) / b),
          "<= 10 ms", v <= 10000000 ? "yes" : "NO",
          absl::StrFormat(
-             "StartHostedProgram returns at %.2f ms, of which "
-             "MeasureExecutable %.2f ms (sendfile copy into a memfd + SHA-256 "
-             "of %.1f MB); main() at %.2f ms (posix_spawn: %.2f ms)",
-             Median(big_call) / 1e6, Median(measure_big) / 1e6, big_mb,
+             "measurement cache on (taohost's default; the file was "
+             "measured once, at the first start): StartHostedProgram "
+             "returns at %.2f ms (a cache hit: %.3f ms); main() at %.2f ms "
+             "(posix_spawn: %.2f ms)",
+             Median(big_call) / 1e6, Median(measure_big_hit) / 1e6,
              Median(big_main) / 1e6, Median(spawn_big_main) / 1e6)});
+    int64_t c = Median(cold_big_reply);
+    rows.push_back(
+        {absl::StrFormat("launch %.1f MB, cache off", big_mb), Ms(c / 1e6),
+         Ms(b / 1e6) + " posix_spawn", X(static_cast<double>(c) / b),
+         "<= 10 ms", c <= 10000000 ? "yes" : "NO",
+         absl::StrFormat(
+             "every start measures (the first start of a new or changed "
+             "file): StartHostedProgram returns at %.2f ms, of which "
+             "MeasureExecutable %.2f ms (one pass: read, SHA-256 and write "
+             "into a sealed memfd, %.1f MB)",
+             Median(cold_big_call) / 1e6, Median(measure_big) / 1e6, big_mb)});
   }
   if (!measure_big.empty()) {
     double ours = MBps(static_cast<int64_t>(big_size), Median(measure_big));
@@ -1573,19 +1609,24 @@ int Main(int argc, char** argv) {
          MBs(theirs) + " openssl dgst (" + Ms(Median(openssl_big) / 1e6) + ")",
          X(ours / theirs), ">= 0.80x", ours / theirs >= 0.8 ? "yes" : "NO",
          absl::StrFormat(
-             "two passes: sendfile into the memfd %.2f ms (shmem page "
-             "allocation) + mmap and SHA-256 %.2f ms (%.2f ms with "
-             "MAP_POPULATE); SHA-256 of the bytes in memory alone %.2f ms "
-             "(%.0f MB/s); one fused pass (read 1 MiB, hash, write into the "
-             "memfd) %.2f ms. openssl's wall time includes its own start",
-             steps.copy_ms, steps.hash_mmap_ms, steps.hash_populate_ms,
-             Median(sha_mem) / 1e6, mem, steps.fused_ms)});
+             "no cache: one pass (read 256 KiB, hash, write into the memfd); "
+             "SHA-256 "
+             "of the bytes in memory alone %.2f ms (%.0f MB/s), so hashing is "
+             "most "
+             "of it. The harness's own variants: sendfile into a memfd %.2f "
+             "ms, then "
+             "mmap and SHA-256 %.2f ms (%.2f ms with MAP_POPULATE); fused 1 "
+             "MiB "
+             "pass %.2f ms. openssl's wall time includes its own start",
+             Median(sha_mem) / 1e6, mem, steps.copy_ms, steps.hash_mmap_ms,
+             steps.hash_populate_ms, steps.fused_ms)});
   }
   if (!denied_small.empty()) {
-    rows.push_back({"denied launch small", Ms(Median(denied_small) / 1e6), "-",
-                    "-", "-", "-",
-                    "MeasureExecutable + Authorize(Execute) (the deny "
-                    "reason); nothing is forked"});
+    rows.push_back(
+        {"denied launch small", Ms(Median(denied_small) / 1e6), "-", "-", "-",
+         "-",
+         "MeasureExecutable (no cache) + Authorize(Execute) (the deny "
+         "reason); nothing is started"});
     rows.push_back(
         {absl::StrFormat("denied launch %.1f MB", big_mb),
          Ms(Median(denied_big) / 1e6), "-", "-", "-", "-",
@@ -1610,9 +1651,10 @@ int Main(int argc, char** argv) {
            "-", "-",
            absl::StrFormat(
                "serial StartHostedProgram calls: %.2f ms each for the first "
-               "tenth, %.2f ms for the last (each one forks the host, and "
-               "fork and exec cost grows with the host's RSS and open "
-               "descriptors); then %.0f ms until every child had connected",
+               "tenth, %.2f ms for the last (each one measures the client "
+               "(the storm host has no measurement cache), clones and waits "
+               "for "
+               "its exec); then %.0f ms until every child had connected",
                st.Get("start_first_tenth_ns") / 1e6,
                st.Get("start_last_tenth_ns") / 1e6,
                st.Get("connect_wait_ns") / 1e6)});

@@ -1,0 +1,46 @@
+// taohost's configuration: parsing and the defaults it fills in.
+#include "apps/taohost/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "program_factory/process_factory.h"
+#include "tests/testing/status_matchers.h"
+
+namespace tao {
+namespace {
+
+using ::tao::test::IsOk;
+using ::tao::test::StatusIs;
+
+TEST(TaohostConfigTest, DefaultsFillWhatIsUnset) {
+  auto config = ParseTaohostConfig("keys_dir: \"/k\"\ndomain_dir: \"/d\"\n");
+  ASSERT_THAT(config, IsOk());
+  ApplyTaohostDefaults(&*config);
+  EXPECT_EQ(config->runtime_dir(), "/run/tao");
+  EXPECT_EQ(config->admin_socket(), "/run/tao/admin.sock");
+  EXPECT_EQ(config->max_frame_size(), 16u << 20);
+  EXPECT_EQ(config->shutdown_grace_ms(), 10000u);
+  EXPECT_EQ(size_t{config->measurement_cache_mib()} << 20,
+            kRecommendedMeasurementCacheBytes);
+}
+
+TEST(TaohostConfigTest, AMeasurementCacheOfZeroStaysOff) {
+  auto config = ParseTaohostConfig("measurement_cache_mib: 0\n");
+  ASSERT_THAT(config, IsOk());
+  ApplyTaohostDefaults(&*config);
+  EXPECT_TRUE(config->has_measurement_cache_mib());
+  EXPECT_EQ(config->measurement_cache_mib(), 0u);
+  config = ParseTaohostConfig("measurement_cache_mib: 64\n");
+  ASSERT_THAT(config, IsOk());
+  ApplyTaohostDefaults(&*config);
+  EXPECT_EQ(config->measurement_cache_mib(), 64u);
+}
+
+TEST(TaohostConfigTest, UnknownFieldsAreRefused) {
+  EXPECT_THAT(ParseTaohostConfig("measurement_cache: 1\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace tao
