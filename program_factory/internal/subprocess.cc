@@ -80,7 +80,7 @@ struct ChildArgs {
 #define TAO_CHILD_ATTRIBUTES \
   __attribute__((noinline, no_sanitize("address", "undefined")))
 
-TAO_CHILD_ATTRIBUTES [[noreturn]] void ChildFail(int report_fd, int step) {
+[[noreturn]] TAO_CHILD_ATTRIBUTES void ChildFail(int report_fd, int step) {
   int report[2] = {step, errno};
   ::syscall(SYS_write, report_fd, report, sizeof(report));
   ::syscall(SYS_exit_group, 127);
