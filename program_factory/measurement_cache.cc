@@ -48,7 +48,7 @@ size_t FileIdentity::Hash::operator()(const FileIdentity& id) const {
 MeasurementCache::MeasurementCache(size_t byte_budget, absl::Duration min_age)
     : byte_budget_(byte_budget), min_age_(min_age) {}
 
-std::shared_ptr<const SealedMeasurement> MeasurementCache::Lookup(
+std::shared_ptr<const MeasuredExecutable> MeasurementCache::Lookup(
     const FileIdentity& id) {
   absl::MutexLock lock(&mu_);
   auto it = index_.find(id);
@@ -72,7 +72,7 @@ bool MeasurementCache::Settled(const FileIdentity& id,
 
 bool MeasurementCache::Insert(const FileIdentity& id,
                               const struct timespec& measure_start,
-                              std::shared_ptr<const SealedMeasurement> entry) {
+                              std::shared_ptr<const MeasuredExecutable> entry) {
   if (entry == nullptr || !entry->memfd.valid()) return false;
   if (entry->size > byte_budget_ || !Settled(id, measure_start)) return false;
   // Evicted entries are released after the lock: closing the last

@@ -56,15 +56,16 @@ struct FileIdentity {
   };
 };
 
-// One measured program. Immutable once built and shared (std::shared_ptr)
-// between the cache and its users; the memfd lives as long as the last owner.
-struct SealedMeasurement {
+// A program's bytes, copied into a sealed memfd and measured there. The cache
+// shares its entries (std::shared_ptr to const) with the programs started
+// from them; the memfd lives as long as the last owner.
+struct MeasuredExecutable {
   UniqueFd memfd;      // sealed against writes, growth, shrinking and new seals
   std::string digest;  // SHA-256 of the memfd's contents
   size_t size = 0;     // bytes in the memfd
 };
 
-// A bounded map FileIdentity -> SealedMeasurement with least-recently-used
+// A bounded map FileIdentity -> MeasuredExecutable with least-recently-used
 // eviction. Thread-safe: every method may be called from several threads at
 // once. It never measures anything itself; MeasureExecutable (in
 // process_factory.h) looks up, measures on a miss and offers the result.
@@ -82,7 +83,7 @@ class MeasurementCache {
   MeasurementCache& operator=(const MeasurementCache&) = delete;
 
   // The entry for `id`, marked most recently used, or nullptr.
-  std::shared_ptr<const SealedMeasurement> Lookup(const FileIdentity& id);
+  std::shared_ptr<const MeasuredExecutable> Lookup(const FileIdentity& id);
 
   // True if a file last changed as `id` says may be cached by a measurement
   // that started at `measure_start` (CLOCK_REALTIME): its ctime and mtime are
@@ -95,7 +96,7 @@ class MeasurementCache {
   // already under `id` (a concurrent measurement of the same file) stays.
   // Returns whether `entry` was inserted.
   bool Insert(const FileIdentity& id, const struct timespec& measure_start,
-              std::shared_ptr<const SealedMeasurement> entry);
+              std::shared_ptr<const MeasuredExecutable> entry);
 
   // Counters for tests and diagnostics.
   struct Stats {
@@ -110,7 +111,7 @@ class MeasurementCache {
 
  private:
   using Lru = std::list<
-      std::pair<FileIdentity, std::shared_ptr<const SealedMeasurement>>>;
+      std::pair<FileIdentity, std::shared_ptr<const MeasuredExecutable>>>;
 
   const size_t byte_budget_;
   const absl::Duration min_age_;

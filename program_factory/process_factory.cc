@@ -196,6 +196,17 @@ absl::StatusOr<MeasuredExecutable> CopyAndHash(int file, const std::string& path
   return out;
 }
 
+// The same measurement with a new descriptor of the same sealed memfd: the
+// bytes that were hashed, for a cache entry or a program started from one.
+absl::StatusOr<MeasuredExecutable> Share(const MeasuredExecutable& measured) {
+  MeasuredExecutable out;
+  out.memfd.Reset(::fcntl(measured.memfd.get(), F_DUPFD_CLOEXEC, 0));
+  if (!out.memfd.valid()) return absl::ErrnoToStatus(errno, "duplicate the program's memfd");
+  out.digest = measured.digest;
+  out.size = measured.size;
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<MeasuredExecutable> MeasureExecutable(const std::string& path,
@@ -225,16 +236,8 @@ absl::StatusOr<MeasuredExecutable> MeasureExecutable(const std::string& path,
   }
   const FileIdentity id = FileIdentity::FromStat(st);
   if (cache != nullptr) {
-    if (std::shared_ptr<const SealedMeasurement> hit = cache->Lookup(id)) {
-      // A new descriptor of the same sealed memfd: the bytes that were hashed.
-      MeasuredExecutable out;
-      out.memfd.Reset(::fcntl(hit->memfd.get(), F_DUPFD_CLOEXEC, 0));
-      if (!out.memfd.valid()) {
-        return absl::ErrnoToStatus(errno, "duplicate the cached program's memfd");
-      }
-      out.digest = hit->digest;
-      out.size = hit->size;
-      return out;
+    if (std::shared_ptr<const MeasuredExecutable> hit = cache->Lookup(id)) {
+      return Share(*hit);
     }
   }
   TAO_ASSIGN_OR_RETURN(MeasuredExecutable out, CopyAndHash(file.get(), path, max_size));
@@ -245,11 +248,10 @@ absl::StatusOr<MeasuredExecutable> MeasureExecutable(const std::string& path,
     // was read: the same identity before and after the copy.
     struct stat after;
     if (::fstat(file.get(), &after) == 0 && FileIdentity::FromStat(after) == id) {
-      auto entry = std::make_shared<SealedMeasurement>();
-      entry->memfd.Reset(::fcntl(out.memfd.get(), F_DUPFD_CLOEXEC, 0));
-      entry->digest = out.digest;
-      entry->size = out.size;
-      if (entry->memfd.valid()) cache->Insert(id, start, std::move(entry));
+      auto entry = Share(out);
+      if (entry.ok()) {
+        cache->Insert(id, start, std::make_shared<const MeasuredExecutable>(*std::move(entry)));
+      }
     }
   }
   return out;

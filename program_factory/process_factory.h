@@ -34,13 +34,6 @@ struct ProcessFactoryOptions {
   size_t measurement_cache_bytes = 0;
 };
 
-// A program's bytes, copied into a sealed memfd and measured there.
-struct MeasuredExecutable {
-  UniqueFd memfd;      // sealed against writes, growth and shrinking
-  std::string digest;  // SHA-256 of its contents
-  size_t size = 0;
-};
-
 // Copies `path` into a sealed memfd, hashing the bytes as they are copied.
 // kNotFound, kInvalidArgument (not a regular file, too large, empty) or an
 // errno status.

@@ -93,8 +93,8 @@ UniqueFd SealedMemfd(const std::string& bytes) {
   return fd;
 }
 
-std::shared_ptr<const SealedMeasurement> Entry(const std::string& bytes) {
-  auto entry = std::make_shared<SealedMeasurement>();
+std::shared_ptr<const MeasuredExecutable> Entry(const std::string& bytes) {
+  auto entry = std::make_shared<MeasuredExecutable>();
   entry->memfd = SealedMemfd(bytes);
   entry->digest = Sha256(bytes);
   entry->size = bytes.size();
