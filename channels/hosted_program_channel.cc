@@ -122,8 +122,8 @@ struct HostedProgramChannel::Child {
   FrameReader reader;
   std::string out;
   size_t out_pos = 0;
-  bool out_has_secret =
-      false;              // `out` holds unsealed plaintext: wipe once sent
+  // `out` holds unsealed plaintext: WipeOutput once it is sent.
+  bool out_has_secret = false;
   uint32_t in_mask = 0;   // events registered for in_fd (0: not registered)
   uint32_t out_mask = 0;  // events registered for out_fd
 
@@ -137,6 +137,11 @@ struct HostedProgramChannel::Child {
       : name(std::move(n)), reader(max_frame) {}
   int write_fd() const { return out_fd.valid() ? out_fd.get() : in_fd.get(); }
   size_t pending() const { return out.size() - out_pos; }
+  // Unsealed plaintext does not outlive its delivery in the host's memory.
+  void WipeOutput() {
+    if (out_has_secret) OPENSSL_cleanse(out.data(), out.size());
+    out_has_secret = false;
+  }
 };
 
 absl::string_view RestartModeName(RestartPolicy::Mode mode) {
@@ -411,8 +416,7 @@ void HostedProgramChannel::CloseChannel(Child& c, absl::string_view why) {
   c.out_fd.Reset();
   c.in_mask = c.out_mask = 0;
   c.reader = FrameReader(options_.max_frame_size);
-  if (c.out_has_secret) OPENSSL_cleanse(c.out.data(), c.out.size());
-  c.out_has_secret = false;
+  c.WipeOutput();
   std::string().swap(c.out);
   c.out_pos = 0;
 }
@@ -490,9 +494,7 @@ void HostedProgramChannel::FlushResponses(Child& c) {
     c.out_pos += static_cast<size_t>(n);
   }
   if (c.pending() == 0) {
-    // Unsealed plaintext does not outlive its delivery in the host's memory.
-    if (c.out_has_secret) OPENSSL_cleanse(c.out.data(), c.out.size());
-    c.out_has_secret = false;
+    c.WipeOutput();
     c.out_pos = 0;
     if (c.out.capacity() > kKeptBuffer) {
       std::string().swap(c.out);
