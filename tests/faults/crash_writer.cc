@@ -15,7 +15,8 @@
 //   crash-writer sealed PATH        TaoHost::Encrypt(A), then B, to PATH, with
 //                                   the host keys in dirname(PATH)
 //   crash-writer file-unsafe PATH   like file, but rewrites PATH in place
-//                                   (O_TRUNC, write, fsync): the negative
+//                                   (O_TRUNC, then 32 KiB writes each
+//                                   followed by fdatasync): the negative
 //                                   control, which a kill does tear
 //   crash-writer create DIR         LoadOrCreateKeyDirectory(DIR, "host") once,
 //                                   then exit 0
@@ -29,6 +30,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <iostream>
@@ -158,6 +160,11 @@ int FileLoop(const std::string& path) {
 }
 
 // Not atomic on purpose: the file is empty or partial while it is rewritten.
+// It writes in kUnsafeChunk pieces and syncs after each, so the file spends
+// most of every cycle torn (a sync takes far longer than a write), and the
+// negative control's kills land in that window whatever the disk's speed.
+constexpr size_t kUnsafeChunk = 32 * 1024;
+
 int UnsafeFileLoop(const std::string& path) {
   Ready();
   for (uint64_t n = 0;; ++n) {
@@ -165,11 +172,12 @@ int UnsafeFileLoop(const std::string& path) {
     int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return Fail("open", absl::ErrnoToStatus(errno, path));
     for (size_t done = 0; done < value.size();) {
-      ssize_t k = ::write(fd, value.data() + done, value.size() - done);
+      const size_t want = std::min(kUnsafeChunk, value.size() - done);
+      ssize_t k = ::write(fd, value.data() + done, want);
       if (k <= 0) return Fail("write", absl::ErrnoToStatus(errno, path));
       done += static_cast<size_t>(k);
+      ::fdatasync(fd);
     }
-    ::fsync(fd);
     ::close(fd);
     Acknowledge(n + 1);
   }
