@@ -1,7 +1,8 @@
 // Principal names: who speaks. A name is a root key extended by a list of
 // subprincipals, and has exactly one canonical text:
 //
-//   key(ecdsa-p256:<base64url DER SPKI>).Program(sha256:<hex>).Args(sha256:<hex>)
+//   key(ecdsa-p256:<base64url DER SPKI>).Program(sha256:<hex>)
+//       .Args(sha256:<hex>)                     (one line, no spaces)
 //
 // parse(print(x)) == x, and two names are equal exactly when their texts are.
 // The grammar and the rules for every subprincipal kind are in docs/names.md.

@@ -2,7 +2,8 @@
 // chained to the previous one, so that a removed, reordered or changed record
 // is detected by VerifyAuditLog. A line is
 //
-//   <seq>\t<time>\t<caller>\t<operation>\t<label>\t<allow|deny>\t<reason>\t<prev>\t<hash>
+//   <seq>\t<time>\t<caller>\t<operation>\t<label>\t<allow|deny>\t<reason>
+//       \t<prev>\t<hash>                        (one line)
 //
 // with text fields C-escaped (no tabs or newlines), time in RFC 3339 UTC,
 // prev and hash 64 hex digits, hash = SHA-256(prev bytes || the line up to

@@ -73,7 +73,7 @@ namespace {
 
 namespace admin = tao::admin;
 
-// ---- Small utilities ----------------------------------------------------------
+// ---- Small utilities --------------------------------------------------------
 
 int64_t MonoNs() {
   struct timespec ts;
@@ -334,7 +334,7 @@ struct LoadMeter {
   }
 };
 
-// ---- Processes -----------------------------------------------------------------
+// ---- Processes --------------------------------------------------------------
 
 // posix_spawn of `path` with `remap` (parent fd -> child fd); stdout and
 // stderr to `out` (or /dev/null). Returns the pid.
@@ -399,7 +399,7 @@ bool IdleStillRunning(pid_t pid, const std::string& idle_path) {
   return argv0 == idle_path && !zombie;
 }
 
-// ---- Settings ------------------------------------------------------------------
+// ---- Settings ---------------------------------------------------------------
 
 struct Settings {
   int n = 1000;            // starts per start phase
@@ -483,7 +483,7 @@ Settings ParseArgs(int argc, char** argv) {
   return s;
 }
 
-// ---- The domain ----------------------------------------------------------------
+// ---- The domain -------------------------------------------------------------
 
 // domain/policy_name (the policy key's principal) and domain/policy.signed:
 // uid `admin_uid` may make every admin call; the idle program, by
@@ -514,7 +514,7 @@ std::string MakeDomain(const std::string& dir, const std::string& idle_path,
   return key_name;
 }
 
-// ---- gRPC ----------------------------------------------------------------------
+// ---- gRPC -------------------------------------------------------------------
 
 // A client connection to an admin socket. It is made here (socket, connect)
 // and handed to gRPC, so that Close() can end it the way a taoctl process's
@@ -639,7 +639,7 @@ ListSample TimeList(admin::AdminService::Stub& stub, int calls, pid_t host) {
   return s;
 }
 
-// ---- taohost -------------------------------------------------------------------
+// ---- taohost ----------------------------------------------------------------
 
 struct Host {
   pid_t pid = -1;
@@ -769,7 +769,7 @@ ShutdownResult ShutdownHost(std::unique_ptr<Conn> conn, Host& h,
   return r;
 }
 
-// ---- Start phases --------------------------------------------------------------
+// ---- Start phases -----------------------------------------------------------
 
 struct StartPhase {
   std::vector<int64_t> ns;       // per call, in call order (1 thread)
@@ -891,7 +891,7 @@ StartPhase StartConcurrent(const Settings& s, const Host& h) {
   return phase;
 }
 
-// ---- Baselines -----------------------------------------------------------------
+// ---- Baselines --------------------------------------------------------------
 
 struct SpawnBaseline {
   std::vector<int64_t> spawn_ns;  // posix_spawn + exit + waitpid
@@ -980,7 +980,7 @@ std::vector<int64_t> MeasureFdatasync(const std::string& dir, int n) {
   return ns;
 }
 
-// ---- One audit placement --------------------------------------------------------
+// ---- One audit placement ----------------------------------------------------
 
 struct Placement {
   std::string label;  // "disk" or "tmpfs"
@@ -1043,7 +1043,7 @@ Placement RunPlacement(const Settings& s, const std::string& root, const std::st
   return p;
 }
 
-// ---- The table -----------------------------------------------------------------
+// ---- The table --------------------------------------------------------------
 
 struct Row {
   std::string metric, value, baseline, ratio, limit;

@@ -83,8 +83,7 @@ using tao::ChannelKind;
 using tao::ChildInfo;
 using tao::HostedProgramChannel;
 
-// ---- Small utilities
-// ----------------------------------------------------------
+// ---- Small utilities --------------------------------------------------------
 
 int64_t MonoNs() {
   struct timespec ts;
@@ -363,8 +362,7 @@ struct LoadMeter {
     std::vector<std::string> f = absl::StrSplit(l, ' ');
     return f.size() >= 3 ? absl::StrCat(f[0], " ", f[1], " ", f[2]) : "?";
   }
-  // Percent of the machine's CPU time that other processes used between a and
-  // b.
+  // Percent of the machine's CPU time that other processes used from a to b.
   static double OtherPct(const Snap& a, const Snap& b) {
     const double tick = 1.0 / sysconf(_SC_CLK_TCK);
     const double wall = (b.mono_ns - a.mono_ns) / 1e9;
@@ -390,8 +388,7 @@ struct LoadMeter {
   }
 };
 
-// ---- The host
-// ------------------------------------------------------------------
+// ---- The host ---------------------------------------------------------------
 
 struct Host {
   std::unique_ptr<tao::TaoHost> host;
@@ -494,8 +491,7 @@ Loop MakeLoop(Host& h, tao::TaoDomain& domain,
   return l;
 }
 
-// ---- Measurements
-// ---------------------------------------------------------------
+// ---- Measurements -----------------------------------------------------------
 
 struct Settings {
   bool quick = false;
@@ -813,8 +809,7 @@ MeasureSteps MeasureMeasurement(const std::string& path, int rounds) {
                       MedianD(fused)};
 }
 
-// ---- The table
-// ------------------------------------------------------------------
+// ---- The table --------------------------------------------------------------
 
 struct Row {
   std::string metric, value, baseline, ratio, goal, met, limit;
@@ -1053,8 +1048,7 @@ void AddPhaseRows(const PhaseResult& p, const HostWork& w,
                        p.unseal1m.server_cpu_per_op_us() - w.decrypt1m_us)));
 }
 
-// ---- The storm (phase 7), in a fresh host process
-// ----------------------------------
+// ---- The storm (phase 7), in a fresh host process ---------------------------
 
 void RaiseNofile(rlim_t want) {
   struct rlimit rl;
@@ -1255,8 +1249,7 @@ Storm RunStorm(const Settings& s, int children, TempDir& dir) {
   return st;
 }
 
-// ---- Main
-// -----------------------------------------------------------------------
+// ---- Main -------------------------------------------------------------------
 
 std::string Header(const Settings& s) {
   struct utsname u;

@@ -198,8 +198,7 @@ TEST(FrameReaderTest, AShortHeaderWaits) {
   EXPECT_EQ(reader.buffered(), 2u);
 }
 
-// ---- FdChannel
-// ----------------------------------------------------------------
+// ---- FdChannel --------------------------------------------------------------
 
 struct SocketPair {
   SocketPair() {

@@ -28,7 +28,7 @@ using ::testing::StartsWith;
 
 class HostedProgramChannelTest : public test::LoopFixture {};
 
-// ---- Sealing across restarts -------------------------------------------------
+// ---- Sealing across restarts ------------------------------------------------
 
 TEST_F(HostedProgramChannelTest, SameProgramUnsealsAfterRestart) {
   std::string state = dir_.Join("state");
@@ -257,7 +257,7 @@ TEST_F(SameSignerTest, ACorruptSignatureIsRefusedAtStart) {
   EXPECT_TRUE(loop_->ListHostedPrograms().empty());
 }
 
-// ---- Execute -----------------------------------------------------------------
+// ---- Execute ----------------------------------------------------------------
 
 TEST_F(HostedProgramChannelTest, DeniedProgramNeverStarts) {
   SetPolicy(AllowEverything({"Seal"}));
@@ -341,7 +341,7 @@ TEST_F(HostedProgramChannelTest, ChannelKindsAreCheckedAtConfigurationAndStart) 
   EXPECT_EQ(done->factory, "pipe-only");
 }
 
-// ---- Policy checks on the other calls ----------------------------------------
+// ---- Policy checks on the other calls ---------------------------------------
 
 TEST_F(HostedProgramChannelTest, SealWithoutASealRuleIsDeniedAndCounted) {
   SetPolicy(AllowEverything({"Execute", "Unseal", "Attest", "GetSharedSecret"}));
@@ -487,7 +487,7 @@ TEST_F(HostedProgramChannelTest, SealingDataNearTheFrameCapLeavesTheChannelUsabl
   EXPECT_THAT(log, HasSubstr("name after: ")) << log;
 }
 
-// ---- Stop, kill, wait, logs ---------------------------------------------------
+// ---- Stop, kill, wait, logs -------------------------------------------------
 
 class LifecycleTest : public HostedProgramChannelTest {
  protected:

@@ -4,12 +4,14 @@
 // named by TAO_CHANNEL (no RpcTao), so it can send what no client would.
 //
 //   hostile-child oversize          a header announcing 0xFFFFFFFF bytes;
-//   expects EOF hostile-child garbage           a small frame that does not
-//   parse; expects EOF hostile-child text              HTTP text instead of
-//   frames; expects EOF hostile-child half              half a frame, then
-//   silence until killed hostile-child half-close        half a frame, then
-//   closes the channel hostile-child close-mid         a large Seal request,
-//   then closes at once hostile-child flood METHOD N [SIZE]
+//                                   expects EOF
+//   hostile-child garbage           a small frame that does not parse;
+//                                   expects EOF
+//   hostile-child text              HTTP text instead of frames; expects EOF
+//   hostile-child half              half a frame, then silence until killed
+//   hostile-child half-close        half a frame, then closes the channel
+//   hostile-child close-mid         a large Seal request, then closes at once
+//   hostile-child flood METHOD N [SIZE]
 //                                   N requests (random|attest|seal|name; SIZE
 //                                   bytes of random or sealed data) written
 //                                   without reading a reply until the host

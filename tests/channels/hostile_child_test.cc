@@ -215,7 +215,7 @@ INSTANTIATE_TEST_SUITE_P(Channels, HostileChildTest,
                                                   : "Socketpair");
                          });
 
-// ---- A thousand launches -----------------------------------------------------
+// ---- A thousand launches ----------------------------------------------------
 
 int CountOpenFds() {
   DIR* dir = ::opendir("/proc/self/fd");

@@ -4,8 +4,8 @@
 //   tao-client-tool seal FILE [POLICY]   seal fixed data, write the bundle
 //   tao-client-tool unseal FILE          print the data and the sealer
 //   tao-client-tool name                 print the name
-//   tao-client-tool extend SUB [CMD...]  ExtendTaoName(SUB), print the new name,
-//                                        then run CMD... under it
+//   tao-client-tool extend SUB [CMD...]  ExtendTaoName(SUB), print the new
+//                                        name, then run CMD... under it
 //   tao-client-tool extend-from FILE [CMD...]  the same, SUB read from FILE
 //   tao-client-tool keep FILE [POLICY]   seal if FILE is missing, else unseal
 //   tao-client-tool attest               have a statement attested

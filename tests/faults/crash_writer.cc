@@ -98,7 +98,7 @@ absl::StatusOr<HostKeys> LoadRef(const std::string& dir, absl::string_view name)
   return DecryptHostKeys(*file, kPassphrase);
 }
 
-// ---- setup -------------------------------------------------------------------
+// ---- setup ------------------------------------------------------------------
 
 int Setup(const std::string& mode, const std::string& target) {
   if (mode == "file" || mode == "file-unsafe") {
@@ -148,7 +148,7 @@ int Setup(const std::string& mode, const std::string& target) {
   return 2;
 }
 
-// ---- the loops ----------------------------------------------------------------
+// ---- the loops --------------------------------------------------------------
 
 int FileLoop(const std::string& path) {
   Ready();

@@ -107,7 +107,7 @@ class DiskFullTest : public ::testing::Test {
   bool mounted_ = false;
 };
 
-// ---- WriteFileAtomically ------------------------------------------------------
+// ---- WriteFileAtomically ----------------------------------------------------
 
 TEST_F(DiskFullTest, AWriteBiggerThanTheSpaceLeftFailsAndKeepsTheOldFile) {
   const std::string path = OnDisk("state");
@@ -157,7 +157,7 @@ TEST_F(DiskFullTest, AWriteToACompletelyFullDiskFails) {
   EXPECT_THAT(Temporaries(mnt_), IsEmpty());
 }
 
-// ---- The audit trail ----------------------------------------------------------
+// ---- The audit trail --------------------------------------------------------
 
 AuditRecord Record(int n) {
   AuditRecord record;
@@ -216,7 +216,7 @@ TEST_F(DiskFullTest, AnAuditAppendOnAFullDiskFailsAndTheTrailStillVerifies) {
   EXPECT_EQ(verified->records, static_cast<uint64_t>(acknowledged) + 1);
 }
 
-// ---- Key creation -------------------------------------------------------------
+// ---- Key creation -----------------------------------------------------------
 
 SoftTaoOptions SoftOptions(const std::string& dir, bool create = true) {
   SoftTaoOptions options;
@@ -274,7 +274,7 @@ TEST_F(DiskFullTest, RoomForTheKeysButNotTheNameFailsAndTheNextLoadRepairs) {
   EXPECT_EQ(ReadFileToString(name_path).value_or(""), name->text() + "\n");
 }
 
-// ---- tao-soft seal, the real binary -------------------------------------------
+// ---- tao-soft seal, the real binary -----------------------------------------
 
 struct Ran {
   int exit_code = -1;

@@ -151,7 +151,7 @@ class ProgramFaultsTest : public test::LoopFixture,
   int fds_before_ = 0;
 };
 
-// ---- (a) killed in the middle of a call ----------------------------------------
+// ---- (a) killed in the middle of a call -------------------------------------
 
 // Half of a 1 MiB Seal request has arrived when the program is SIGKILLed (by
 // someone else, as the OOM killer would): the loop notes the exit, drops the
@@ -201,7 +201,7 @@ TEST_P(ProgramFaultsTest, KilledBeforeReadingTheReply) {
   ExpectCleanedUp();
 }
 
-// ---- (b) a program that forks and leaves ----------------------------------------
+// ---- (b) a program that forks and leaves ------------------------------------
 
 // The grandchild is in the program's process group, which the loop kills
 // when the program exits: it is dead within a second, and the host is left
@@ -275,7 +275,7 @@ TEST_P(ProgramFaultsTest, AsSubreaperTheHostReapsTheGrandchildrenItKills) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 }
 
-// ---- (c) a program that closes its channel --------------------------------------
+// ---- (c) a program that closes its channel ----------------------------------
 
 TEST_P(ProgramFaultsTest, AProgramThatClosesItsChannelKeepsRunningWithout) {
   // Counted before the start: the program may close its channel (and the

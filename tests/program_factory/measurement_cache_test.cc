@@ -335,8 +335,7 @@ TEST(MeasureExecutableCacheTest, ErrorsAreTheSameWithTheCache) {
       test::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limit")));
 }
 
-// ---- ProcessFactory
-// ------------------------------------------------------------
+// ---- ProcessFactory ---------------------------------------------------------
 
 std::string RunToOutput(HostedProgram& program) {
   int a[2], b[2];

@@ -414,7 +414,7 @@ TEST_F(ProcessFactoryTest, ABadSignatureIsRefusedNotIgnored) {
   EXPECT_THAT(New(copy, {}), Not(IsOk()));
 }
 
-// ---- Start: what runs, and what it gets --------------------------------------
+// ---- Start: what runs, and what it gets -------------------------------------
 
 // The name promises the bytes that run: a file replaced after it was measured
 // does not change what is executed.

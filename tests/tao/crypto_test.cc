@@ -196,8 +196,7 @@ TEST(HkdfSha256Test, ShorterOutputIsAPrefix) {
   EXPECT_NE(other_info->view(), short_okm->view());
 }
 
-// --- AES-256-GCM
-// --------------------------------------------------------------
+// --- AES-256-GCM -------------------------------------------------------------
 
 class AesGcmTest : public ::testing::Test {
  protected:
@@ -348,8 +347,7 @@ TEST_F(AesGcmTest, BadSizesAreInvalidArgument) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tag")));
 }
 
-// --- scrypt
-// -------------------------------------------------------------------
+// --- scrypt ------------------------------------------------------------------
 
 TEST(ScryptTest, DefaultAndTestParamsAreValid) {
   EXPECT_THAT(ValidateScryptParams(ScryptParams{}), IsOk());
@@ -461,8 +459,7 @@ TEST(ScryptTest, DeterministicAndSaltSensitive) {
   EXPECT_NE(a->view(), d->view());
 }
 
-// --- Comparisons and encodings
-// ------------------------------------------------
+// --- Comparisons and encodings -----------------------------------------------
 
 TEST(ConstantTimeEqualsTest, ComparesContentsAndLength) {
   EXPECT_TRUE(ConstantTimeEquals("", ""));

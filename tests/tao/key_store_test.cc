@@ -254,7 +254,7 @@ TEST_F(KeyStoreTest, KeepsTheScryptParamsItWasMadeWith) {
   EXPECT_THAT(DecryptHostKeys(file, kPassphrase), IsOk());
 }
 
-// --- Key directories ------------------------------------------------------------
+// --- Key directories ---------------------------------------------------------
 
 class KeyDirectoryTest : public ::testing::Test {
  protected:

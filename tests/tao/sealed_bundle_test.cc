@@ -183,7 +183,7 @@ TEST_F(SealTest, EncryptRefusesAnOversizedPolicy) {
   EXPECT_THAT(host_->Encrypt("x", std::string(kMaxSealPolicySize, 'p'), *sealer_), IsOk());
 }
 
-// --- ParseSealedBundle --------------------------------------------------------
+// --- ParseSealedBundle -------------------------------------------------------
 
 // A structurally valid bundle (it does not authenticate; parsing does not
 // care) with the given parts.

@@ -151,7 +151,7 @@ TEST_F(AuditLogTest, RecordFormat) {
   EXPECT_EQ(first[5], "allow");
   EXPECT_EQ(first[6], "reason number 1");
   EXPECT_EQ(first[7], std::string(64, '0'));
-  // hash = SHA-256(prev bytes || the line up to and including the tab before it).
+  // hash = SHA-256(prev bytes || the line through the tab before the hash).
   std::string hashed = lines[0].substr(0, lines[0].size() - 64);
   EXPECT_EQ(first[8], HexEncode(Sha256(absl::StrCat(std::string(32, '\0'), hashed))));
   std::vector<std::string> second = Fields(lines[1]);
