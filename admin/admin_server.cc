@@ -28,22 +28,24 @@ absl::StatusOr<UniqueFd> BindUnixSocket(const AdminServerOptions& options) {
   if (options.socket_path.empty() ||
       options.socket_path.size() >= sizeof(addr.sun_path)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "admin socket path '", options.socket_path, "' is empty or longer than ",
-        sizeof(addr.sun_path) - 1, " bytes"));
+        "admin socket path '", options.socket_path,
+        "' is empty or longer than ", sizeof(addr.sun_path) - 1, " bytes"));
   }
-  std::memcpy(addr.sun_path, options.socket_path.c_str(), options.socket_path.size());
+  std::memcpy(addr.sun_path, options.socket_path.c_str(),
+              options.socket_path.size());
   // A socket file already there: if something answers, another host is
   // running; otherwise it is stale and goes.
   struct stat st;
   if (::lstat(options.socket_path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          options.socket_path, " exists and is not a socket; refusing to replace it"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(options.socket_path,
+                       " exists and is not a socket; refusing to replace it"));
     }
     UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (probe.valid() &&
-        ::connect(probe.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)) ==
-            0) {
+        ::connect(probe.get(), reinterpret_cast<struct sockaddr*>(&addr),
+                  sizeof(addr)) == 0) {
       return absl::AlreadyExistsError(absl::StrCat(
           "another host is already serving ", options.socket_path));
     }
@@ -54,19 +56,23 @@ absl::StatusOr<UniqueFd> BindUnixSocket(const AdminServerOptions& options) {
   // Bind with a umask that leaves no window where the socket is wider open
   // than asked.
   mode_t old_umask = ::umask(0777 & ~options.socket_mode);
-  int bound = ::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr));
+  int bound =
+      ::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr));
   int bind_errno = errno;
   ::umask(old_umask);
   if (bound != 0) {
-    return absl::ErrnoToStatus(bind_errno, absl::StrCat("bind ", options.socket_path));
+    return absl::ErrnoToStatus(bind_errno,
+                               absl::StrCat("bind ", options.socket_path));
   }
   if (::chmod(options.socket_path.c_str(), options.socket_mode) != 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("chmod ", options.socket_path));
+    return absl::ErrnoToStatus(errno,
+                               absl::StrCat("chmod ", options.socket_path));
   }
   if (options.socket_group != static_cast<gid_t>(-1) &&
-      ::chown(options.socket_path.c_str(), static_cast<uid_t>(-1), options.socket_group) !=
-          0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("chown ", options.socket_path));
+      ::chown(options.socket_path.c_str(), static_cast<uid_t>(-1),
+              options.socket_group) != 0) {
+    return absl::ErrnoToStatus(errno,
+                               absl::StrCat("chown ", options.socket_path));
   }
   if (::listen(fd.get(), 128) != 0) return absl::ErrnoToStatus(errno, "listen");
   return fd;
@@ -89,16 +95,16 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
     ::unlink(options.socket_path.c_str());
     return absl::InternalError("the gRPC server did not start");
   }
-  std::unique_ptr<AdminServer> admin(new AdminServer(options.socket_path,
-                                                     *std::move(listen_fd),
-                                                     std::move(wake_fd),
-                                                     std::move(server), peers));
+  std::unique_ptr<AdminServer> admin(
+      new AdminServer(options.socket_path, *std::move(listen_fd),
+                      std::move(wake_fd), std::move(server), peers));
   admin->acceptor_ = std::thread([raw = admin.get()] { raw->AcceptLoop(); });
   return admin;
 }
 
 void AdminServer::AcceptLoop() {
-  struct pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0}};
+  struct pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0},
+                          {wake_fd_.get(), POLLIN, 0}};
   while (true) {
     int n = ::poll(fds, 2, -1);
     if (n < 0) {
@@ -108,7 +114,8 @@ void AdminServer::AcceptLoop() {
     }
     if (fds[1].revents != 0) return;
     if ((fds[0].revents & POLLIN) == 0) continue;
-    int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    int fd = ::accept4(listen_fd_.get(), nullptr, nullptr,
+                       SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
       if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
         PLOG(WARNING) << "accept on the admin socket";

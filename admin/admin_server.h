@@ -46,7 +46,8 @@ class AdminServer {
 
  private:
   AdminServer(std::string path, UniqueFd listen_fd, UniqueFd wake_fd,
-              std::unique_ptr<grpc::Server> server, PeerCredentialRegistry* peers)
+              std::unique_ptr<grpc::Server> server,
+              PeerCredentialRegistry* peers)
       : path_(std::move(path)),
         listen_fd_(std::move(listen_fd)),
         wake_fd_(std::move(wake_fd)),

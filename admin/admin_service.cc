@@ -40,7 +40,8 @@ void FillProgram(const ChildInfo& info, admin::HostedProgram* out) {
   out->set_previous_id(info.previous_id);
 }
 
-absl::StatusOr<StartRequest> ToStartRequest(const admin::StartHostedProgramRequest& in) {
+absl::StatusOr<StartRequest> ToStartRequest(
+    const admin::StartHostedProgramRequest& in) {
   StartRequest out;
   out.factory = in.factory().empty() ? "process" : in.factory();
   if (in.channel().empty() || in.channel() == "pipe") {
@@ -53,7 +54,8 @@ absl::StatusOr<StartRequest> ToStartRequest(const admin::StartHostedProgramReque
   }
   out.spec.path = in.path();
   out.spec.args.assign(in.args().begin(), in.args().end());
-  for (const admin::EnvVar& var : in.env()) out.spec.env.emplace_back(var.name(), var.value());
+  for (const admin::EnvVar& var : in.env())
+    out.spec.env.emplace_back(var.name(), var.value());
   if (!in.working_dir().empty()) out.spec.working_dir = in.working_dir();
   if (in.has_uid()) out.spec.uid = in.uid();
   if (in.has_gid()) out.spec.gid = in.gid();
@@ -99,8 +101,9 @@ std::shared_ptr<EventHub::Subscription> EventHub::Subscribe() {
 
 void EventHub::Unsubscribe(const std::shared_ptr<Subscription>& subscription) {
   absl::MutexLock lock(&mu_);
-  subscribers_.erase(std::remove(subscribers_.begin(), subscribers_.end(), subscription),
-                     subscribers_.end());
+  subscribers_.erase(
+      std::remove(subscribers_.begin(), subscribers_.end(), subscription),
+      subscribers_.end());
 }
 
 void EventHub::Publish(const admin::Event& event) {
@@ -137,10 +140,11 @@ admin::Event ToAdminEvent(const ProgramEvent& event) {
   return out;
 }
 
-AdminServiceImpl::AdminServiceImpl(HostedProgramChannel& loop, TaoDomain& domain,
-                                   const TaoHost& host,
+AdminServiceImpl::AdminServiceImpl(HostedProgramChannel& loop,
+                                   TaoDomain& domain, const TaoHost& host,
                                    const PeerCredentialRegistry& peers,
-                                   EventHub& events, AdminServiceOptions options)
+                                   EventHub& events,
+                                   AdminServiceOptions options)
     : loop_(loop),
       domain_(domain),
       host_(host),
@@ -152,8 +156,9 @@ absl::Status AdminServiceImpl::Authorize(grpc::ServerContext* context,
                                          absl::string_view operation) {
   std::optional<PeerCredentials> peer = peers_.Lookup(context->peer());
   if (!peer.has_value()) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "cannot identify the caller of ", operation, " (peer ", context->peer(), ")"));
+    return absl::UnauthenticatedError(
+        absl::StrCat("cannot identify the caller of ", operation, " (peer ",
+                     context->peer(), ")"));
   }
   Caller caller = Caller::User(peer->uid, peer->groups);
   Decision decision = domain_.Authorize(caller, operation);
@@ -168,7 +173,8 @@ absl::Status AdminServiceImpl::Authorize(grpc::ServerContext* context,
 }
 
 grpc::Status AdminServiceImpl::StartHostedProgram(
-    grpc::ServerContext* context, const admin::StartHostedProgramRequest* request,
+    grpc::ServerContext* context,
+    const admin::StartHostedProgramRequest* request,
     admin::HostedProgram* response) {
   absl::Status allowed = Authorize(context, "Admin:Start");
   if (!allowed.ok()) return ToGrpcStatus(allowed);
@@ -181,12 +187,14 @@ grpc::Status AdminServiceImpl::StartHostedProgram(
 }
 
 grpc::Status AdminServiceImpl::StopHostedProgram(
-    grpc::ServerContext* context, const admin::StopHostedProgramRequest* request,
+    grpc::ServerContext* context,
+    const admin::StopHostedProgramRequest* request,
     admin::HostedProgram* response) {
   absl::Status allowed = Authorize(context, "Admin:Stop");
   if (!allowed.ok()) return ToGrpcStatus(allowed);
-  absl::Duration grace = request->grace_ms() > 0 ? absl::Milliseconds(request->grace_ms())
-                                                 : absl::Seconds(10);
+  absl::Duration grace = request->grace_ms() > 0
+                             ? absl::Milliseconds(request->grace_ms())
+                             : absl::Seconds(10);
   absl::Status stopped = loop_.StopHostedProgram(request->id(), grace);
   if (!stopped.ok()) return ToGrpcStatus(stopped);
   auto info = loop_.GetHostedProgram(request->id());
@@ -196,7 +204,8 @@ grpc::Status AdminServiceImpl::StopHostedProgram(
 }
 
 grpc::Status AdminServiceImpl::KillHostedProgram(
-    grpc::ServerContext* context, const admin::KillHostedProgramRequest* request,
+    grpc::ServerContext* context,
+    const admin::KillHostedProgramRequest* request,
     admin::HostedProgram* response) {
   absl::Status allowed = Authorize(context, "Admin:Kill");
   if (!allowed.ok()) return ToGrpcStatus(allowed);
@@ -220,17 +229,21 @@ grpc::Status AdminServiceImpl::ListHostedPrograms(
 }
 
 grpc::Status AdminServiceImpl::WaitHostedProgram(
-    grpc::ServerContext* context, const admin::WaitHostedProgramRequest* request,
+    grpc::ServerContext* context,
+    const admin::WaitHostedProgramRequest* request,
     admin::HostedProgram* response) {
   absl::Status allowed = Authorize(context, "Admin:Wait");
   if (!allowed.ok()) return ToGrpcStatus(allowed);
-  absl::Time deadline = request->timeout_ms() > 0
-                            ? absl::Now() + absl::Milliseconds(request->timeout_ms())
-                            : absl::InfiniteFuture();
+  absl::Time deadline =
+      request->timeout_ms() > 0
+          ? absl::Now() + absl::Milliseconds(request->timeout_ms())
+          : absl::InfiniteFuture();
   // Wait in slices so a cancelled call is noticed.
   while (true) {
-    if (context->IsCancelled()) return grpc::Status(grpc::CANCELLED, "cancelled");
-    absl::Duration slice = std::min(absl::Milliseconds(500), deadline - absl::Now());
+    if (context->IsCancelled())
+      return grpc::Status(grpc::CANCELLED, "cancelled");
+    absl::Duration slice =
+        std::min(absl::Milliseconds(500), deadline - absl::Now());
     auto info = loop_.WaitHostedProgram(request->id(), slice);
     if (info.ok()) {
       FillProgram(*info, response);
@@ -242,16 +255,17 @@ grpc::Status AdminServiceImpl::WaitHostedProgram(
   }
 }
 
-grpc::Status AdminServiceImpl::GetLogs(grpc::ServerContext* context,
-                                       const admin::GetLogsRequest* request,
-                                       grpc::ServerWriter<admin::LogChunk>* writer) {
+grpc::Status AdminServiceImpl::GetLogs(
+    grpc::ServerContext* context, const admin::GetLogsRequest* request,
+    grpc::ServerWriter<admin::LogChunk>* writer) {
   absl::Status allowed = Authorize(context, "Admin:Logs");
   if (!allowed.ok()) return ToGrpcStatus(allowed);
   auto info = loop_.GetHostedProgram(request->id());
   if (!info.ok()) return ToGrpcStatus(info.status());
   if (info->log_path.empty()) {
-    return grpc::Status(grpc::FAILED_PRECONDITION,
-                        "this host does not keep program logs (no log directory)");
+    return grpc::Status(
+        grpc::FAILED_PRECONDITION,
+        "this host does not keep program logs (no log directory)");
   }
   // Follows the file across the loop's single rotation (<id>.log -> .1).
   UniqueFd fd;
@@ -271,7 +285,8 @@ grpc::Status AdminServiceImpl::GetLogs(grpc::ServerContext* context,
       got_any = true;
       admin::LogChunk chunk;
       chunk.set_data(buf, static_cast<size_t>(n));
-      if (!writer->Write(chunk)) return grpc::Status(grpc::CANCELLED, "client went away");
+      if (!writer->Write(chunk))
+        return grpc::Status(grpc::CANCELLED, "client went away");
     }
     if (!request->follow()) return grpc::Status::OK;
     auto now = loop_.GetHostedProgram(request->id());
@@ -287,9 +302,9 @@ grpc::Status AdminServiceImpl::GetLogs(grpc::ServerContext* context,
   return grpc::Status(grpc::CANCELLED, "cancelled");
 }
 
-grpc::Status AdminServiceImpl::WatchEvents(grpc::ServerContext* context,
-                                           const admin::WatchEventsRequest*,
-                                           grpc::ServerWriter<admin::Event>* writer) {
+grpc::Status AdminServiceImpl::WatchEvents(
+    grpc::ServerContext* context, const admin::WatchEventsRequest*,
+    grpc::ServerWriter<admin::Event>* writer) {
   absl::Status allowed = Authorize(context, "Admin:Events");
   if (!allowed.ok()) return ToGrpcStatus(allowed);
   auto subscription = events_.Subscribe();
@@ -300,7 +315,8 @@ grpc::Status AdminServiceImpl::WatchEvents(grpc::ServerContext* context,
     {
       absl::MutexLock lock(&subscription->mu);
       if (subscription->queue.empty() && !subscription->closed) {
-        subscription->cv.WaitWithTimeout(&subscription->mu, absl::Milliseconds(200));
+        subscription->cv.WaitWithTimeout(&subscription->mu,
+                                         absl::Milliseconds(200));
       }
       batch.swap(subscription->queue);
       closing = subscription->closed;
@@ -337,7 +353,8 @@ grpc::Status AdminServiceImpl::GetHostInfo(grpc::ServerContext* context,
   absl::Status allowed = Authorize(context, "Admin:Info");
   if (!allowed.ok()) return ToGrpcStatus(allowed);
   response->set_version(options_.version);
-  response->set_uptime_ms(absl::ToInt64Milliseconds(absl::Now() - options_.started));
+  response->set_uptime_ms(
+      absl::ToInt64Milliseconds(absl::Now() - options_.started));
   response->set_tao_name(host_.name().text());
   response->set_domain_name(domain_.domain_name());
   for (const FactoryRegistration& reg : loop_.factories()) {
@@ -354,13 +371,14 @@ grpc::Status AdminServiceImpl::GetHostInfo(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status AdminServiceImpl::ReloadPolicy(grpc::ServerContext* context,
-                                            const admin::ReloadPolicyRequest*,
-                                            admin::ReloadPolicyResponse* response) {
+grpc::Status AdminServiceImpl::ReloadPolicy(
+    grpc::ServerContext* context, const admin::ReloadPolicyRequest*,
+    admin::ReloadPolicyResponse* response) {
   absl::Status allowed = Authorize(context, "Admin:Reload");
   if (!allowed.ok()) return ToGrpcStatus(allowed);
   if (!options_.load_policy) {
-    return grpc::Status(grpc::FAILED_PRECONDITION, "this host has no policy file");
+    return grpc::Status(grpc::FAILED_PRECONDITION,
+                        "this host has no policy file");
   }
   auto bytes = options_.load_policy();
   if (!bytes.ok()) {
@@ -380,8 +398,8 @@ grpc::Status AdminServiceImpl::ReloadPolicy(grpc::ServerContext* context,
   event.set_detail(absl::StrCat(policy.rules_size(), " rules"));
   event.set_time_unix_ms(absl::ToUnixMillis(absl::Now()));
   events_.Publish(event);
-  LOG(INFO) << "reloaded the policy of domain '" << policy.domain_name() << "' ("
-            << policy.rules_size() << " rules)";
+  LOG(INFO) << "reloaded the policy of domain '" << policy.domain_name()
+            << "' (" << policy.rules_size() << " rules)";
   return grpc::Status::OK;
 }
 
@@ -395,10 +413,12 @@ grpc::Status AdminServiceImpl::Shutdown(grpc::ServerContext* context,
     if (shutting_down_) return grpc::Status::OK;
     shutting_down_ = true;
   }
-  absl::Duration grace = request->grace_ms() > 0 ? absl::Milliseconds(request->grace_ms())
-                                                 : absl::Seconds(10);
-  LOG(INFO) << "shutdown requested over the admin API; stopping programs (grace "
-            << grace << ")";
+  absl::Duration grace = request->grace_ms() > 0
+                             ? absl::Milliseconds(request->grace_ms())
+                             : absl::Seconds(10);
+  LOG(INFO)
+      << "shutdown requested over the admin API; stopping programs (grace "
+      << grace << ")";
   loop_.Shutdown(grace);
   if (options_.request_shutdown) options_.request_shutdown();
   return grpc::Status::OK;

@@ -66,26 +66,29 @@ struct AdminServiceOptions {
 class AdminServiceImpl final : public admin::AdminService::Service {
  public:
   // Not owned; all must outlive the service.
-  AdminServiceImpl(HostedProgramChannel& loop, TaoDomain& domain, const TaoHost& host,
-                   const PeerCredentialRegistry& peers, EventHub& events,
-                   AdminServiceOptions options);
+  AdminServiceImpl(HostedProgramChannel& loop, TaoDomain& domain,
+                   const TaoHost& host, const PeerCredentialRegistry& peers,
+                   EventHub& events, AdminServiceOptions options);
 
-  grpc::Status StartHostedProgram(grpc::ServerContext* context,
-                                  const admin::StartHostedProgramRequest* request,
-                                  admin::HostedProgram* response) override;
+  grpc::Status StartHostedProgram(
+      grpc::ServerContext* context,
+      const admin::StartHostedProgramRequest* request,
+      admin::HostedProgram* response) override;
   grpc::Status StopHostedProgram(grpc::ServerContext* context,
                                  const admin::StopHostedProgramRequest* request,
                                  admin::HostedProgram* response) override;
   grpc::Status KillHostedProgram(grpc::ServerContext* context,
                                  const admin::KillHostedProgramRequest* request,
                                  admin::HostedProgram* response) override;
-  grpc::Status ListHostedPrograms(grpc::ServerContext* context,
-                                  const admin::ListHostedProgramsRequest* request,
-                                  admin::ListHostedProgramsResponse* response) override;
+  grpc::Status ListHostedPrograms(
+      grpc::ServerContext* context,
+      const admin::ListHostedProgramsRequest* request,
+      admin::ListHostedProgramsResponse* response) override;
   grpc::Status WaitHostedProgram(grpc::ServerContext* context,
                                  const admin::WaitHostedProgramRequest* request,
                                  admin::HostedProgram* response) override;
-  grpc::Status GetLogs(grpc::ServerContext* context, const admin::GetLogsRequest* request,
+  grpc::Status GetLogs(grpc::ServerContext* context,
+                       const admin::GetLogsRequest* request,
                        grpc::ServerWriter<admin::LogChunk>* writer) override;
   grpc::Status WatchEvents(grpc::ServerContext* context,
                            const admin::WatchEventsRequest* request,
@@ -106,7 +109,8 @@ class AdminServiceImpl final : public admin::AdminService::Service {
  private:
   // Identifies the caller and asks the domain; OK, UNAUTHENTICATED or
   // PERMISSION_DENIED with the domain's reason.
-  absl::Status Authorize(grpc::ServerContext* context, absl::string_view operation);
+  absl::Status Authorize(grpc::ServerContext* context,
+                         absl::string_view operation);
 
   HostedProgramChannel& loop_;
   TaoDomain& domain_;

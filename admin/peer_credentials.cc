@@ -37,8 +37,8 @@ std::vector<gid_t> GroupsOfProcess(pid_t pid, gid_t gid) {
   std::string line;
   while (std::getline(status, line)) {
     if (!absl::StartsWith(line, "Groups:")) continue;
-    for (absl::string_view g :
-         absl::StrSplit(line.substr(7), absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+    for (absl::string_view g : absl::StrSplit(
+             line.substr(7), absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
       gid_t value;
       if (absl::SimpleAtoi(g, &value) &&
           std::find(groups.begin(), groups.end(), value) == groups.end()) {

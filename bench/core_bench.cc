@@ -131,11 +131,12 @@ bool RawGcmEncrypt(const EVP_CIPHER* cipher, const unsigned char* key,
   if (ctx == nullptr) return false;
   int outl = 0;
   int finl = 0;
-  bool ok = EVP_EncryptInit_ex2(ctx, cipher, key, iv, nullptr) == 1 &&
-            EVP_EncryptUpdate(ctx, out, &outl, in, static_cast<int>(len)) == 1 &&
-            EVP_EncryptFinal_ex(ctx, out + outl, &finl) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
-                                static_cast<int>(kGcmTagSize), tag) == 1;
+  bool ok =
+      EVP_EncryptInit_ex2(ctx, cipher, key, iv, nullptr) == 1 &&
+      EVP_EncryptUpdate(ctx, out, &outl, in, static_cast<int>(len)) == 1 &&
+      EVP_EncryptFinal_ex(ctx, out + outl, &finl) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
+                          static_cast<int>(kGcmTagSize), tag) == 1;
   EVP_CIPHER_CTX_free(ctx);
   return ok;
 }
@@ -147,12 +148,13 @@ bool RawGcmDecrypt(const EVP_CIPHER* cipher, const unsigned char* key,
   if (ctx == nullptr) return false;
   int outl = 0;
   int finl = 0;
-  bool ok = EVP_DecryptInit_ex2(ctx, cipher, key, iv, nullptr) == 1 &&
-            EVP_DecryptUpdate(ctx, out, &outl, in, static_cast<int>(len)) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG,
-                                static_cast<int>(kGcmTagSize),
-                                const_cast<unsigned char*>(tag)) == 1 &&
-            EVP_DecryptFinal_ex(ctx, out + outl, &finl) == 1;
+  bool ok =
+      EVP_DecryptInit_ex2(ctx, cipher, key, iv, nullptr) == 1 &&
+      EVP_DecryptUpdate(ctx, out, &outl, in, static_cast<int>(len)) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG,
+                          static_cast<int>(kGcmTagSize),
+                          const_cast<unsigned char*>(tag)) == 1 &&
+      EVP_DecryptFinal_ex(ctx, out + outl, &finl) == 1;
   EVP_CIPHER_CTX_free(ctx);
   return ok;
 }
@@ -171,8 +173,9 @@ bool RawEcdsaVerify(EVP_PKEY* key, const unsigned char* msg, size_t len,
                     const unsigned char* sig, size_t sig_len) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (ctx == nullptr) return false;
-  bool ok = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-            EVP_DigestVerify(ctx, sig, sig_len, msg, len) == 1;
+  bool ok =
+      EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
+      EVP_DigestVerify(ctx, sig, sig_len, msg, len) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
 }
@@ -190,12 +193,14 @@ void SetUp() {
   TaoEnv& t = *g_tao;
   auto keys = tao::HostKeys::Generate();
   CheckOk(keys.status(), "HostKeys::Generate");
-  tao::Principal host_name = tao::Principal::ForKey(keys->signing_key.verifying_key());
+  tao::Principal host_name =
+      tao::Principal::ForKey(keys->signing_key.verifying_key());
   auto host = tao::TaoHost::Create(*std::move(keys), host_name, std::nullopt);
   CheckOk(host.status(), "TaoHost::Create");
   t.host = *std::move(host);
 
-  auto program = tao::Subprincipal::Program(tao::Sha256("hosted program binary"));
+  auto program =
+      tao::Subprincipal::Program(tao::Sha256("hosted program binary"));
   CheckOk(program.status(), "Subprincipal::Program");
   auto program_name = t.host->name().Extend(*program);
   CheckOk(program_name.status(), "Principal::Extend");
@@ -214,7 +219,8 @@ void SetUp() {
   t.attestation = *std::move(attestation);
   t.verifier = std::make_unique<tao::AttestationVerifier>(
       std::vector<tao::VerifyingKey>{t.host->signing_public_key()}, t.clock);
-  CheckOk(t.verifier->Verify(t.attestation).status(), "AttestationVerifier::Verify");
+  CheckOk(t.verifier->Verify(t.attestation).status(),
+          "AttestationVerifier::Verify");
 
   absl::string_view pt(g_inputs->plaintext);
   auto small = t.host->Encrypt(pt.substr(0, kSmall), t.policy, *t.program);
@@ -233,11 +239,13 @@ void SetUp() {
   r.gcm = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
   if (r.gcm == nullptr) Die("EVP_CIPHER_fetch AES-256-GCM");
   if (RAND_bytes(r.key, sizeof(r.key)) != 1) Die("RAND_bytes key");
-  const auto* in = reinterpret_cast<const unsigned char*>(g_inputs->plaintext.data());
-  for (auto [sealed, len] : {std::pair{&r.small, kSmall}, std::pair{&r.large, kLarge}}) {
+  const auto* in =
+      reinterpret_cast<const unsigned char*>(g_inputs->plaintext.data());
+  for (auto [sealed, len] :
+       {std::pair{&r.small, kSmall}, std::pair{&r.large, kLarge}}) {
     sealed->ciphertext.resize(len);
-    if (!RawGcmEncrypt(r.gcm, r.key, in, len, sealed->iv, sealed->ciphertext.data(),
-                       sealed->tag)) {
+    if (!RawGcmEncrypt(r.gcm, r.key, in, len, sealed->iv,
+                       sealed->ciphertext.data(), sealed->tag)) {
       Die("raw AES-256-GCM encrypt");
     }
     std::vector<unsigned char> back(len);
@@ -258,8 +266,8 @@ void SetUp() {
     Die("raw ECDSA sign");
   }
   r.signature.resize(sig_len);
-  if (!RawEcdsaVerify(r.ec_key, r.message, sizeof(r.message), r.signature.data(),
-                      r.signature.size())) {
+  if (!RawEcdsaVerify(r.ec_key, r.message, sizeof(r.message),
+                      r.signature.data(), r.signature.size())) {
     Die("raw ECDSA verify");
   }
 }
@@ -272,7 +280,8 @@ void BM_TaoSeal(benchmark::State& state) {
   const TaoEnv& t = *g_tao;
   absl::string_view data(g_inputs->plaintext.data(), n);
   for (auto _ : state) {
-    absl::StatusOr<std::string> sealed = t.host->Encrypt(data, t.policy, *t.program);
+    absl::StatusOr<std::string> sealed =
+        t.host->Encrypt(data, t.policy, *t.program);
     if (!sealed.ok()) {
       Fail(state, sealed.status());
       break;
@@ -306,7 +315,8 @@ BENCHMARK(BM_TaoUnseal)->Arg(kSmall)->Arg(kLarge);
 void BM_TaoAttest(benchmark::State& state) {
   const TaoEnv& t = *g_tao;
   for (auto _ : state) {
-    absl::StatusOr<tao::Attestation> att = t.host->Attest(*t.program, t.statement);
+    absl::StatusOr<tao::Attestation> att =
+        t.host->Attest(*t.program, t.statement);
     if (!att.ok()) {
       Fail(state, att.status());
       break;
@@ -319,7 +329,8 @@ BENCHMARK(BM_TaoAttest);
 void BM_TaoVerify(benchmark::State& state) {
   const TaoEnv& t = *g_tao;
   for (auto _ : state) {
-    absl::StatusOr<tao::VerifiedStatement> v = t.verifier->Verify(t.attestation);
+    absl::StatusOr<tao::VerifiedStatement> v =
+        t.verifier->Verify(t.attestation);
     if (!v.ok()) {
       Fail(state, v.status());
       break;
@@ -335,7 +346,8 @@ BENCHMARK(BM_TaoVerify);
 void BM_RawGcmEncrypt(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
   const RawEnv& r = *g_raw;
-  const auto* in = reinterpret_cast<const unsigned char*>(g_inputs->plaintext.data());
+  const auto* in =
+      reinterpret_cast<const unsigned char*>(g_inputs->plaintext.data());
   std::vector<unsigned char> out(n);  // the caller's buffer, reused
   unsigned char iv[kGcmIvSize];
   unsigned char tag[kGcmTagSize];
@@ -377,7 +389,8 @@ void BM_RawEcdsaSign(benchmark::State& state) {
   std::vector<unsigned char> sig(r.max_signature_size);
   for (auto _ : state) {
     size_t sig_len = sig.size();
-    if (!RawEcdsaSign(r.ec_key, r.message, sizeof(r.message), sig.data(), &sig_len)) {
+    if (!RawEcdsaSign(r.ec_key, r.message, sizeof(r.message), sig.data(),
+                      &sig_len)) {
       state.SkipWithError("raw ECDSA sign failed");
       break;
     }
@@ -390,8 +403,8 @@ BENCHMARK(BM_RawEcdsaSign);
 void BM_RawEcdsaVerify(benchmark::State& state) {
   const RawEnv& r = *g_raw;
   for (auto _ : state) {
-    if (!RawEcdsaVerify(r.ec_key, r.message, sizeof(r.message), r.signature.data(),
-                        r.signature.size())) {
+    if (!RawEcdsaVerify(r.ec_key, r.message, sizeof(r.message),
+                        r.signature.data(), r.signature.size())) {
       state.SkipWithError("raw ECDSA verify failed");
       break;
     }
@@ -421,7 +434,10 @@ void RegisterBreakdown() {
     char nonce[tao::kSealNonceSize];
     for (auto _ : state) {
       absl::Status s = tao::FillRandom(nonce, sizeof(nonce));
-      if (!s.ok()) { Fail(state, s); break; }
+      if (!s.ok()) {
+        Fail(state, s);
+        break;
+      }
       benchmark::DoNotOptimize(nonce);
     }
   });
@@ -443,7 +459,8 @@ void RegisterBreakdown() {
   for (size_t n : {kSmall, kLarge}) {
     // tao's own AES-GCM wrapper with the real bundle header as AAD, into a
     // reused buffer: the encryption Seal does minus HKDF and allocation.
-    RegisterBenchmark("breakdown/tao_AesGcmEncrypt_headerAAD", [](State& state) {
+    RegisterBenchmark("breakdown/tao_AesGcmEncrypt_headerAAD", [](State&
+                                                                      state) {
       const size_t len = static_cast<size_t>(state.range(0));
       auto view = tao::ParseSealedBundle(g_tao->bundle_small);
       const std::string aad(view->associated_data);
@@ -452,9 +469,12 @@ void RegisterBreakdown() {
       std::string out(len, '\0');
       char tag[kGcmTagSize];
       for (auto _ : state) {
-        absl::Status s = tao::AesGcmEncrypt(key, iv, aad, g_inputs->plaintext.data(),
-                                            len, out.data(), tag);
-        if (!s.ok()) { Fail(state, s); break; }
+        absl::Status s = tao::AesGcmEncrypt(
+            key, iv, aad, g_inputs->plaintext.data(), len, out.data(), tag);
+        if (!s.ok()) {
+          Fail(state, s);
+          break;
+        }
         benchmark::DoNotOptimize(out.data());
         benchmark::ClobberMemory();
       }
@@ -498,8 +518,12 @@ void RegisterBreakdown() {
     const std::string spki = g_tao->host->signing_public_key().spki();
     for (auto _ : state) {
       const auto* p = reinterpret_cast<const unsigned char*>(spki.data());
-      EVP_PKEY* key = d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size()));  // NOLINT
-      if (key == nullptr) { state.SkipWithError("d2i_PUBKEY"); break; }
+      EVP_PKEY* key =
+          d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size()));  // NOLINT
+      if (key == nullptr) {
+        state.SkipWithError("d2i_PUBKEY");
+        break;
+      }
       EVP_PKEY_free(key);
     }
   });
@@ -507,7 +531,10 @@ void RegisterBreakdown() {
     for (auto _ : state) {
       unsigned char* buf = nullptr;
       int len = i2d_PUBKEY(g_raw->ec_key, &buf);
-      if (len <= 0) { state.SkipWithError("i2d_PUBKEY"); break; }
+      if (len <= 0) {
+        state.SkipWithError("i2d_PUBKEY");
+        break;
+      }
       OPENSSL_free(buf);
     }
   });
@@ -534,15 +561,19 @@ void RegisterBreakdown() {
       if (!KeepOk(state, key->Sign(tao::kAttestationContext, bytes))) break;
     }
   });
-  RegisterBenchmark("breakdown/VerifyingKey_Verify_statement", [](State& state) {
-    const tao::Attestation& a = g_tao->attestation;
-    const tao::VerifyingKey& key = g_tao->host->signing_public_key();
-    for (auto _ : state) {
-      absl::Status s = key.Verify(tao::kAttestationContext, a.serialized_statement(),
-                                  a.signature());
-      if (!s.ok()) { Fail(state, s); break; }
-    }
-  });
+  RegisterBenchmark(
+      "breakdown/VerifyingKey_Verify_statement", [](State& state) {
+        const tao::Attestation& a = g_tao->attestation;
+        const tao::VerifyingKey& key = g_tao->host->signing_public_key();
+        for (auto _ : state) {
+          absl::Status s = key.Verify(tao::kAttestationContext,
+                                      a.serialized_statement(), a.signature());
+          if (!s.ok()) {
+            Fail(state, s);
+            break;
+          }
+        }
+      });
 }
 
 // ---------------------------------------------------------------------------
@@ -568,8 +599,8 @@ class MedianReporter : public benchmark::ConsoleReporter {
                       : run.repetitions <= 1;
       if (!keep) continue;
       const std::string key = KeyOf(run);
-      double ns = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit) *
-                  1e9;
+      double ns = run.GetAdjustedRealTime() /
+                  benchmark::GetTimeUnitMultiplier(run.time_unit) * 1e9;
       medians_[key] = ns;
       repetitions_ = std::max<int64_t>(repetitions_, run.repetitions);
     }
@@ -623,10 +654,11 @@ std::string AffinityText() {
   for (int i = 0; i < CPU_SETSIZE; ++i) {
     if (CPU_ISSET(i, &set)) cpus.push_back(i);
   }
-  const std::string of = std::to_string(cpus.size()) + " of " + std::to_string(online);
+  const std::string of =
+      std::to_string(cpus.size()) + " of " + std::to_string(online);
   if (cpus.size() == 1) {
-    return "CPU affinity: pinned to CPU " + std::to_string(cpus[0]) + " (" + of +
-           " online CPUs)";
+    return "CPU affinity: pinned to CPU " + std::to_string(cpus[0]) + " (" +
+           of + " online CPUs)";
   }
   if (online > 0 && static_cast<long>(cpus.size()) < online) {
     std::string list;
@@ -641,7 +673,8 @@ void PrintSummary(const MedianReporter& reporter) {
   const std::string large = "/" + std::to_string(kLarge);
   // operation, tao benchmark, raw benchmark, bytes (nonzero: print
   // throughput), goal ratio (nonzero: the goal).
-  const std::vector<std::tuple<std::string, std::string, std::string, size_t, double>>
+  const std::vector<
+      std::tuple<std::string, std::string, std::string, size_t, double>>
       rows = {
           {"Seal 32 B vs GCM encrypt 32 B", "BM_TaoSeal" + small,
            "BM_RawGcmEncrypt" + small, 0, 0},
@@ -651,8 +684,10 @@ void PrintSummary(const MedianReporter& reporter) {
            "BM_RawGcmDecrypt" + small, 0, 0},
           {"Unseal 1 MiB vs GCM decrypt 1 MiB", "BM_TaoUnseal" + large,
            "BM_RawGcmDecrypt" + large, kLarge, 0},
-          {"Attest vs ECDSA P-256 sign", "BM_TaoAttest", "BM_RawEcdsaSign", 0, 1.3},
-          {"Verify vs ECDSA P-256 verify", "BM_TaoVerify", "BM_RawEcdsaVerify", 0, 0},
+          {"Attest vs ECDSA P-256 sign", "BM_TaoAttest", "BM_RawEcdsaSign", 0,
+           1.3},
+          {"Verify vs ECDSA P-256 verify", "BM_TaoVerify", "BM_RawEcdsaVerify",
+           0, 0},
       };
 
   std::ostream& out = std::cout;
@@ -663,12 +698,14 @@ void PrintSummary(const MedianReporter& reporter) {
 
   char line[512];
   const char* fmt = "%-35s | %12s | %18s | %15s | %-16s | %10s | %10s\n";
-  std::snprintf(line, sizeof(line), fmt, "operation", "tao median", "raw openssl median",
-                "ratio (tao/raw)", "goal", "tao MB/s", "raw MB/s");
+  std::snprintf(line, sizeof(line), fmt, "operation", "tao median",
+                "raw openssl median", "ratio (tao/raw)", "goal", "tao MB/s",
+                "raw MB/s");
   out << line;
   out << std::string(std::strlen(line) - 1, '-') << "\n";
   std::vector<std::string> misses;
-  std::vector<std::string> unevaluated;  // a goal row whose benchmarks did not run
+  std::vector<std::string>
+      unevaluated;  // a goal row whose benchmarks did not run
   bool any_noisy = false;
   for (const auto& [operation, tao_key, raw_key, bytes, goal] : rows) {
     std::optional<double> tao_ns = reporter.MedianNs(tao_key);
@@ -680,8 +717,10 @@ void PrintSummary(const MedianReporter& reporter) {
       any_noisy = any_noisy || is_noisy;
       return is_noisy ? "*" : "";
     };
-    std::string tao_text = tao_ns ? FormatTime(*tao_ns) + noisy(tao_key) : "n/a";
-    std::string raw_text = raw_ns ? FormatTime(*raw_ns) + noisy(raw_key) : "n/a";
+    std::string tao_text =
+        tao_ns ? FormatTime(*tao_ns) + noisy(tao_key) : "n/a";
+    std::string raw_text =
+        raw_ns ? FormatTime(*raw_ns) + noisy(raw_key) : "n/a";
     std::string ratio_text = "n/a";
     std::string goal_text = "-";
     if (tao_ns && raw_ns && *raw_ns > 0) {
@@ -691,7 +730,8 @@ void PrintSummary(const MedianReporter& reporter) {
       ratio_text = buf;
       if (goal > 0) {
         bool met = ratio <= goal;
-        std::snprintf(buf, sizeof(buf), "<= %.1fx (%s)", goal, met ? "met" : "MISSED");
+        std::snprintf(buf, sizeof(buf), "<= %.1fx (%s)", goal,
+                      met ? "met" : "MISSED");
         goal_text = buf;
         if (!met) misses.push_back(operation);
       }
@@ -706,11 +746,13 @@ void PrintSummary(const MedianReporter& reporter) {
     if (bytes > 0) {
       char buf[32];
       if (tao_ns) {
-        std::snprintf(buf, sizeof(buf), "%.0f", static_cast<double>(bytes) / *tao_ns * 1e3);
+        std::snprintf(buf, sizeof(buf), "%.0f",
+                      static_cast<double>(bytes) / *tao_ns * 1e3);
         tao_mbs = buf;
       }
       if (raw_ns) {
-        std::snprintf(buf, sizeof(buf), "%.0f", static_cast<double>(bytes) / *raw_ns * 1e3);
+        std::snprintf(buf, sizeof(buf), "%.0f",
+                      static_cast<double>(bytes) / *raw_ns * 1e3);
         raw_mbs = buf;
       }
     }
@@ -726,14 +768,16 @@ void PrintSummary(const MedianReporter& reporter) {
         << "% (coefficient of variation): the machine was busy; rerun, pinned "
            "with taskset -c N on an idle CPU.\n";
   }
-  auto print_list = [&out](const char* title, const std::vector<std::string>& list) {
+  auto print_list = [&out](const char* title,
+                           const std::vector<std::string>& list) {
     out << title;
     for (size_t i = 0; i < list.size(); ++i) out << (i ? "; " : "") << list[i];
     out << "\n";
   };
   if (!misses.empty()) print_list("Goals MISSED: ", misses);
   if (!unevaluated.empty()) {
-    print_list("Goals not evaluated (a benchmark was filtered out or failed): ", unevaluated);
+    print_list("Goals not evaluated (a benchmark was filtered out or failed): ",
+               unevaluated);
   }
   if (misses.empty() && unevaluated.empty()) out << "Goals: all met.\n";
   out << std::flush;
@@ -772,7 +816,8 @@ int main(int argc, char** argv) {
   if (breakdown) RegisterBreakdown();
 
   auto options = benchmark::ConsoleReporter::OO_Tabular;
-  if (isatty(STDOUT_FILENO)) options = benchmark::ConsoleReporter::OO_ColorTabular;
+  if (isatty(STDOUT_FILENO))
+    options = benchmark::ConsoleReporter::OO_ColorTabular;
   MedianReporter reporter(options);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   PrintSummary(reporter);

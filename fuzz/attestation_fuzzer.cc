@@ -10,12 +10,14 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tao::fuzz::QuietProtobufLogs();
   absl::string_view bytes(reinterpret_cast<const char*>(data), size);
-  static tao::FixedClock* clock = new tao::FixedClock(absl::FromUnixSeconds(1800000000));
+  static tao::FixedClock* clock =
+      new tao::FixedClock(absl::FromUnixSeconds(1800000000));
   static tao::AttestationVerifier* verifier = new tao::AttestationVerifier(
       {tao::fuzz::HostKey().verifying_key()}, *clock);
   auto verified = verifier->VerifySerialized(bytes);
   if (verified.ok()) {
-    if (verified->root != tao::Principal::ForKey(tao::fuzz::HostKey().verifying_key())) {
+    if (verified->root !=
+        tao::Principal::ForKey(tao::fuzz::HostKey().verifying_key())) {
       std::abort();
     }
     if (verified->not_before > verified->not_after) std::abort();

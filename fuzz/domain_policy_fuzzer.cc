@@ -13,15 +13,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tao::fuzz::QuietProtobufLogs();
   absl::string_view bytes(reinterpret_cast<const char*>(data), size);
   auto text_policy = tao::ParseDomainPolicyText(bytes);
-  auto signed_policy =
-      tao::VerifySignedDomainPolicy(bytes, tao::fuzz::PolicyKey().verifying_key());
+  auto signed_policy = tao::VerifySignedDomainPolicy(
+      bytes, tao::fuzz::PolicyKey().verifying_key());
   for (const auto* policy : {&text_policy, &signed_policy}) {
     if (!policy->ok()) continue;
     for (const char* op : {"Execute", "Unseal", "Admin:Start", "Bogus"}) {
       tao::Decision d = tao::DecideWithPolicy(
           **policy, tao::Caller::Program(tao::fuzz::ProgramName()), op, "");
       if (d.reason.empty()) std::abort();
-      d = tao::DecideWithPolicy(**policy, tao::Caller::User(1000, {1000}), op, "x");
+      d = tao::DecideWithPolicy(**policy, tao::Caller::User(1000, {1000}), op,
+                                "x");
       if (d.reason.empty()) std::abort();
     }
     // Printing and re-parsing the text form gives an equivalent policy.

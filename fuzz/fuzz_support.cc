@@ -14,9 +14,21 @@ namespace tao {
 namespace fuzz {
 namespace {
 
-constexpr char kHostKeyHex[] = "308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b02010104205f1b7d0a7d84d9b72a85a48086c27cd495bc9eb7eca6774663219810895832faa144034200047de2477894fab59d773ff8ceea56891f99fbce419009e384721f81156c28f0d6cb901d482ac5b50606815bc45ca41f13bf6af954c46d5d005c6bd8ed53c79e42";
-constexpr char kPolicyKeyHex[] = "308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b020101042059ed16252afaed1d86701ab1ced6678b9959c336fbfce6e4a9dc4d360bc76429a1440342000478d71a71c1a24808e5a3c3e297d1f5ad2ff253f2fa5861a440c2340584f97c256d2c59e62a4a0ff213148c9921aba1778d6795f4bb8829379e84e8160e184211";
-constexpr char kPublisherKeyHex[] = "308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b02010104207d7cdcb1ef21fdcd3d0c97881899026ee24837550432a95844689f1b2cd6246fa14403420004ebba780f4b41a7a2b1e7e6d598924bd7ed2aee4ae56d9b637aef3c53cca9b97e8ce1d15622690643e68d1c77427eb9853740a04197cf39b99a758fa4fe41181e";
+constexpr char kHostKeyHex[] =
+    "308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b02010104205f"
+    "1b7d0a7d84d9b72a85a48086c27cd495bc9eb7eca6774663219810895832faa14403420004"
+    "7de2477894fab59d773ff8ceea56891f99fbce419009e384721f81156c28f0d6cb901d482a"
+    "c5b50606815bc45ca41f13bf6af954c46d5d005c6bd8ed53c79e42";
+constexpr char kPolicyKeyHex[] =
+    "308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b020101042059"
+    "ed16252afaed1d86701ab1ced6678b9959c336fbfce6e4a9dc4d360bc76429a14403420004"
+    "78d71a71c1a24808e5a3c3e297d1f5ad2ff253f2fa5861a440c2340584f97c256d2c59e62a"
+    "4a0ff213148c9921aba1778d6795f4bb8829379e84e8160e184211";
+constexpr char kPublisherKeyHex[] =
+    "308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b02010104207d"
+    "7cdcb1ef21fdcd3d0c97881899026ee24837550432a95844689f1b2cd6246fa14403420004"
+    "ebba780f4b41a7a2b1e7e6d598924bd7ed2aee4ae56d9b637aef3c53cca9b97e8ce1d15622"
+    "690643e68d1c77427eb9853740a04197cf39b99a758fa4fe41181e";
 
 template <typename T>
 T Must(absl::StatusOr<T> value) {
@@ -58,7 +70,8 @@ const SigningKey& PublisherKey() {
 
 const TaoHost& Host() {
   static const TaoHost* host = [] {
-    HostKeys keys{KeyFromHex(kHostKeyHex), SecretString(std::string(32, '\x5a'))};
+    HostKeys keys{KeyFromHex(kHostKeyHex),
+                  SecretString(std::string(32, '\x5a'))};
     Principal name = Principal::ForKey(keys.signing_key.verifying_key());
     return Must(TaoHost::Create(std::move(keys), name, std::nullopt)).release();
   }();
@@ -71,7 +84,8 @@ const std::string& SignedAllowAllPolicy() {
     p.set_domain_name("fuzz");
     Rule* rule = p.add_rules();
     rule->set_id("everything");
-    for (const char* op : {"Execute", "Seal", "Unseal", "Attest", "GetSharedSecret"}) {
+    for (const char* op :
+         {"Execute", "Seal", "Unseal", "Attest", "GetSharedSecret"}) {
       rule->add_operations(op);
     }
     rule->add_labels("*");
@@ -89,8 +103,8 @@ const std::string& SignedAllowAllPolicy() {
 TaoDomain& Domain() {
   static RealClock* clock = new RealClock;
   static TaoDomain* domain =
-      Must(TaoDomain::Create(PolicyKey().verifying_key(), SignedAllowAllPolicy(),
-                             nullptr, *clock))
+      Must(TaoDomain::Create(PolicyKey().verifying_key(),
+                             SignedAllowAllPolicy(), nullptr, *clock))
           .release();
   return *domain;
 }
@@ -102,7 +116,8 @@ const std::string& Measurement() {
 
 const Principal& ProgramName() {
   static const Principal* name = [] {
-    Principal p = Must(Host().name().Extend(Must(Subprincipal::Program(Measurement()))));
+    Principal p =
+        Must(Host().name().Extend(Must(Subprincipal::Program(Measurement()))));
     p = Must(p.Extend(Must(Subprincipal::Args(Sha256("args")))));
     return new Principal(std::move(p));
   }();

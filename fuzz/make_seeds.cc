@@ -32,7 +32,8 @@ T Must(absl::StatusOr<T> value) {
 
 std::string root;
 
-void Write(const std::string& target, const std::string& name, const std::string& bytes) {
+void Write(const std::string& target, const std::string& name,
+           const std::string& bytes) {
   std::string dir = absl::StrCat(root, "/", target);
   ::mkdir(root.c_str(), 0755);
   ::mkdir(dir.c_str(), 0755);
@@ -50,12 +51,14 @@ int main(int argc, char** argv) {
   using namespace tao;  // NOLINT
   const Principal& program = fuzz::ProgramName();
   const Principal host = fuzz::Host().name();
-  std::string publisher_text = Principal::ForKey(fuzz::PublisherKey().verifying_key()).text();
+  std::string publisher_text =
+      Principal::ForKey(fuzz::PublisherKey().verifying_key()).text();
 
   // Names.
   Write("principal", "host", host.text());
   Write("principal", "program", program.text());
-  Write("principal", "ext", Must(program.Extend(Must(Subprincipal::Ext("role", "a:b")))).text());
+  Write("principal", "ext",
+        Must(program.Extend(Must(Subprincipal::Ext("role", "a:b")))).text());
   Write("principal", "publisher",
         Must(program.Extend(Must(Subprincipal::Publisher(
                  fuzz::PublisherKey().verifying_key(), "prod", 7))))
@@ -65,17 +68,20 @@ int main(int argc, char** argv) {
   // Seal policies, canonical and as protobuf text.
   std::vector<SealPolicy> policies = {
       SameProgramPolicy(), SameMeasurementPolicy(), SameHostPolicy(),
-      DomainRulePolicy("db:creds"), SameSignerPolicy(publisher_text, "prod", 2)};
+      DomainRulePolicy("db:creds"),
+      SameSignerPolicy(publisher_text, "prod", 2)};
   SealPolicy all;
   *all.mutable_all_of()->add_policies() = SameProgramPolicy();
   *all.mutable_all_of()->add_policies() = DomainRulePolicy("x");
   policies.push_back(all);
   SealPolicy any;
   *any.mutable_any_of()->add_policies() = all;
-  *any.mutable_any_of()->add_policies() = SameSignerPolicy(publisher_text, "prod", 0);
+  *any.mutable_any_of()->add_policies() =
+      SameSignerPolicy(publisher_text, "prod", 0);
   policies.push_back(any);
   for (size_t i = 0; i < policies.size(); ++i) {
-    Write("seal_policy", absl::StrCat("p", i), Must(EncodeSealPolicy(policies[i])));
+    Write("seal_policy", absl::StrCat("p", i),
+          Must(EncodeSealPolicy(policies[i])));
     Write("seal_policy_text", absl::StrCat("p", i), policies[i].DebugString());
   }
 
@@ -92,7 +98,8 @@ int main(int argc, char** argv) {
   Rule* signer = text_policy.add_rules();
   signer->set_id("signed");
   signer->add_operations("Execute");
-  signer->mutable_principals()->Add()->mutable_signer()->set_signer(publisher_text);
+  signer->mutable_principals()->Add()->mutable_signer()->set_signer(
+      publisher_text);
   signer->mutable_principals(0)->mutable_signer()->set_product("prod");
   signer->mutable_principals(0)->mutable_signer()->set_min_version(2);
   Write("domain_policy", "text", DomainPolicyToText(text_policy));
@@ -112,19 +119,22 @@ int main(int argc, char** argv) {
       Principal::ForKey(fuzz::PublisherKey().verifying_key()).text());
   delegation.mutable_delegation()->set_delegator(program.text());
   Attestation delegated = Must(SignStatement(delegation, fuzz::HostKey()));
-  Attestation chained = Must(SignStatement(statement, fuzz::PublisherKey(), &delegated));
+  Attestation chained =
+      Must(SignStatement(statement, fuzz::PublisherKey(), &delegated));
   Write("attestation", "chained", chained.SerializeAsString());
 
   // Sealed bundles.
   for (size_t i = 0; i < 3; ++i) {
     std::string data(i * 150, static_cast<char>('a' + i));
     Write("sealed_bundle", absl::StrCat("b", i),
-          Must(fuzz::Host().Encrypt(data, Must(EncodeSealPolicy(policies[i])), program)));
+          Must(fuzz::Host().Encrypt(data, Must(EncodeSealPolicy(policies[i])),
+                                    program)));
   }
 
   // Program signatures.
-  Write("program_signature", "valid",
-        Must(SignProgram(fuzz::PublisherKey(), fuzz::Measurement(), "prod", 3)));
+  Write(
+      "program_signature", "valid",
+      Must(SignProgram(fuzz::PublisherKey(), fuzz::Measurement(), "prod", 3)));
   Write("program_signature", "other",
         Must(SignProgram(fuzz::PublisherKey(), Sha256("other"), "prod", 3)));
 
@@ -134,8 +144,10 @@ int main(int argc, char** argv) {
   Write("taohost_config", "programs",
         "keys_dir: \"/k\"\ndomain_dir: \"/d\"\nruntime_dir: \"/run/tao\"\n"
         "admin_socket_mode: 0660\nfactories: \"process\"\n"
-        "programs { path: \"/bin/x\" args: \"a\" env { name: \"A\" value: \"1\" } "
-        "restart: RESTART_ON_FAILURE max_restarts: 3 channel: \"socketpair\" }\n");
+        "programs { path: \"/bin/x\" args: \"a\" env { name: \"A\" value: "
+        "\"1\" } "
+        "restart: RESTART_ON_FAILURE max_restarts: 3 channel: \"socketpair\" "
+        "}\n");
 
   // A stream of frames: every method once.
   std::string stream;

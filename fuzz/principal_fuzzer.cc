@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "tao/principal.h"
 #include "fuzz/fuzz_support.h"
+#include "tao/principal.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tao::fuzz::QuietProtobufLogs();

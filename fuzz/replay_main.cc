@@ -20,13 +20,16 @@ int main(int argc, char** argv) {
     if (dir == nullptr) continue;  // a target may have no regressions yet
     std::vector<std::string> files;
     while (struct dirent* entry = readdir(dir)) {
-      if (entry->d_name[0] != '.') files.push_back(std::string(argv[i]) + "/" + entry->d_name);
+      if (entry->d_name[0] != '.')
+        files.push_back(std::string(argv[i]) + "/" + entry->d_name);
     }
     closedir(dir);
     for (const std::string& file : files) {
       std::ifstream in(file, std::ios::binary);
-      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+      std::string bytes((std::istreambuf_iterator<char>(in)),
+                        std::istreambuf_iterator<char>());
+      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()),
+                             bytes.size());
       ++replayed;
     }
   }

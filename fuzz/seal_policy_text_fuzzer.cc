@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "seal_policy/codec.h"
 #include "fuzz/fuzz_support.h"
+#include "seal_policy/codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tao::fuzz::QuietProtobufLogs();

@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                            opened->sealer);
     if (!again.ok()) std::abort();
     auto reopened = tao::fuzz::Host().Decrypt(*again);
-    if (!reopened.ok() || reopened->data.view() != opened->data.view()) std::abort();
+    if (!reopened.ok() || reopened->data.view() != opened->data.view())
+      std::abort();
   }
   return 0;
 }

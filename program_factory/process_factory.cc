@@ -46,7 +46,8 @@ class ProcessProgram final : public HostedProgram {
     UniqueFd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!dev_null.valid()) return absl::ErrnoToStatus(errno, "open /dev/null");
     int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "pipe2");
+    if (::pipe2(out, O_CLOEXEC) != 0)
+      return absl::ErrnoToStatus(errno, "pipe2");
     UniqueFd out_read(out[0]);
     UniqueFd out_write(out[1]);
 
@@ -58,7 +59,8 @@ class ProcessProgram final : public HostedProgram {
       launch.envp.push_back(absl::StrCat(name, "=", value));
     }
     launch.envp.push_back(absl::StrCat("TAO_CHANNEL=", endpoint.channel_env));
-    launch.fds_to_remap = {{dev_null.get(), 0}, {out_write.get(), 1}, {out_write.get(), 2}};
+    launch.fds_to_remap = {
+        {dev_null.get(), 0}, {out_write.get(), 1}, {out_write.get(), 2}};
     for (const ChildEndpoint::Fd& fd : endpoint.fds) {
       launch.fds_to_remap.push_back({fd.fd.get(), fd.child_number});
     }
@@ -102,7 +104,8 @@ absl::Status CheckEnvironment(const ProgramSpec& spec,
                               const std::vector<std::string>& allowlist) {
   for (const auto& [name, value] : spec.env) {
     if (name.empty() || name.find('=') != std::string::npos ||
-        name.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
+        name.find('\0') != std::string::npos ||
+        value.find('\0') != std::string::npos) {
       return absl::InvalidArgumentError(
           absl::StrCat("environment variable name '", name, "' is malformed"));
     }
@@ -112,10 +115,12 @@ absl::Status CheckEnvironment(const ProgramSpec& spec,
     }
     if (allowlist.empty()) {
       if (absl::StartsWith(name, "LD_")) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "environment variable ", name, " may not be set for a hosted program"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("environment variable ", name,
+                         " may not be set for a hosted program"));
       }
-    } else if (std::find(allowlist.begin(), allowlist.end(), name) == allowlist.end()) {
+    } else if (std::find(allowlist.begin(), allowlist.end(), name) ==
+               allowlist.end()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "environment variable ", name, " is not in the host's allow-list"));
     }
@@ -156,10 +161,12 @@ constexpr size_t kMeasureChunk = size_t{256} << 10;
 // Copies `file` to EOF into a new sealed memfd and hashes the bytes on the
 // way, in one pass: what lands in the memfd is exactly what was hashed, and
 // the file may change size under us without changing that.
-absl::StatusOr<MeasuredExecutable> CopyAndHash(int file, const std::string& path,
+absl::StatusOr<MeasuredExecutable> CopyAndHash(int file,
+                                               const std::string& path,
                                                size_t max_size) {
   MeasuredExecutable out;
-  out.memfd.Reset(::memfd_create("tao-program", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  out.memfd.Reset(
+      ::memfd_create("tao-program", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!out.memfd.valid()) return absl::ErrnoToStatus(errno, "memfd_create");
   std::unique_ptr<char[]> buffer(new char[kMeasureChunk]);
   Sha256Hasher hasher;
@@ -172,7 +179,8 @@ absl::StatusOr<MeasuredExecutable> CopyAndHash(int file, const std::string& path
     if (n == 0) break;
     out.size += static_cast<size_t>(n);
     if (out.size > max_size) {
-      return absl::InvalidArgumentError(absl::StrCat(path, " grew past the limit"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, " grew past the limit"));
     }
     absl::string_view chunk(buffer.get(), static_cast<size_t>(n));
     hasher.Update(chunk);
@@ -201,7 +209,8 @@ absl::StatusOr<MeasuredExecutable> CopyAndHash(int file, const std::string& path
 absl::StatusOr<MeasuredExecutable> Share(const MeasuredExecutable& measured) {
   MeasuredExecutable out;
   out.memfd.Reset(::fcntl(measured.memfd.get(), F_DUPFD_CLOEXEC, 0));
-  if (!out.memfd.valid()) return absl::ErrnoToStatus(errno, "duplicate the program's memfd");
+  if (!out.memfd.valid())
+    return absl::ErrnoToStatus(errno, "duplicate the program's memfd");
   out.digest = measured.digest;
   out.size = measured.size;
   return out;
@@ -221,18 +230,21 @@ absl::StatusOr<MeasuredExecutable> MeasureExecutable(const std::string& path,
   // the file's ctime and mtime against the start of the measurement.
   struct timespec start;
   ::clock_gettime(CLOCK_REALTIME, &start);
-  UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-  if (!file.valid()) return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
+  UniqueFd file(
+      ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!file.valid())
+    return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
   struct stat st;
   if (::fstat(file.get(), &st) != 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat("stat ", path));
   }
   if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, " is not a regular file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is not a regular file"));
   }
   if (static_cast<uint64_t>(st.st_size) > max_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, " is larger than the limit of ", max_size, " bytes"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " is larger than the limit of ", max_size, " bytes"));
   }
   const FileIdentity id = FileIdentity::FromStat(st);
   if (cache != nullptr) {
@@ -240,25 +252,30 @@ absl::StatusOr<MeasuredExecutable> MeasureExecutable(const std::string& path,
       return Share(*hit);
     }
   }
-  TAO_ASSIGN_OR_RETURN(MeasuredExecutable out, CopyAndHash(file.get(), path, max_size));
+  TAO_ASSIGN_OR_RETURN(MeasuredExecutable out,
+                       CopyAndHash(file.get(), path, max_size));
   if (cache != nullptr && cache->Settled(id, start) &&
       out.size == static_cast<size_t>(st.st_size) &&
       out.size <= cache->byte_budget()) {
     // Cache only what was copied from a file that did not change while it
     // was read: the same identity before and after the copy.
     struct stat after;
-    if (::fstat(file.get(), &after) == 0 && FileIdentity::FromStat(after) == id) {
+    if (::fstat(file.get(), &after) == 0 &&
+        FileIdentity::FromStat(after) == id) {
       auto entry = Share(out);
       if (entry.ok()) {
-        cache->Insert(id, start, std::make_shared<const MeasuredExecutable>(*std::move(entry)));
+        cache->Insert(
+            id, start,
+            std::make_shared<const MeasuredExecutable>(*std::move(entry)));
       }
     }
   }
   return out;
 }
 
-std::string DigestArgsAndEnv(const std::vector<std::string>& argv,
-                             std::vector<std::pair<std::string, std::string>> env) {
+std::string DigestArgsAndEnv(
+    const std::vector<std::string>& argv,
+    std::vector<std::pair<std::string, std::string>> env) {
   std::sort(env.begin(), env.end());
   std::string encoded = "tao-args-v1";
   AppendU32(static_cast<uint32_t>(argv.size()), &encoded);
@@ -279,7 +296,8 @@ std::string DigestArgsAndEnv(const std::vector<std::string>& argv,
 ProcessFactory::ProcessFactory(ProcessFactoryOptions options)
     : options_(std::move(options)) {
   if (options_.measurement_cache_bytes > 0) {
-    cache_ = std::make_unique<MeasurementCache>(options_.measurement_cache_bytes);
+    cache_ =
+        std::make_unique<MeasurementCache>(options_.measurement_cache_bytes);
   }
 }
 
@@ -294,12 +312,13 @@ absl::StatusOr<std::unique_ptr<HostedProgram>> ProcessFactory::NewHostedProgram(
         absl::StrCat("program path '", spec.path, "' must be absolute"));
   }
   TAO_RETURN_IF_ERROR(CheckEnvironment(spec, options_.env_allowlist));
-  TAO_ASSIGN_OR_RETURN(MeasuredExecutable executable,
-                       MeasureExecutable(spec.path, options_.max_program_size,
-                                         cache_.get()));
+  TAO_ASSIGN_OR_RETURN(
+      MeasuredExecutable executable,
+      MeasureExecutable(spec.path, options_.max_program_size, cache_.get()));
   ProgramIdentity identity;
   identity.measurement = executable.digest;
-  TAO_ASSIGN_OR_RETURN(Subprincipal program, Subprincipal::Program(executable.digest));
+  TAO_ASSIGN_OR_RETURN(Subprincipal program,
+                       Subprincipal::Program(executable.digest));
   identity.subprincipals.push_back(std::move(program));
 
   std::string sig_path = absl::StrCat(spec.path, kProgramSignatureSuffix);
@@ -307,8 +326,9 @@ absl::StatusOr<std::unique_ptr<HostedProgram>> ProcessFactory::NewHostedProgram(
   if (signature.ok()) {
     auto claim = VerifyProgramSignature(*signature, executable.digest);
     if (!claim.ok()) {
-      return absl::Status(claim.status().code(),
-                          absl::StrCat(sig_path, ": ", claim.status().message()));
+      return absl::Status(
+          claim.status().code(),
+          absl::StrCat(sig_path, ": ", claim.status().message()));
     }
     TAO_ASSIGN_OR_RETURN(Subprincipal publisher, PublisherSubprincipal(*claim));
     identity.subprincipals.push_back(std::move(publisher));
@@ -320,7 +340,8 @@ absl::StatusOr<std::unique_ptr<HostedProgram>> ProcessFactory::NewHostedProgram(
   std::vector<std::string> argv = {spec.path};
   argv.insert(argv.end(), spec.args.begin(), spec.args.end());
   identity.args_digest = DigestArgsAndEnv(argv, spec.env);
-  TAO_ASSIGN_OR_RETURN(Subprincipal args, Subprincipal::Args(identity.args_digest));
+  TAO_ASSIGN_OR_RETURN(Subprincipal args,
+                       Subprincipal::Args(identity.args_digest));
   identity.subprincipals.push_back(std::move(args));
   return std::unique_ptr<HostedProgram>(
       new ProcessProgram(spec, std::move(executable), std::move(identity)));

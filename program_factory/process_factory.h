@@ -53,8 +53,9 @@ absl::StatusOr<MeasuredExecutable> MeasureExecutable(const std::string& path,
 // The digest of what the host sets for a program: argv (with argv[0]) and
 // the environment, sorted by name, length-prefixed so that no two different
 // settings share an encoding.
-std::string DigestArgsAndEnv(const std::vector<std::string>& argv,
-                             std::vector<std::pair<std::string, std::string>> env);
+std::string DigestArgsAndEnv(
+    const std::vector<std::string>& argv,
+    std::vector<std::pair<std::string, std::string>> env);
 
 // Thread-safe: NewHostedProgram may run on several threads at once (they
 // share the measurement cache, which has its own lock).

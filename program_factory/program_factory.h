@@ -31,7 +31,7 @@ absl::string_view ChannelKindName(ChannelKind kind);
 // numbers, and the TAO_CHANNEL value that tells the child where they are.
 struct ChildEndpoint {
   struct Fd {
-    UniqueFd fd;      // owned until the child starts
+    UniqueFd fd;       // owned until the child starts
     int child_number;  // where the child finds it
   };
   std::vector<Fd> fds;
@@ -54,9 +54,9 @@ struct ProgramSpec {
 // order Program(...), then Publisher(...) if the program carries a valid
 // signature, then Args(...).
 struct ProgramIdentity {
-  std::string measurement;              // SHA-256 of the exact bytes executed
+  std::string measurement;  // SHA-256 of the exact bytes executed
   std::optional<PublisherClaim> publisher;
-  std::string args_digest;              // SHA-256 of argv and the set env
+  std::string args_digest;  // SHA-256 of argv and the set env
   std::vector<Subprincipal> subprincipals;
 };
 

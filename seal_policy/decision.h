@@ -11,8 +11,12 @@ struct Decision {
   bool allowed = false;
   std::string reason;
 
-  static Decision Allow(std::string reason) { return {true, std::move(reason)}; }
-  static Decision Deny(std::string reason) { return {false, std::move(reason)}; }
+  static Decision Allow(std::string reason) {
+    return {true, std::move(reason)};
+  }
+  static Decision Deny(std::string reason) {
+    return {false, std::move(reason)};
+  }
 };
 
 }  // namespace tao

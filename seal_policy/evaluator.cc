@@ -20,18 +20,21 @@ Decision SameProgram(const SealPolicyContext& c) {
   if (c.caller == c.sealer) {
     return Decision::Allow("SameProgram: the caller is the sealer");
   }
-  return Decision::Deny(absl::StrCat("SameProgram: the caller ", Short(c.caller),
-                                     " is not the sealer ", Short(c.sealer)));
+  return Decision::Deny(absl::StrCat("SameProgram: the caller ",
+                                     Short(c.caller), " is not the sealer ",
+                                     Short(c.sealer)));
 }
 
 Decision SameMeasurement(const SealPolicyContext& c) {
   int ci = LastMeasurementIndex(c.caller);
   int si = LastMeasurementIndex(c.sealer);
   if (si < 0) {
-    return Decision::Deny("SameMeasurement: the sealer's name has no measurement");
+    return Decision::Deny(
+        "SameMeasurement: the sealer's name has no measurement");
   }
   if (ci < 0) {
-    return Decision::Deny("SameMeasurement: the caller's name has no measurement");
+    return Decision::Deny(
+        "SameMeasurement: the caller's name has no measurement");
   }
   const auto& cs = c.caller.subprincipals();
   const auto& ss = c.sealer.subprincipals();
@@ -39,12 +42,13 @@ Decision SameMeasurement(const SealPolicyContext& c) {
   for (int i = 0; same && i <= ci; ++i) same = cs[i] == ss[i];
   if (same) {
     return Decision::Allow(absl::StrCat("SameMeasurement: the caller runs ",
-                                        cs[ci].ToString(), " as the sealer did"));
+                                        cs[ci].ToString(),
+                                        " as the sealer did"));
   }
   if (cs[ci] == ss[si]) {
-    return Decision::Deny(absl::StrCat(
-        "SameMeasurement: the caller runs ", cs[ci].ToString(),
-        " as the sealer did, but under another host"));
+    return Decision::Deny(
+        absl::StrCat("SameMeasurement: the caller runs ", cs[ci].ToString(),
+                     " as the sealer did, but under another host"));
   }
   return Decision::Deny(absl::StrCat("SameMeasurement: the caller runs ",
                                      cs[ci].ToString(), ", but the sealer ran ",
@@ -54,33 +58,36 @@ Decision SameMeasurement(const SealPolicyContext& c) {
 Decision SameSignerCheck(const SameSigner& policy, const SealPolicyContext& c) {
   auto signer = Principal::Parse(policy.signer());
   if (!signer.ok() || !signer->subprincipals().empty()) {
-    return Decision::Deny("SameSigner: the policy's signer is not a key principal");
+    return Decision::Deny(
+        "SameSigner: the policy's signer is not a key principal");
   }
   int mi = LastMeasurementIndex(c.caller);
   const auto& subs = c.caller.subprincipals();
   if (mi < 0 || mi + 1 >= static_cast<int>(subs.size()) ||
       subs[mi + 1].kind() != "Publisher") {
     return Decision::Deny(
-        "SameSigner: the caller's program carries no verified publisher signature");
+        "SameSigner: the caller's program carries no verified publisher "
+        "signature");
   }
   auto claim = ParsePublisher(subs[mi + 1]);
   if (!claim.ok()) {
-    return Decision::Deny(absl::StrCat("SameSigner: ", claim.status().message()));
+    return Decision::Deny(
+        absl::StrCat("SameSigner: ", claim.status().message()));
   }
   if (claim->publisher_spki != signer->key_spki()) {
-    return Decision::Deny(absl::StrCat(
-        "SameSigner: the caller is published by another key, not ", Short(*signer)));
+    return Decision::Deny(
+        absl::StrCat("SameSigner: the caller is published by another key, not ",
+                     Short(*signer)));
   }
   if (claim->product != policy.product()) {
     return Decision::Deny(absl::StrCat("SameSigner: the caller is product '",
-                                       claim->product, "', not '", policy.product(),
-                                       "'"));
+                                       claim->product, "', not '",
+                                       policy.product(), "'"));
   }
   if (claim->version < policy.min_version()) {
-    return Decision::Deny(absl::StrCat("SameSigner: the caller is version ",
-                                       claim->version, " of '", claim->product,
-                                       "', older than the minimum ",
-                                       policy.min_version()));
+    return Decision::Deny(absl::StrCat(
+        "SameSigner: the caller is version ", claim->version, " of '",
+        claim->product, "', older than the minimum ", policy.min_version()));
   }
   return Decision::Allow(absl::StrCat("SameSigner: the caller is version ",
                                       claim->version, " of '", claim->product,
@@ -97,7 +104,8 @@ Decision SameHost(const SealPolicyContext& c) {
                                      Short(c.host)));
 }
 
-Decision Evaluate(const SealPolicy& policy, const SealPolicyContext& c, int depth) {
+Decision Evaluate(const SealPolicy& policy, const SealPolicyContext& c,
+                  int depth) {
   if (depth > kMaxSealPolicyDepth) {
     return Decision::Deny("the seal policy nests too deeply");
   }
@@ -112,12 +120,14 @@ Decision Evaluate(const SealPolicy& policy, const SealPolicyContext& c, int dept
       return SameHost(c);
     case SealPolicy::kDomainRule: {
       if (c.domain == nullptr) {
-        return Decision::Deny(absl::StrCat("DomainRule(", policy.domain_rule().label(),
+        return Decision::Deny(absl::StrCat("DomainRule(",
+                                           policy.domain_rule().label(),
                                            "): no domain policy is loaded"));
       }
-      Decision d = c.domain->CheckUnsealLabel(c.caller, policy.domain_rule().label());
-      d.reason = absl::StrCat("DomainRule(", policy.domain_rule().label(), "): ",
-                              d.reason);
+      Decision d =
+          c.domain->CheckUnsealLabel(c.caller, policy.domain_rule().label());
+      d.reason = absl::StrCat("DomainRule(", policy.domain_rule().label(),
+                              "): ", d.reason);
       return d;
     }
     case SealPolicy::kAllOf: {
@@ -127,20 +137,23 @@ Decision Evaluate(const SealPolicy& policy, const SealPolicyContext& c, int dept
       std::vector<std::string> reasons;
       for (const SealPolicy& child : policy.all_of().policies()) {
         Decision d = Evaluate(child, c, depth + 1);
-        if (!d.allowed) return Decision::Deny(absl::StrCat("AllOf: ", d.reason));
+        if (!d.allowed)
+          return Decision::Deny(absl::StrCat("AllOf: ", d.reason));
         reasons.push_back(std::move(d.reason));
       }
-      return Decision::Allow(absl::StrCat("AllOf: ", absl::StrJoin(reasons, "; ")));
+      return Decision::Allow(
+          absl::StrCat("AllOf: ", absl::StrJoin(reasons, "; ")));
     }
     case SealPolicy::kAnyOf: {
       std::vector<std::string> reasons;
       for (const SealPolicy& child : policy.any_of().policies()) {
         Decision d = Evaluate(child, c, depth + 1);
-        if (d.allowed) return Decision::Allow(absl::StrCat("AnyOf: ", d.reason));
+        if (d.allowed)
+          return Decision::Allow(absl::StrCat("AnyOf: ", d.reason));
         reasons.push_back(std::move(d.reason));
       }
-      return Decision::Deny(absl::StrCat("AnyOf: none holds: ",
-                                         absl::StrJoin(reasons, "; ")));
+      return Decision::Deny(
+          absl::StrCat("AnyOf: none holds: ", absl::StrJoin(reasons, "; ")));
     }
     case SealPolicy::KIND_NOT_SET:
       break;
@@ -158,12 +171,13 @@ int LastMeasurementIndex(const Principal& name) {
   return -1;
 }
 
-Decision EvaluateSealPolicy(const SealPolicy& policy, const SealPolicyContext& context) {
+Decision EvaluateSealPolicy(const SealPolicy& policy,
+                            const SealPolicyContext& context) {
   return Evaluate(policy, context, 0);
 }
 
-absl::StatusOr<Decision> EvaluateSealPolicyBytes(absl::string_view policy,
-                                                 const SealPolicyContext& context) {
+absl::StatusOr<Decision> EvaluateSealPolicyBytes(
+    absl::string_view policy, const SealPolicyContext& context) {
   auto decoded = DecodeSealPolicy(policy);
   if (!decoded.ok()) return decoded.status();
   return EvaluateSealPolicy(*decoded, context);

@@ -41,12 +41,13 @@ struct SealPolicyContext {
 
 // Evaluates `policy`. Thread-safe; never fails: a policy it cannot satisfy
 // denies, with the reason.
-Decision EvaluateSealPolicy(const SealPolicy& policy, const SealPolicyContext& context);
+Decision EvaluateSealPolicy(const SealPolicy& policy,
+                            const SealPolicyContext& context);
 
 // Decodes canonical policy bytes (seal_policy/codec.h) and evaluates them.
 // Returns kInvalidArgument if the bytes do not decode.
-absl::StatusOr<Decision> EvaluateSealPolicyBytes(absl::string_view policy,
-                                                 const SealPolicyContext& context);
+absl::StatusOr<Decision> EvaluateSealPolicyBytes(
+    absl::string_view policy, const SealPolicyContext& context);
 
 // The index of the last measurement subprincipal (Program, VM, Enclave) of
 // `name`, or -1 if it has none.

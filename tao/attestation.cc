@@ -14,7 +14,8 @@ namespace {
 constexpr absl::string_view kFailurePayloadUrl = "tao/attestation-failure";
 
 absl::Status Fail(AttestationFailure failure, absl::string_view detail) {
-  std::string message = absl::StrCat(AttestationFailureName(failure), ": ", detail);
+  std::string message =
+      absl::StrCat(AttestationFailureName(failure), ": ", detail);
   absl::Status status = failure == AttestationFailure::kMalformed
                             ? absl::InvalidArgumentError(message)
                             : absl::UnauthenticatedError(message);
@@ -53,10 +54,12 @@ absl::string_view AttestationFailureName(AttestationFailure failure) {
   return "unknown";
 }
 
-std::optional<AttestationFailure> GetAttestationFailure(const absl::Status& status) {
+std::optional<AttestationFailure> GetAttestationFailure(
+    const absl::Status& status) {
   absl::optional<absl::Cord> payload = status.GetPayload(kFailurePayloadUrl);
   if (!payload.has_value()) return std::nullopt;
-  for (int i = 0; i <= static_cast<int>(AttestationFailure::kChainTooDeep); ++i) {
+  for (int i = 0; i <= static_cast<int>(AttestationFailure::kChainTooDeep);
+       ++i) {
     auto failure = static_cast<AttestationFailure>(i);
     if (*payload == AttestationFailureName(failure)) return failure;
   }
@@ -69,10 +72,12 @@ absl::StatusOr<Attestation> SignStatement(const Statement& statement,
   auto speaker = Principal::Parse(statement.speaker());
   if (!speaker.ok()) return speaker.status();
   Attestation attestation;
-  if (!statement.SerializeToString(attestation.mutable_serialized_statement())) {
+  if (!statement.SerializeToString(
+          attestation.mutable_serialized_statement())) {
     return absl::InternalError("cannot serialize statement");
   }
-  auto signature = key.Sign(kAttestationContext, attestation.serialized_statement());
+  auto signature =
+      key.Sign(kAttestationContext, attestation.serialized_statement());
   if (!signature.ok()) return signature.status();
   attestation.set_signer_key(key.verifying_key().spki());
   attestation.set_signature(std::move(signature).value());
@@ -80,8 +85,8 @@ absl::StatusOr<Attestation> SignStatement(const Statement& statement,
   return attestation;
 }
 
-AttestationVerifier::AttestationVerifier(std::vector<VerifyingKey> trusted_roots,
-                                         const Clock& clock)
+AttestationVerifier::AttestationVerifier(
+    std::vector<VerifyingKey> trusted_roots, const Clock& clock)
     : roots_(std::move(trusted_roots)), clock_(clock) {}
 
 bool AttestationVerifier::IsTrusted(const std::string& spki) const {
@@ -94,10 +99,12 @@ bool AttestationVerifier::IsTrusted(const std::string& spki) const {
 absl::StatusOr<VerifiedStatement> AttestationVerifier::VerifyLink(
     const Attestation& attestation, int depth) const {
   if (depth > kMaxDelegationDepth) {
-    return Fail(AttestationFailure::kChainTooDeep,
-                absl::StrCat("more than ", kMaxDelegationDepth, " delegations"));
+    return Fail(
+        AttestationFailure::kChainTooDeep,
+        absl::StrCat("more than ", kMaxDelegationDepth, " delegations"));
   }
-  std::string where = depth == 0 ? "attestation" : absl::StrCat("delegation ", depth);
+  std::string where =
+      depth == 0 ? "attestation" : absl::StrCat("delegation ", depth);
   Statement statement;
   if (!statement.ParseFromString(attestation.serialized_statement())) {
     return Fail(AttestationFailure::kMalformed,
@@ -112,15 +119,18 @@ absl::StatusOr<VerifiedStatement> AttestationVerifier::VerifyLink(
       root_key != nullptr ? absl::StatusOr<VerifyingKey>(*root_key)
                           : VerifyingKey::FromSpki(attestation.signer_key());
   if (!signer.ok()) {
-    return Fail(AttestationFailure::kMalformed,
-                absl::StrCat(where, ": signer key: ", signer.status().message()));
+    return Fail(
+        AttestationFailure::kMalformed,
+        absl::StrCat(where, ": signer key: ", signer.status().message()));
   }
-  if (!signer->Verify(kAttestationContext, attestation.serialized_statement(),
-                      attestation.signature())
+  if (!signer
+           ->Verify(kAttestationContext, attestation.serialized_statement(),
+                    attestation.signature())
            .ok()) {
     return Fail(AttestationFailure::kBadSignature,
-                absl::StrCat(where, ": the signature does not verify over the "
-                                    "statement bytes under the signer key"));
+                absl::StrCat(where,
+                             ": the signature does not verify over the "
+                             "statement bytes under the signer key"));
   }
   auto speaker = Principal::Parse(statement.speaker());
   if (!speaker.ok()) {
@@ -166,8 +176,10 @@ absl::StatusOr<VerifiedStatement> AttestationVerifier::VerifyLink(
                                ": its statement is not a delegation"));
     }
     // Parsed and checked above, when the parent link was verified.
-    Principal delegate = *Principal::Parse(parent->statement.delegation().delegate());
-    Principal delegator = *Principal::Parse(parent->statement.delegation().delegator());
+    Principal delegate =
+        *Principal::Parse(parent->statement.delegation().delegate());
+    Principal delegator =
+        *Principal::Parse(parent->statement.delegation().delegator());
     if (delegate != signer_name) {
       return Fail(AttestationFailure::kBadDelegation,
                   absl::StrCat("delegation ", depth + 1, " delegates to ",
@@ -175,28 +187,36 @@ absl::StatusOr<VerifiedStatement> AttestationVerifier::VerifyLink(
                                " is signed by ", signer_name.text()));
     }
     if (!speaker->IsSelfOrSubprincipalOf(delegator)) {
-      return Fail(AttestationFailure::kBadDelegation,
-                  absl::StrCat(where, ": speaker ", speaker->text(),
-                               " is not under the delegator ", delegator.text()));
+      return Fail(
+          AttestationFailure::kBadDelegation,
+          absl::StrCat(where, ": speaker ", speaker->text(),
+                       " is not under the delegator ", delegator.text()));
     }
-    return VerifiedStatement{std::move(statement), *std::move(speaker),
+    return VerifiedStatement{std::move(statement),
+                             *std::move(speaker),
                              std::max(not_before, parent->not_before),
                              std::min(not_after, parent->not_after),
-                             parent->root, parent->delegations + 1};
+                             parent->root,
+                             parent->delegations + 1};
   }
   if (!speaker->IsSelfOrSubprincipalOf(signer_name)) {
-    return Fail(AttestationFailure::kSpeakerNotSigner,
-                absl::StrCat(where, ": speaker ", speaker->text(),
-                             " is not the signer ", signer_name.text(),
-                             " nor its subprincipal, and no delegation is attached"));
+    return Fail(
+        AttestationFailure::kSpeakerNotSigner,
+        absl::StrCat(where, ": speaker ", speaker->text(),
+                     " is not the signer ", signer_name.text(),
+                     " nor its subprincipal, and no delegation is attached"));
   }
   if (!IsTrusted(signer->spki())) {
     return Fail(AttestationFailure::kUntrustedSigner,
                 absl::StrCat(where, ": signer ", signer_name.text(),
                              " is not a trusted root"));
   }
-  return VerifiedStatement{std::move(statement), *std::move(speaker), not_before,
-                           not_after, std::move(signer_name), 0};
+  return VerifiedStatement{std::move(statement),
+                           *std::move(speaker),
+                           not_before,
+                           not_after,
+                           std::move(signer_name),
+                           0};
 }
 
 absl::StatusOr<VerifiedStatement> AttestationVerifier::Verify(
@@ -222,32 +242,36 @@ absl::StatusOr<VerifiedStatement> AttestationVerifier::Verify(
 absl::StatusOr<VerifiedStatement> AttestationVerifier::VerifySerialized(
     absl::string_view bytes) const {
   if (bytes.size() > kMaxAttestationSize) {
-    return Fail(AttestationFailure::kMalformed,
-                absl::StrCat("attestation is ", bytes.size(),
-                             " bytes, over the limit of ", kMaxAttestationSize));
+    return Fail(
+        AttestationFailure::kMalformed,
+        absl::StrCat("attestation is ", bytes.size(),
+                     " bytes, over the limit of ", kMaxAttestationSize));
   }
   Attestation attestation;
-  if (!attestation.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return Fail(AttestationFailure::kMalformed, "attestation bytes do not parse");
+  if (!attestation.ParseFromArray(bytes.data(),
+                                  static_cast<int>(bytes.size()))) {
+    return Fail(AttestationFailure::kMalformed,
+                "attestation bytes do not parse");
   }
   return Verify(attestation);
 }
 
 std::string DescribeStatement(const Statement& statement) {
-  std::string window = absl::StrCat(
-      "[", statement.has_not_before()
-               ? TimeText(absl::FromUnixSeconds(statement.not_before()))
-               : "-inf",
-      ", ",
-      statement.has_not_after()
-          ? TimeText(absl::FromUnixSeconds(statement.not_after()))
-          : "+inf",
-      "]");
+  std::string window =
+      absl::StrCat("[",
+                   statement.has_not_before()
+                       ? TimeText(absl::FromUnixSeconds(statement.not_before()))
+                       : "-inf",
+                   ", ",
+                   statement.has_not_after()
+                       ? TimeText(absl::FromUnixSeconds(statement.not_after()))
+                       : "+inf",
+                   "]");
   std::string message;
   if (statement.has_delegation()) {
-    message = absl::StrCat(absl::CHexEscape(statement.delegation().delegate()),
-                           " speaksfor ",
-                           absl::CHexEscape(statement.delegation().delegator()));
+    message = absl::StrCat(
+        absl::CHexEscape(statement.delegation().delegate()), " speaksfor ",
+        absl::CHexEscape(statement.delegation().delegator()));
   } else if (statement.has_predicate()) {
     std::vector<std::string> args;
     for (const std::string& arg : statement.predicate().args()) {

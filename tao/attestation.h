@@ -28,9 +28,9 @@ inline constexpr size_t kMaxAttestationSize = 1 << 20;
 // Serializes `statement` and signs the bytes with `key`. `delegation`, if
 // given, is attached as the chain that makes `key` trusted. Returns
 // kInvalidArgument if the statement's speaker is not a valid name.
-absl::StatusOr<Attestation> SignStatement(const Statement& statement,
-                                          const SigningKey& key,
-                                          const Attestation* delegation = nullptr);
+absl::StatusOr<Attestation> SignStatement(
+    const Statement& statement, const SigningKey& key,
+    const Attestation* delegation = nullptr);
 
 // Why a verification failed. Carried on the failing status as a payload
 // (GetAttestationFailure) and named at the start of its message.
@@ -49,7 +49,8 @@ enum class AttestationFailure {
 absl::string_view AttestationFailureName(AttestationFailure failure);
 
 // The failure carried by a status that a verifier returned, if any.
-std::optional<AttestationFailure> GetAttestationFailure(const absl::Status& status);
+std::optional<AttestationFailure> GetAttestationFailure(
+    const absl::Status& status);
 
 // What a successful verification establishes.
 struct VerifiedStatement {
@@ -57,7 +58,7 @@ struct VerifiedStatement {
   Principal speaker;
   absl::Time not_before;  // the intersection of the chain's windows
   absl::Time not_after;
-  Principal root;  // the trusted key the chain ends in
+  Principal root;   // the trusted key the chain ends in
   int delegations;  // how many delegations were followed
 };
 
@@ -65,7 +66,8 @@ struct VerifiedStatement {
 // Immutable after construction; thread-safe. `clock` must outlive it.
 class AttestationVerifier {
  public:
-  AttestationVerifier(std::vector<VerifyingKey> trusted_roots, const Clock& clock);
+  AttestationVerifier(std::vector<VerifyingKey> trusted_roots,
+                      const Clock& clock);
 
   // Verifies every signature over the bytes received, that each speaker is
   // its signer or under it (or under a delegator whose delegation names the
@@ -73,11 +75,13 @@ class AttestationVerifier {
   // intersection of all validity windows. On failure returns
   // kInvalidArgument (malformed) or kUnauthenticated, with the
   // AttestationFailure as payload and the reason in the message.
-  absl::StatusOr<VerifiedStatement> Verify(const Attestation& attestation) const;
+  absl::StatusOr<VerifiedStatement> Verify(
+      const Attestation& attestation) const;
 
   // Parses a serialized Attestation (at most kMaxAttestationSize) and
   // verifies it.
-  absl::StatusOr<VerifiedStatement> VerifySerialized(absl::string_view bytes) const;
+  absl::StatusOr<VerifiedStatement> VerifySerialized(
+      absl::string_view bytes) const;
 
  private:
   absl::StatusOr<VerifiedStatement> VerifyLink(const Attestation& attestation,

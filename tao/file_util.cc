@@ -70,7 +70,8 @@ absl::Status PublishFile(const std::string& path, absl::string_view contents,
     if (errno == EEXIST) {
       return absl::AlreadyExistsError(absl::StrCat(path, " already exists"));
     }
-    return absl::ErrnoToStatus(errno, absl::StrCat("link ", tmp_path, " to ", path));
+    return absl::ErrnoToStatus(errno,
+                               absl::StrCat("link ", tmp_path, " to ", path));
   }
   std::string dir = DirName(path);
   UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -95,7 +96,8 @@ absl::Status CreateFileAtomically(const std::string& path,
 absl::StatusOr<std::string> ReadFileToString(const std::string& path,
                                              size_t max_size) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
+  if (!fd.valid())
+    return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat("stat ", path));

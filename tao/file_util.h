@@ -25,7 +25,8 @@ absl::Status WriteFileAtomically(const std::string& path,
 // Like WriteFileAtomically, but never replaces: if `path` exists (or another
 // writer creates it first) returns kAlreadyExists and leaves it untouched.
 absl::Status CreateFileAtomically(const std::string& path,
-                                  absl::string_view contents, mode_t mode = 0600);
+                                  absl::string_view contents,
+                                  mode_t mode = 0600);
 
 // Reads all of `path`. Returns kNotFound if it does not exist and
 // kFailedPrecondition if it is larger than `max_size` bytes.

@@ -24,9 +24,9 @@ struct PassphraseKeys {
   std::string check;
 };
 
-absl::StatusOr<PassphraseKeys> DerivePassphraseKeys(absl::string_view passphrase,
-                                                    absl::string_view salt,
-                                                    const ScryptParams& params) {
+absl::StatusOr<PassphraseKeys> DerivePassphraseKeys(
+    absl::string_view passphrase, absl::string_view salt,
+    const ScryptParams& params) {
   if (passphrase.empty()) {
     return absl::InvalidArgumentError("the passphrase must not be empty");
   }
@@ -102,9 +102,11 @@ absl::StatusOr<HostKeys> DecryptHostKeys(absl::string_view file,
   if (!r.Take(4, &magic) || magic != kMagic) {
     return Malformed("not a Tao keys file (magic is not \"TAOK\")");
   }
-  if (!r.ReadU16(&version) || !r.ReadU16(&flags)) return Malformed("truncated header");
+  if (!r.ReadU16(&version) || !r.ReadU16(&flags))
+    return Malformed("truncated header");
   if (version != kVersion) {
-    return Malformed(absl::StrCat("format version ", version, " is not supported"));
+    return Malformed(
+        absl::StrCat("format version ", version, " is not supported"));
   }
   if (flags != 0) return Malformed("unknown flags");
   if (!r.ReadU64(&params.n) || !r.ReadU32(&r_param) || !r.ReadU32(&p_param)) {
@@ -132,9 +134,9 @@ absl::StatusOr<HostKeys> DecryptHostKeys(absl::string_view file,
     return absl::PermissionDeniedError("wrong passphrase for the keys file");
   }
   SecretString plaintext(ct_len);
-  absl::Status opened = AesGcmDecrypt(derived->aes_key.view(), iv, header,
-                                      ciphertext.data(), ct_len, tag,
-                                      plaintext.data());
+  absl::Status opened =
+      AesGcmDecrypt(derived->aes_key.view(), iv, header, ciphertext.data(),
+                    ct_len, tag, plaintext.data());
   if (!opened.ok()) {
     return absl::DataLossError(
         "keys file was altered or corrupted: the passphrase is right but the "
@@ -171,8 +173,9 @@ absl::StatusOr<HostKeys> LoadKeys(const KeyDirectoryOptions& options,
   const std::string keys_path = KeysFilePath(options.dir, options.basename);
   auto loaded = DecryptHostKeys(file, options.passphrase);
   if (!loaded.ok()) {
-    return absl::Status(loaded.status().code(),
-                        absl::StrCat(keys_path, ": ", loaded.status().message()));
+    return absl::Status(
+        loaded.status().code(),
+        absl::StrCat(keys_path, ": ", loaded.status().message()));
   }
   const std::string name_path = NameFilePath(options.dir, options.basename);
   std::string name_text = absl::StrCat(
@@ -186,10 +189,11 @@ absl::StatusOr<HostKeys> LoadKeys(const KeyDirectoryOptions& options,
 
 }  // namespace
 
-absl::StatusOr<HostKeys> LoadOrCreateKeyDirectory(const KeyDirectoryOptions& options,
-                                                  bool* created) {
+absl::StatusOr<HostKeys> LoadOrCreateKeyDirectory(
+    const KeyDirectoryOptions& options, bool* created) {
   if (options.dir.empty() || options.basename.empty()) {
-    return absl::InvalidArgumentError("a key directory needs a path and a basename");
+    return absl::InvalidArgumentError(
+        "a key directory needs a path and a basename");
   }
   if (options.passphrase.empty()) {
     return absl::InvalidArgumentError("the passphrase must not be empty");
@@ -205,20 +209,23 @@ absl::StatusOr<HostKeys> LoadOrCreateKeyDirectory(const KeyDirectoryOptions& opt
     return absl::NotFoundError(absl::StrCat("no keys at ", keys_path));
   }
   TAO_ASSIGN_OR_RETURN(HostKeys keys, HostKeys::Generate());
-  TAO_ASSIGN_OR_RETURN(std::string encrypted,
-                       EncryptHostKeys(keys, options.passphrase, options.scrypt));
+  TAO_ASSIGN_OR_RETURN(
+      std::string encrypted,
+      EncryptHostKeys(keys, options.passphrase, options.scrypt));
   TAO_RETURN_IF_ERROR(EnsureDirectory(options.dir, 0700));
   // Never replaces keys: if another process created them first, use theirs.
   absl::Status made = CreateFileAtomically(keys_path, encrypted, 0600);
   if (absl::IsAlreadyExists(made)) {
-    TAO_ASSIGN_OR_RETURN(std::string theirs, ReadFileToString(keys_path, 1 << 20));
+    TAO_ASSIGN_OR_RETURN(std::string theirs,
+                         ReadFileToString(keys_path, 1 << 20));
     *created = false;
     return LoadKeys(options, theirs);
   }
   TAO_RETURN_IF_ERROR(made);
   TAO_RETURN_IF_ERROR(WriteFileAtomically(
       NameFilePath(options.dir, options.basename),
-      absl::StrCat(Principal::ForKey(keys.signing_key.verifying_key()).text(), "\n"),
+      absl::StrCat(Principal::ForKey(keys.signing_key.verifying_key()).text(),
+                   "\n"),
       0644));
   *created = true;
   return keys;

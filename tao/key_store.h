@@ -65,8 +65,8 @@ struct KeyDirectoryOptions {
 // (no keys, creation off), kPermissionDenied (wrong passphrase, an altered
 // header, or an unreadable file), kDataLoss (altered ciphertext),
 // kInvalidArgument (malformed file or options), or an errno status.
-absl::StatusOr<HostKeys> LoadOrCreateKeyDirectory(const KeyDirectoryOptions& options,
-                                                  bool* created);
+absl::StatusOr<HostKeys> LoadOrCreateKeyDirectory(
+    const KeyDirectoryOptions& options, bool* created);
 
 // The paths of the two files.
 std::string KeysFilePath(const std::string& dir, absl::string_view basename);

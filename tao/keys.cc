@@ -55,7 +55,8 @@ absl::Status CheckP256(EVP_PKEY* key) {
     ERR_clear_error();
     return absl::InvalidArgumentError("key is not an elliptic-curve key");
   }
-  if (std::strcmp(group, "prime256v1") != 0 && std::strcmp(group, "P-256") != 0) {
+  if (std::strcmp(group, "prime256v1") != 0 &&
+      std::strcmp(group, "P-256") != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("key is on curve ", group, ", not P-256"));
   }
@@ -85,13 +86,15 @@ namespace {
 // DER of SubjectPublicKeyInfo{ecPublicKey, prime256v1} up to and including
 // the uncompressed-point form byte; X || Y follow.
 constexpr unsigned char kP256SpkiHeader[] = {
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
-    0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04};
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+    0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+    0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04};
 constexpr size_t kPointOffset = sizeof(kP256SpkiHeader) - 1;  // the 0x04
 constexpr size_t kPointSize = 65;
 
 const EC_GROUP* P256Group() {
-  static const EC_GROUP* group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+  static const EC_GROUP* group =
+      EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
   return group;
 }
 
@@ -103,11 +106,12 @@ bool IsCanonicalP256Spki(absl::string_view der) {
     return false;
   }
   EC_POINT* point = EC_POINT_new(P256Group());
-  bool ok = point != nullptr &&
-            EC_POINT_oct2point(P256Group(), point,
-                               reinterpret_cast<const unsigned char*>(der.data()) +
-                                   kPointOffset,
-                               kPointSize, nullptr) == 1;
+  bool ok =
+      point != nullptr &&
+      EC_POINT_oct2point(
+          P256Group(), point,
+          reinterpret_cast<const unsigned char*>(der.data()) + kPointOffset,
+          kPointSize, nullptr) == 1;
   EC_POINT_free(point);
   if (!ok) ERR_clear_error();
   return ok;
@@ -149,7 +153,8 @@ absl::StatusOr<VerifyingKey> VerifyingKey::FromSpki(absl::string_view der) {
     }
   }
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  EVP_PKEY* raw = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));  // NOLINT
+  EVP_PKEY* raw =
+      d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));  // NOLINT
   if (raw == nullptr) {
     ERR_clear_error();
     return absl::InvalidArgumentError("not a DER SubjectPublicKeyInfo");
@@ -237,8 +242,8 @@ absl::StatusOr<SigningKey> SigningKey::Generate() {
 
 absl::StatusOr<SigningKey> SigningKey::FromPkcs8(absl::string_view der) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  PKCS8_PRIV_KEY_INFO* p8 =
-      d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(der.size()));  // NOLINT
+  PKCS8_PRIV_KEY_INFO* p8 = d2i_PKCS8_PRIV_KEY_INFO(
+      nullptr, &p, static_cast<long>(der.size()));  // NOLINT
   if (p8 == nullptr) {
     ERR_clear_error();
     return absl::InvalidArgumentError("not a DER PKCS#8 private key");
@@ -259,7 +264,8 @@ absl::StatusOr<SecretString> SigningKey::ToPkcs8() const {
   int len = i2d_PKCS8_PRIV_KEY_INFO(p8, &buf);
   PKCS8_PRIV_KEY_INFO_free(p8);
   if (len <= 0) return absl::InternalError(OpenSslError("encode PKCS#8"));
-  SecretString out(std::string(reinterpret_cast<char*>(buf), static_cast<size_t>(len)));
+  SecretString out(
+      std::string(reinterpret_cast<char*>(buf), static_cast<size_t>(len)));
   OPENSSL_clear_free(buf, static_cast<size_t>(len));
   return out;
 }
@@ -271,7 +277,8 @@ absl::StatusOr<std::string> SigningKey::Sign(absl::string_view context,
   MdCtx ctx(EVP_MD_CTX_new());
   const char zero = '\0';
   if (!ctx ||
-      EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.get()) != 1 ||
+      EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
+                         key_.get()) != 1 ||
       EVP_DigestSignUpdate(ctx.get(), context.data(), context.size()) != 1 ||
       EVP_DigestSignUpdate(ctx.get(), &zero, 1) != 1 ||
       EVP_DigestSignUpdate(ctx.get(), data.data(), data.size()) != 1) {
@@ -282,8 +289,8 @@ absl::StatusOr<std::string> SigningKey::Sign(absl::string_view context,
     return absl::InternalError(OpenSslError("ECDSA sign size"));
   }
   std::string sig(len, '\0');
-  if (EVP_DigestSignFinal(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()),
-                          &len) != 1) {
+  if (EVP_DigestSignFinal(
+          ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len) != 1) {
     return absl::InternalError(OpenSslError("ECDSA sign"));
   }
   sig.resize(len);

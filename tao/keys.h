@@ -48,7 +48,9 @@ class VerifyingKey {
   absl::Status Verify(absl::string_view context, absl::string_view data,
                       absl::string_view signature) const;
 
-  bool operator==(const VerifyingKey& other) const { return spki_ == other.spki_; }
+  bool operator==(const VerifyingKey& other) const {
+    return spki_ == other.spki_;
+  }
   bool operator!=(const VerifyingKey& other) const { return !(*this == other); }
 
  private:

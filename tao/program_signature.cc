@@ -13,31 +13,35 @@ absl::StatusOr<std::string> SignProgram(const SigningKey& publisher,
                                         absl::string_view product,
                                         uint64_t version) {
   if (measurement.size() != kSha256Size) {
-    return absl::InvalidArgumentError("a measurement is a 32-byte SHA-256 digest");
+    return absl::InvalidArgumentError(
+        "a measurement is a 32-byte SHA-256 digest");
   }
   // Validates the product name with the same rules as the name will.
   TAO_RETURN_IF_ERROR(
-      Subprincipal::Publisher(publisher.verifying_key(), product, version).status());
+      Subprincipal::Publisher(publisher.verifying_key(), product, version)
+          .status());
   ProgramClaim claim;
   claim.set_measurement(std::string(measurement));
   claim.set_product(std::string(product));
   claim.set_version(version);
   ProgramSignature out;
   claim.SerializeToString(out.mutable_serialized_claim());
-  TAO_ASSIGN_OR_RETURN(std::string signature,
-                       publisher.Sign(kProgramSignatureContext, out.serialized_claim()));
+  TAO_ASSIGN_OR_RETURN(
+      std::string signature,
+      publisher.Sign(kProgramSignatureContext, out.serialized_claim()));
   out.set_publisher_key(publisher.verifying_key().spki());
   out.set_signature(std::move(signature));
   return out.SerializeAsString();
 }
 
-absl::StatusOr<PublisherClaim> VerifyProgramSignature(absl::string_view signature,
-                                                      absl::string_view measurement) {
+absl::StatusOr<PublisherClaim> VerifyProgramSignature(
+    absl::string_view signature, absl::string_view measurement) {
   if (signature.size() > kMaxProgramSignatureSize) {
     return absl::InvalidArgumentError("program signature file is too large");
   }
   ProgramSignature parsed;
-  if (!parsed.ParseFromArray(signature.data(), static_cast<int>(signature.size()))) {
+  if (!parsed.ParseFromArray(signature.data(),
+                             static_cast<int>(signature.size()))) {
     return absl::InvalidArgumentError("program signature does not parse");
   }
   auto key = VerifyingKey::FromSpki(parsed.publisher_key());
@@ -66,8 +70,10 @@ absl::StatusOr<PublisherClaim> VerifyProgramSignature(absl::string_view signatur
   return out;
 }
 
-absl::StatusOr<Subprincipal> PublisherSubprincipal(const PublisherClaim& claim) {
-  TAO_ASSIGN_OR_RETURN(VerifyingKey key, VerifyingKey::FromSpki(claim.publisher_spki));
+absl::StatusOr<Subprincipal> PublisherSubprincipal(
+    const PublisherClaim& claim) {
+  TAO_ASSIGN_OR_RETURN(VerifyingKey key,
+                       VerifyingKey::FromSpki(claim.publisher_spki));
   return Subprincipal::Publisher(key, claim.product, claim.version);
 }
 

@@ -34,8 +34,8 @@ absl::StatusOr<std::string> SignProgram(const SigningKey& publisher,
 // bytes, and claim this very measurement. Returns the publisher's claim, or
 // kInvalidArgument (malformed) / kUnauthenticated (bad signature, or a
 // signature for other bytes) with the reason.
-absl::StatusOr<PublisherClaim> VerifyProgramSignature(absl::string_view signature,
-                                                      absl::string_view measurement);
+absl::StatusOr<PublisherClaim> VerifyProgramSignature(
+    absl::string_view signature, absl::string_view measurement);
 
 // The Publisher subprincipal for a verified claim.
 absl::StatusOr<Subprincipal> PublisherSubprincipal(const PublisherClaim& claim);

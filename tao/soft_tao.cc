@@ -23,10 +23,12 @@ absl::StatusOr<std::unique_ptr<SoftTao>> SoftTao::Create(
   dir_options.create_if_missing = options.create_if_missing;
   dir_options.scrypt = options.scrypt;
   bool created = false;
-  TAO_ASSIGN_OR_RETURN(HostKeys keys, LoadOrCreateKeyDirectory(dir_options, &created));
+  TAO_ASSIGN_OR_RETURN(HostKeys keys,
+                       LoadOrCreateKeyDirectory(dir_options, &created));
   Principal name = Principal::ForKey(keys.signing_key.verifying_key());
-  TAO_ASSIGN_OR_RETURN(std::unique_ptr<TaoHost> host,
-                       TaoHost::Create(std::move(keys), std::move(name), std::nullopt));
+  TAO_ASSIGN_OR_RETURN(
+      std::unique_ptr<TaoHost> host,
+      TaoHost::Create(std::move(keys), std::move(name), std::nullopt));
   return std::unique_ptr<SoftTao>(new SoftTao(std::move(host), created));
 }
 
@@ -52,13 +54,13 @@ absl::StatusOr<std::string> SoftTao::GetRandomBytes(size_t n) {
   return host_->GetRandomBytes(n);
 }
 
-absl::StatusOr<SecretString> SoftTao::GetSharedSecret(size_t n,
-                                                      absl::string_view policy) {
+absl::StatusOr<SecretString> SoftTao::GetSharedSecret(
+    size_t n, absl::string_view policy) {
   // Length-prefixed so that no (name, policy) pair collides with another.
   std::string who = name().text();
-  return host_->DeriveSecret(
-      absl::StrCat("shared-secret:", who.size(), ":", who, policy.size(), ":", policy),
-      n);
+  return host_->DeriveSecret(absl::StrCat("shared-secret:", who.size(), ":",
+                                          who, policy.size(), ":", policy),
+                             n);
 }
 
 absl::StatusOr<Attestation> SoftTao::Attest(const Statement& statement) {

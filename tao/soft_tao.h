@@ -55,8 +55,8 @@ class SoftTao final : public Tao {
   absl::StatusOr<Principal> GetTaoName() override;
   absl::Status ExtendTaoName(const Subprincipal& sub) override;
   absl::StatusOr<std::string> GetRandomBytes(size_t n) override;
-  absl::StatusOr<SecretString> GetSharedSecret(size_t n,
-                                               absl::string_view policy) override;
+  absl::StatusOr<SecretString> GetSharedSecret(
+      size_t n, absl::string_view policy) override;
   absl::StatusOr<Attestation> Attest(const Statement& statement) override;
   absl::StatusOr<std::string> Seal(absl::string_view data,
                                    absl::string_view policy) override;
@@ -64,7 +64,9 @@ class SoftTao final : public Tao {
 
  private:
   SoftTao(std::unique_ptr<TaoHost> host, bool created_keys)
-      : host_(std::move(host)), created_keys_(created_keys), name_(host_->name()) {}
+      : host_(std::move(host)),
+        created_keys_(created_keys),
+        name_(host_->name()) {}
   Principal name() const;
 
   const std::unique_ptr<TaoHost> host_;

@@ -39,8 +39,8 @@ class Tao {
   // `n` bytes derived from the host's sealing secret, the caller's name and
   // `policy`: the same caller asking with the same policy gets the same bytes,
   // across restarts of the caller and the host.
-  virtual absl::StatusOr<SecretString> GetSharedSecret(size_t n,
-                                                       absl::string_view policy) = 0;
+  virtual absl::StatusOr<SecretString> GetSharedSecret(
+      size_t n, absl::string_view policy) = 0;
 
   // Signs `statement` as the caller (an empty speaker becomes the caller's
   // name; any other must be the caller or its subprincipal).

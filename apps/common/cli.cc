@@ -23,8 +23,10 @@ std::vector<std::string> InitApp(absl::string_view usage,
   for (int i = 1; i < *argc; ++i) {
     const char* arg = (*argv)[i];
     if (std::strcmp(arg, "--help") == 0 || std::strcmp(arg, "-help") == 0 ||
-        std::strcmp(arg, "-h") == 0 || (i == 1 && std::strcmp(arg, "help") == 0)) {
-      gflags::ShowUsageWithFlagsRestrict((*argv)[0], std::string(flags_file).c_str());
+        std::strcmp(arg, "-h") == 0 ||
+        (i == 1 && std::strcmp(arg, "help") == 0)) {
+      gflags::ShowUsageWithFlagsRestrict((*argv)[0],
+                                         std::string(flags_file).c_str());
       std::exit(kExitOk);
     }
   }
@@ -38,11 +40,13 @@ absl::StatusOr<std::string> ReadInput(const std::string& path) {
   if (path != "-") return ReadFileToString(path);
   std::string data((std::istreambuf_iterator<char>(std::cin)),
                    std::istreambuf_iterator<char>());
-  if (std::cin.bad()) return absl::DataLossError("error reading standard input");
+  if (std::cin.bad())
+    return absl::DataLossError("error reading standard input");
   return data;
 }
 
-absl::Status WriteOutput(const std::string& path, absl::string_view data, int mode) {
+absl::Status WriteOutput(const std::string& path, absl::string_view data,
+                         int mode) {
   if (path != "-") {
     return WriteFileAtomically(path, data, static_cast<mode_t>(mode));
   }
@@ -70,8 +74,8 @@ absl::StatusOr<std::string> ReadPassphrase(const std::string& passphrase_file) {
 }
 
 void PrintError(absl::string_view program, const absl::Status& status) {
-  std::cerr << program << ": " << absl::StatusCodeToString(status.code()) << ": "
-            << status.message() << std::endl;
+  std::cerr << program << ": " << absl::StatusCodeToString(status.code())
+            << ": " << status.message() << std::endl;
 }
 
 }  // namespace tao

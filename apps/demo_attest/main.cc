@@ -60,14 +60,15 @@ int Run(int argc, char** argv) {
   tao::AttestationVerifier verifier({*root}, clock);
   auto verified = verifier.Verify(*attestation);
   if (!verified.ok()) {
-    std::cerr << "demo-attest: my own chain does not verify: " << verified.status()
-              << "\n";
+    std::cerr << "demo-attest: my own chain does not verify: "
+              << verified.status() << "\n";
     return 1;
   }
   absl::Status written =
       tao::WriteFileAtomically(argv[1], attestation->SerializeAsString(), 0644);
   if (!written.ok()) return Fail("write the attestation", written);
-  std::cout << "verified: " << tao::DescribeStatement(verified->statement) << "\n"
+  std::cout << "verified: " << tao::DescribeStatement(verified->statement)
+            << "\n"
             << "  signed by my key " << key_name.text() << "\n"
             << "  delegated by my host, root " << verified->root.text() << "\n"
             << "  written to " << argv[1] << "\n";

@@ -39,7 +39,9 @@ int Run(int argc, char** argv) {
     auto unsealed = (*tao)->Unseal(*existing);
     if (!unsealed.ok()) {
       std::cerr << "demo-secret: unseal refused: " << unsealed.status() << "\n";
-      return unsealed.status().code() == absl::StatusCode::kPermissionDenied ? 1 : 3;
+      return unsealed.status().code() == absl::StatusCode::kPermissionDenied
+                 ? 1
+                 : 3;
     }
     std::cout << "unsealed the secret: sha256:"
               << tao::HexEncode(tao::Sha256(unsealed->data.view())) << "\n"
@@ -59,7 +61,8 @@ int Run(int argc, char** argv) {
   auto bundle = (*tao)->Seal(plaintext.view(), policy);
   if (!bundle.ok()) {
     std::cerr << "demo-secret: seal refused: " << bundle.status() << "\n";
-    return bundle.status().code() == absl::StatusCode::kPermissionDenied ? 1 : 3;
+    return bundle.status().code() == absl::StatusCode::kPermissionDenied ? 1
+                                                                         : 3;
   }
   absl::Status written = tao::WriteFileAtomically(state, *bundle, 0600);
   if (!written.ok()) {

@@ -58,7 +58,8 @@ absl::StatusOr<VerifyingKey> LoadRoot(const std::string& path) {
   auto principal = Principal::Parse(text);
   if (!principal.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ": not a PEM key nor a principal: ", principal.status().message()));
+        path,
+        ": not a PEM key nor a principal: ", principal.status().message()));
   }
   if (!principal->subprincipals().empty()) {
     return absl::InvalidArgumentError(
@@ -93,19 +94,22 @@ void ShowLink(const Attestation& attestation, int depth) {
   std::cout << indent << (depth == 0 ? "attestation" : "delegation") << ":\n";
   Statement statement;
   if (statement.ParseFromString(attestation.serialized_statement())) {
-    std::cout << indent << "  statement: " << DescribeStatement(statement) << "\n";
+    std::cout << indent << "  statement: " << DescribeStatement(statement)
+              << "\n";
   } else {
     std::cout << indent << "  statement: (unparsable, "
               << attestation.serialized_statement().size() << " bytes)\n";
   }
   auto signer = VerifyingKey::FromSpki(attestation.signer_key());
   std::cout << indent << "  signer: "
-            << (signer.ok() ? Principal::ForKey(*signer).text()
-                            : absl::StrCat("(invalid key: ",
-                                           signer.status().message(), ")"))
+            << (signer.ok()
+                    ? Principal::ForKey(*signer).text()
+                    : absl::StrCat("(invalid key: ", signer.status().message(),
+                                   ")"))
             << "\n";
   std::cout << indent << "  signature: " << attestation.signature().size()
-            << " bytes, sha256 " << HexEncode(Sha256(attestation.signature())).substr(0, 16)
+            << " bytes, sha256 "
+            << HexEncode(Sha256(attestation.signature())).substr(0, 16)
             << "...\n";
   if (attestation.has_delegation()) {
     if (depth >= kMaxDelegationDepth) {
@@ -123,7 +127,8 @@ int Verify(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   std::vector<VerifyingKey> roots;
-  for (absl::string_view path : absl::StrSplit(FLAGS_root, ',', absl::SkipEmpty())) {
+  for (absl::string_view path :
+       absl::StrSplit(FLAGS_root, ',', absl::SkipEmpty())) {
     auto root = LoadRoot(std::string(path));
     if (!root.ok()) {
       PrintError("tao-attest", root.status());

@@ -21,25 +21,30 @@
 #include "tao_domain/policy_io.h"
 #include "tao_domain/tao_domain.h"
 
-DEFINE_string(domain_dir, "", "The domain's directory (init, sign, show, check).");
+DEFINE_string(domain_dir, "",
+              "The domain's directory (init, sign, show, check).");
 DEFINE_string(name, "", "init: the domain's name.");
-DEFINE_string(keys_dir, "", "new-publisher, sign-program: the publisher's key directory.");
+DEFINE_string(keys_dir, "",
+              "new-publisher, sign-program: the publisher's key directory.");
 DEFINE_string(passphrase_file, "",
               "File whose first line is the passphrase of the policy or "
               "publisher key; if unset, TAO_PASSPHRASE is used.");
-DEFINE_uint64(scrypt_n, 1 << 15,
-              "scrypt cost N for fresh keys (a power of two, 2^10..2^20 with r=8).");
+DEFINE_uint64(
+    scrypt_n, 1 << 15,
+    "scrypt cost N for fresh keys (a power of two, 2^10..2^20 with r=8).");
 DEFINE_string(label, "", "check: the label of a Seal or Unseal request.");
 DEFINE_int64(uid, -1, "check: ask as an admin client with this OS uid.");
 DEFINE_string(gids, "", "check: comma-separated OS group ids of that client.");
 DEFINE_string(product, "", "sign-program: the product name.");
 DEFINE_uint64(product_version, 0, "sign-program: the product version.");
-DEFINE_string(out, "", "sign-program: where to write (default PROGRAM.taosig).");
+DEFINE_string(out, "",
+              "sign-program: where to write (default PROGRAM.taosig).");
 
 namespace tao {
 namespace {
 
-constexpr absl::string_view kUsage = R"usage(the domain: its policy key, its signed policy, its decisions.
+constexpr absl::string_view kUsage =
+    R"usage(the domain: its policy key, its signed policy, its decisions.
 
 Usage:
   tao-domain --domain_dir=D --name=NAME init    create the policy key (under a
@@ -66,7 +71,8 @@ Exit codes: 0 success (check: allowed; audit-verify: intact), 1 refused
 (check: denied; audit-verify: tampered; wrong passphrase; bad signature),
 2 usage error, 3 other failure.)usage";
 
-constexpr absl::string_view kStarterPolicy = R"policy(# Domain policy in protobuf text format: see docs/domain-policy.md.
+constexpr absl::string_view kStarterPolicy =
+    R"policy(# Domain policy in protobuf text format: see docs/domain-policy.md.
 # Rules are read in order; the first that matches grants. Nothing is granted
 # without a rule. Edit, then run `tao-domain sign` and reload the host.
 domain_name: "%NAME%"
@@ -134,8 +140,9 @@ std::string DomainFile(absl::string_view file) {
   return absl::StrCat(FLAGS_domain_dir, "/", file);
 }
 
-absl::StatusOr<HostKeys> OpenKeys(const std::string& dir, absl::string_view basename,
-                                  bool create, bool* created) {
+absl::StatusOr<HostKeys> OpenKeys(const std::string& dir,
+                                  absl::string_view basename, bool create,
+                                  bool* created) {
   auto passphrase = ReadPassphrase(FLAGS_passphrase_file);
   if (!passphrase.ok()) return passphrase.status();
   KeyDirectoryOptions options;
@@ -162,7 +169,8 @@ absl::StatusOr<VerifyingKey> LoadPinnedKey(const std::string& path) {
   return VerifyingKey::FromSpki(principal->key_spki());
 }
 
-absl::Status SignPolicyFile(const SigningKey& key, const std::string& text_path) {
+absl::Status SignPolicyFile(const SigningKey& key,
+                            const std::string& text_path) {
   auto text = ReadFileToString(text_path, kMaxDomainPolicySize);
   if (!text.ok()) return text.status();
   auto policy = ParseDomainPolicyText(*text);
@@ -189,7 +197,8 @@ int Init() {
   bool created = false;
   auto keys = OpenKeys(FLAGS_domain_dir, "policy", true, &created);
   if (!keys.ok()) return Fail(keys.status());
-  std::cerr << (created ? "created the policy key in " : "loaded the policy key from ")
+  std::cerr << (created ? "created the policy key in "
+                        : "loaded the policy key from ")
             << FLAGS_domain_dir << "\n";
   std::string text_path = DomainFile("policy.txt");
   if (!PathExists(text_path)) {
@@ -202,7 +211,8 @@ int Init() {
   absl::Status signed_ok = SignPolicyFile(keys->signing_key, text_path);
   if (!signed_ok.ok()) return Fail(signed_ok);
   std::cout << "policy key: "
-            << Principal::ForKey(keys->signing_key.verifying_key()).text() << "\n";
+            << Principal::ForKey(keys->signing_key.verifying_key()).text()
+            << "\n";
   return kExitOk;
 }
 
@@ -214,8 +224,8 @@ int Sign(const std::vector<std::string>& args) {
   bool created = false;
   auto keys = OpenKeys(FLAGS_domain_dir, "policy", false, &created);
   if (!keys.ok()) return Fail(keys.status());
-  absl::Status ok =
-      SignPolicyFile(keys->signing_key, args.size() == 2 ? args[1] : DomainFile("policy.txt"));
+  absl::Status ok = SignPolicyFile(
+      keys->signing_key, args.size() == 2 ? args[1] : DomainFile("policy.txt"));
   return ok.ok() ? kExitOk : Fail(ok);
 }
 
@@ -237,7 +247,8 @@ int Show(const std::vector<std::string>& args) {
     std::cerr << "usage: tao-domain --domain_dir=D show [SIGNED]\n";
     return kExitUsage;
   }
-  auto policy = LoadSignedPolicy(args.size() == 2 ? args[1] : DomainFile("policy.signed"));
+  auto policy = LoadSignedPolicy(
+      args.size() == 2 ? args[1] : DomainFile("policy.signed"));
   if (!policy.ok()) return FailVerification(policy.status());
   std::cout << "# verified: signed by the domain's policy key\n"
             << DomainPolicyToText(*policy);
@@ -264,7 +275,8 @@ int Check(const std::vector<std::string>& args) {
   }
   if (FLAGS_uid >= 0) {
     caller.uid = static_cast<uint32_t>(FLAGS_uid);
-    for (absl::string_view g : absl::StrSplit(FLAGS_gids, ',', absl::SkipEmpty())) {
+    for (absl::string_view g :
+         absl::StrSplit(FLAGS_gids, ',', absl::SkipEmpty())) {
       uint32_t gid = 0;
       if (!absl::SimpleAtoi(g, &gid)) {
         std::cerr << "tao-domain: --gids: '" << g << "' is not a group id\n";
@@ -278,8 +290,9 @@ int Check(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   if (!IsKnownOperation(operation) || operation == "Admin:*") {
-    std::cerr << "tao-domain: unknown operation '" << operation
-              << "' (Execute, Seal, Unseal, Attest, GetSharedSecret, Admin:<Call>)\n";
+    std::cerr
+        << "tao-domain: unknown operation '" << operation
+        << "' (Execute, Seal, Unseal, Attest, GetSharedSecret, Admin:<Call>)\n";
     return kExitUsage;
   }
   auto policy = LoadSignedPolicy(DomainFile("policy.signed"));
@@ -305,9 +318,11 @@ int NewPublisher() {
   bool created = false;
   auto keys = OpenKeys(FLAGS_keys_dir, "publisher", true, &created);
   if (!keys.ok()) return Fail(keys.status());
-  std::cerr << (created ? "created a publisher key in " : "loaded the publisher key from ")
+  std::cerr << (created ? "created a publisher key in "
+                        : "loaded the publisher key from ")
             << FLAGS_keys_dir << "\n";
-  std::cout << Principal::ForKey(keys->signing_key.verifying_key()).text() << "\n";
+  std::cout << Principal::ForKey(keys->signing_key.verifying_key()).text()
+            << "\n";
   return kExitOk;
 }
 
@@ -319,7 +334,8 @@ absl::StatusOr<std::string> MeasureFile(const std::string& path) {
 
 int SignProgramCommand(const std::vector<std::string>& args) {
   if (args.size() != 2 || FLAGS_product.empty()) {
-    std::cerr << "usage: tao-domain --keys_dir=K --product=P --product_version=N sign-program PROGRAM\n";
+    std::cerr << "usage: tao-domain --keys_dir=K --product=P "
+                 "--product_version=N sign-program PROGRAM\n";
     return kExitUsage;
   }
   bool created = false;
@@ -327,16 +343,17 @@ int SignProgramCommand(const std::vector<std::string>& args) {
   if (!keys.ok()) return Fail(keys.status());
   auto measurement = MeasureFile(args[1]);
   if (!measurement.ok()) return Fail(measurement.status());
-  auto signature =
-      SignProgram(keys->signing_key, *measurement, FLAGS_product, FLAGS_product_version);
+  auto signature = SignProgram(keys->signing_key, *measurement, FLAGS_product,
+                               FLAGS_product_version);
   if (!signature.ok()) return Fail(signature.status());
   std::string out = FLAGS_out.empty()
                         ? absl::StrCat(args[1], kProgramSignatureSuffix)
                         : FLAGS_out;
   absl::Status written = WriteFileAtomically(out, *signature, 0644);
   if (!written.ok()) return Fail(written);
-  std::cout << "signed sha256:" << HexEncode(*measurement) << " as '" << FLAGS_product
-            << "' version " << FLAGS_product_version << " into " << out << "\n";
+  std::cout << "signed sha256:" << HexEncode(*measurement) << " as '"
+            << FLAGS_product << "' version " << FLAGS_product_version
+            << " into " << out << "\n";
   return kExitOk;
 }
 
@@ -385,7 +402,8 @@ int main(int argc, char** argv) {
                                       : tao::SignProgramCommand(args);
   }
   if (FLAGS_domain_dir.empty()) {
-    std::cerr << "tao-domain: " << command << " needs --domain_dir; see --help\n";
+    std::cerr << "tao-domain: " << command
+              << " needs --domain_dir; see --help\n";
     return tao::kExitUsage;
   }
   if (command == "init") return tao::Init();

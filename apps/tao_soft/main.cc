@@ -20,8 +20,9 @@ DEFINE_string(keys_dir, "", "Directory of the host's keys (required).");
 DEFINE_string(passphrase_file, "",
               "File whose first line is the passphrase protecting the keys; "
               "if unset, the TAO_PASSPHRASE environment variable is used.");
-DEFINE_uint64(scrypt_n, 1 << 15,
-              "scrypt cost N for fresh keys (a power of two, 2^10..2^20 with r=8).");
+DEFINE_uint64(
+    scrypt_n, 1 << 15,
+    "scrypt cost N for fresh keys (a power of two, 2^10..2^20 with r=8).");
 DEFINE_string(policy, "",
               "seal: the policy bytes to record in the bundle. The core keeps "
               "them opaque; seal policies are evaluated by the host's loop.");
@@ -38,7 +39,8 @@ DEFINE_string(extend, "",
 namespace tao {
 namespace {
 
-constexpr absl::string_view kUsage = R"usage(the soft Tao root: keys at rest, seal, unseal, attest.
+constexpr absl::string_view kUsage =
+    R"usage(the soft Tao root: keys at rest, seal, unseal, attest.
 
 Usage:
   tao-soft --keys_dir=DIR init             create the keys (or load them) and print the name
@@ -88,8 +90,8 @@ std::unique_ptr<SoftTao> OpenTao(bool create, int* exit_code) {
   options.scrypt.n = FLAGS_scrypt_n;
   absl::Status scrypt_ok = ValidateScryptParams(options.scrypt);
   if (!scrypt_ok.ok()) {
-    PrintError("tao-soft", absl::InvalidArgumentError(
-                               absl::StrCat("--scrypt_n: ", scrypt_ok.message())));
+    PrintError("tao-soft", absl::InvalidArgumentError(absl::StrCat(
+                               "--scrypt_n: ", scrypt_ok.message())));
     *exit_code = kExitUsage;
     return nullptr;
   }
@@ -99,11 +101,13 @@ std::unique_ptr<SoftTao> OpenTao(bool create, int* exit_code) {
     return nullptr;
   }
   if (!FLAGS_extend.empty()) {
-    for (absl::string_view part : absl::StrSplit(FLAGS_extend, ").", absl::SkipEmpty())) {
+    for (absl::string_view part :
+         absl::StrSplit(FLAGS_extend, ").", absl::SkipEmpty())) {
       std::string text(part);
       if (text.back() != ')') text += ")";
       auto sub = Subprincipal::Parse(text);
-      absl::Status extended = sub.ok() ? (*tao)->ExtendTaoName(*sub) : sub.status();
+      absl::Status extended =
+          sub.ok() ? (*tao)->ExtendTaoName(*sub) : sub.status();
       if (!extended.ok()) {
         PrintError("tao-soft", absl::InvalidArgumentError(absl::StrCat(
                                    "--extend: ", extended.message())));
@@ -129,7 +133,7 @@ int Run(const std::vector<std::string>& args) {
     if (tao == nullptr) return exit_code;
     if (command == "init") {
       std::cerr << (tao->created_keys() ? "created new host keys in "
-                                           : "loaded existing host keys from ")
+                                        : "loaded existing host keys from ")
                 << FLAGS_keys_dir << "\n";
     }
     std::cout << tao->GetTaoName()->text() << "\n";
@@ -147,8 +151,8 @@ int Run(const std::vector<std::string>& args) {
     if (!sealed.ok()) return Fail(sealed.status());
     absl::Status written = WriteOutput(args[2], *sealed);
     if (!written.ok()) return Fail(written);
-    std::cerr << "sealed " << plaintext.size() << " bytes into " << sealed->size()
-              << "-byte bundle " << args[2] << "\n";
+    std::cerr << "sealed " << plaintext.size() << " bytes into "
+              << sealed->size() << "-byte bundle " << args[2] << "\n";
     return kExitOk;
   }
   if (command == "unseal") {
@@ -163,8 +167,8 @@ int Run(const std::vector<std::string>& args) {
     absl::Status written = WriteOutput(args[2], unsealed->data.view());
     if (!written.ok()) return Fail(written);
     std::cerr << "unsealed " << unsealed->data.size() << " bytes sealed by "
-              << unsealed->sealer.text() << " under a " << unsealed->policy.size()
-              << "-byte policy\n";
+              << unsealed->sealer.text() << " under a "
+              << unsealed->policy.size() << "-byte policy\n";
     return kExitOk;
   }
   if (command == "attest") {
@@ -174,7 +178,8 @@ int Run(const std::vector<std::string>& args) {
     if (tao == nullptr) return exit_code;
     Statement statement;
     statement.mutable_predicate()->set_name(FLAGS_predicate);
-    for (absl::string_view arg : absl::StrSplit(FLAGS_args, ',', absl::SkipEmpty())) {
+    for (absl::string_view arg :
+         absl::StrSplit(FLAGS_args, ',', absl::SkipEmpty())) {
       statement.mutable_predicate()->add_args(std::string(arg));
     }
     absl::Time now = absl::Now();
@@ -196,8 +201,7 @@ int Run(const std::vector<std::string>& args) {
     if (!written.ok()) return Fail(written);
     Statement signed_statement;
     signed_statement.ParseFromString(attestation->serialized_statement());
-    std::cerr << "attested: " << DescribeStatement(signed_statement)
-              << "\n";
+    std::cerr << "attested: " << DescribeStatement(signed_statement) << "\n";
     return kExitOk;
   }
   std::cerr << "tao-soft: unknown command '" << command << "'; see --help\n";

@@ -20,10 +20,12 @@
 #include "grpcpp/grpcpp.h"
 
 DEFINE_string(socket, "/run/tao/admin.sock", "The host's admin socket.");
-DEFINE_bool(json, false, "Print results as JSON (one object per line) for scripts.");
-DEFINE_int64(timeout_ms, 0,
-             "Deadline for the call in milliseconds (0: none for wait, logs -f and "
-             "events; 30000 for the others).");
+DEFINE_bool(json, false,
+            "Print results as JSON (one object per line) for scripts.");
+DEFINE_int64(
+    timeout_ms, 0,
+    "Deadline for the call in milliseconds (0: none for wait, logs -f and "
+    "events; 30000 for the others).");
 DEFINE_string(env, "", "start: NAME=VALUE pairs, comma-separated.");
 DEFINE_string(cwd, "", "start: working directory (default /).");
 DEFINE_int64(uid, -1, "start: run the program as this uid.");
@@ -31,15 +33,19 @@ DEFINE_int64(gid, -1, "start: run the program as this gid.");
 DEFINE_string(channel, "pipe", "start: pipe or socketpair.");
 DEFINE_string(restart, "never", "start: never, on-failure or always.");
 DEFINE_uint32(max_restarts, 0, "start: most restarts in a row (0: no limit).");
-DEFINE_uint32(backoff_ms, 500, "start: first restart delay, doubled each time.");
+DEFINE_uint32(backoff_ms, 500,
+              "start: first restart delay, doubled each time.");
 DEFINE_uint32(grace_ms, 10000, "stop, shutdown: time before SIGKILL.");
-DEFINE_bool(follow, false, "logs: keep printing until the program exits (also -f).");
-DEFINE_bool(wait, false, "start: wait for the program to exit and print its status.");
+DEFINE_bool(follow, false,
+            "logs: keep printing until the program exits (also -f).");
+DEFINE_bool(wait, false,
+            "start: wait for the program to exit and print its status.");
 
 namespace tao {
 namespace {
 
-constexpr absl::string_view kUsage = R"usage(drive a running taohost over its admin socket.
+constexpr absl::string_view kUsage =
+    R"usage(drive a running taohost over its admin socket.
 
 Usage:
   taoctl [--socket=PATH] [--json] COMMAND [ARGS]
@@ -92,8 +98,9 @@ int ExitCodeFor(grpc::StatusCode code) {
 }
 
 int Fail(const grpc::Status& status) {
-  std::cerr << "taoctl: " << absl::StatusCodeToString(
-                                 static_cast<absl::StatusCode>(status.error_code()))
+  std::cerr << "taoctl: "
+            << absl::StatusCodeToString(
+                   static_cast<absl::StatusCode>(status.error_code()))
             << ": " << status.error_message() << "\n";
   if (status.error_code() == grpc::UNAVAILABLE) {
     std::cerr << "taoctl: is taohost running, and is " << FLAGS_socket
@@ -103,9 +110,11 @@ int Fail(const grpc::Status& status) {
 }
 
 void SetDeadline(grpc::ClientContext* context, bool long_running) {
-  int64_t ms = FLAGS_timeout_ms > 0 ? FLAGS_timeout_ms : (long_running ? 0 : 30000);
+  int64_t ms =
+      FLAGS_timeout_ms > 0 ? FLAGS_timeout_ms : (long_running ? 0 : 30000);
   if (ms > 0) {
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(ms));
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::milliseconds(ms));
   }
 }
 
@@ -113,29 +122,33 @@ void PrintJson(const google::protobuf::Message& message) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
-  auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
+  auto status =
+      google::protobuf::util::MessageToJsonString(message, &json, options);
   (void)status;
   std::cout << json << "\n";
 }
 
 std::string Shorten(const std::string& name, size_t width) {
   if (name.size() <= width) return name;
-  return absl::StrCat(name.substr(0, 18), "...", name.substr(name.size() - (width - 21)));
+  return absl::StrCat(name.substr(0, 18), "...",
+                      name.substr(name.size() - (width - 21)));
 }
 
 void PrintProgram(const admin::HostedProgram& p) {
   if (FLAGS_json) return PrintJson(p);
   std::cout << "id:       " << p.id() << "\n"
-            << "state:    " << p.state() << (p.exited() ? " (" + p.exit_status() + ")" : "")
-            << "\n"
+            << "state:    " << p.state()
+            << (p.exited() ? " (" + p.exit_status() + ")" : "") << "\n"
             << "pid:      " << p.pid() << "\n"
             << "path:     " << p.path() << "\n"
             << "name:     " << p.name() << "\n"
             << "started:  "
-            << absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(p.start_time_unix_ms()),
+            << absl::FormatTime("%Y-%m-%d %H:%M:%S",
+                                absl::FromUnixMillis(p.start_time_unix_ms()),
                                 absl::LocalTimeZone())
             << "\n"
-            << "restart:  " << p.restart() << " (restarts so far: " << p.restarts() << ")\n"
+            << "restart:  " << p.restart()
+            << " (restarts so far: " << p.restarts() << ")\n"
             << "calls:    " << p.calls() << " (" << p.denials() << " denied)\n";
 }
 
@@ -163,8 +176,10 @@ int Run(const std::vector<std::string>& args) {
     admin::StartHostedProgramRequest request;
     request.set_path(args[1]);
     for (size_t i = 2; i < args.size(); ++i) request.add_args(args[i]);
-    for (absl::string_view pair : absl::StrSplit(FLAGS_env, ',', absl::SkipEmpty())) {
-      std::vector<std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    for (absl::string_view pair :
+         absl::StrSplit(FLAGS_env, ',', absl::SkipEmpty())) {
+      std::vector<std::string> kv =
+          absl::StrSplit(pair, absl::MaxSplits('=', 1));
       if (kv.size() != 2) {
         std::cerr << "taoctl: --env wants NAME=VALUE, got '" << pair << "'\n";
         return 2;
@@ -196,8 +211,8 @@ int Run(const std::vector<std::string>& args) {
         PrintJson(response);
       } else {
         std::cout << response.id() << "\n";
-        std::cerr << "started " << response.path() << " as program " << response.id()
-                  << " (pid " << response.pid() << ")\n";
+        std::cerr << "started " << response.path() << " as program "
+                  << response.id() << " (pid " << response.pid() << ")\n";
       }
       return 0;
     }
@@ -228,7 +243,8 @@ int Run(const std::vector<std::string>& args) {
     } else {
       admin::WaitHostedProgramRequest request;
       request.set_id(id);
-      if (FLAGS_timeout_ms > 0) request.set_timeout_ms(static_cast<uint32_t>(FLAGS_timeout_ms));
+      if (FLAGS_timeout_ms > 0)
+        request.set_timeout_ms(static_cast<uint32_t>(FLAGS_timeout_ms));
       SetDeadline(&context, true);
       status = stub->WaitHostedProgram(&context, request, &response);
     }
@@ -236,7 +252,8 @@ int Run(const std::vector<std::string>& args) {
     if (command == "wait" && !FLAGS_json) {
       std::cout << response.exit_status() << "\n";
     } else if (command != "wait" && !FLAGS_json) {
-      std::cerr << (command == "stop" ? "stopping" : "killed") << " program " << id << "\n";
+      std::cerr << (command == "stop" ? "stopping" : "killed") << " program "
+                << id << "\n";
     } else {
       PrintJson(response);
     }
@@ -245,18 +262,20 @@ int Run(const std::vector<std::string>& args) {
   if (command == "list") {
     admin::ListHostedProgramsResponse response;
     SetDeadline(&context, false);
-    status = stub->ListHostedPrograms(&context, admin::ListHostedProgramsRequest(), &response);
+    status = stub->ListHostedPrograms(
+        &context, admin::ListHostedProgramsRequest(), &response);
     if (!status.ok()) return Fail(status);
     if (FLAGS_json) {
       for (const admin::HostedProgram& p : response.programs()) PrintJson(p);
       return 0;
     }
-    std::cout << absl::StrFormat("%-6s %-9s %-8s %-14s %-7s %-8s %s\n", "ID", "STATE", "PID",
-                                 "EXIT", "CALLS", "RESTART", "PATH / NAME");
+    std::cout << absl::StrFormat("%-6s %-9s %-8s %-14s %-7s %-8s %s\n", "ID",
+                                 "STATE", "PID", "EXIT", "CALLS", "RESTART",
+                                 "PATH / NAME");
     for (const admin::HostedProgram& p : response.programs()) {
-      std::cout << absl::StrFormat("%-6d %-9s %-8d %-14s %-7d %-8s %s\n", p.id(), p.state(),
-                                   p.pid(), p.exited() ? p.exit_status() : "-", p.calls(),
-                                   p.restart(), p.path());
+      std::cout << absl::StrFormat(
+          "%-6d %-9s %-8d %-14s %-7d %-8s %s\n", p.id(), p.state(), p.pid(),
+          p.exited() ? p.exit_status() : "-", p.calls(), p.restart(), p.path());
       std::cout << absl::StrFormat("%-6s %s\n", "", Shorten(p.name(), 110));
     }
     return 0;
@@ -285,11 +304,13 @@ int Run(const std::vector<std::string>& args) {
       if (FLAGS_json) {
         PrintJson(event);
       } else {
-        std::cout << absl::FormatTime("%H:%M:%S", absl::FromUnixMillis(event.time_unix_ms()),
-                                      absl::LocalTimeZone())
+        std::cout << absl::FormatTime(
+                         "%H:%M:%S", absl::FromUnixMillis(event.time_unix_ms()),
+                         absl::LocalTimeZone())
                   << " " << event.kind() << " " << event.id()
-                  << (event.previous_id() ? absl::StrCat(" (after ", event.previous_id(), ")")
-                                          : "")
+                  << (event.previous_id()
+                          ? absl::StrCat(" (after ", event.previous_id(), ")")
+                          : "")
                   << " " << event.detail() << "\n";
       }
       std::cout.flush();
@@ -312,7 +333,8 @@ int Run(const std::vector<std::string>& args) {
   if (command == "info") {
     admin::HostInfo response;
     SetDeadline(&context, false);
-    status = stub->GetHostInfo(&context, admin::GetHostInfoRequest(), &response);
+    status =
+        stub->GetHostInfo(&context, admin::GetHostInfoRequest(), &response);
     if (!status.ok()) return Fail(status);
     if (FLAGS_json) {
       PrintJson(response);
@@ -320,12 +342,13 @@ int Run(const std::vector<std::string>& args) {
     }
     std::cout << "version:   " << response.version() << "\n"
               << "pid:       " << response.pid() << "\n"
-              << "uptime:    " << absl::FormatDuration(absl::Milliseconds(response.uptime_ms()))
+              << "uptime:    "
+              << absl::FormatDuration(absl::Milliseconds(response.uptime_ms()))
               << "\n"
               << "name:      " << response.tao_name() << "\n"
               << "domain:    " << response.domain_name() << "\n"
-              << "programs:  " << response.running() << " running, " << response.known()
-              << " known\n";
+              << "programs:  " << response.running() << " running, "
+              << response.known() << " known\n";
     for (const admin::FactoryInfo& f : response.factories()) {
       std::cout << "factory:   " << f.name() << " (channels:";
       for (const std::string& c : f.channels()) std::cout << " " << c;
@@ -336,13 +359,14 @@ int Run(const std::vector<std::string>& args) {
   if (command == "reload") {
     admin::ReloadPolicyResponse response;
     SetDeadline(&context, false);
-    status = stub->ReloadPolicy(&context, admin::ReloadPolicyRequest(), &response);
+    status =
+        stub->ReloadPolicy(&context, admin::ReloadPolicyRequest(), &response);
     if (!status.ok()) return Fail(status);
     if (FLAGS_json) {
       PrintJson(response);
     } else {
-      std::cout << "reloaded the policy of domain '" << response.domain_name() << "' ("
-                << response.rules() << " rules)\n";
+      std::cout << "reloaded the policy of domain '" << response.domain_name()
+                << "' (" << response.rules() << " rules)\n";
     }
     return 0;
   }
@@ -353,7 +377,8 @@ int Run(const std::vector<std::string>& args) {
     SetDeadline(&context, true);
     status = stub->Shutdown(&context, request, &response);
     if (!status.ok()) return Fail(status);
-    if (!FLAGS_json) std::cerr << "the host stopped every program and is exiting\n";
+    if (!FLAGS_json)
+      std::cerr << "the host stopped every program and is exiting\n";
     return 0;
   }
   std::cerr << "taoctl: unknown command '" << command << "'; see --help\n";

@@ -4,8 +4,8 @@
 // unix socket, starts the configured programs, and shuts down gracefully on
 // SIGTERM/SIGINT (SIGHUP reloads the policy).
 #include <gflags/gflags.h>
-#include <google/protobuf/stubs/logging.h>
 #include <glog/logging.h>
+#include <google/protobuf/stubs/logging.h>
 #include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -17,8 +17,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "admin/admin_server.h"
 #include "admin/admin_service.h"
 #include "apps/common/cli.h"
@@ -30,15 +30,19 @@
 #include "tao_domain/audit_log.h"
 #include "tao_domain/tao_domain.h"
 
-DEFINE_string(config, "", "Configuration file (protobuf text format, see docs/taohost.md).");
+DEFINE_string(
+    config, "",
+    "Configuration file (protobuf text format, see docs/taohost.md).");
 DEFINE_string(keys_dir, "", "Overrides keys_dir: the host's key directory.");
 DEFINE_string(passphrase_file, "",
               "Overrides passphrase_file (else TAO_PASSPHRASE is used).");
 DEFINE_string(domain_dir, "",
               "Overrides domain_dir: holds policy_name and policy.signed.");
 DEFINE_string(runtime_dir, "", "Overrides runtime_dir (default /run/tao).");
-DEFINE_string(admin_socket, "", "Overrides admin_socket (default <runtime_dir>/admin.sock).");
-DEFINE_uint64(scrypt_n, 1 << 15, "scrypt cost N when the host's keys are created.");
+DEFINE_string(admin_socket, "",
+              "Overrides admin_socket (default <runtime_dir>/admin.sock).");
+DEFINE_uint64(scrypt_n, 1 << 15,
+              "scrypt cost N when the host's keys are created.");
 
 namespace tao {
 namespace {
@@ -73,7 +77,8 @@ absl::StatusOr<TaohostConfig> LoadConfig() {
     config = *std::move(parsed);
   }
   if (!FLAGS_keys_dir.empty()) config.set_keys_dir(FLAGS_keys_dir);
-  if (!FLAGS_passphrase_file.empty()) config.set_passphrase_file(FLAGS_passphrase_file);
+  if (!FLAGS_passphrase_file.empty())
+    config.set_passphrase_file(FLAGS_passphrase_file);
   if (!FLAGS_domain_dir.empty()) config.set_domain_dir(FLAGS_domain_dir);
   if (!FLAGS_runtime_dir.empty()) config.set_runtime_dir(FLAGS_runtime_dir);
   if (!FLAGS_admin_socket.empty()) config.set_admin_socket(FLAGS_admin_socket);
@@ -100,8 +105,8 @@ absl::StatusOr<VerifyingKey> LoadPolicyKey(const std::string& domain_dir) {
 // protobuf logs an ERROR for every malformed string field it parses; a
 // hosted program could use that to flood the host's log. Keep those lines
 // at verbosity 1 (the loop already logs the closed channel once).
-void ProtobufLogToVlog(google::protobuf::LogLevel level, const char* file, int line,
-                       const std::string& message) {
+void ProtobufLogToVlog(google::protobuf::LogLevel level, const char* file,
+                       int line, const std::string& message) {
   VLOG(1) << "protobuf (" << file << ":" << line << ", level " << level
           << "): " << message;
 }
@@ -142,8 +147,11 @@ int Run(const TaohostConfig& config) {
     PrintError("taohost", policy_key.status());
     return kExitFailure;
   }
-  const std::string policy_path = absl::StrCat(config.domain_dir(), "/policy.signed");
-  auto load_policy = [policy_path]() { return ReadFileToString(policy_path, 4 << 20); };
+  const std::string policy_path =
+      absl::StrCat(config.domain_dir(), "/policy.signed");
+  auto load_policy = [policy_path]() {
+    return ReadFileToString(policy_path, 4 << 20);
+  };
   auto signed_policy = load_policy();
   if (!signed_policy.ok()) {
     PrintError("taohost", signed_policy.status());
@@ -162,18 +170,21 @@ int Run(const TaohostConfig& config) {
     return kExitFailure;
   }
   RealClock clock;
-  auto domain = TaoDomain::Create(*policy_key, *signed_policy, audit->get(), clock);
+  auto domain =
+      TaoDomain::Create(*policy_key, *signed_policy, audit->get(), clock);
   if (!domain.ok()) {
-    PrintError("taohost", absl::Status(domain.status().code(),
-                                       absl::StrCat(policy_path, ": ",
-                                                    domain.status().message())));
+    PrintError("taohost",
+               absl::Status(
+                   domain.status().code(),
+                   absl::StrCat(policy_path, ": ", domain.status().message())));
     return kExitFailure;
   }
   LOG(INFO) << "domain '" << (*domain)->domain_name() << "' policy loaded";
 
   EventHub events;
   ProcessFactoryOptions factory_options;
-  factory_options.measurement_cache_bytes = size_t{config.measurement_cache_mib()} << 20;
+  factory_options.measurement_cache_bytes =
+      size_t{config.measurement_cache_mib()} << 20;
   ProcessFactory process_factory(factory_options);
   HostedProgramChannelOptions loop_options;
   loop_options.log_dir = config.log_dir();
@@ -183,7 +194,9 @@ int Run(const TaohostConfig& config) {
   };
   auto loop = HostedProgramChannel::Create(
       host, **domain,
-      {{"process", &process_factory, {ChannelKind::kPipe, ChannelKind::kSocketpair}}},
+      {{"process",
+        &process_factory,
+        {ChannelKind::kPipe, ChannelKind::kSocketpair}}},
       loop_options);
   if (!loop.ok()) {
     PrintError("taohost", loop.status());
@@ -198,15 +211,17 @@ int Run(const TaohostConfig& config) {
     ::kill(::getpid(), SIGTERM);
   };
   PeerCredentialRegistry peers;
-  AdminServiceImpl service(**loop, **domain, host, peers, events, admin_options);
+  AdminServiceImpl service(**loop, **domain, host, peers, events,
+                           admin_options);
   AdminServerOptions server_options;
   server_options.socket_path = config.admin_socket();
   server_options.socket_mode = static_cast<mode_t>(config.admin_socket_mode());
   if (!config.admin_socket_group().empty()) {
     struct group* group = ::getgrnam(config.admin_socket_group().c_str());
     if (group == nullptr) {
-      PrintError("taohost", absl::InvalidArgumentError(absl::StrCat(
-                                "no group named '", config.admin_socket_group(), "'")));
+      PrintError("taohost",
+                 absl::InvalidArgumentError(absl::StrCat(
+                     "no group named '", config.admin_socket_group(), "'")));
       return kExitUsage;
     }
     server_options.socket_group = group->gr_gid;
@@ -217,7 +232,8 @@ int Run(const TaohostConfig& config) {
     return kExitFailure;
   }
   LOG(INFO) << "admin socket ready at " << config.admin_socket();
-  std::cout << "taohost: admin socket ready at " << config.admin_socket() << std::endl;
+  std::cout << "taohost: admin socket ready at " << config.admin_socket()
+            << std::endl;
 
   for (const admin::StartHostedProgramRequest& program : config.programs()) {
     StartRequest request;
@@ -226,27 +242,31 @@ int Run(const TaohostConfig& config) {
     for (const admin::EnvVar& var : program.env()) {
       request.spec.env.emplace_back(var.name(), var.value());
     }
-    if (!program.working_dir().empty()) request.spec.working_dir = program.working_dir();
+    if (!program.working_dir().empty())
+      request.spec.working_dir = program.working_dir();
     if (program.has_uid()) request.spec.uid = program.uid();
     if (program.has_gid()) request.spec.gid = program.gid();
-    request.channel =
-        program.channel() == "socketpair" ? ChannelKind::kSocketpair : ChannelKind::kPipe;
+    request.channel = program.channel() == "socketpair"
+                          ? ChannelKind::kSocketpair
+                          : ChannelKind::kPipe;
     request.restart.mode = program.restart() == admin::RESTART_ALWAYS
                                ? RestartPolicy::kAlways
-                               : program.restart() == admin::RESTART_ON_FAILURE
-                                     ? RestartPolicy::kOnFailure
-                                     : RestartPolicy::kNever;
+                           : program.restart() == admin::RESTART_ON_FAILURE
+                               ? RestartPolicy::kOnFailure
+                               : RestartPolicy::kNever;
     request.restart.max_restarts = static_cast<int>(program.max_restarts());
     if (program.initial_backoff_ms() > 0) {
-      request.restart.initial_backoff = absl::Milliseconds(program.initial_backoff_ms());
+      request.restart.initial_backoff =
+          absl::Milliseconds(program.initial_backoff_ms());
     }
     if (program.max_backoff_ms() > 0) {
-      request.restart.max_backoff = absl::Milliseconds(program.max_backoff_ms());
+      request.restart.max_backoff =
+          absl::Milliseconds(program.max_backoff_ms());
     }
     auto started = (*loop)->StartHostedProgram(request);
     if (!started.ok()) {
-      LOG(ERROR) << "boot program " << program.path() << " did not start: "
-                 << started.status();
+      LOG(ERROR) << "boot program " << program.path()
+                 << " did not start: " << started.status();
     }
   }
 
@@ -255,7 +275,8 @@ int Run(const TaohostConfig& config) {
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       auto bytes = load_policy();
-      absl::Status reloaded = bytes.ok() ? (*domain)->Reload(*bytes) : bytes.status();
+      absl::Status reloaded =
+          bytes.ok() ? (*domain)->Reload(*bytes) : bytes.status();
       if (reloaded.ok()) {
         LOG(INFO) << "SIGHUP: reloaded the policy of domain '"
                   << (*domain)->domain_name() << "'";
@@ -265,8 +286,9 @@ int Run(const TaohostConfig& config) {
         event.set_time_unix_ms(absl::ToUnixMillis(absl::Now()));
         events.Publish(event);
       } else {
-        LOG(ERROR) << "SIGHUP: policy not reloaded, the old one stays in force: "
-                   << reloaded;
+        LOG(ERROR)
+            << "SIGHUP: policy not reloaded, the old one stays in force: "
+            << reloaded;
       }
       continue;
     }
@@ -290,7 +312,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> args =
       tao::InitApp(tao::kUsage, "apps/taohost/", &argc, &argv);
   if (!args.empty()) {
-    std::cerr << "taohost: unexpected argument '" << args[0] << "'; see --help\n";
+    std::cerr << "taohost: unexpected argument '" << args[0]
+              << "'; see --help\n";
     return tao::kExitUsage;
   }
   auto config = tao::LoadConfig();

@@ -25,8 +25,8 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -36,6 +36,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -44,7 +45,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <condition_variable>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -141,7 +141,8 @@ std::string MsP99(const Dist& d) {
 
 std::string X(double ratio) {
   if (!std::isfinite(ratio) || ratio <= 0) return "-";
-  return ratio >= 100 ? absl::StrFormat("%.0fx", ratio) : absl::StrFormat("%.2fx", ratio);
+  return ratio >= 100 ? absl::StrFormat("%.0fx", ratio)
+                      : absl::StrFormat("%.2fx", ratio);
 }
 
 // /proc/<pid>/status field in KiB (VmRSS, VmHWM, VmPTE) or a count (Threads).
@@ -170,7 +171,8 @@ int64_t ProcCpuNs(pid_t pid) {
       absl::StrSplit(stat.substr(close_paren + 2), ' ', absl::SkipEmpty());
   // After "pid (comm) ": state is f[0]; utime is field 14, i.e. f[11].
   int64_t utime = 0, stime = 0;
-  if (f.size() < 13 || !absl::SimpleAtoi(f[11], &utime) || !absl::SimpleAtoi(f[12], &stime)) {
+  if (f.size() < 13 || !absl::SimpleAtoi(f[11], &utime) ||
+      !absl::SimpleAtoi(f[12], &stime)) {
     return -1;
   }
   return (utime + stime) * (1000000000 / sysconf(_SC_CLK_TCK));
@@ -183,9 +185,11 @@ struct Sched {
 };
 
 std::optional<Sched> ReadSched(const std::string& path) {
-  std::vector<std::string> f = absl::StrSplit(ReadFile(path), ' ', absl::SkipEmpty());
+  std::vector<std::string> f =
+      absl::StrSplit(ReadFile(path), ' ', absl::SkipEmpty());
   Sched s;
-  if (f.size() < 2 || !absl::SimpleAtoi(f[0], &s.cpu_ns) || !absl::SimpleAtoi(f[1], &s.wait_ns)) {
+  if (f.size() < 2 || !absl::SimpleAtoi(f[0], &s.cpu_ns) ||
+      !absl::SimpleAtoi(f[1], &s.wait_ns)) {
     return std::nullopt;
   }
   return s;
@@ -195,11 +199,13 @@ std::optional<Sched> ReadSched(const std::string& path) {
 std::vector<std::pair<pid_t, Sched>> ThreadSched(pid_t pid) {
   std::vector<std::pair<pid_t, Sched>> out;
   std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/task"), ec);
+  for (auto it = std::filesystem::directory_iterator(
+           absl::StrCat("/proc/", pid, "/task"), ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     pid_t tid = 0;
     if (!absl::SimpleAtoi(it->path().filename().string(), &tid)) continue;
-    std::optional<Sched> sched = ReadSched(absl::StrCat(it->path().string(), "/schedstat"));
+    std::optional<Sched> sched =
+        ReadSched(absl::StrCat(it->path().string(), "/schedstat"));
     if (sched.has_value()) out.emplace_back(tid, *sched);
   }
   return out;
@@ -212,7 +218,9 @@ std::vector<std::pair<pid_t, Sched>> ThreadSched(pid_t pid) {
 struct HostCpu {
   std::vector<std::pair<pid_t, Sched>> threads;
   int64_t ticks_ns = 0;
-  static HostCpu Take(pid_t pid) { return HostCpu{ThreadSched(pid), ProcCpuNs(pid)}; }
+  static HostCpu Take(pid_t pid) {
+    return HostCpu{ThreadSched(pid), ProcCpuNs(pid)};
+  }
   static Sched Delta(const HostCpu& a, const HostCpu& b) {
     Sched sum;
     for (const auto& [tid, now] : b.threads) {
@@ -237,7 +245,8 @@ struct HostCpu {
 int CountFds(pid_t pid) {
   int n = 0;
   std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/fd"), ec);
+  for (auto it = std::filesystem::directory_iterator(
+           absl::StrCat("/proc/", pid, "/fd"), ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     ++n;
   }
@@ -256,8 +265,8 @@ std::string AffinityText() {
   if (static_cast<long>(cpus.size()) >= online) {
     return absl::StrCat(cpus.size(), " of ", online, " CPUs (not pinned)");
   }
-  return absl::StrCat("pinned to CPU ", absl::StrJoin(cpus, ","), " (", cpus.size(), " of ",
-                      online, " online CPUs)");
+  return absl::StrCat("pinned to CPU ", absl::StrJoin(cpus, ","), " (",
+                      cpus.size(), " of ", online, " online CPUs)");
 }
 
 std::string FsType(const std::string& dir) {
@@ -312,8 +321,9 @@ struct LoadMeter {
     for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
       struct rusage ru;
       getrusage(who, &ru);
-      s.own_ns += (int64_t{ru.ru_utime.tv_sec} + ru.ru_stime.tv_sec) * 1000000000 +
-                  (int64_t{ru.ru_utime.tv_usec} + ru.ru_stime.tv_usec) * 1000;
+      s.own_ns +=
+          (int64_t{ru.ru_utime.tv_sec} + ru.ru_stime.tv_sec) * 1000000000 +
+          (int64_t{ru.ru_utime.tv_usec} + ru.ru_stime.tv_usec) * 1000;
     }
     s.mono_ns = MonoNs();
     return s;
@@ -323,14 +333,16 @@ struct LoadMeter {
     const double wall = (b.mono_ns - a.mono_ns) / 1e9;
     const double cpus = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
     const double own = (b.own_ns - a.own_ns) / 1e9;
-    const double other = std::max(0.0, (b.busy_ticks - a.busy_ticks) * tick - own);
+    const double other =
+        std::max(0.0, (b.busy_ticks - a.busy_ticks) * tick - own);
     const double nice = (b.nice_ticks - a.nice_ticks) * tick;
     std::vector<std::string> l = absl::StrSplit(ReadFile("/proc/loadavg"), ' ');
     return absl::StrFormat(
-        "other processes used %.1f CPU-s of the %.1f available (%.0f%% of the machine; "
+        "other processes used %.1f CPU-s of the %.1f available (%.0f%% of the "
+        "machine; "
         "%.1f CPU-s of it niced); this run used %.1f CPU-s; loadavg now %s",
-        other, wall * cpus, wall > 0 ? 100 * other / (wall * cpus) : 0.0, nice, own,
-        l.size() >= 3 ? absl::StrCat(l[0], " ", l[1], " ", l[2]) : "?");
+        other, wall * cpus, wall > 0 ? 100 * other / (wall * cpus) : 0.0, nice,
+        own, l.size() >= 3 ? absl::StrCat(l[0], " ", l[1], " ", l[2]) : "?");
   }
 };
 
@@ -339,24 +351,28 @@ struct LoadMeter {
 // posix_spawn of `path` with `remap` (parent fd -> child fd); stdout and
 // stderr to `out` (or /dev/null). Returns the pid.
 pid_t Spawn(const std::string& path, const std::vector<std::string>& args,
-            const std::vector<std::pair<int, int>>& remap, const std::string& out = "") {
+            const std::vector<std::pair<int, int>>& remap,
+            const std::string& out = "") {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  for (const auto& [from, to] : remap) posix_spawn_file_actions_adddup2(&actions, from, to);
-  const bool stdout_remapped =
-      std::any_of(remap.begin(), remap.end(), [](const auto& r) { return r.second == 1; });
+  for (const auto& [from, to] : remap)
+    posix_spawn_file_actions_adddup2(&actions, from, to);
+  const bool stdout_remapped = std::any_of(
+      remap.begin(), remap.end(), [](const auto& r) { return r.second == 1; });
   const std::string sink = out.empty() ? "/dev/null" : out;
   if (!stdout_remapped) {
-    posix_spawn_file_actions_addopen(&actions, 1, sink.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 1, sink.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
   }
-  posix_spawn_file_actions_addopen(&actions, 2, sink.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, sink.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
   std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), environ);
+  int rc =
+      posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) Die(absl::StrCat("posix_spawn ", path, ": ", strerror(rc)));
   return pid;
@@ -375,7 +391,8 @@ int HighFd(int fd) {
 int WaitPid(pid_t pid) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) Die(absl::StrCat("waitpid ", pid, ": ", strerror(errno)));
+    if (errno != EINTR)
+      Die(absl::StrCat("waitpid ", pid, ": ", strerror(errno)));
   }
   return status;
 }
@@ -402,21 +419,22 @@ bool IdleStillRunning(pid_t pid, const std::string& idle_path) {
 // ---- Settings ---------------------------------------------------------------
 
 struct Settings {
-  int n = 1000;            // starts per start phase
-  int threads = 4;         // client threads in the concurrent start phase
-  int list_calls = 50;     // per list row
-  int rtt_calls = 500;     // GetTaoName on a warm connection
-  int bare_calls = 2000;   // bare gRPC round trips
-  int fresh_calls = 50;    // GetTaoName each on a new connection
-  int spawns = 1000;       // posix_spawn / fork baseline iterations
-  int syncs = 200;         // append+fdatasync baseline iterations
-  int list_mid = 100;      // the intermediate list row
-  int shutdown_probe = 0;  // >0: only time taohost's exit after Shutdown, K times
+  int n = 1000;           // starts per start phase
+  int threads = 4;        // client threads in the concurrent start phase
+  int list_calls = 50;    // per list row
+  int rtt_calls = 500;    // GetTaoName on a warm connection
+  int bare_calls = 2000;  // bare gRPC round trips
+  int fresh_calls = 50;   // GetTaoName each on a new connection
+  int spawns = 1000;      // posix_spawn / fork baseline iterations
+  int syncs = 200;        // append+fdatasync baseline iterations
+  int list_mid = 100;     // the intermediate list row
+  int shutdown_probe =
+      0;  // >0: only time taohost's exit after Shutdown, K times
   bool disk = true, tmpfs = true;
   bool keep = false;
   std::string taohost = TAO_ADMIN_BENCH_TAOHOST;
   std::string idle = TAO_ADMIN_BENCH_IDLE;
-  std::string disk_base;   // $TMPDIR or /tmp
+  std::string disk_base;  // $TMPDIR or /tmp
   std::string tmpfs_base = "/dev/shm";
   // Where the hosts' runtime dirs (socket, per-program logs) go; empty: in
   // the disk directory. The audit log's place is chosen separately.
@@ -424,12 +442,15 @@ struct Settings {
 };
 
 void Usage() {
-  std::fprintf(stderr,
-               "usage: tao_admin_bench [--quick] [--n=N] [--threads=T] [--list-calls=K]\n"
-               "         [--rtt-calls=R] [--audit=disk|tmpfs|both] [--disk-dir=DIR]\n"
-               "         [--tmpfs-dir=DIR] [--runtime-dir=DIR] [--taohost=PATH] [--idle=PATH]\n"
-               "         [--keep] [--shutdown-probe=K]\n"
-               "See bench/admin/README.md.\n");
+  std::fprintf(
+      stderr,
+      "usage: tao_admin_bench [--quick] [--n=N] [--threads=T] "
+      "[--list-calls=K]\n"
+      "         [--rtt-calls=R] [--audit=disk|tmpfs|both] [--disk-dir=DIR]\n"
+      "         [--tmpfs-dir=DIR] [--runtime-dir=DIR] [--taohost=PATH] "
+      "[--idle=PATH]\n"
+      "         [--keep] [--shutdown-probe=K]\n"
+      "See bench/admin/README.md.\n");
 }
 
 Settings ParseArgs(int argc, char** argv) {
@@ -438,7 +459,8 @@ Settings ParseArgs(int argc, char** argv) {
   s.disk_base = tmpdir != nullptr && *tmpdir ? tmpdir : "/tmp";
   auto int_flag = [](absl::string_view arg, absl::string_view name, int* out) {
     if (!absl::ConsumePrefix(&arg, name)) return false;
-    if (!absl::SimpleAtoi(arg, out) || *out < 0) Die(absl::StrCat("bad value in ", name, arg));
+    if (!absl::SimpleAtoi(arg, out) || *out < 0)
+      Die(absl::StrCat("bad value in ", name, arg));
     return true;
   };
   for (int i = 1; i < argc; ++i) {
@@ -453,7 +475,8 @@ Settings ParseArgs(int argc, char** argv) {
       s.syncs = 50;
     } else if (a == "--keep") {
       s.keep = true;
-    } else if (int_flag(a, "--n=", &s.n) || int_flag(a, "--threads=", &s.threads) ||
+    } else if (int_flag(a, "--n=", &s.n) ||
+               int_flag(a, "--threads=", &s.threads) ||
                int_flag(a, "--list-calls=", &s.list_calls) ||
                int_flag(a, "--rtt-calls=", &s.rtt_calls) ||
                int_flag(a, "--shutdown-probe=", &s.shutdown_probe)) {
@@ -492,11 +515,14 @@ std::string MakeDomain(const std::string& dir, const std::string& idle_path,
                        uid_t admin_uid) {
   Check(tao::EnsureDirectory(dir, 0700), "domain dir");
   tao::SigningKey key = Check(tao::SigningKey::Generate(), "policy key");
-  const std::string key_name = tao::Principal::ForKey(key.verifying_key()).text();
-  Check(tao::WriteFileAtomically(absl::StrCat(dir, "/policy_name"), key_name + "\n", 0644),
+  const std::string key_name =
+      tao::Principal::ForKey(key.verifying_key()).text();
+  Check(tao::WriteFileAtomically(absl::StrCat(dir, "/policy_name"),
+                                 key_name + "\n", 0644),
         "write policy_name");
   std::string bytes = ReadFile(idle_path);
-  if (bytes.empty()) Die(absl::StrCat("cannot read the idle program ", idle_path));
+  if (bytes.empty())
+    Die(absl::StrCat("cannot read the idle program ", idle_path));
   tao::DomainPolicy policy;
   policy.set_domain_name("admin-bench");
   tao::Rule* admin_rule = policy.add_rules();
@@ -508,8 +534,10 @@ std::string MakeDomain(const std::string& dir, const std::string& idle_path,
   idle_rule->add_operations("Execute");
   idle_rule->add_principals()->set_measurement(
       absl::StrCat("sha256:", tao::HexEncode(tao::Sha256(bytes))));
-  std::string signed_policy = Check(tao::SignDomainPolicy(policy, key), "sign the policy");
-  Check(tao::WriteFileAtomically(absl::StrCat(dir, "/policy.signed"), signed_policy, 0644),
+  std::string signed_policy =
+      Check(tao::SignDomainPolicy(policy, key), "sign the policy");
+  Check(tao::WriteFileAtomically(absl::StrCat(dir, "/policy.signed"),
+                                 signed_policy, 0644),
         "write policy.signed");
   return key_name;
 }
@@ -528,16 +556,19 @@ class Conn {
     struct sockaddr_un addr;
     std::memset(&addr, 0, sizeof(addr));
     addr.sun_family = AF_UNIX;
-    if (socket.size() >= sizeof(addr.sun_path)) Die(absl::StrCat("socket path too long: ", socket));
+    if (socket.size() >= sizeof(addr.sun_path))
+      Die(absl::StrCat("socket path too long: ", socket));
     std::memcpy(addr.sun_path, socket.c_str(), socket.size());
-    if (::connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)) != 0) {
+    if (::connect(fd, reinterpret_cast<struct sockaddr*>(&addr),
+                  sizeof(addr)) != 0) {
       Die(absl::StrCat("connect ", socket, ": ", strerror(errno)));
     }
     auto conn = std::unique_ptr<Conn>(new Conn);
     conn->fd_ = fcntl(fd, F_DUPFD_CLOEXEC, 0);  // ours, to shut the socket down
     if (conn->fd_ < 0) Die("F_DUPFD_CLOEXEC");
     // gRPC owns `fd` from here on.
-    auto channel = grpc::CreateInsecureChannelFromFd(absl::StrCat("unix:", socket), fd);
+    auto channel =
+        grpc::CreateInsecureChannelFromFd(absl::StrCat("unix:", socket), fd);
     conn->stub_ = admin::AdminService::NewStub(channel);
     return conn;
   }
@@ -560,17 +591,20 @@ class Conn {
 };
 
 void SetDeadline(grpc::ClientContext* context, int seconds = 60) {
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(seconds));
 }
 
 void CheckRpc(const grpc::Status& status, const std::string& what) {
   if (!status.ok()) {
-    Die(absl::StrCat(what, ": gRPC ", status.error_code(), ": ", status.error_message()));
+    Die(absl::StrCat(what, ": gRPC ", status.error_code(), ": ",
+                     status.error_message()));
   }
 }
 
 // `calls` GetTaoName round trips on `stub`; per-call ns.
-std::vector<int64_t> TimeGetTaoName(admin::AdminService::Stub& stub, int calls) {
+std::vector<int64_t> TimeGetTaoName(admin::AdminService::Stub& stub,
+                                    int calls) {
   std::vector<int64_t> ns;
   ns.reserve(calls);
   for (int i = 0; i < calls; ++i) {
@@ -624,7 +658,8 @@ ListSample TimeList(admin::AdminService::Stub& stub, int calls, pid_t host) {
     grpc::Status status = stub.ListHostedPrograms(&context, request, &response);
     s.ns.push_back(MonoNs() - t0);
     if (!status.ok()) {
-      s.error = absl::StrCat("gRPC ", status.error_code(), ": ", status.error_message());
+      s.error = absl::StrCat("gRPC ", status.error_code(), ": ",
+                             status.error_message());
       break;
     }
     s.bytes = response.ByteSizeLong();
@@ -647,27 +682,29 @@ struct Host {
   std::string socket, audit, log, runtime_dir;
 };
 
-Host StartHost(const Settings& s, const std::string& root, const std::string& tag,
-               const std::string& audit_path) {
+Host StartHost(const Settings& s, const std::string& root,
+               const std::string& tag, const std::string& audit_path) {
   Host h;
-  h.runtime_dir = absl::StrCat(s.runtime_base.empty() ? root : s.runtime_base, "/run-", tag);
+  h.runtime_dir = absl::StrCat(s.runtime_base.empty() ? root : s.runtime_base,
+                               "/run-", tag);
   h.socket = absl::StrCat(h.runtime_dir, "/admin.sock");
   h.audit = audit_path;
   h.log = absl::StrCat(root, "/taohost-", tag, ".log");
   const std::string config = absl::StrCat(root, "/taohost-", tag, ".conf");
   // Only the audit trail's place is set here; the flags give the rest.
-  Check(tao::WriteFileAtomically(config, absl::StrCat("audit_log: \"", audit_path, "\"\n"),
-                                 0644),
+  Check(tao::WriteFileAtomically(
+            config, absl::StrCat("audit_log: \"", audit_path, "\"\n"), 0644),
         "write the taohost config");
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) Die("pipe2");
   out[0] = HighFd(out[0]);
   out[1] = HighFd(out[1]);
-  h.pid = Spawn(s.taohost,
-                {"taohost", "--config=" + config, "--keys_dir=" + root + "/keys",
-                 "--domain_dir=" + root + "/domain", "--runtime_dir=" + h.runtime_dir,
-                 "--scrypt_n=1024"},
-                {{out[1], 1}}, h.log);
+  h.pid =
+      Spawn(s.taohost,
+            {"taohost", "--config=" + config, "--keys_dir=" + root + "/keys",
+             "--domain_dir=" + root + "/domain",
+             "--runtime_dir=" + h.runtime_dir, "--scrypt_n=1024"},
+            {{out[1], 1}}, h.log);
   close(out[1]);
   h.stdout_fd = out[0];
   std::string seen;
@@ -680,9 +717,10 @@ Host StartHost(const Settings& s, const std::string& root, const std::string& ta
     ssize_t got = n > 0 ? read(h.stdout_fd, buf, sizeof(buf)) : -1;
     if (got <= 0) {
       std::string log = ReadFile(h.log);
-      Die(absl::StrCat("taohost (", tag, ") did not report its admin socket ready",
-                       n == 0 ? " within 30 s" : "", "; its log ", h.log, " ends:\n",
-                       log.substr(log.size() > 2000 ? log.size() - 2000 : 0)));
+      Die(absl::StrCat(
+          "taohost (", tag, ") did not report its admin socket ready",
+          n == 0 ? " within 30 s" : "", "; its log ", h.log, " ends:\n",
+          log.substr(log.size() > 2000 ? log.size() - 2000 : 0)));
     }
     seen.append(buf, static_cast<size_t>(got));
   }
@@ -725,8 +763,8 @@ struct ShutdownResult {
 // as a taoctl process's exit would; otherwise it stays open until taohost
 // has exited.
 ShutdownResult ShutdownHost(std::unique_ptr<Conn> conn, Host& h,
-                            const std::vector<pid_t>& children, const std::string& idle,
-                            bool close_connection) {
+                            const std::vector<pid_t>& children,
+                            const std::string& idle, bool close_connection) {
   ShutdownResult r;
   grpc::ClientContext context;
   SetDeadline(&context, 120);
@@ -744,15 +782,17 @@ ShutdownResult ShutdownHost(std::unique_ptr<Conn> conn, Host& h,
     struct rusage ru;
     pid_t got = wait4(h.pid, &wstatus, WNOHANG, &ru);
     if (got == h.pid) {
-      r.tree_cpu_ns = (int64_t{ru.ru_utime.tv_sec} + ru.ru_stime.tv_sec) * 1000000000 +
-                      (int64_t{ru.ru_utime.tv_usec} + ru.ru_stime.tv_usec) * 1000;
+      r.tree_cpu_ns =
+          (int64_t{ru.ru_utime.tv_sec} + ru.ru_stime.tv_sec) * 1000000000 +
+          (int64_t{ru.ru_utime.tv_usec} + ru.ru_stime.tv_usec) * 1000;
     }
     if (got == h.pid) break;
     if (got < 0 && errno != EINTR) Die("waitpid taohost");
     if (MonoNs() > deadline) {
       kill(h.pid, SIGKILL);
       WaitPid(h.pid);
-      Die(absl::StrCat("taohost did not exit within 60 s of Shutdown; log: ", h.log));
+      Die(absl::StrCat("taohost did not exit within 60 s of Shutdown; log: ",
+                       h.log));
     }
     usleep(200);
   }
@@ -772,11 +812,11 @@ ShutdownResult ShutdownHost(std::unique_ptr<Conn> conn, Host& h,
 // ---- Start phases -----------------------------------------------------------
 
 struct StartPhase {
-  std::vector<int64_t> ns;       // per call, in call order (1 thread)
-  int64_t wall_ns = 0;           // the starts only (pauses for List excluded)
-  int64_t host_cpu_ns = 0;       // taohost CPU over the starts
-  int64_t host_wait_ns = 0;      // taohost threads' run-queue wait over the starts
-  int64_t audit_records = 0;     // audit records written during the starts
+  std::vector<int64_t> ns;    // per call, in call order (1 thread)
+  int64_t wall_ns = 0;        // the starts only (pauses for List excluded)
+  int64_t host_cpu_ns = 0;    // taohost CPU over the starts
+  int64_t host_wait_ns = 0;   // taohost threads' run-queue wait over the starts
+  int64_t audit_records = 0;  // audit records written during the starts
   std::vector<pid_t> pids;
   // Each child's own schedstat after the phase: its CPU (fork to exec, the
   // loader, its first read) and its wait for a CPU over the same span.
@@ -785,7 +825,8 @@ struct StartPhase {
     child_cpu_ns.clear();
     child_wait_ns.clear();
     for (pid_t pid : pids) {
-      std::optional<Sched> sched = ReadSched(absl::StrCat("/proc/", pid, "/schedstat"));
+      std::optional<Sched> sched =
+          ReadSched(absl::StrCat("/proc/", pid, "/schedstat"));
       if (!sched.has_value()) continue;
       child_cpu_ns.push_back(sched->cpu_ns);
       child_wait_ns.push_back(sched->wait_ns);
@@ -809,8 +850,8 @@ grpc::Status StartOne(admin::AdminService::Stub& stub, const std::string& idle,
 }
 
 // `count` starts from this thread, appended to `phase`.
-void StartSerial(admin::AdminService::Stub& stub, const Settings& s, const Host& h,
-                 int count, StartPhase* phase) {
+void StartSerial(admin::AdminService::Stub& stub, const Settings& s,
+                 const Host& h, int count, StartPhase* phase) {
   const HostCpu cpu0 = HostCpu::Take(h.pid);
   const int64_t audit0 = CountLines(h.audit);
   const int64_t t0 = MonoNs();
@@ -818,7 +859,8 @@ void StartSerial(admin::AdminService::Stub& stub, const Settings& s, const Host&
     int64_t ns = 0;
     pid_t pid = -1;
     grpc::Status status = StartOne(stub, s.idle, &ns, &pid);
-    CheckRpc(status, absl::StrCat("StartHostedProgram #", phase->ns.size() + 1));
+    CheckRpc(status,
+             absl::StrCat("StartHostedProgram #", phase->ns.size() + 1));
     phase->ns.push_back(ns);
     phase->pids.push_back(pid);
   }
@@ -859,7 +901,8 @@ StartPhase StartConcurrent(const Settings& s, const Host& h) {
         pid_t pid = -1;
         grpc::Status status = StartOne(conns[w]->stub(), s.idle, &one, &pid);
         if (!status.ok()) {
-          errors[w] = absl::StrCat("gRPC ", status.error_code(), ": ", status.error_message());
+          errors[w] = absl::StrCat("gRPC ", status.error_code(), ": ",
+                                   status.error_message());
           break;
         }
         ns[w].push_back(one);
@@ -884,7 +927,8 @@ StartPhase StartConcurrent(const Settings& s, const Host& h) {
   phase.host_wait_ns = HostCpu::Delta(cpu0, cpu1).wait_ns;
   phase.audit_records = CountLines(h.audit) - audit0;
   for (int w = 0; w < t; ++w) {
-    if (!errors[w].empty()) Die(absl::StrCat("StartHostedProgram (thread ", w, "): ", errors[w]));
+    if (!errors[w].empty())
+      Die(absl::StrCat("StartHostedProgram (thread ", w, "): ", errors[w]));
     phase.ns.insert(phase.ns.end(), ns[w].begin(), ns[w].end());
     phase.pids.insert(phase.pids.end(), pids[w].begin(), pids[w].end());
   }
@@ -896,10 +940,10 @@ StartPhase StartConcurrent(const Settings& s, const Host& h) {
 struct SpawnBaseline {
   std::vector<int64_t> spawn_ns;  // posix_spawn + exit + waitpid
   int64_t spawn_wall_ns = 0;
-  std::vector<int64_t> fork_ns;   // fork + execve + exit + waitpid
-  int64_t n_live = 0;             // live children for the stop baseline
-  int64_t live_start_ns = 0;      // posix_spawn of them, one after another
-  int64_t live_stop_ns = 0;       // SIGTERM to each, then reap each
+  std::vector<int64_t> fork_ns;  // fork + execve + exit + waitpid
+  int64_t n_live = 0;            // live children for the stop baseline
+  int64_t live_start_ns = 0;     // posix_spawn of them, one after another
+  int64_t live_stop_ns = 0;      // SIGTERM to each, then reap each
   double spawn_rate() const {
     return spawn_wall_ns > 0 ? spawn_ns.size() * 1e9 / spawn_wall_ns : 0;
   }
@@ -910,7 +954,8 @@ SpawnBaseline MeasureSpawn(const Settings& s) {
   const int dev_null = HighFd(open("/dev/null", O_RDONLY | O_CLOEXEC));
   // The idle program reads fd 3: /dev/null gives it EOF at once, so it exits 0.
   const std::vector<std::pair<int, int>> remap = {{dev_null, 3}};
-  for (int i = 0; i < 20; ++i) WaitPid(Spawn(s.idle, {s.idle}, remap));  // warm up
+  for (int i = 0; i < 20; ++i)
+    WaitPid(Spawn(s.idle, {s.idle}, remap));  // warm up
   const int64_t w0 = MonoNs();
   for (int i = 0; i < s.spawns; ++i) {
     const int64_t t0 = MonoNs();
@@ -945,7 +990,8 @@ SpawnBaseline MeasureSpawn(const Settings& s) {
   pipefd[1] = HighFd(pipefd[1]);
   std::vector<pid_t> live;
   const int64_t l0 = MonoNs();
-  for (int i = 0; i < s.n; ++i) live.push_back(Spawn(s.idle, {s.idle}, {{pipefd[0], 3}}));
+  for (int i = 0; i < s.n; ++i)
+    live.push_back(Spawn(s.idle, {s.idle}, {{pipefd[0], 3}}));
   b.live_start_ns = MonoNs() - l0;
   b.n_live = static_cast<int64_t>(live.size());
   usleep(200 * 1000);  // let every child reach its read()
@@ -962,14 +1008,16 @@ SpawnBaseline MeasureSpawn(const Settings& s) {
 // in `dir`, back to back. Per-iteration ns.
 std::vector<int64_t> MeasureFdatasync(const std::string& dir, int n) {
   const std::string path = absl::StrCat(dir, "/fdatasync-probe");
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open(path.c_str(),
+                O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) Die(absl::StrCat("open ", path));
   std::string line(599, 'x');
   line.push_back('\n');
   std::vector<int64_t> ns;
   for (int i = 0; i < n; ++i) {
     const int64_t t0 = MonoNs();
-    if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+    if (write(fd, line.data(), line.size()) !=
+            static_cast<ssize_t>(line.size()) ||
         fdatasync(fd) != 0) {
       Die(absl::StrCat("append+fdatasync ", path, ": ", strerror(errno)));
     }
@@ -996,15 +1044,18 @@ struct Placement {
   ShutdownResult shutdown2;
 };
 
-Placement RunPlacement(const Settings& s, const std::string& root, const std::string& label,
-                       const std::string& audit_dir) {
+Placement RunPlacement(const Settings& s, const std::string& root,
+                       const std::string& label, const std::string& audit_dir) {
   Placement p;
   p.label = label;
   p.dir = audit_dir;
-  std::fprintf(stderr, "[audit on %s] host 1: GetTaoName, List, %d serial starts, Shutdown\n",
-               label.c_str(), s.n);
+  std::fprintf(
+      stderr,
+      "[audit on %s] host 1: GetTaoName, List, %d serial starts, Shutdown\n",
+      label.c_str(), s.n);
   {
-    Host h = StartHost(s, root, label + "-1", absl::StrCat(audit_dir, "/audit-", label, "-1.log"));
+    Host h = StartHost(s, root, label + "-1",
+                       absl::StrCat(audit_dir, "/audit-", label, "-1.log"));
     auto conn = Conn::Open(h.socket);
     admin::AdminService::Stub& stub = conn->stub();
     TimeGetTaoName(stub, 20);  // warm up
@@ -1030,15 +1081,19 @@ Placement RunPlacement(const Settings& s, const std::string& root, const std::st
     p.stats_n = StatsOf(h.pid);
     p.shutdown1 = ShutdownHost(std::move(conn), h, p.serial.pids, s.idle, true);
   }
-  std::fprintf(stderr, "[audit on %s] host 2: %d starts from %d client threads, Shutdown\n",
-               label.c_str(), s.n, s.threads);
+  std::fprintf(
+      stderr,
+      "[audit on %s] host 2: %d starts from %d client threads, Shutdown\n",
+      label.c_str(), s.n, s.threads);
   {
-    Host h = StartHost(s, root, label + "-2", absl::StrCat(audit_dir, "/audit-", label, "-2.log"));
+    Host h = StartHost(s, root, label + "-2",
+                       absl::StrCat(audit_dir, "/audit-", label, "-2.log"));
     auto conn = Conn::Open(h.socket);
     TimeGetTaoName(conn->stub(), 20);
     p.concurrent = StartConcurrent(s, h);
     p.concurrent.ReadChildren();
-    p.shutdown2 = ShutdownHost(std::move(conn), h, p.concurrent.pids, s.idle, false);
+    p.shutdown2 =
+        ShutdownHost(std::move(conn), h, p.concurrent.pids, s.idle, false);
   }
   return p;
 }
@@ -1057,11 +1112,11 @@ void PrintTable(const std::vector<Row>& rows) {
     w[2] = std::max(w[2], r.baseline.size());
     w[3] = std::max(w[3], r.ratio.size());
   }
-  auto line = [&](const std::string& a, const std::string& b, const std::string& c,
-                  const std::string& d) {
+  auto line = [&](const std::string& a, const std::string& b,
+                  const std::string& c, const std::string& d) {
     std::printf("%-*s | %-*s | %-*s | %s\n", static_cast<int>(w[0]), a.c_str(),
-                static_cast<int>(w[1]), b.c_str(), static_cast<int>(w[2]), c.c_str(),
-                d.c_str());
+                static_cast<int>(w[1]), b.c_str(), static_cast<int>(w[2]),
+                c.c_str(), d.c_str());
   };
   line("metric", "value", "baseline", "ratio");
   std::printf("%s\n", std::string(w[0] + w[1] + w[2] + w[3] + 9, '-').c_str());
@@ -1082,7 +1137,8 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   const LoadMeter load0 = LoadMeter::Take();
   const int64_t run_start = MonoNs();
-  setenv("TAO_PASSPHRASE", "tao_admin_bench: a throwaway host key passphrase", 1);
+  setenv("TAO_PASSPHRASE", "tao_admin_bench: a throwaway host key passphrase",
+         1);
 
   // The host keeps ~5 descriptors per child; it inherits our limit.
   struct rlimit nofile;
@@ -1094,14 +1150,17 @@ int main(int argc, char** argv) {
     getrlimit(RLIMIT_NOFILE, &nofile);
   }
   if (nofile.rlim_cur < want) {
-    std::fprintf(stderr, "tao_admin_bench: WARNING: RLIMIT_NOFILE is %llu (hard limit), "
-                 "%d children may need %llu\n",
-                 static_cast<unsigned long long>(nofile.rlim_cur), s.n,
-                 static_cast<unsigned long long>(want));
+    std::fprintf(
+        stderr,
+        "tao_admin_bench: WARNING: RLIMIT_NOFILE is %llu (hard limit), "
+        "%d children may need %llu\n",
+        static_cast<unsigned long long>(nofile.rlim_cur), s.n,
+        static_cast<unsigned long long>(want));
   }
 
   struct stat idle_st;
-  if (stat(s.idle.c_str(), &idle_st) != 0) Die(absl::StrCat("no idle program at ", s.idle));
+  if (stat(s.idle.c_str(), &idle_st) != 0)
+    Die(absl::StrCat("no idle program at ", s.idle));
   if (stat(s.taohost.c_str(), &idle_st) != 0 && errno == ENOENT) {
     Die(absl::StrCat("no taohost at ", s.taohost));
   }
@@ -1117,8 +1176,10 @@ int main(int argc, char** argv) {
     tmpfs_dir = MakeTempDir(s.tmpfs_base);
   }
   if (s.disk && IsTmpfs(root)) {
-    std::fprintf(stderr, "tao_admin_bench: WARNING: the 'disk' directory %s is tmpfs; "
-                 "set TMPDIR or --disk-dir to a disk\n", root.c_str());
+    std::fprintf(stderr,
+                 "tao_admin_bench: WARNING: the 'disk' directory %s is tmpfs; "
+                 "set TMPDIR or --disk-dir to a disk\n",
+                 root.c_str());
   }
   const std::string key_name = MakeDomain(root + "/domain", s.idle, getuid());
 
@@ -1128,13 +1189,16 @@ int main(int argc, char** argv) {
     // one that keeps it open.
     for (int i = 0; i < s.shutdown_probe; ++i) {
       const bool close_connection = i % 2 == 0;
-      Host h = StartHost(s, root, absl::StrCat("probe-", i), root + "/audit-probe.log");
+      Host h = StartHost(s, root, absl::StrCat("probe-", i),
+                         root + "/audit-probe.log");
       auto conn = Conn::Open(h.socket);
       TimeGetTaoName(conn->stub(), 5);
-      ShutdownResult r = ShutdownHost(std::move(conn), h, {}, s.idle, close_connection);
-      std::printf("shutdown probe %d: connection %s: Shutdown %s, exit (%s) %s after\n", i,
-                  close_connection ? "closed" : "open", Ms(r.rpc_ns).c_str(),
-                  r.exit_status.c_str(), Ms(r.exit_ns - r.rpc_ns).c_str());
+      ShutdownResult r =
+          ShutdownHost(std::move(conn), h, {}, s.idle, close_connection);
+      std::printf(
+          "shutdown probe %d: connection %s: Shutdown %s, exit (%s) %s after\n",
+          i, close_connection ? "closed" : "open", Ms(r.rpc_ns).c_str(),
+          r.exit_status.c_str(), Ms(r.exit_ns - r.rpc_ns).c_str());
       std::fflush(stdout);
     }
     if (!s.keep) RemoveAll(root);
@@ -1153,7 +1217,8 @@ int main(int argc, char** argv) {
     BareService service(key_name);
     grpc::ServerBuilder builder;
     const std::string bare_socket = root + "/bare.sock";
-    builder.AddListeningPort("unix:" + bare_socket, grpc::InsecureServerCredentials());
+    builder.AddListeningPort("unix:" + bare_socket,
+                             grpc::InsecureServerCredentials());
     builder.RegisterService(&service);
     std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
     if (server == nullptr) Die("the bare gRPC server did not start");
@@ -1161,7 +1226,8 @@ int main(int argc, char** argv) {
     TimeGetTaoName(conn->stub(), 100);
     bare = TimeGetTaoName(conn->stub(), s.bare_calls);
     conn->Close();
-    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    server->Shutdown(std::chrono::system_clock::now() +
+                     std::chrono::seconds(1));
   }
 
   std::vector<Placement> placements;
@@ -1176,32 +1242,49 @@ int main(int argc, char** argv) {
   const Placement* tmpfs = nullptr;
   for (const Placement& p : placements) (p.label == "disk" ? disk : tmpfs) = &p;
   const double fdatasync_gap_ns =
-      disk && tmpfs ? static_cast<double>(MedianOf(disk->rtt0) - MedianOf(tmpfs->rtt0)) : -1;
+      disk && tmpfs
+          ? static_cast<double>(MedianOf(disk->rtt0) - MedianOf(tmpfs->rtt0))
+          : -1;
 
-  std::printf("tao_admin_bench: the admin API of taohost over its unix socket, audit log "
-              "on %s\n",
-              absl::StrJoin(placements, " and ", [&](std::string* out, const Placement& p) {
-                absl::StrAppend(out, p.label, " (", p.dir, ", ", FsType(p.dir), ")");
-              }).c_str());
-  const std::string runtime_base = s.runtime_base.empty() ? root : s.runtime_base;
-  std::printf("taohost: %s\nidle program: %s (%lld bytes)\nruntime dirs (socket, per-program "
-              "logs) in %s (%s)\n",
-              s.taohost.c_str(), s.idle.c_str(), static_cast<long long>(idle_st.st_size),
-              runtime_base.c_str(), FsType(runtime_base).c_str());
-  std::printf("N = %d starts per start phase, %d client threads in the concurrent phase, "
-              "%d calls per List row, %d GetTaoName calls\n",
-              s.n, s.threads, s.list_calls, s.rtt_calls);
-  std::printf("CPU affinity: %s; nice %d; RLIMIT_NOFILE %llu\n", AffinityText().c_str(),
-              getpriority(PRIO_PROCESS, 0), static_cast<unsigned long long>(nofile.rlim_cur));
-  std::printf("baselines: posix_spawn+exit+waitpid of the idle program %s (p99 %s), "
-              "%.0f /s; fork+execve+exit+waitpid %s; %ld live idle children: spawned in "
-              "%s, SIGTERM+reap of all %s; bare gRPC GetTaoName RTT %s; append 600 B + "
-              "fdatasync: %s %s%s\n\n",
-              Ms(spawn_d.median()).c_str(), Ms(spawn_d.p99()).c_str(), spawn.spawn_rate(),
-              Ms(fork_d.median()).c_str(), static_cast<long>(spawn.n_live),
-              Ms(spawn.live_start_ns).c_str(), Ms(spawn.live_stop_ns).c_str(),
-              MsP99(bare_d).c_str(), FsType(root).c_str(), MsP99(sync_disk_d).c_str(),
-              s.tmpfs ? absl::StrCat(", tmpfs ", MsP99(sync_tmpfs_d)).c_str() : "");
+  std::printf(
+      "tao_admin_bench: the admin API of taohost over its unix socket, audit "
+      "log "
+      "on %s\n",
+      absl::StrJoin(placements, " and ",
+                    [&](std::string* out, const Placement& p) {
+                      absl::StrAppend(out, p.label, " (", p.dir, ", ",
+                                      FsType(p.dir), ")");
+                    })
+          .c_str());
+  const std::string runtime_base =
+      s.runtime_base.empty() ? root : s.runtime_base;
+  std::printf(
+      "taohost: %s\nidle program: %s (%lld bytes)\nruntime dirs (socket, "
+      "per-program "
+      "logs) in %s (%s)\n",
+      s.taohost.c_str(), s.idle.c_str(),
+      static_cast<long long>(idle_st.st_size), runtime_base.c_str(),
+      FsType(runtime_base).c_str());
+  std::printf(
+      "N = %d starts per start phase, %d client threads in the concurrent "
+      "phase, "
+      "%d calls per List row, %d GetTaoName calls\n",
+      s.n, s.threads, s.list_calls, s.rtt_calls);
+  std::printf("CPU affinity: %s; nice %d; RLIMIT_NOFILE %llu\n",
+              AffinityText().c_str(), getpriority(PRIO_PROCESS, 0),
+              static_cast<unsigned long long>(nofile.rlim_cur));
+  std::printf(
+      "baselines: posix_spawn+exit+waitpid of the idle program %s (p99 %s), "
+      "%.0f /s; fork+execve+exit+waitpid %s; %ld live idle children: spawned "
+      "in "
+      "%s, SIGTERM+reap of all %s; bare gRPC GetTaoName RTT %s; append 600 B + "
+      "fdatasync: %s %s%s\n\n",
+      Ms(spawn_d.median()).c_str(), Ms(spawn_d.p99()).c_str(),
+      spawn.spawn_rate(), Ms(fork_d.median()).c_str(),
+      static_cast<long>(spawn.n_live), Ms(spawn.live_start_ns).c_str(),
+      Ms(spawn.live_stop_ns).c_str(), MsP99(bare_d).c_str(),
+      FsType(root).c_str(), MsP99(sync_disk_d).c_str(),
+      s.tmpfs ? absl::StrCat(", tmpfs ", MsP99(sync_tmpfs_d)).c_str() : "");
 
   std::vector<Row> rows;
   for (const Placement& p : placements) {
@@ -1218,71 +1301,91 @@ int main(int argc, char** argv) {
           "GetTaoName disk-tmpfs gap %s per audit record (fdatasync alone %s)",
           Ms(fdatasync_gap_ns), Ms(sync_disk_d.median()));
     } else if (p.label == "disk") {
-      sync_note = absl::StrFormat("fdatasync alone %s per record (run --audit=both for the "
-                                  "gap to tmpfs)",
-                                  Ms(sync_disk_d.median()));
+      sync_note = absl::StrFormat(
+          "fdatasync alone %s per record (run --audit=both for the "
+          "gap to tmpfs)",
+          Ms(sync_disk_d.median()));
     } else {
-      sync_note = absl::StrFormat("fdatasync on tmpfs %s", Ms(sync_tmpfs_d.median()));
+      sync_note =
+          absl::StrFormat("fdatasync on tmpfs %s", Ms(sync_tmpfs_d.median()));
     }
     // First and last tenth of the serial starts: what grows with the children.
     const size_t tenth = std::max<size_t>(1, p.serial.ns.size() / 10);
-    const int64_t first =
-        MedianOf(std::vector<int64_t>(p.serial.ns.begin(), p.serial.ns.begin() + tenth));
-    const int64_t last =
-        MedianOf(std::vector<int64_t>(p.serial.ns.end() - tenth, p.serial.ns.end()));
+    const int64_t first = MedianOf(
+        std::vector<int64_t>(p.serial.ns.begin(), p.serial.ns.begin() + tenth));
+    const int64_t last = MedianOf(
+        std::vector<int64_t>(p.serial.ns.end() - tenth, p.serial.ns.end()));
 
-    rows.push_back(
-        {"start rate, 1 client" + tag, absl::StrFormat("%.0f starts/s", p.serial.rate()),
-         absl::StrFormat("%.0f spawns/s", spawn.spawn_rate()),
-         X(spawn.spawn_rate() / p.serial.rate()),
-         absl::StrFormat(
-             "%d serial StartHostedProgram calls in %.2f s. The call does Authorize "
-             "(Admin:Start), measure (copy + SHA-256), Authorize (Execute), fork + fexecve, "
-             "epoll registration: %.1f audit records per start (%s). taohost CPU %.2f ms "
-             "per start. ratio = baseline rate / value",
-             s.n, p.serial.wall_ns / 1e9, p.serial.audit_records / n, sync_note.c_str(),
-             p.serial.host_cpu_ns / 1e6 / n)});
+    rows.push_back({"start rate, 1 client" + tag,
+                    absl::StrFormat("%.0f starts/s", p.serial.rate()),
+                    absl::StrFormat("%.0f spawns/s", spawn.spawn_rate()),
+                    X(spawn.spawn_rate() / p.serial.rate()),
+                    absl::StrFormat(
+                        "%d serial StartHostedProgram calls in %.2f s. The "
+                        "call does Authorize "
+                        "(Admin:Start), measure (copy + SHA-256), Authorize "
+                        "(Execute), fork + fexecve, "
+                        "epoll registration: %.1f audit records per start "
+                        "(%s). taohost CPU %.2f ms "
+                        "per start. ratio = baseline rate / value",
+                        s.n, p.serial.wall_ns / 1e9, p.serial.audit_records / n,
+                        sync_note.c_str(), p.serial.host_cpu_ns / 1e6 / n)});
     rows.push_back(
         {"start latency, 1 client" + tag, MsP99(serial),
-         Ms(spawn_d.median()) + " spawn+wait", X(1.0 * serial.median() / spawn_d.median()),
+         Ms(spawn_d.median()) + " spawn+wait",
+         X(1.0 * serial.median() / spawn_d.median()),
          absl::StrFormat(
-             "median of the first tenth %s, of the last tenth %s. Per start: taohost "
-             "CPU %s and run-queue wait %s (means, all its threads); the child (fork to "
-             "exec, loader, first read) CPU %s and run-queue wait %s (medians). The host "
-             "fork()s itself (RSS %.0f MiB, VmPTE %ld KiB: page-table copy, then "
-             "copy-on-write faults and TLB shootdowns until the child execs), the child "
-             "closes the %d inherited descriptors per running program and unmaps the "
-             "host's memory in fexecve, and the host creates <id>.log in log_dir; "
-             "fork+execve+wait from this small process %s; GetTaoName RTT %s is the API "
+             "median of the first tenth %s, of the last tenth %s. Per start: "
+             "taohost "
+             "CPU %s and run-queue wait %s (means, all its threads); the child "
+             "(fork to "
+             "exec, loader, first read) CPU %s and run-queue wait %s "
+             "(medians). The host "
+             "fork()s itself (RSS %.0f MiB, VmPTE %ld KiB: page-table copy, "
+             "then "
+             "copy-on-write faults and TLB shootdowns until the child execs), "
+             "the child "
+             "closes the %d inherited descriptors per running program and "
+             "unmaps the "
+             "host's memory in fexecve, and the host creates <id>.log in "
+             "log_dir; "
+             "fork+execve+wait from this small process %s; GetTaoName RTT %s "
+             "is the API "
              "floor",
-             Ms(first), Ms(last), Ms(p.serial.host_cpu_ns / n), Ms(p.serial.host_wait_ns / n),
-             Ms(MedianOf(p.serial.child_cpu_ns)), Ms(MedianOf(p.serial.child_wait_ns)),
-             p.stats_n.rss_kb / 1024.0,
-             static_cast<long>(p.stats_n.pte_kb), fds_per_child, Ms(fork_d.median()),
-             Ms(rtt0.median()))});
+             Ms(first), Ms(last), Ms(p.serial.host_cpu_ns / n),
+             Ms(p.serial.host_wait_ns / n), Ms(MedianOf(p.serial.child_cpu_ns)),
+             Ms(MedianOf(p.serial.child_wait_ns)), p.stats_n.rss_kb / 1024.0,
+             static_cast<long>(p.stats_n.pte_kb), fds_per_child,
+             Ms(fork_d.median()), Ms(rtt0.median()))});
+    rows.push_back({absl::StrFormat("start rate, %d clients", s.threads) + tag,
+                    absl::StrFormat("%.0f starts/s", p.concurrent.rate()),
+                    absl::StrFormat("%.0f starts/s 1 client", p.serial.rate()),
+                    X(p.serial.rate() / p.concurrent.rate()),
+                    absl::StrFormat("%d connections, %d starts in %.2f s; "
+                                    "taohost CPU %.2f ms per start, and "
+                                    "%.2f ms per start for taohost and its "
+                                    "children together (each child's "
+                                    "fork-to-exec, loader and exit; over the "
+                                    "host's whole life); %.1f audit "
+                                    "records per start. Audit appends hold one "
+                                    "mutex across fdatasync (no group "
+                                    "commit); forks of one process serialize "
+                                    "on its mm. ratio = 1-client rate / "
+                                    "value",
+                                    s.threads, s.n, p.concurrent.wall_ns / 1e9,
+                                    p.concurrent.host_cpu_ns / 1e6 / n,
+                                    p.shutdown2.tree_cpu_ns / 1e6 / n,
+                                    p.concurrent.audit_records / n)});
     rows.push_back(
-        {absl::StrFormat("start rate, %d clients", s.threads) + tag,
-         absl::StrFormat("%.0f starts/s", p.concurrent.rate()),
-         absl::StrFormat("%.0f starts/s 1 client", p.serial.rate()),
-         X(p.serial.rate() / p.concurrent.rate()),
-         absl::StrFormat(
-             "%d connections, %d starts in %.2f s; taohost CPU %.2f ms per start, and "
-             "%.2f ms per start for taohost and its children together (each child's "
-             "fork-to-exec, loader and exit; over the host's whole life); %.1f audit "
-             "records per start. Audit appends hold one mutex across fdatasync (no group "
-             "commit); forks of one process serialize on its mm. ratio = 1-client rate / "
-             "value",
-             s.threads, s.n, p.concurrent.wall_ns / 1e9, p.concurrent.host_cpu_ns / 1e6 / n,
-             p.shutdown2.tree_cpu_ns / 1e6 / n, p.concurrent.audit_records / n)});
-    rows.push_back({absl::StrFormat("start latency, %d clients", s.threads) + tag,
-                    MsP99(conc), Ms(serial.median()) + " 1 client",
-                    X(1.0 * conc.median() / serial.median()),
-                    absl::StrFormat("per call, all threads together. Per start: taohost "
-                                    "run-queue wait %s; the child's CPU %s and run-queue "
-                                    "wait %s (medians)",
-                                    Ms(p.concurrent.host_wait_ns / n),
-                                    Ms(MedianOf(p.concurrent.child_cpu_ns)),
-                                    Ms(MedianOf(p.concurrent.child_wait_ns)))});
+        {absl::StrFormat("start latency, %d clients", s.threads) + tag,
+         MsP99(conc), Ms(serial.median()) + " 1 client",
+         X(1.0 * conc.median() / serial.median()),
+         absl::StrFormat("per call, all threads together. Per start: taohost "
+                         "run-queue wait %s; the child's CPU %s and run-queue "
+                         "wait %s (medians)",
+                         Ms(p.concurrent.host_wait_ns / n),
+                         Ms(MedianOf(p.concurrent.child_cpu_ns)),
+                         Ms(MedianOf(p.concurrent.child_wait_ns)))});
     auto list_row = [&](const std::string& what, const ListSample& l) {
       if (l.ns.empty()) return;
       const Dist d(l.ns);
@@ -1295,60 +1398,75 @@ int main(int argc, char** argv) {
           {what + tag, MsP99(d), Ms(rtt0.median()) + " GetTaoName",
            X(1.0 * d.median() / rtt0.median()),
            absl::StrFormat(
-               "%d programs, response %zu bytes%s; taohost CPU %s per call, client CPU %s "
-               "per call (decode). Authorize(Admin:List) writes an audit record like every "
+               "%d programs, response %zu bytes%s; taohost CPU %s per call, "
+               "client CPU %s "
+               "per call (decode). Authorize(Admin:List) writes an audit "
+               "record like every "
                "admin call",
                l.programs, l.bytes,
                per_entry > 0
-                   ? absl::StrFormat(" (%.0f per program, %.0f of it the name; gRPC's "
-                                     "default 4 MiB receive limit is reached at ~%.0f "
-                                     "programs)",
-                                     per_entry, 1.0 * l.name_bytes / l.programs,
-                                     4194304.0 / per_entry)
+                   ? absl::StrFormat(
+                         " (%.0f per program, %.0f of it the name; gRPC's "
+                         "default 4 MiB receive limit is reached at ~%.0f "
+                         "programs)",
+                         per_entry, 1.0 * l.name_bytes / l.programs,
+                         4194304.0 / per_entry)
                          .c_str()
                    : "",
-               Ms(1.0 * l.host_cpu_ns / l.ns.size()), Ms(1.0 * l.client_cpu_ns / l.ns.size()))});
+               Ms(1.0 * l.host_cpu_ns / l.ns.size()),
+               Ms(1.0 * l.client_cpu_ns / l.ns.size()))});
     };
     list_row("list, 0 children", p.list0);
     list_row(absl::StrFormat("list, %d children", s.list_mid), p.list_mid);
     list_row(absl::StrFormat("list, %d children", s.n), p.list_n);
     rows.push_back(
-        {"GetTaoName RTT, 0 children" + tag, MsP99(rtt0), Ms(bare_d.median()) + " bare gRPC",
+        {"GetTaoName RTT, 0 children" + tag, MsP99(rtt0),
+         Ms(bare_d.median()) + " bare gRPC",
          X(1.0 * rtt0.median() / bare_d.median()),
-         absl::StrFormat("the bare server checks no policy and writes no audit record; "
-                         "taohost's Authorize appends one audit record per call (%s)",
-                         sync_note.c_str())});
+         absl::StrFormat(
+             "the bare server checks no policy and writes no audit record; "
+             "taohost's Authorize appends one audit record per call (%s)",
+             sync_note.c_str())});
     rows.push_back(
         {absl::StrFormat("GetTaoName RTT, %d children", s.n) + tag, MsP99(rttn),
-         Ms(rtt0.median()) + " 0 children", X(1.0 * rttn.median() / rtt0.median()),
-         absl::StrFormat("taohost RSS %.1f -> %.1f MiB, %ld -> %ld threads, %d -> %d fds",
-                         p.stats0.rss_kb / 1024.0, p.stats_n.rss_kb / 1024.0,
-                         static_cast<long>(p.stats0.threads),
-                         static_cast<long>(p.stats_n.threads), p.stats0.fds, p.stats_n.fds)});
+         Ms(rtt0.median()) + " 0 children",
+         X(1.0 * rttn.median() / rtt0.median()),
+         absl::StrFormat(
+             "taohost RSS %.1f -> %.1f MiB, %ld -> %ld threads, %d -> %d fds",
+             p.stats0.rss_kb / 1024.0, p.stats_n.rss_kb / 1024.0,
+             static_cast<long>(p.stats0.threads),
+             static_cast<long>(p.stats_n.threads), p.stats0.fds,
+             p.stats_n.fds)});
     rows.push_back(
-        {"GetTaoName, new connection" + tag, MsP99(fresh), Ms(rtt0.median()) + " warm",
-         X(1.0 * fresh.median() / rtt0.median()),
-         "connect + HTTP/2 handshake, SO_PEERCRED and a read of /proc/<pid>/status for the "
+        {"GetTaoName, new connection" + tag, MsP99(fresh),
+         Ms(rtt0.median()) + " warm", X(1.0 * fresh.median() / rtt0.median()),
+         "connect + HTTP/2 handshake, SO_PEERCRED and a read of "
+         "/proc/<pid>/status for the "
          "caller's groups, then the call (what each taoctl invocation pays)"});
     rows.push_back(
-        {absl::StrFormat("Shutdown RPC, %d children", s.n) + tag, Ms(p.shutdown1.rpc_ns),
-         Ms(spawn.live_stop_ns) + " kill+reap", X(1.0 * p.shutdown1.rpc_ns / spawn.live_stop_ns),
-         absl::StrFormat("SIGTERM to every child, then every exit seen on its pidfd by the "
-                         "one loop thread and reaped. taohost exited (%s) %s after the call "
-                         "returned (client connection closed at once), %d children left. "
-                         "After the %d-client run: Shutdown %s, exited (%s) %s after the "
-                         "call with the client connection left open, %d left",
-                         p.shutdown1.exit_status.c_str(),
-                         Ms(p.shutdown1.exit_ns - p.shutdown1.rpc_ns).c_str(),
-                         p.shutdown1.leftover, s.threads, Ms(p.shutdown2.rpc_ns).c_str(),
-                         p.shutdown2.exit_status.c_str(),
-                         Ms(p.shutdown2.exit_ns - p.shutdown2.rpc_ns).c_str(),
-                         p.shutdown2.leftover)});
+        {absl::StrFormat("Shutdown RPC, %d children", s.n) + tag,
+         Ms(p.shutdown1.rpc_ns), Ms(spawn.live_stop_ns) + " kill+reap",
+         X(1.0 * p.shutdown1.rpc_ns / spawn.live_stop_ns),
+         absl::StrFormat(
+             "SIGTERM to every child, then every exit seen on its pidfd by the "
+             "one loop thread and reaped. taohost exited (%s) %s after the "
+             "call "
+             "returned (client connection closed at once), %d children left. "
+             "After the %d-client run: Shutdown %s, exited (%s) %s after the "
+             "call with the client connection left open, %d left",
+             p.shutdown1.exit_status.c_str(),
+             Ms(p.shutdown1.exit_ns - p.shutdown1.rpc_ns).c_str(),
+             p.shutdown1.leftover, s.threads, Ms(p.shutdown2.rpc_ns).c_str(),
+             p.shutdown2.exit_status.c_str(),
+             Ms(p.shutdown2.exit_ns - p.shutdown2.rpc_ns).c_str(),
+             p.shutdown2.leftover)});
   }
   PrintTable(rows);
-  std::printf("\nLatencies are medians of per-call wall times in this process (p99 in "
-              "brackets: of 50 calls that is the largest). ratio = value / baseline as a "
-              "cost (time per operation), so > 1 is slower than the baseline.\n");
+  std::printf(
+      "\nLatencies are medians of per-call wall times in this process (p99 in "
+      "brackets: of 50 calls that is the largest). ratio = value / baseline as "
+      "a "
+      "cost (time per operation), so > 1 is slower than the baseline.\n");
   std::printf("background: %s\n", LoadMeter::Describe(load0, load1).c_str());
   std::printf("run took %.1f s\n", (MonoNs() - run_start) / 1e9);
 
@@ -1358,9 +1476,11 @@ int main(int argc, char** argv) {
       if (!r->clean || r->leftover != 0) ok = false;
     }
   }
-  if (!ok) std::printf("FAILED: a taohost did not exit 0, or left children running\n");
+  if (!ok)
+    std::printf("FAILED: a taohost did not exit 0, or left children running\n");
   if (s.keep) {
-    std::printf("kept: %s %s %s\n", root.c_str(), tmpfs_dir.c_str(), s.runtime_base.c_str());
+    std::printf("kept: %s %s %s\n", root.c_str(), tmpfs_dir.c_str(),
+                s.runtime_base.c_str());
   } else {
     RemoveAll(root);
     if (!tmpfs_dir.empty()) RemoveAll(tmpfs_dir);

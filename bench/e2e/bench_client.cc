@@ -79,8 +79,8 @@ void NoteReply() {
 // file then rename, so the harness never reads half a result.
 void WriteResult(std::string body) {
   if (g_result_file.empty()) return;
-  absl::StrAppend(&body, "main_ns=", g_main_ns, "\nfirst_reply_ns=", g_first_reply_ns,
-                  "\n");
+  absl::StrAppend(&body, "main_ns=", g_main_ns,
+                  "\nfirst_reply_ns=", g_first_reply_ns, "\n");
   std::string tmp = absl::StrCat(g_result_file, ".tmp");
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -120,7 +120,8 @@ void FailIf(const absl::Status& status, const char* what) {
 
 int64_t ParseInt(const char* text, const char* what) {
   int64_t v = 0;
-  if (!absl::SimpleAtoi(text, &v) || v < 0) Fail(absl::StrCat("bad ", what, ": ", text));
+  if (!absl::SimpleAtoi(text, &v) || v < 0)
+    Fail(absl::StrCat("bad ", what, ": ", text));
   return v;
 }
 
@@ -172,7 +173,8 @@ int RunRpc(int argc, char** argv) {
     call = [&]() -> absl::Status {
       auto unsealed = tao->Unseal(bundle);
       if (!unsealed.ok()) return unsealed.status();
-      if (unsealed->data.size() != size) return absl::InternalError("wrong size back");
+      if (unsealed->data.size() != size)
+        return absl::InternalError("wrong size back");
       return absl::OkStatus();
     };
   } else if (op == "attest") {
@@ -234,7 +236,10 @@ int64_t StartAt(const char* spec) {
 }
 
 int RunSealStorm(int argc, char** argv) {
-  if (argc != 5) Fail("usage: seal-storm <start_at_monotonic_ns|@fifo> <count> <result_file>");
+  if (argc != 5)
+    Fail(
+        "usage: seal-storm <start_at_monotonic_ns|@fifo> <count> "
+        "<result_file>");
   const int64_t count = ParseInt(argv[3], "count");
   std::unique_ptr<tao::Tao> tao = Connect();
   FailIf(tao->GetTaoName().status(), "GetTaoName");
@@ -243,11 +248,13 @@ int RunSealStorm(int argc, char** argv) {
   const int64_t start_at = StartAt(argv[2]);
   struct timespec at = {static_cast<time_t>(start_at / 1000000000),
                         static_cast<long>(start_at % 1000000000)};  // NOLINT
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) == EINTR) {
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) ==
+         EINTR) {
   }
   const std::string data(32, 's');
   const int64_t first = MonoNs();
-  for (int64_t i = 0; i < count; ++i) FailIf(tao->Seal(data, "").status(), "Seal");
+  for (int64_t i = 0; i < count; ++i)
+    FailIf(tao->Seal(data, "").status(), "Seal");
   const int64_t finish = MonoNs();
   WriteResult(absl::StrCat("seals=", count, "\nconnected_ns=", connected,
                            "\nstart_at_ns=", start_at, "\nbegin_ns=", first,
@@ -259,7 +266,8 @@ void ReadFull(int fd, char* p, size_t n) {
   while (n > 0) {
     ssize_t got = ::read(fd, p, n);
     if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) Fail(got == 0 ? "raw: EOF from the echo" : "raw: read failed");
+    if (got <= 0)
+      Fail(got == 0 ? "raw: EOF from the echo" : "raw: read failed");
     p += got;
     n -= static_cast<size_t>(got);
   }
@@ -276,7 +284,8 @@ void WriteFull(int fd, const char* p, size_t n) {
 }
 
 int RunRaw(int argc, char** argv) {
-  if (argc != 7) Fail("usage: raw <size> <iterations> <read_fd> <write_fd> <result_file>");
+  if (argc != 7)
+    Fail("usage: raw <size> <iterations> <read_fd> <write_fd> <result_file>");
   const size_t size = static_cast<size_t>(ParseInt(argv[2], "size"));
   const int64_t iterations = ParseInt(argv[3], "iterations");
   const int rfd = static_cast<int>(ParseInt(argv[4], "read_fd"));
@@ -319,14 +328,14 @@ int main(int argc, char** argv) {
 #ifdef TAO_BENCH_BIG_BLOB_BYTES
   {
     // One byte chosen at run time: the blob stays in the binary.
-    volatile char sink = kBigBlob[(static_cast<size_t>(argc) * 4099) %
-                                  TAO_BENCH_BIG_BLOB_BYTES];
+    volatile char sink =
+        kBigBlob[(static_cast<size_t>(argc) * 4099) % TAO_BENCH_BIG_BLOB_BYTES];
     (void)sink;
   }
 #endif
   if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: tao_bench_client rpc|first-reply|seal-storm|raw ...\n");
+    std::fprintf(
+        stderr, "usage: tao_bench_client rpc|first-reply|seal-storm|raw ...\n");
     return 2;
   }
   g_result_file = argv[argc - 1];

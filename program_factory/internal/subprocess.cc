@@ -2,12 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
+#include <linux/close_range.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/close_range.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -113,8 +113,8 @@ TAO_CHILD_ATTRIBUTES int ChildMain(void* arg) {
   if (report_fd < 0) ChildFail(a.report_fd, kStepDup);
   // Two passes, so a source numbered like another's target is not lost.
   for (size_t i = 0; i < a.remap_count; ++i) {
-    a.temps[i] = static_cast<int>(
-        ::syscall(SYS_fcntl, a.remap[i].first, F_DUPFD_CLOEXEC, a.max_child_fd + 1));
+    a.temps[i] = static_cast<int>(::syscall(
+        SYS_fcntl, a.remap[i].first, F_DUPFD_CLOEXEC, a.max_child_fd + 1));
     if (a.temps[i] < 0) ChildFail(report_fd, kStepDup);
   }
   for (size_t i = 0; i < a.remap_count; ++i) {
@@ -128,15 +128,19 @@ TAO_CHILD_ATTRIBUTES int ChildMain(void* arg) {
   for (int fd = 3; fd <= a.max_child_fd; ++fd) {
     if (!a.is_target[fd]) ::syscall(SYS_close, fd);
   }
-  if (::syscall(SYS_close_range, a.max_child_fd + 1, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+  if (::syscall(SYS_close_range, a.max_child_fd + 1, ~0U,
+                CLOSE_RANGE_CLOEXEC) != 0) {
     ChildFail(report_fd, kStepDup);
   }
   if (a.set_gid) {
-    if (::syscall(SYS_setgroups, 0, nullptr) != 0) ChildFail(report_fd, kStepSetgroups);
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0)
+      ChildFail(report_fd, kStepSetgroups);
     if (::syscall(SYS_setgid, a.gid) != 0) ChildFail(report_fd, kStepSetgid);
   }
-  if (a.set_uid && ::syscall(SYS_setuid, a.uid) != 0) ChildFail(report_fd, kStepSetuid);
-  if (::syscall(SYS_chdir, a.working_dir) != 0) ChildFail(report_fd, kStepChdir);
+  if (a.set_uid && ::syscall(SYS_setuid, a.uid) != 0)
+    ChildFail(report_fd, kStepSetuid);
+  if (::syscall(SYS_chdir, a.working_dir) != 0)
+    ChildFail(report_fd, kStepChdir);
   // fexecve(3) as glibc does it: execveat of the descriptor itself.
   ::syscall(SYS_execveat, exec_fd, "", a.argv, a.envp, AT_EMPTY_PATH);
   ChildFail(report_fd, kStepExec);
@@ -177,7 +181,8 @@ Subprocess::~Subprocess() {
 }
 
 absl::Status Subprocess::Signal(int signal) const {
-  if (pid_ <= 0) return absl::FailedPreconditionError("the program is not running");
+  if (pid_ <= 0)
+    return absl::FailedPreconditionError("the program is not running");
   // The child leads its own process group; signal the group so that its
   // own children hear it too, and the leader directly if the group is gone.
   if (::kill(-pid_, signal) != 0 && ::kill(pid_, signal) != 0) {
@@ -193,7 +198,8 @@ absl::StatusOr<std::pair<bool, int>> Subprocess::TryReap() {
   do {
     got = ::waitpid(pid_, &status, WNOHANG);
   } while (got < 0 && errno == EINTR);
-  if (got < 0) return absl::ErrnoToStatus(errno, absl::StrCat("waitpid ", pid_));
+  if (got < 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat("waitpid ", pid_));
   if (got == 0) return absl::UnavailableError("the program is still running");
   pid_ = -1;
   if (WIFSIGNALED(status)) return std::make_pair(true, WTERMSIG(status));
@@ -203,10 +209,12 @@ absl::StatusOr<std::pair<bool, int>> Subprocess::TryReap() {
 absl::StatusOr<Subprocess> Launch(const LaunchOptions& options) {
   // Everything the child touches is prepared here, before clone().
   std::vector<char*> argv;
-  for (const std::string& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : options.argv)
+    argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   std::vector<char*> envp;
-  for (const std::string& e : options.envp) envp.push_back(const_cast<char*>(e.c_str()));
+  for (const std::string& e : options.envp)
+    envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   int max_child_fd = 2;
   for (const auto& remap : options.fds_to_remap) {
@@ -223,7 +231,8 @@ absl::StatusOr<Subprocess> Launch(const LaunchOptions& options) {
   const uid_t uid = options.uid.value_or(0);
 
   int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "pipe2");
+  if (::pipe2(report, O_CLOEXEC) != 0)
+    return absl::ErrnoToStatus(errno, "pipe2");
   UniqueFd report_read(report[0]);
   UniqueFd report_write(report[1]);
 
@@ -245,9 +254,11 @@ absl::StatusOr<Subprocess> Launch(const LaunchOptions& options) {
 
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   const size_t map_size = kChildStackSize + page;
-  void* stack = ::mmap(nullptr, map_size, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-  if (stack == MAP_FAILED) return absl::ErrnoToStatus(errno, "map the child's stack");
+  void* stack =
+      ::mmap(nullptr, map_size, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+  if (stack == MAP_FAILED)
+    return absl::ErrnoToStatus(errno, "map the child's stack");
   if (::mprotect(stack, page, PROT_NONE) != 0) {
     int error = errno;
     ::munmap(stack, map_size);

@@ -1,9 +1,8 @@
 // taohost's configuration: parsing and the defaults it fills in.
-#include "apps/taohost/config.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "apps/taohost/config.h"
 #include "program_factory/process_factory.h"
 #include "tests/testing/status_matchers.h"
 

@@ -11,10 +11,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "tests/channels/loop_fixture.h"
 #include "seal_policy/codec.h"
 #include "tao/crypto.h"
 #include "tao/program_signature.h"
+#include "tests/channels/loop_fixture.h"
 
 namespace tao {
 namespace {
@@ -126,7 +126,8 @@ TEST_F(HostedProgramChannelTest, ADifferentProgramCannotUnseal) {
   std::string state2 = dir_.Join("state2");
   RunToExit(DEMO_SECRET, {state2, "SameMeasurement"}, 0);
   log = RunToExit(TOOL, {"unseal", state2}, 1);
-  EXPECT_THAT(log, HasSubstr("SameMeasurement: the caller runs Program(sha256:"));
+  EXPECT_THAT(log,
+              HasSubstr("SameMeasurement: the caller runs Program(sha256:"));
 }
 
 // ---- SameSigner: upgrades ---------------------------------------------------
@@ -142,7 +143,8 @@ class SameSignerTest : public HostedProgramChannelTest {
 
   // Copies `from` into the temp dir as `name`; signs it as `version` of
   // "tool" unless version < 0.
-  std::string Install(const std::string& from, const std::string& name, int version) {
+  std::string Install(const std::string& from, const std::string& name,
+                      int version) {
     auto bytes = ReadFileToString(from, 256 << 20);
     EXPECT_THAT(bytes, IsOk());
     std::string to = dir_.Join(name);
@@ -151,15 +153,17 @@ class SameSignerTest : public HostedProgramChannelTest {
       auto signature =
           SignProgram(*publisher_, Sha256(bytes.value_or("")), "tool", version);
       EXPECT_THAT(signature, IsOk());
-      EXPECT_THAT(WriteFileAtomically(to + ".taosig", signature.value_or(""), 0644),
-                  IsOk());
+      EXPECT_THAT(
+          WriteFileAtomically(to + ".taosig", signature.value_or(""), 0644),
+          IsOk());
     }
     return to;
   }
 
   std::string Policy(uint64_t min_version) {
-    auto policy = EncodeSealPolicy(SameSignerPolicy(
-        Principal::ForKey(publisher_->verifying_key()).text(), "tool", min_version));
+    auto policy = EncodeSealPolicy(
+        SameSignerPolicy(Principal::ForKey(publisher_->verifying_key()).text(),
+                         "tool", min_version));
     EXPECT_THAT(policy, IsOk());
     return policy.value_or("");
   }
@@ -245,15 +249,18 @@ TEST_F(SameSignerTest, ACorruptSignatureIsRefusedAtStart) {
               StatusIs(AnyOf(absl::StatusCode::kUnauthenticated,
                              absl::StatusCode::kInvalidArgument),
                        HasSubstr(".taosig")));
-  ASSERT_THAT(WriteFileAtomically(v2 + ".taosig", "not a signature", 0644), IsOk());
-  EXPECT_THAT(Start(v2, {"name"}), StatusIs(AnyOf(absl::StatusCode::kUnauthenticated,
-                                                  absl::StatusCode::kInvalidArgument)));
+  ASSERT_THAT(WriteFileAtomically(v2 + ".taosig", "not a signature", 0644),
+              IsOk());
+  EXPECT_THAT(Start(v2, {"name"}),
+              StatusIs(AnyOf(absl::StatusCode::kUnauthenticated,
+                             absl::StatusCode::kInvalidArgument)));
   // v1's signature beside v2's bytes.
   std::string v1 = Install(TOOL_V1, "tool-v1", 1);
   auto v1_signature = ReadFileToString(v1 + ".taosig");
   ASSERT_THAT(v1_signature, IsOk());
   ASSERT_THAT(WriteFileAtomically(v2 + ".taosig", *v1_signature, 0644), IsOk());
-  EXPECT_THAT(Start(v2, {"name"}), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(Start(v2, {"name"}),
+              StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_TRUE(loop_->ListHostedPrograms().empty());
 }
 
@@ -262,8 +269,9 @@ TEST_F(SameSignerTest, ACorruptSignatureIsRefusedAtStart) {
 TEST_F(HostedProgramChannelTest, DeniedProgramNeverStarts) {
   SetPolicy(AllowEverything({"Seal"}));
   std::string state = dir_.Join("state");
-  EXPECT_THAT(Start(DEMO_SECRET, {state}),
-              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("Execute")));
+  EXPECT_THAT(
+      Start(DEMO_SECRET, {state}),
+      StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("Execute")));
   EXPECT_TRUE(loop_->ListHostedPrograms().empty());
   EXPECT_EQ(loop_->running(), 0u);
   EXPECT_FALSE(PathExists(state));
@@ -279,19 +287,24 @@ TEST_F(HostedProgramChannelTest, ExecuteByMeasurementAdmitsOnlyThatProgram) {
       absl::StrCat("sha256:", HexEncode(Sha256(*bytes))));
   SetPolicy(policy);
   RunToExit(DEMO_SECRET, {dir_.Join("state")}, 0);
-  EXPECT_THAT(Start(TOOL, {"name"}),
-              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("Execute")));
+  EXPECT_THAT(
+      Start(TOOL, {"name"}),
+      StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("Execute")));
 }
 
 TEST_F(HostedProgramChannelTest, FactoryErrorsPassThrough) {
-  EXPECT_THAT(Start("relative/path", {}), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(Start(dir_.Join("missing"), {}), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(Start(dir_.path(), {}), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Start("relative/path", {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Start(dir_.Join("missing"), {}),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(Start(dir_.path(), {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   StartRequest request;
   request.spec.path = DEMO_SECRET;
   request.spec.env = {{"LD_PRELOAD", "/tmp/evil.so"}};
-  EXPECT_THAT(loop_->StartHostedProgram(request),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("LD_PRELOAD")));
+  EXPECT_THAT(
+      loop_->StartHostedProgram(request),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("LD_PRELOAD")));
   request.spec.env.clear();
   request.factory = "vm";
   EXPECT_THAT(loop_->StartHostedProgram(request),
@@ -303,7 +316,9 @@ TEST_F(HostedProgramChannelTest, FactoryErrorsPassThrough) {
 // loop is configured, and a kind the registration leaves out at start.
 class PipeOnlyFactory final : public ProgramFactory {
  public:
-  absl::Span<const ChannelKind> channel_kinds() const override { return kinds_; }
+  absl::Span<const ChannelKind> channel_kinds() const override {
+    return kinds_;
+  }
   absl::StatusOr<std::unique_ptr<HostedProgram>> NewHostedProgram(
       const ProgramSpec& spec) override {
     return process_.NewHostedProgram(spec);
@@ -314,13 +329,16 @@ class PipeOnlyFactory final : public ProgramFactory {
   ProcessFactory process_;
 };
 
-TEST_F(HostedProgramChannelTest, ChannelKindsAreCheckedAtConfigurationAndStart) {
+TEST_F(HostedProgramChannelTest,
+       ChannelKindsAreCheckedAtConfigurationAndStart) {
   PipeOnlyFactory pipe_only;
-  EXPECT_THAT(HostedProgramChannel::Create(
-                  host(), *domain_,
-                  {{"pipe-only", &pipe_only, {ChannelKind::kSocketpair}}}, {}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("socketpair")));
-  EXPECT_THAT(HostedProgramChannel::Create(host(), *domain_, {{"", &pipe_only, {}}}, {}),
+  EXPECT_THAT(
+      HostedProgramChannel::Create(
+          host(), *domain_,
+          {{"pipe-only", &pipe_only, {ChannelKind::kSocketpair}}}, {}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("socketpair")));
+  EXPECT_THAT(HostedProgramChannel::Create(host(), *domain_,
+                                           {{"", &pipe_only, {}}}, {}),
               StatusIs(absl::StatusCode::kInvalidArgument));
   auto loop = HostedProgramChannel::Create(
       host(), *domain_, {{"pipe-only", &pipe_only, {ChannelKind::kPipe}}}, {});
@@ -344,7 +362,8 @@ TEST_F(HostedProgramChannelTest, ChannelKindsAreCheckedAtConfigurationAndStart) 
 // ---- Policy checks on the other calls ---------------------------------------
 
 TEST_F(HostedProgramChannelTest, SealWithoutASealRuleIsDeniedAndCounted) {
-  SetPolicy(AllowEverything({"Execute", "Unseal", "Attest", "GetSharedSecret"}));
+  SetPolicy(
+      AllowEverything({"Execute", "Unseal", "Attest", "GetSharedSecret"}));
   std::string state = dir_.Join("state");
   std::string log = RunToExit(DEMO_SECRET, {state}, 1);
   EXPECT_THAT(log, HasSubstr("seal refused: PERMISSION_DENIED"));
@@ -363,7 +382,8 @@ TEST_F(HostedProgramChannelTest, SealUnderADomainRuleNeedsThatLabel) {
   RunToExit(TOOL, {"seal", bundle, "DomainRule(backups)"}, 0);
   EXPECT_THAT(RunToExit(TOOL, {"unseal", bundle, "any", "args"}, 0),
               HasSubstr("data: tao-client-tool sealed data"));
-  std::string log = RunToExit(TOOL, {"seal", bundle + "2", "DomainRule(payroll)"}, 1);
+  std::string log =
+      RunToExit(TOOL, {"seal", bundle + "2", "DomainRule(payroll)"}, 1);
   EXPECT_THAT(log, HasSubstr("PERMISSION_DENIED"));
   EXPECT_THAT(log, HasSubstr("payroll"));
 }
@@ -388,7 +408,8 @@ TEST_F(HostedProgramChannelTest, DemoAttestVerifiesItsChain) {
 }
 
 TEST_F(HostedProgramChannelTest, SharedSecretsFollowThePolicy) {
-  auto secret = [this](std::vector<std::string> args, const std::string& path = TOOL) {
+  auto secret = [this](std::vector<std::string> args,
+                       const std::string& path = TOOL) {
     args.insert(args.begin(), "secret");
     std::string s = After(RunToExit(path, args, 0), "secret: ");
     EXPECT_EQ(s.size(), 64u);
@@ -411,8 +432,10 @@ TEST_F(HostedProgramChannelTest, SharedSecretsFollowThePolicy) {
   EXPECT_EQ(secret({"SameHost"}), secret({"SameHost"}, TOOL_V1));
 }
 
-TEST_F(HostedProgramChannelTest, SharedSecretsRefuseCompoundPoliciesAndNeedARule) {
-  std::string log = RunToExit(TOOL, {"secret", "AllOf(SameProgram,SameHost)"}, 3);
+TEST_F(HostedProgramChannelTest,
+       SharedSecretsRefuseCompoundPoliciesAndNeedARule) {
+  std::string log =
+      RunToExit(TOOL, {"secret", "AllOf(SameProgram,SameHost)"}, 3);
   EXPECT_THAT(log, HasSubstr("INVALID_ARGUMENT"));
   EXPECT_THAT(log, HasSubstr("single-kind"));
   log = RunToExit(TOOL, {"secret", "AnyOf(SameProgram,SameHost)"}, 3);
@@ -425,7 +448,8 @@ TEST_F(HostedProgramChannelTest, SharedSecretsRefuseCompoundPoliciesAndNeedARule
   EXPECT_EQ(last_.denials, 1u);
 }
 
-TEST_F(HostedProgramChannelTest, ExtendTaoNameAcceptsExtAndRefusesMeasurements) {
+TEST_F(HostedProgramChannelTest,
+       ExtendTaoNameAcceptsExtAndRefusesMeasurements) {
   auto started = Start(TOOL, {"extend", "Ext(role:test)"});
   ASSERT_THAT(started, IsOk());
   ChildInfo done = Finish(started->id, 0);
@@ -438,7 +462,8 @@ TEST_F(HostedProgramChannelTest, ExtendTaoNameAcceptsExtAndRefusesMeasurements) 
   EXPECT_THAT(log, HasSubstr("INVALID_ARGUMENT"));
   EXPECT_THAT(log, HasSubstr("only Ext(...)"));
   EXPECT_EQ(last_.name.find(".Program(sha256:aaaa"), std::string::npos);
-  log = RunToExit(TOOL, {"extend", "Args(sha256:" + std::string(64, 'b') + ")"}, 3);
+  log = RunToExit(TOOL, {"extend", "Args(sha256:" + std::string(64, 'b') + ")"},
+                  3);
   EXPECT_THAT(log, HasSubstr("only Ext(...)"));
 }
 
@@ -464,7 +489,8 @@ TEST_F(HostedProgramChannelTest, AnExtendedNameIsWhatPolicyChecksSee) {
 TEST_F(HostedProgramChannelTest, RandomBytesAreCapped) {
   EXPECT_THAT(RunToExit(TOOL, {"random", "1048576"}, 0),
               HasSubstr("random: 1048576 bytes"));
-  EXPECT_THAT(RunToExit(TOOL, {"random", "0"}, 0), HasSubstr("random: 0 bytes"));
+  EXPECT_THAT(RunToExit(TOOL, {"random", "0"}, 0),
+              HasSubstr("random: 0 bytes"));
   // The client library refuses more than 1 MiB before asking.
   EXPECT_THAT(RunToExit(TOOL, {"random", "1048577"}, 3),
               HasSubstr("INVALID_ARGUMENT"));
@@ -475,9 +501,11 @@ TEST_F(HostedProgramChannelTest, RandomBytesAreCapped) {
 // channel keeps working either way. (Today the host answers with a frame
 // larger than the client library accepts: the client reports "exceeds the
 // cap" and its channel is stuck on that frame.)
-TEST_F(HostedProgramChannelTest, SealingDataNearTheFrameCapLeavesTheChannelUsable) {
+TEST_F(HostedProgramChannelTest,
+       SealingDataNearTheFrameCapLeavesTheChannelUsable) {
   std::string bundle = dir_.Join("bundle");
-  auto started = Start(TOOL, {"seal-big", std::to_string(kDefaultMaxFrameSize - 64), bundle});
+  auto started = Start(
+      TOOL, {"seal-big", std::to_string(kDefaultMaxFrameSize - 64), bundle});
   ASSERT_THAT(started, IsOk());
   auto done = loop_->WaitHostedProgram(started->id, absl::Seconds(30));
   ASSERT_THAT(done, IsOk());
@@ -508,7 +536,8 @@ TEST_F(LifecycleTest, StopKillsAChildThatIgnoresSigtermAfterTheGrace) {
   ASSERT_THAT(started, IsOk());
   ASSERT_TRUE(WaitForLog(*started, "ready"));
   absl::Time t0 = absl::Now();
-  ASSERT_THAT(loop_->StopHostedProgram(started->id, absl::Milliseconds(200)), IsOk());
+  ASSERT_THAT(loop_->StopHostedProgram(started->id, absl::Milliseconds(200)),
+              IsOk());
   auto stopping = loop_->GetHostedProgram(started->id);
   ASSERT_THAT(stopping, IsOk());
   EXPECT_EQ(stopping->state, ProgramState::kStopping);
@@ -548,11 +577,14 @@ TEST_F(LifecycleTest, KillAndWait) {
   ASSERT_THAT(done, IsOk());
   EXPECT_TRUE(done->exit->signaled);
   EXPECT_EQ(done->exit->code, SIGKILL);
-  EXPECT_EQ(done->exit->ToString().rfind("signal 9", 0), 0u) << done->exit->ToString();
+  EXPECT_EQ(done->exit->ToString().rfind("signal 9", 0), 0u)
+      << done->exit->ToString();
   // After the exit: Wait answers at once; Stop and Kill are refused.
-  EXPECT_THAT(loop_->WaitHostedProgram(started->id, absl::ZeroDuration()), IsOk());
-  EXPECT_THAT(loop_->StopHostedProgram(started->id, absl::Seconds(1)),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("exited")));
+  EXPECT_THAT(loop_->WaitHostedProgram(started->id, absl::ZeroDuration()),
+              IsOk());
+  EXPECT_THAT(
+      loop_->StopHostedProgram(started->id, absl::Seconds(1)),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("exited")));
   EXPECT_THAT(loop_->KillHostedProgram(started->id),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(loop_->running(), 0u);
@@ -561,8 +593,10 @@ TEST_F(LifecycleTest, KillAndWait) {
 TEST_F(LifecycleTest, UnknownIdsAreNotFound) {
   EXPECT_THAT(loop_->StopHostedProgram(424242, absl::Seconds(1)),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(loop_->KillHostedProgram(424242), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(loop_->GetHostedProgram(424242), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(loop_->KillHostedProgram(424242),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(loop_->GetHostedProgram(424242),
+              StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(loop_->WaitHostedProgram(424242, absl::Seconds(1)),
               StatusIs(absl::StatusCode::kNotFound));
 }
@@ -577,7 +611,8 @@ TEST_F(LifecycleTest, StopAfterExitIsAFailedPrecondition) {
 }
 
 TEST_F(LifecycleTest, ListShowsRunningAndExitedPrograms) {
-  auto sleeper = Start(HOSTILE_CHILD, {"sleep", "60"}, ChannelKind::kSocketpair);
+  auto sleeper =
+      Start(HOSTILE_CHILD, {"sleep", "60"}, ChannelKind::kSocketpair);
   ASSERT_THAT(sleeper, IsOk());
   auto quick = Start(EXIT_CHILD, {});
   ASSERT_THAT(quick, IsOk());
@@ -612,7 +647,8 @@ TEST_F(LifecycleTest, ShutdownStopsEverythingAndRefusesNewStarts) {
   ASSERT_THAT(info_b, IsOk());
   EXPECT_EQ(info_a->exit->code, SIGTERM);
   EXPECT_EQ(info_b->exit->code, SIGKILL);
-  EXPECT_THAT(Start(EXIT_CHILD, {}), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(Start(EXIT_CHILD, {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
   loop_->Shutdown(absl::ZeroDuration());  // twice is fine
 }
 
@@ -622,7 +658,8 @@ TEST_F(LifecycleTest, OutputGoesToTheLog) {
   EXPECT_EQ(last_.log_path, dir_.Join(absl::StrCat(last_.id, ".log")));
   struct stat st;
   ASSERT_EQ(::stat(last_.log_path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0007, 0u) << "log mode " << std::oct << (st.st_mode & 0777);
+  EXPECT_EQ(st.st_mode & 0007, 0u)
+      << "log mode " << std::oct << (st.st_mode & 0777);
 }
 
 // A chatty program's log is rotated once at max_log_bytes: <id>.log.1 holds
@@ -684,12 +721,14 @@ TEST_F(LifecycleTest, WithoutALogDirOutputIsDrained) {
   HostedProgramChannelOptions options;
   options.log_dir = "";
   auto loop = HostedProgramChannel::Create(
-      host(), *domain_, {{"process", &factory_, {ChannelKind::kPipe}}}, options);
+      host(), *domain_, {{"process", &factory_, {ChannelKind::kPipe}}},
+      options);
   ASSERT_THAT(loop, IsOk());
   loop_ = *std::move(loop);
   StartRequest request;
   request.spec.path = HOSTILE_CHILD;
-  request.spec.args = {"spam", "2000000", "65536"};  // far more than a pipe holds
+  request.spec.args = {"spam", "2000000",
+                       "65536"};  // far more than a pipe holds
   auto started = loop_->StartHostedProgram(request);
   ASSERT_THAT(started, IsOk());
   EXPECT_TRUE(started->log_path.empty());

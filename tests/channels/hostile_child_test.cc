@@ -49,7 +49,8 @@ class HostileChildTest : public test::LoopFixture,
 
   // Another program starts and completes after the hostile one.
   void LoopStillWorks() {
-    EXPECT_THAT(RunToExit(TOOL, {"name"}, 0, GetParam()), HasSubstr("name: key("));
+    EXPECT_THAT(RunToExit(TOOL, {"name"}, 0, GetParam()),
+                HasSubstr("name: key("));
   }
 
   bool WaitForLog(const ChildInfo& info, const std::string& text,
@@ -66,7 +67,8 @@ class HostileChildTest : public test::LoopFixture,
   // that line first. If `want_exit` is set the hostile child must end by
   // itself with it; otherwise it is killed after the sibling is done.
   // Returns the hostile child's log.
-  std::string Hostile(std::vector<std::string> args, std::optional<int> want_exit,
+  std::string Hostile(std::vector<std::string> args,
+                      std::optional<int> want_exit,
                       const std::string& ready = "") {
     auto hostile = Start(HOSTILE_CHILD, args, GetParam());
     EXPECT_THAT(hostile, IsOk());
@@ -120,7 +122,8 @@ TEST_P(HostileChildTest, ClosingMidRequestIsHarmless) {
   EXPECT_THAT(Hostile({"close-mid"}, 0), HasSubstr("closed"));
 }
 
-TEST_P(HostileChildTest, AnUnknownMethodGetsInvalidArgumentAndTheChannelStaysUp) {
+TEST_P(HostileChildTest,
+       AnUnknownMethodGetsInvalidArgumentAndTheChannelStaysUp) {
   std::string log = Hostile({"unknown"}, 0);
   EXPECT_THAT(log, HasSubstr("unknown method: id 7 INVALID_ARGUMENT"));
   EXPECT_THAT(log, HasSubstr("name still works"));
@@ -167,11 +170,14 @@ TEST_P(HostileChildTest, AnAttestFloodDoesNotDelayASibling) {
   ASSERT_THAT(flood, IsOk());
   EXPECT_EQ(flood->state, ProgramState::kRunning)
       << "the sibling was served only after the whole flood";
-  RecordProperty("sibling_ms", static_cast<int>(absl::ToInt64Milliseconds(took)));
+  RecordProperty("sibling_ms",
+                 static_cast<int>(absl::ToInt64Milliseconds(took)));
   std::cerr << "sibling beside an attest flood: " << took << " (flood answered "
             << flood->calls << " calls so far)\n";
-  EXPECT_THAT(loop_->KillHostedProgram(hostile->id),
-              testing::AnyOf(IsOk(), test::StatusIs(absl::StatusCode::kFailedPrecondition)));
+  EXPECT_THAT(
+      loop_->KillHostedProgram(hostile->id),
+      testing::AnyOf(IsOk(),
+                     test::StatusIs(absl::StatusCode::kFailedPrecondition)));
   EXPECT_THAT(loop_->WaitHostedProgram(hostile->id, absl::Seconds(30)), IsOk());
   LoopStillWorks();
 }
@@ -184,8 +190,15 @@ TEST_P(HostileChildTest, AllAtOnce) {
   StartLoop(options);
   std::vector<uint64_t> ids;
   for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {"oversize"}, {"garbage"}, {"text"}, {"half"}, {"half-close"},
-           {"close-mid"}, {"unknown"}, {"bad-args"}, {"flood", "random", "20000", "256"},
+           {"oversize"},
+           {"garbage"},
+           {"text"},
+           {"half"},
+           {"half-close"},
+           {"close-mid"},
+           {"unknown"},
+           {"bad-args"},
+           {"flood", "random", "20000", "256"},
            {"ignore-term"}}) {
     auto started = Start(HOSTILE_CHILD, args, GetParam());
     ASSERT_THAT(started, IsOk());
@@ -196,7 +209,8 @@ TEST_P(HostileChildTest, AllAtOnce) {
     auto info = loop_->GetHostedProgram(id);
     ASSERT_THAT(info, IsOk());
     if (info->state != ProgramState::kExited) {
-      ASSERT_THAT(loop_->StopHostedProgram(id, absl::Milliseconds(100)), IsOk());
+      ASSERT_THAT(loop_->StopHostedProgram(id, absl::Milliseconds(100)),
+                  IsOk());
     }
     auto done = loop_->WaitHostedProgram(id, absl::Seconds(30));
     ASSERT_THAT(done, IsOk());
@@ -208,7 +222,8 @@ TEST_P(HostileChildTest, AllAtOnce) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Channels, HostileChildTest,
-                         ::testing::Values(ChannelKind::kPipe, ChannelKind::kSocketpair),
+                         ::testing::Values(ChannelKind::kPipe,
+                                           ChannelKind::kSocketpair),
                          [](const ::testing::TestParamInfo<ChannelKind>& info) {
                            return std::string(info.param == ChannelKind::kPipe
                                                   ? "Pipe"
@@ -245,7 +260,8 @@ std::vector<std::string> OurChildren() {
     char state = '?';
     int ppid = 0;
     rest >> state >> ppid;
-    if (ppid == self) out.push_back(absl::StrCat(entry->d_name, " ", std::string(1, state)));
+    if (ppid == self)
+      out.push_back(absl::StrCat(entry->d_name, " ", std::string(1, state)));
   }
   ::closedir(proc);
   return out;
@@ -275,8 +291,9 @@ TEST_F(LaunchLeakTest, AThousandLaunchesLeaveNoDescriptorsAndNoZombies) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         int code = (t + i) % 4;
-        auto started = Start(EXIT_CHILD, {std::to_string(code)},
-                             i % 2 == 0 ? ChannelKind::kPipe : ChannelKind::kSocketpair);
+        auto started =
+            Start(EXIT_CHILD, {std::to_string(code)},
+                  i % 2 == 0 ? ChannelKind::kPipe : ChannelKind::kSocketpair);
         if (!started.ok()) {
           ++failed;
           ADD_FAILURE() << started.status();
@@ -288,7 +305,8 @@ TEST_F(LaunchLeakTest, AThousandLaunchesLeaveNoDescriptorsAndNoZombies) {
           ++ok;
         } else {
           ++failed;
-          ADD_FAILURE() << (done.ok() ? done->exit->ToString() : done.status().ToString());
+          ADD_FAILURE() << (done.ok() ? done->exit->ToString()
+                                      : done.status().ToString());
         }
       }
     });
@@ -296,7 +314,8 @@ TEST_F(LaunchLeakTest, AThousandLaunchesLeaveNoDescriptorsAndNoZombies) {
   for (std::thread& thread : threads) thread.join();
   absl::Duration took = absl::Now() - t0;
   std::cerr << kThreads * kPerThread << " launches took " << took << "\n";
-  RecordProperty("launches_ms", static_cast<int>(absl::ToInt64Milliseconds(took)));
+  RecordProperty("launches_ms",
+                 static_cast<int>(absl::ToInt64Milliseconds(took)));
   EXPECT_EQ(ok.load(), kThreads * kPerThread);
   EXPECT_EQ(failed.load(), 0);
   EXPECT_LT(took, absl::Seconds(30));

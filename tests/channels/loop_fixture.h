@@ -66,7 +66,9 @@ class LoopFixture : public ::testing::Test {
     soft_ = *std::move(soft);
   }
 
-  const TaoHost& host() const { return soft_ != nullptr ? soft_->host() : *host_; }
+  const TaoHost& host() const {
+    return soft_ != nullptr ? soft_->host() : *host_;
+  }
 
   void MakeDomain(const DomainPolicy& policy) {
     if (policy_key_ == nullptr) {
@@ -74,8 +76,8 @@ class LoopFixture : public ::testing::Test {
       ASSERT_THAT(key, IsOk());
       policy_key_ = std::make_unique<SigningKey>(*std::move(key));
     }
-    auto domain = TaoDomain::Create(policy_key_->verifying_key(), SignedPolicy(policy),
-                                    nullptr, clock_);
+    auto domain = TaoDomain::Create(policy_key_->verifying_key(),
+                                    SignedPolicy(policy), nullptr, clock_);
     ASSERT_THAT(domain, IsOk());
     domain_ = *std::move(domain);
   }
@@ -84,7 +86,9 @@ class LoopFixture : public ::testing::Test {
     if (options.log_dir.empty()) options.log_dir = dir_.path();
     auto loop = HostedProgramChannel::Create(
         host(), *domain_,
-        {{"process", &factory_, {ChannelKind::kPipe, ChannelKind::kSocketpair}}},
+        {{"process",
+          &factory_,
+          {ChannelKind::kPipe, ChannelKind::kSocketpair}}},
         options);
     ASSERT_THAT(loop, IsOk());
     loop_ = *std::move(loop);
@@ -112,7 +116,8 @@ class LoopFixture : public ::testing::Test {
     ASSERT_THAT(domain_->Reload(SignedPolicy(policy)), IsOk());
   }
 
-  absl::StatusOr<ChildInfo> Start(const std::string& path, std::vector<std::string> args,
+  absl::StatusOr<ChildInfo> Start(const std::string& path,
+                                  std::vector<std::string> args,
                                   ChannelKind kind = ChannelKind::kPipe) {
     StartRequest request;
     request.channel = kind;
@@ -126,7 +131,8 @@ class LoopFixture : public ::testing::Test {
   }
 
   // Waits for `id` to exit; the final info, or a failure.
-  ChildInfo Finish(uint64_t id, int want_exit, absl::Duration timeout = absl::Seconds(30)) {
+  ChildInfo Finish(uint64_t id, int want_exit,
+                   absl::Duration timeout = absl::Seconds(30)) {
     auto done = loop_->WaitHostedProgram(id, timeout);
     EXPECT_THAT(done, IsOk());
     if (!done.ok()) return ChildInfo();
@@ -155,7 +161,8 @@ class LoopFixture : public ::testing::Test {
     if (at == std::string::npos) return "";
     at += marker.size();
     size_t end = text.find('\n', at);
-    return text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    return text.substr(at,
+                       end == std::string::npos ? std::string::npos : end - at);
   }
 
   TempDir dir_;

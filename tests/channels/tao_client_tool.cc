@@ -41,7 +41,8 @@ int Fail(const absl::Status& status) {
 }
 
 int Usage() {
-  std::cout << "usage: tao-client-tool seal|unseal|name|extend|attest|secret|random ..."
+  std::cout << "usage: tao-client-tool "
+               "seal|unseal|name|extend|attest|secret|random ..."
             << std::endl;
   return 2;
 }

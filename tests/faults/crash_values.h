@@ -19,14 +19,17 @@ namespace faults {
 
 inline constexpr absl::string_view kPassphrase = "crash test passphrase";
 // Cheap scrypt, so a key-writing cycle is a few milliseconds.
-inline ScryptParams CheapScrypt() { return ScryptParams{uint64_t{1} << 10, 8, 1}; }
+inline ScryptParams CheapScrypt() {
+  return ScryptParams{uint64_t{1} << 10, 8, 1};
+}
 
 inline constexpr size_t kSizeA = 100 * 1024;
 inline constexpr size_t kSizeB = 300 * 1024;
 
 // `size` bytes of a xorshift stream seeded by `seed`, with a header naming it.
 inline std::string Pattern(char seed, size_t size) {
-  std::string out = absl::StrCat("crash-value-", std::string(1, seed), "-", size, "\n");
+  std::string out =
+      absl::StrCat("crash-value-", std::string(1, seed), "-", size, "\n");
   uint64_t x = 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(seed);
   while (out.size() < size) {
     x ^= x << 13;
@@ -65,17 +68,18 @@ inline DomainPolicy CrashPolicy(absl::string_view domain, int rules) {
     Rule* rule = policy.add_rules();
     rule->set_id(absl::StrCat(domain, "-rule-", i));
     rule->add_operations("Execute");
-    rule->add_principals()->set_measurement(
-        absl::StrCat("sha256:", std::string(56, 'a'), absl::Hex(i, absl::kZeroPad8)));
+    rule->add_principals()->set_measurement(absl::StrCat(
+        "sha256:", std::string(56, 'a'), absl::Hex(i, absl::kZeroPad8)));
   }
   return policy;
 }
 
 // File names inside a mode's directory.
-inline constexpr absl::string_view kHostBasename = "host";     // keys, sealed
-inline constexpr absl::string_view kRefA = "ref_a.keys";        // keys mode
+inline constexpr absl::string_view kHostBasename = "host";  // keys, sealed
+inline constexpr absl::string_view kRefA = "ref_a.keys";    // keys mode
 inline constexpr absl::string_view kRefB = "ref_b.keys";
-inline constexpr absl::string_view kPolicyKey = "policy_key.pkcs8";  // policy mode
+inline constexpr absl::string_view kPolicyKey =
+    "policy_key.pkcs8";  // policy mode
 inline constexpr absl::string_view kPolicyFile = "policy.signed";
 
 // The writer's progress, shared through a small file it maps (the test reads

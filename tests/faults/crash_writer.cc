@@ -59,7 +59,8 @@ void MapAck() {
   if (path == nullptr) return;
   int fd = ::open(path, O_RDWR | O_CLOEXEC);
   if (fd < 0) return;
-  void* mem = ::mmap(nullptr, sizeof(AckBlock), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* mem = ::mmap(nullptr, sizeof(AckBlock), PROT_READ | PROT_WRITE,
+                     MAP_SHARED, fd, 0);
   ::close(fd);
   if (mem != MAP_FAILED) ack = static_cast<AckBlock*>(mem);
 }
@@ -69,7 +70,8 @@ void Ready() {
 }
 
 void Acknowledge(uint64_t completed) {
-  if (ack != nullptr) __atomic_store_n(&ack->completed, completed, __ATOMIC_SEQ_CST);
+  if (ack != nullptr)
+    __atomic_store_n(&ack->completed, completed, __ATOMIC_SEQ_CST);
 }
 
 int Fail(absl::string_view what, const absl::Status& status) {
@@ -92,7 +94,8 @@ KeyDirectoryOptions KeyDir(const std::string& dir, bool create) {
   return options;
 }
 
-absl::StatusOr<HostKeys> LoadRef(const std::string& dir, absl::string_view name) {
+absl::StatusOr<HostKeys> LoadRef(const std::string& dir,
+                                 absl::string_view name) {
   auto file = ReadFileToString(absl::StrCat(dir, "/", name));
   if (!file.ok()) return file.status();
   return DecryptHostKeys(*file, kPassphrase);
@@ -111,10 +114,12 @@ int Setup(const std::string& mode, const std::string& target) {
       if (!keys.ok()) return Fail("generate", keys.status());
       auto encrypted = EncryptHostKeys(*keys, kPassphrase, CheapScrypt());
       if (!encrypted.ok()) return Fail("encrypt", encrypted.status());
-      absl::Status s = WriteFileAtomically(absl::StrCat(target, "/", ref), *encrypted);
+      absl::Status s =
+          WriteFileAtomically(absl::StrCat(target, "/", ref), *encrypted);
       if (!s.ok()) return Fail("write ref", s);
       if (ref == kRefA) {
-        s = WriteFileAtomically(KeysFilePath(target, kHostBasename), *encrypted);
+        s = WriteFileAtomically(KeysFilePath(target, kHostBasename),
+                                *encrypted);
         if (!s.ok()) return Fail("write keys", s);
       }
     }
@@ -125,7 +130,8 @@ int Setup(const std::string& mode, const std::string& target) {
     if (!key.ok()) return Fail("generate", key.status());
     auto pkcs8 = key->ToPkcs8();
     if (!pkcs8.ok()) return Fail("pkcs8", pkcs8.status());
-    absl::Status s = WriteFileAtomically(absl::StrCat(target, "/", kPolicyKey), pkcs8->view());
+    absl::Status s = WriteFileAtomically(absl::StrCat(target, "/", kPolicyKey),
+                                         pkcs8->view());
     if (!s.ok()) return Fail("write key", s);
     auto signed_a = SignDomainPolicy(CrashPolicy(kDomainA, kRulesA), *key);
     if (!signed_a.ok()) return Fail("sign", signed_a.status());
@@ -153,7 +159,8 @@ int Setup(const std::string& mode, const std::string& target) {
 int FileLoop(const std::string& path) {
   Ready();
   for (uint64_t n = 0;; ++n) {
-    absl::Status s = WriteFileAtomically(path, n % 2 == 0 ? ValueB() : ValueA());
+    absl::Status s =
+        WriteFileAtomically(path, n % 2 == 0 ? ValueB() : ValueA());
     if (!s.ok()) return Fail("write", s);
     Acknowledge(n + 1);
   }
@@ -169,7 +176,8 @@ int UnsafeFileLoop(const std::string& path) {
   Ready();
   for (uint64_t n = 0;; ++n) {
     const std::string& value = n % 2 == 0 ? ValueB() : ValueA();
-    int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0600);
+    int fd =
+        ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return Fail("open", absl::ErrnoToStatus(errno, path));
     for (size_t done = 0; done < value.size();) {
       const size_t want = std::min(kUnsafeChunk, value.size() - done);
@@ -191,7 +199,8 @@ int KeysLoop(const std::string& dir) {
   const std::string path = KeysFilePath(dir, kHostBasename);
   Ready();
   for (uint64_t n = 0;; ++n) {
-    auto encrypted = EncryptHostKeys(n % 2 == 0 ? *b : *a, kPassphrase, CheapScrypt());
+    auto encrypted =
+        EncryptHostKeys(n % 2 == 0 ? *b : *a, kPassphrase, CheapScrypt());
     if (!encrypted.ok()) return Fail("encrypt", encrypted.status());
     absl::Status s = WriteFileAtomically(path, *encrypted);
     if (!s.ok()) return Fail("write", s);
@@ -225,8 +234,10 @@ int AuditLoop(const std::string& path) {
   for (uint64_t n = 0;; ++n) {
     AuditRecord record;
     record.time = absl::Now();
-    record.caller = absl::StrCat("key(ecdsa-p256:crash).Program(sha256:", n, ")");
-    record.operation = n % 3 == 0 ? "Seal" : (n % 3 == 1 ? "Unseal" : "Execute");
+    record.caller =
+        absl::StrCat("key(ecdsa-p256:crash).Program(sha256:", n, ")");
+    record.operation =
+        n % 3 == 0 ? "Seal" : (n % 3 == 1 ? "Unseal" : "Execute");
     record.label = n % 2 == 0 ? "" : "label\twith\ttabs";
     record.allowed = n % 2 == 0;
     record.reason = absl::StrCat("rule crash-", n, std::string(n % 200, 'r'));
@@ -246,8 +257,8 @@ int SealedLoop(const std::string& path) {
   Ready();
   for (uint64_t n = 0;; ++n) {
     bool b = n % 2 == 0;
-    auto bundle = (*host)->Encrypt(b ? ValueB() : ValueA(), b ? kSealPolicyB : kSealPolicyA,
-                                   name);
+    auto bundle = (*host)->Encrypt(b ? ValueB() : ValueA(),
+                                   b ? kSealPolicyB : kSealPolicyA, name);
     if (!bundle.ok()) return Fail("seal", bundle.status());
     absl::Status s = WriteFileAtomically(path, *bundle);
     if (!s.ok()) return Fail("write", s);

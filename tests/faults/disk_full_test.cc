@@ -50,8 +50,10 @@ class DiskFullTest : public ::testing::Test {
     if (::mount("tmpfs", mnt_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
                 "size=256k,mode=0700") != 0) {
       int err = errno;
-      FAIL() << "cannot mount a 256 KiB tmpfs at " << mnt_ << ": " << strerror(err)
-             << ". The disk-full tests need root (CAP_SYS_ADMIN) to mount one; they "
+      FAIL() << "cannot mount a 256 KiB tmpfs at " << mnt_ << ": "
+             << strerror(err)
+             << ". The disk-full tests need root (CAP_SYS_ADMIN) to mount one; "
+                "they "
                 "fail rather than skip so that a run without it is noticed.";
     }
     mounted_ = true;
@@ -63,7 +65,9 @@ class DiskFullTest : public ::testing::Test {
     }
   }
 
-  std::string OnDisk(absl::string_view name) const { return absl::StrCat(mnt_, "/", name); }
+  std::string OnDisk(absl::string_view name) const {
+    return absl::StrCat(mnt_, "/", name);
+  }
 
   uint64_t FreeBytes() const {
     struct statvfs st;
@@ -77,7 +81,8 @@ class DiskFullTest : public ::testing::Test {
     uint64_t free_bytes = FreeBytes();
     ASSERT_GE(free_bytes, leave);
     std::string path = OnDisk(name);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     ASSERT_GE(fd, 0) << strerror(errno);
     std::string chunk(kPage, 'f');
     for (uint64_t left = free_bytes - leave; left > 0; left -= kPage) {
@@ -115,14 +120,16 @@ TEST_F(DiskFullTest, AWriteBiggerThanTheSpaceLeftFailsAndKeepsTheOldFile) {
   ASSERT_THAT(WriteFileAtomically(path, old_contents), IsOk());
   FillLeaving(64 * 1024);
 
-  absl::Status written = WriteFileAtomically(path, faults::Pattern('n', 100 * 1024));
+  absl::Status written =
+      WriteFileAtomically(path, faults::Pattern('n', 100 * 1024));
   EXPECT_THAT(written, StatusIs(absl::StatusCode::kResourceExhausted,
                                 AllOf(HasSubstr(kNoSpace), HasSubstr(path))));
   std::cout << "WriteFileAtomically on a full disk: " << written << "\n";
   EXPECT_EQ(ReadFileToString(path).value_or(""), old_contents);
   EXPECT_EQ(ModeOf(path), 0600u);
   EXPECT_THAT(Temporaries(mnt_), IsEmpty());
-  EXPECT_EQ(FreeBytes(), 64u * 1024) << "the temporary's space was not given back";
+  EXPECT_EQ(FreeBytes(), 64u * 1024)
+      << "the temporary's space was not given back";
 
   // What fits still goes in.
   const std::string fits = faults::Pattern('f', 32 * 1024);
@@ -138,8 +145,9 @@ TEST_F(DiskFullTest, ReplacingNeedsRoomForBothCopies) {
   const std::string old_contents = faults::Pattern('o', 100 * 1024);
   ASSERT_THAT(WriteFileAtomically(path, old_contents), IsOk());
   FillLeaving(64 * 1024);
-  EXPECT_THAT(WriteFileAtomically(path, faults::Pattern('n', 80 * 1024)),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
+  EXPECT_THAT(
+      WriteFileAtomically(path, faults::Pattern('n', 80 * 1024)),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
   EXPECT_EQ(ReadFileToString(path).value_or(""), old_contents);
   EXPECT_THAT(Temporaries(mnt_), IsEmpty());
 }
@@ -148,10 +156,12 @@ TEST_F(DiskFullTest, AWriteToACompletelyFullDiskFails) {
   const std::string path = OnDisk("state");
   ASSERT_THAT(WriteFileAtomically(path, "old"), IsOk());
   FillLeaving(0);
-  EXPECT_THAT(WriteFileAtomically(path, "new"),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
-  EXPECT_THAT(CreateFileAtomically(OnDisk("other"), "new"),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
+  EXPECT_THAT(
+      WriteFileAtomically(path, "new"),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
+  EXPECT_THAT(
+      CreateFileAtomically(OnDisk("other"), "new"),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
   EXPECT_EQ(ReadFileToString(path).value_or(""), "old");
   EXPECT_FALSE(PathExists(OnDisk("other")));
   EXPECT_THAT(Temporaries(mnt_), IsEmpty());
@@ -175,7 +185,8 @@ TEST_F(DiskFullTest, AnAuditAppendOnAFullDiskFailsAndTheTrailStillVerifies) {
   auto log = AuditLog::Open(path);
   ASSERT_THAT(log, IsOk());
   int acknowledged = 0;
-  for (int i = 0; i < 10; ++i, ++acknowledged) ASSERT_THAT((*log)->Append(Record(i)), IsOk());
+  for (int i = 0; i < 10; ++i, ++acknowledged)
+    ASSERT_THAT((*log)->Append(Record(i)), IsOk());
   FillLeaving(0);
   // The log's last page still has room for a few records; then it fails.
   absl::Status failed;
@@ -186,7 +197,8 @@ TEST_F(DiskFullTest, AnAuditAppendOnAFullDiskFailsAndTheTrailStillVerifies) {
   ASSERT_FALSE(failed.ok()) << "200 appends fitted on a full disk";
   std::cout << "AuditLog::Append on a full disk (after " << acknowledged
             << " records): " << failed << "\n";
-  EXPECT_THAT(failed, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
+  EXPECT_THAT(failed, StatusIs(absl::StatusCode::kResourceExhausted,
+                               HasSubstr(kNoSpace)));
   EXPECT_EQ((*log)->records(), static_cast<uint64_t>(acknowledged));
 
   // No partial record: the trail verifies, with every acknowledged record.
@@ -198,8 +210,9 @@ TEST_F(DiskFullTest, AnAuditAppendOnAFullDiskFailsAndTheTrailStillVerifies) {
   EXPECT_EQ(verified->records, static_cast<uint64_t>(acknowledged));
 
   // Still full: it fails again, the same way, and changes nothing.
-  EXPECT_THAT((*log)->Append(Record(acknowledged)),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
+  EXPECT_THAT(
+      (*log)->Append(Record(acknowledged)),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
   EXPECT_EQ(ReadFileToString(path).value_or(""), *contents);
 
   // A restart while the disk is full reopens it.
@@ -231,7 +244,8 @@ TEST_F(DiskFullTest, CreatingKeysOnAFullDiskFailsAndLeavesNoKeys) {
   const std::string keys_dir = OnDisk("keys");
   FillLeaving(0);
   auto tao = SoftTao::Create(SoftOptions(keys_dir));
-  EXPECT_THAT(tao, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
+  EXPECT_THAT(
+      tao, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
   std::cout << "SoftTao::Create on a full disk: " << tao.status() << "\n";
   EXPECT_FALSE(PathExists(KeysFilePath(keys_dir, kHostKeyBasename)));
   EXPECT_FALSE(PathExists(NameFilePath(keys_dir, kHostKeyBasename)));
@@ -253,7 +267,8 @@ TEST_F(DiskFullTest, RoomForTheKeysButNotTheNameFailsAndTheNextLoadRepairs) {
   const std::string keys_dir = OnDisk("keys");
   FillLeaving(kPage);
   auto tao = SoftTao::Create(SoftOptions(keys_dir));
-  EXPECT_THAT(tao, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
+  EXPECT_THAT(
+      tao, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
   std::cout << "SoftTao::Create with one page free: " << tao.status() << "\n";
   const std::string keys_path = KeysFilePath(keys_dir, kHostKeyBasename);
   const std::string name_path = NameFilePath(keys_dir, kHostKeyBasename);
@@ -262,8 +277,9 @@ TEST_F(DiskFullTest, RoomForTheKeysButNotTheNameFailsAndTheNextLoadRepairs) {
   EXPECT_THAT(Temporaries(keys_dir), IsEmpty());
 
   // Still full: loading needs to write the name file, and says so.
-  EXPECT_THAT(SoftTao::Create(SoftOptions(keys_dir, false)),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
+  EXPECT_THAT(
+      SoftTao::Create(SoftOptions(keys_dir, false)),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(kNoSpace)));
 
   ASSERT_EQ(::unlink(OnDisk("filler").c_str()), 0);
   auto loaded = SoftTao::Create(SoftOptions(keys_dir, false));
@@ -308,7 +324,8 @@ Ran RunTaoSoft(const std::string& log, std::vector<std::string> args) {
 }
 
 TEST_F(DiskFullTest, TaoSoftSealToAFullDiskFailsAndKeepsThePreviousBundle) {
-  const std::string keys = "--keys_dir=" + dir_.Join("keys");  // on the big disk
+  const std::string keys =
+      "--keys_dir=" + dir_.Join("keys");  // on the big disk
   const std::string log = dir_.Join("tao-soft.out");
   Ran init = RunTaoSoft(log, {keys, "--scrypt_n=1024", "init"});
   ASSERT_EQ(init.exit_code, 0) << init.output;
@@ -316,7 +333,8 @@ TEST_F(DiskFullTest, TaoSoftSealToAFullDiskFailsAndKeepsThePreviousBundle) {
   const std::string small = dir_.Join("small.in");
   const std::string big = dir_.Join("big.in");
   ASSERT_THAT(WriteFileAtomically(small, "the previous secret"), IsOk());
-  ASSERT_THAT(WriteFileAtomically(big, faults::Pattern('b', 64 * 1024)), IsOk());
+  ASSERT_THAT(WriteFileAtomically(big, faults::Pattern('b', 64 * 1024)),
+              IsOk());
   const std::string bundle = OnDisk("secret.sealed");
   Ran sealed = RunTaoSoft(log, {keys, "seal", small, bundle});
   ASSERT_EQ(sealed.exit_code, 0) << sealed.output;
@@ -325,7 +343,8 @@ TEST_F(DiskFullTest, TaoSoftSealToAFullDiskFailsAndKeepsThePreviousBundle) {
 
   FillLeaving(8 * 1024);
   Ran full = RunTaoSoft(log, {keys, "seal", big, bundle});
-  std::cout << "tao-soft seal to a full disk: exit " << full.exit_code << ": " << full.output;
+  std::cout << "tao-soft seal to a full disk: exit " << full.exit_code << ": "
+            << full.output;
   EXPECT_EQ(full.exit_code, 3) << full.output;  // kExitFailure: I/O
   EXPECT_THAT(full.output, HasSubstr("RESOURCE_EXHAUSTED"));
   EXPECT_THAT(full.output, HasSubstr(kNoSpace));
@@ -345,7 +364,8 @@ TEST_F(DiskFullTest, TaoSoftInitOnAFullDiskFailsAndLeavesNoKeys) {
   FillLeaving(0);
   Ran init = RunTaoSoft(dir_.Join("tao-soft.out"),
                         {"--keys_dir=" + keys_dir, "--scrypt_n=1024", "init"});
-  std::cout << "tao-soft init on a full disk: exit " << init.exit_code << ": " << init.output;
+  std::cout << "tao-soft init on a full disk: exit " << init.exit_code << ": "
+            << init.output;
   EXPECT_EQ(init.exit_code, 3) << init.output;
   EXPECT_THAT(init.output, HasSubstr(kNoSpace));
   EXPECT_FALSE(PathExists(KeysFilePath(keys_dir, kHostKeyBasename)));

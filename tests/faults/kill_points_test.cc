@@ -54,7 +54,7 @@ namespace {
 
 using ::tao::test::IsOk;
 
-constexpr int kKillPoints = 150;  // per mode
+constexpr int kKillPoints = 150;        // per mode
 constexpr int kControlKillPoints = 40;  // for the negative control
 
 // What one kill found.
@@ -78,7 +78,8 @@ class KillPointsTest : public ::testing::Test {
     int fd = ::open(ack_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(::ftruncate(fd, sizeof(AckBlock)), 0);
-    void* mem = ::mmap(nullptr, sizeof(AckBlock), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* mem = ::mmap(nullptr, sizeof(AckBlock), PROT_READ | PROT_WRITE,
+                       MAP_SHARED, fd, 0);
     ::close(fd);
     ASSERT_NE(mem, MAP_FAILED);
     ack_ = static_cast<AckBlock*>(mem);
@@ -88,7 +89,9 @@ class KillPointsTest : public ::testing::Test {
     if (ack_ != nullptr) ::munmap(ack_, sizeof(AckBlock));
   }
 
-  std::string WriterLog() { return ReadFileToString(log_path_).value_or("(no log)"); }
+  std::string WriterLog() {
+    return ReadFileToString(log_path_).value_or("(no log)");
+  }
 
   // fork + exec crash-writer `args`, output appended to the log.
   pid_t Spawn(const std::vector<std::string>& args) {
@@ -101,7 +104,8 @@ class KillPointsTest : public ::testing::Test {
     argv.push_back(nullptr);
     std::string ack_env = "CRASH_WRITER_ACK=" + ack_path_;
     char* envp[] = {ack_env.data(), nullptr};
-    int log = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int log = ::open(log_path_.c_str(),
+                     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     pid_t pid = ::fork();
     if (pid < 0) {
       // Never go on with pid -1: kill(-1, SIGKILL) would kill everything.
@@ -131,9 +135,11 @@ class KillPointsTest : public ::testing::Test {
     while (absl::Now() < deadline) {
       if (__atomic_load_n(&ack_->ready, __ATOMIC_SEQ_CST) != 0) return true;
       siginfo_t info = {};  // peek only: KillNow reaps it
-      if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+      if (::waitid(P_PID, static_cast<id_t>(pid), &info,
+                   WEXITED | WNOHANG | WNOWAIT) == 0 &&
           info.si_pid == pid) {
-        ADD_FAILURE() << "crash-writer ended before it was ready: " << WriterLog();
+        ADD_FAILURE() << "crash-writer ended before it was ready: "
+                      << WriterLog();
         return false;
       }
       ::usleep(100);
@@ -152,7 +158,8 @@ class KillPointsTest : public ::testing::Test {
     } else {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
-      kill.exited_by_itself = !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+      kill.exited_by_itself =
+          !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     }
     kill.wait_status = status;
     kill.ack.ready = __atomic_load_n(&ack_->ready, __ATOMIC_SEQ_CST);
@@ -209,8 +216,10 @@ class KillPointsTest : public ::testing::Test {
       absl::SleepFor(absl::Milliseconds(200));
       uint64_t before = __atomic_load_n(&ack_->completed, __ATOMIC_SEQ_CST);
       absl::SleepFor(absl::Milliseconds(300));
-      uint64_t cycles = __atomic_load_n(&ack_->completed, __ATOMIC_SEQ_CST) - before;
-      cycle_ = cycles == 0 ? absl::Milliseconds(300) : absl::Milliseconds(300) / cycles;
+      uint64_t cycles =
+          __atomic_load_n(&ack_->completed, __ATOMIC_SEQ_CST) - before;
+      cycle_ = cycles == 0 ? absl::Milliseconds(300)
+                           : absl::Milliseconds(300) / cycles;
       Kill first = KillNow(pid);
       ASSERT_FALSE(first.exited_by_itself) << WriterLog();
       check(first);
@@ -218,7 +227,8 @@ class KillPointsTest : public ::testing::Test {
       ++in_loop_;
     }
     stray_ += SweepTemporaries(data_);
-    std::cout << "calibration: start-up " << startup_ << ", one write " << cycle_ << "\n";
+    std::cout << "calibration: start-up " << startup_ << ", one write "
+              << cycle_ << "\n";
 
     std::mt19937 rng(12345);
     // A loop: kills over three write cycles. One shot: over its whole work
@@ -227,7 +237,8 @@ class KillPointsTest : public ::testing::Test {
     const int early_points = points_ / 4;
     const int loop_points = points_ - first - early_points;
     const absl::Duration early_step = (startup_ + 2 * cycle_) / early_points;
-    const absl::Duration loop_step = (one_shot ? 1.0 : 3.0) * cycle_ / loop_points;
+    const absl::Duration loop_step =
+        (one_shot ? 1.0 : 3.0) * cycle_ / loop_points;
     int e = 0, l = 0;
     for (int i = first; i < points_ && !HasFatalFailure(); ++i) {
       bool early = i % 4 == 0 && e < early_points;
@@ -256,7 +267,8 @@ class KillPointsTest : public ::testing::Test {
       if (kill.exited_by_itself) {
         ++exited_by_itself_;
         if (!allow_exit_) {
-          ADD_FAILURE() << "kill point " << i << ": crash-writer ended by itself (status "
+          ADD_FAILURE() << "kill point " << i
+                        << ": crash-writer ended by itself (status "
                         << kill.wait_status << "): " << WriterLog();
         }
       }
@@ -269,14 +281,16 @@ class KillPointsTest : public ::testing::Test {
 
   void Report(const std::string& mode) {
     std::vector<std::string> parts;
-    for (const auto& [what, n] : outcomes_) parts.push_back(absl::StrCat(what, " ", n));
-    std::cout << "[kill-points] mode " << mode << ": tried " << tried_ << " (early " << early_
-              << ", in-loop " << in_loop_ << "), torn " << torn_ << ", lost " << lost_
-              << ", stray temporaries " << stray_
-              << (allow_exit_ ? absl::StrCat(", finished before the kill ", exited_by_itself_)
+    for (const auto& [what, n] : outcomes_)
+      parts.push_back(absl::StrCat(what, " ", n));
+    std::cout << "[kill-points] mode " << mode << ": tried " << tried_
+              << " (early " << early_ << ", in-loop " << in_loop_ << "), torn "
+              << torn_ << ", lost " << lost_ << ", stray temporaries " << stray_
+              << (allow_exit_ ? absl::StrCat(", finished before the kill ",
+                                             exited_by_itself_)
                               : "")
-              << "; outcomes: " << absl::StrJoin(parts, ", ") << "; start-up " << startup_
-              << ", one write " << cycle_ << "\n";
+              << "; outcomes: " << absl::StrJoin(parts, ", ") << "; start-up "
+              << startup_ << ", one write " << cycle_ << "\n";
     RecordProperty("kill_points", tried_);
     RecordProperty("torn", torn_);
     RecordProperty("lost", lost_);
@@ -290,8 +304,9 @@ class KillPointsTest : public ::testing::Test {
   void Torn(const Kill& kill, const std::string& why) {
     ++torn_;
     if (expect_torn_) return Outcome("torn");
-    ADD_FAILURE() << "kill point " << kill.point << (kill.early ? " (early)" : " (in-loop)")
-                  << " after " << kill.ack.completed << " writes: " << why;
+    ADD_FAILURE() << "kill point " << kill.point
+                  << (kill.early ? " (early)" : " (in-loop)") << " after "
+                  << kill.ack.completed << " writes: " << why;
   }
 
   static mode_t ModeOf(const std::string& path) {
@@ -315,8 +330,8 @@ class KillPointsTest : public ::testing::Test {
 std::string Diff(const std::string& got, const std::string& want) {
   size_t i = 0;
   while (i < got.size() && i < want.size() && got[i] == want[i]) ++i;
-  return absl::StrCat(got.size(), " bytes, first differs from the ", want.size(),
-                      "-byte value at offset ", i);
+  return absl::StrCat(got.size(), " bytes, first differs from the ",
+                      want.size(), "-byte value at offset ", i);
 }
 
 TEST_F(KillPointsTest, WriteFileAtomicallyLeavesTheOldOrTheNewFile) {
@@ -327,9 +342,10 @@ TEST_F(KillPointsTest, WriteFileAtomicallyLeavesTheOldOrTheNewFile) {
     if (!contents.ok()) return Torn(kill, contents.status().ToString());
     if (*contents == ValueA()) return Outcome("A");
     if (*contents == ValueB()) return Outcome("B");
-    Torn(kill, absl::StrCat("neither A nor B: ", Diff(*contents, contents->size() <= kSizeA
-                                                                     ? ValueA()
-                                                                     : ValueB())));
+    Torn(kill,
+         absl::StrCat("neither A nor B: ",
+                      Diff(*contents,
+                           contents->size() <= kSizeA ? ValueA() : ValueB())));
   });
   EXPECT_EQ(ModeOf(path), 0600u);
   Report("file");
@@ -348,8 +364,8 @@ TEST_F(KillPointsTest, TheCheckCatchesAWriterThatIsNotAtomic) {
     if (contents.ok() && *contents == ValueB()) return Outcome("B");
     Torn(kill, "torn");
   });
-  std::cout << "[kill-points] negative control (in-place rewrite): tried " << tried_
-            << ", torn " << torn_ << "\n";
+  std::cout << "[kill-points] negative control (in-place rewrite): tried "
+            << tried_ << ", torn " << torn_ << "\n";
   RecordProperty("control_torn", torn_);
   EXPECT_EQ(tried_, kControlKillPoints);
   EXPECT_GT(torn_, 0) << "the check did not catch a non-atomic writer";
@@ -357,10 +373,12 @@ TEST_F(KillPointsTest, TheCheckCatchesAWriterThatIsNotAtomic) {
 
 TEST_F(KillPointsTest, KeysAtRestAreTheOldOrTheNewKeys) {
   ASSERT_EQ(RunToEnd({"setup", "keys", data_}), 0) << WriterLog();
-  auto a = DecryptHostKeys(ReadFileToString(data_ + "/" + std::string(kRefA)).value_or(""),
-                           kPassphrase);
-  auto b = DecryptHostKeys(ReadFileToString(data_ + "/" + std::string(kRefB)).value_or(""),
-                           kPassphrase);
+  auto a = DecryptHostKeys(
+      ReadFileToString(data_ + "/" + std::string(kRefA)).value_or(""),
+      kPassphrase);
+  auto b = DecryptHostKeys(
+      ReadFileToString(data_ + "/" + std::string(kRefB)).value_or(""),
+      kPassphrase);
   ASSERT_THAT(a, IsOk());
   ASSERT_THAT(b, IsOk());
   const std::string path = KeysFilePath(data_, kHostBasename);
@@ -399,7 +417,8 @@ TEST_F(KillPointsTest, SignedPolicyIsTheOldOrTheNewPolicy) {
     if (policy->domain_name() == kDomainB && policy->rules_size() == kRulesB) {
       return Outcome("policy B");
     }
-    Torn(kill, absl::StrCat("a verified policy that is neither: ", policy->domain_name()));
+    Torn(kill, absl::StrCat("a verified policy that is neither: ",
+                            policy->domain_name()));
   });
   Report("policy");
 }
@@ -449,7 +468,8 @@ TEST_F(KillPointsTest, AuditTrailKeepsEveryAcknowledgedRecord) {
       [&](const Kill& kill) {
         auto raw = ReadFileToString(current, size_t{1} << 32);
         if (!raw.ok()) {
-          if (absl::IsNotFound(raw.status()) && records == 0) return Outcome("no log yet");
+          if (absl::IsNotFound(raw.status()) && records == 0)
+            return Outcome("no log yet");
           return Torn(kill, raw.status().ToString());
         }
         bool partial = !raw->empty() && raw->back() != '\n';
@@ -459,17 +479,20 @@ TEST_F(KillPointsTest, AuditTrailKeepsEveryAcknowledgedRecord) {
         log->reset();
         auto verified = VerifyAuditLog(current);
         if (!verified.ok()) return Torn(kill, verified.status().ToString());
-        if (verified->records != now) return Torn(kill, "Open and Verify disagree");
+        if (verified->records != now)
+          return Torn(kill, "Open and Verify disagree");
         uint64_t floor = std::max(records, kill.ack.completed);
         if (now < floor) {
           ++lost_;
           ADD_FAILURE() << "kill point " << kill.point << ": " << now
                         << " records, but " << floor << " were acknowledged";
         } else if (now > floor + 1) {
-          Torn(kill, absl::StrCat(now, " records, more than ", floor, " acknowledged + 1"));
+          Torn(kill, absl::StrCat(now, " records, more than ", floor,
+                                  " acknowledged + 1"));
         }
         records = now;
-        Outcome(partial ? "partial record cut by Open" : "ended on a whole record");
+        Outcome(partial ? "partial record cut by Open"
+                        : "ended on a whole record");
         if (now == floor + 1) Outcome("one record unacknowledged but kept");
       },
       [&](int point) {
@@ -509,18 +532,21 @@ TEST_F(KillPointsTest, KeyCreationLeavesNoKeysOrKeysThatLoad) {
         auto keys = LoadOrCreateKeyDirectory(options, &created);
         if (!keys.ok()) return Torn(kill, keys.status().ToString());
         if (created == had_keys) {
-          return Torn(kill, absl::StrCat("created ", created, " with keys present ", had_keys));
+          return Torn(kill, absl::StrCat("created ", created,
+                                         " with keys present ", had_keys));
         }
         std::string want =
             Principal::ForKey(keys->signing_key.verifying_key()).text() + "\n";
         auto name = ReadFileToString(name_path);
-        if (!name.ok() || *name != want) return Torn(kill, "the name file does not match");
+        if (!name.ok() || *name != want)
+          return Torn(kill, "the name file does not match");
         if (ModeOf(keys_path) != 0600 || ModeOf(name_path) != 0644) {
           return Torn(kill, "wrong file modes");
         }
         if (kill.exited_by_itself) return Outcome("finished before the kill");
         if (!had_keys) return Outcome("no keys (created on the next load)");
-        Outcome(had_name ? "keys and name" : "keys without name (repaired by the load)");
+        Outcome(had_name ? "keys and name"
+                         : "keys without name (repaired by the load)");
       },
       [&](int point) {
         dir = absl::StrCat(data_, "/keys");

@@ -134,7 +134,8 @@ class ProgramFaultsTest : public test::LoopFixture,
   // running.
   void ExpectCleanedUp() {
     EXPECT_EQ(loop_->running(), 0u);
-    EXPECT_TRUE(WaitFor([&] { return CountOpenFds() == fds_before_; }, absl::Seconds(2)))
+    EXPECT_TRUE(WaitFor([&] { return CountOpenFds() == fds_before_; },
+                        absl::Seconds(2)))
         << CountOpenFds() << " descriptors open, " << fds_before_ << " before";
     EXPECT_THAT(OurZombies(), IsEmpty());
   }
@@ -170,7 +171,8 @@ TEST_P(ProgramFaultsTest, KilledHalfWayThroughSendingARequest) {
   EXPECT_EQ(done->exit->code, SIGKILL);
   EXPECT_EQ(done->calls, 0u) << "half a request was answered";
   EXPECT_THAT(ListedExit(child->id), HasSubstr("signal 9"));
-  std::cout << "killed half way through a request: " << ListedExit(child->id) << "\n";
+  std::cout << "killed half way through a request: " << ListedExit(child->id)
+            << "\n";
 
   SiblingSealsAndUnseals("after");
   ExpectCleanedUp();
@@ -218,8 +220,8 @@ TEST_P(ProgramFaultsTest, AForkedGrandchildGoesWithTheProgram) {
       << "the grandchild was not in the program's group";
   EXPECT_TRUE(WaitFor([&] { return Dead(grandchild); }, absl::Seconds(1)))
       << "grandchild " << grandchild << " outlived the program";
-  std::cout << "grandchild " << grandchild << " dead "
-            << absl::Now() - exited << " after its parent's exit was noted; "
+  std::cout << "grandchild " << grandchild << " dead " << absl::Now() - exited
+            << " after its parent's exit was noted; "
             << (StateOf(grandchild).has_value() ? "a zombie of its new parent"
                                                 : "reaped by its new parent")
             << "\n";
@@ -243,13 +245,16 @@ TEST_P(ProgramFaultsTest, ASetsidGrandchildEscapesTheGroup) {
   absl::SleepFor(absl::Milliseconds(300));
   auto state = StateOf(grandchild);
   bool alive = !Dead(grandchild);
-  std::cout << "setsid grandchild " << grandchild << " 300 ms after the program's exit: "
-            << (alive ? absl::StrCat("still running (state ", std::string(1, state->state),
-                                     ", parent ", state->ppid, ", group ", state->pgid, ")")
+  std::cout << "setsid grandchild " << grandchild
+            << " 300 ms after the program's exit: "
+            << (alive ? absl::StrCat("still running (state ",
+                                     std::string(1, state->state), ", parent ",
+                                     state->ppid, ", group ", state->pgid, ")")
                       : "gone")
             << "\n";
   RecordProperty("setsid_grandchild_escaped", alive ? 1 : 0);
-  if (alive) ::kill(grandchild, SIGKILL);  // the test cleans up what the host cannot see
+  if (alive)
+    ::kill(grandchild, SIGKILL);  // the test cleans up what the host cannot see
   SiblingSealsAndUnseals("after");
   ExpectCleanedUp();
 }
@@ -267,8 +272,10 @@ TEST_P(ProgramFaultsTest, AsSubreaperTheHostReapsTheGrandchildrenItKills) {
   int grandchild = GrandchildOf(LogOf(*child));
   ASSERT_GT(grandchild, 0) << LogOf(*child);
   EXPECT_TRUE(WaitFor([&] { return Dead(grandchild); }, absl::Seconds(1)));
-  EXPECT_TRUE(WaitFor([&] { return !StateOf(grandchild).has_value(); }, absl::Seconds(2)))
-      << "grandchild " << grandchild << " is a zombie of the host, and nothing reaps it";
+  EXPECT_TRUE(WaitFor([&] { return !StateOf(grandchild).has_value(); },
+                      absl::Seconds(2)))
+      << "grandchild " << grandchild
+      << " is a zombie of the host, and nothing reaps it";
   EXPECT_THAT(OurZombies(), IsEmpty());
   // Leave this process as it was: reap what the host did not, stop adopting.
   ::waitpid(grandchild, nullptr, WNOHANG);
@@ -287,10 +294,11 @@ TEST_P(ProgramFaultsTest, AProgramThatClosesItsChannelKeepsRunningWithout) {
   // The host sees EOF and closes its end of the channel; the rest (pidfd,
   // output pipe, log) stays while the program runs.
   constexpr int kProgramFdsWithoutChannel = 3;
-  EXPECT_TRUE(
-      WaitFor([&] { return CountOpenFds() == fds_before + kProgramFdsWithoutChannel; }))
-      << "the host kept the closed channel: " << CountOpenFds() << " descriptors, "
-      << fds_before << " before the start";
+  EXPECT_TRUE(WaitFor([&] {
+    return CountOpenFds() == fds_before + kProgramFdsWithoutChannel;
+  })) << "the host kept the closed channel: "
+      << CountOpenFds() << " descriptors, " << fds_before
+      << " before the start";
   auto info = loop_->GetHostedProgram(child->id);
   ASSERT_THAT(info, IsOk());
   EXPECT_EQ(info->state, ProgramState::kRunning);
@@ -309,7 +317,8 @@ TEST_P(ProgramFaultsTest, AProgramThatClosesItsChannelKeepsRunningWithout) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Channels, ProgramFaultsTest,
-                         ::testing::Values(ChannelKind::kPipe, ChannelKind::kSocketpair),
+                         ::testing::Values(ChannelKind::kPipe,
+                                           ChannelKind::kSocketpair),
                          [](const ::testing::TestParamInfo<ChannelKind>& info) {
                            return std::string(info.param == ChannelKind::kPipe
                                                   ? "Pipe"

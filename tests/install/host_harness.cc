@@ -49,8 +49,9 @@ class LogDir {
  public:
   LogDir() {
     const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                          "/install-test-host.XXXXXX";
+    std::string pattern =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
+        "/install-test-host.XXXXXX";
     if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
   }
   ~LogDir() {
@@ -75,7 +76,8 @@ int Run(int argc, char** argv) {
 
   auto keys = tao::HostKeys::Generate();
   if (!keys.ok()) return Fail("host keys", keys.status());
-  tao::Principal host_name = tao::Principal::ForKey(keys->signing_key.verifying_key());
+  tao::Principal host_name =
+      tao::Principal::ForKey(keys->signing_key.verifying_key());
   auto host = tao::TaoHost::Create(*std::move(keys), host_name, std::nullopt);
   if (!host.ok()) return Fail("host", host.status());
 
@@ -83,7 +85,8 @@ int Run(int argc, char** argv) {
   policy.set_domain_name("install-test");
   tao::Rule* rule = policy.add_rules();
   rule->set_id("everything-this-host-runs");
-  for (const char* op : {"Execute", "Seal", "Unseal", "Attest", "GetSharedSecret"}) {
+  for (const char* op :
+       {"Execute", "Seal", "Unseal", "Attest", "GetSharedSecret"}) {
     rule->add_operations(op);
   }
   rule->add_principals()->set_name_prefix(host_name.text());
@@ -92,17 +95,20 @@ int Run(int argc, char** argv) {
   auto signed_policy = tao::SignDomainPolicy(policy, *policy_key);
   if (!signed_policy.ok()) return Fail("sign policy", signed_policy.status());
   static const tao::RealClock clock;
-  auto domain = tao::TaoDomain::Create(policy_key->verifying_key(), *signed_policy,
-                                       /*audit=*/nullptr, clock);
+  auto domain =
+      tao::TaoDomain::Create(policy_key->verifying_key(), *signed_policy,
+                             /*audit=*/nullptr, clock);
   if (!domain.ok()) return Fail("domain", domain.status());
 
   LogDir logs;
-  if (logs.path().empty()) return Fail("log dir", absl::InternalError("mkdtemp failed"));
+  if (logs.path().empty())
+    return Fail("log dir", absl::InternalError("mkdtemp failed"));
   tao::ProcessFactory factory;
   tao::HostedProgramChannelOptions options;
   options.log_dir = logs.path();
   auto loop = tao::HostedProgramChannel::Create(
-      **host, **domain, {{"process", &factory, {tao::ChannelKind::kPipe}}}, options);
+      **host, **domain, {{"process", &factory, {tao::ChannelKind::kPipe}}},
+      options);
   if (!loop.ok()) return Fail("listen loop", loop.status());
 
   tao::StartRequest request;
@@ -110,17 +116,19 @@ int Run(int argc, char** argv) {
   request.spec.path = program.string();
   for (int i = 2; i < argc; ++i) request.spec.args.push_back(argv[i]);
   auto started = (*loop)->StartHostedProgram(request);
-  if (!started.ok()) return Fail("start " + request.spec.path, started.status());
+  if (!started.ok())
+    return Fail("start " + request.spec.path, started.status());
 
   auto done = (*loop)->WaitHostedProgram(started->id, absl::Seconds(60));
   if (!done.ok()) return Fail("wait", done.status());
   (*loop)->Shutdown(absl::Seconds(5));
   auto log = tao::ReadFileToString(done->log_path);
   if (log.ok()) std::cout << *log << std::flush;
-  if (!done->exit.has_value()) return Fail("wait", absl::InternalError("no exit status"));
-  std::cerr << "install-test-host: program " << done->name << " ended: "
-            << done->exit->ToString() << " (" << done->calls << " calls, "
-            << done->denials << " denied)" << std::endl;
+  if (!done->exit.has_value())
+    return Fail("wait", absl::InternalError("no exit status"));
+  std::cerr << "install-test-host: program " << done->name
+            << " ended: " << done->exit->ToString() << " (" << done->calls
+            << " calls, " << done->denials << " denied)" << std::endl;
   return done->exit->signaled ? 128 + done->exit->code : done->exit->code;
 }
 

@@ -103,7 +103,8 @@ Finished RunProgram(HostedProgram& program, ChildEndpoint endpoint) {
   return out;
 }
 
-std::vector<std::string> Lines(const std::string& text, absl::string_view prefix) {
+std::vector<std::string> Lines(const std::string& text,
+                               absl::string_view prefix) {
   std::vector<std::string> out;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     if (absl::ConsumePrefix(&line, prefix)) out.emplace_back(line);
@@ -114,7 +115,8 @@ std::vector<std::string> Lines(const std::string& text, absl::string_view prefix
 // Descriptor numbers from probe-child's "fd N -> target" lines.
 std::set<int> FdNumbers(const std::string& output) {
   std::set<int> fds;
-  for (const std::string& line : Lines(output, "fd ")) fds.insert(std::atoi(line.c_str()));
+  for (const std::string& line : Lines(output, "fd "))
+    fds.insert(std::atoi(line.c_str()));
   return fds;
 }
 
@@ -217,10 +219,12 @@ TEST(MeasureExecutableTest, RefusesWhatIsNotARegularFile) {
   test::TempDir dir;
   EXPECT_THAT(MeasureExecutable(dir.Join("missing"), 1 << 20),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(MeasureExecutable(dir.path(), 1 << 20),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("regular file")));
-  EXPECT_THAT(MeasureExecutable("/dev/null", 1 << 20),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("regular file")));
+  EXPECT_THAT(
+      MeasureExecutable(dir.path(), 1 << 20),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("regular file")));
+  EXPECT_THAT(
+      MeasureExecutable("/dev/null", 1 << 20),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("regular file")));
   ASSERT_THAT(WriteFileAtomically(dir.Join("empty"), "", 0755), IsOk());
   EXPECT_THAT(MeasureExecutable(dir.Join("empty"), 1 << 20),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
@@ -234,8 +238,9 @@ TEST(MeasureExecutableTest, RefusesAFifoWithoutBlocking) {
   test::TempDir dir;
   std::string fifo = dir.Join("fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  auto result = std::async(std::launch::async,
-                           [&fifo] { return MeasureExecutable(fifo, 1 << 20).status(); });
+  auto result = std::async(std::launch::async, [&fifo] {
+    return MeasureExecutable(fifo, 1 << 20).status();
+  });
   if (result.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
     // Unblock it so the test can end, then fail.
     UniqueFd writer(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));
@@ -257,20 +262,22 @@ TEST(DigestArgsAndEnvTest, EveryChangeChangesTheDigest) {
     return digests.insert(d).second;
   };
   EXPECT_TRUE(add(argv, env));
-  EXPECT_TRUE(add({"/bin/q", "a", "bc"}, env));       // argv[0]
-  EXPECT_TRUE(add({"/bin/p", "a", "bd"}, env));       // an arg's value
-  EXPECT_TRUE(add({"/bin/p", "bc", "a"}, env));       // arg order
-  EXPECT_TRUE(add({"/bin/p", "ab", "c"}, env));       // arg boundaries
-  EXPECT_TRUE(add({"/bin/p", "a", "bc", ""}, env));   // an empty arg
-  EXPECT_TRUE(add({"/bin/p", "a"}, env));             // one fewer arg
-  EXPECT_TRUE(add(argv, {{"A", "1"}, {"B", "3"}}));   // an env value
-  EXPECT_TRUE(add(argv, {{"A", "1"}, {"C", "2"}}));   // an env name
-  EXPECT_TRUE(add(argv, {{"A", "1"}}));               // one fewer variable
-  EXPECT_TRUE(add(argv, {{"A", "1"}, {"B", "2"}, {"C", ""}}));  // an empty one more
-  EXPECT_TRUE(add(argv, {{"A", "12"}, {"B", ""}}));   // name/value boundaries
+  EXPECT_TRUE(add({"/bin/q", "a", "bc"}, env));      // argv[0]
+  EXPECT_TRUE(add({"/bin/p", "a", "bd"}, env));      // an arg's value
+  EXPECT_TRUE(add({"/bin/p", "bc", "a"}, env));      // arg order
+  EXPECT_TRUE(add({"/bin/p", "ab", "c"}, env));      // arg boundaries
+  EXPECT_TRUE(add({"/bin/p", "a", "bc", ""}, env));  // an empty arg
+  EXPECT_TRUE(add({"/bin/p", "a"}, env));            // one fewer arg
+  EXPECT_TRUE(add(argv, {{"A", "1"}, {"B", "3"}}));  // an env value
+  EXPECT_TRUE(add(argv, {{"A", "1"}, {"C", "2"}}));  // an env name
+  EXPECT_TRUE(add(argv, {{"A", "1"}}));              // one fewer variable
+  EXPECT_TRUE(
+      add(argv, {{"A", "1"}, {"B", "2"}, {"C", ""}}));  // an empty one more
+  EXPECT_TRUE(add(argv, {{"A", "12"}, {"B", ""}}));     // name/value boundaries
   EXPECT_TRUE(add(argv, {{"A1", ""}, {"B", "2"}}));
   EXPECT_TRUE(add(argv, {}));
-  EXPECT_TRUE(add({"/bin/p", "a", "bc", "A", "1", "B", "2"}, {}));  // env as args
+  EXPECT_TRUE(
+      add({"/bin/p", "a", "bc", "A", "1", "B", "2"}, {}));  // env as args
   EXPECT_TRUE(add({}, {}));
 }
 
@@ -284,7 +291,8 @@ TEST(DigestArgsAndEnvTest, EnvOrderDoesNotMatter) {
 // ---- NewHostedProgram: what is refused ------------------------------------
 
 TEST_F(ProcessFactoryTest, RelativePathsAreRefused) {
-  for (const char* path : {"", "probe-child", "./probe-child", "bin/probe-child"}) {
+  for (const char* path :
+       {"", "probe-child", "./probe-child", "bin/probe-child"}) {
     EXPECT_THAT(New(path, {}), StatusIs(absl::StatusCode::kInvalidArgument,
                                         HasSubstr("absolute")))
         << path;
@@ -292,14 +300,17 @@ TEST_F(ProcessFactoryTest, RelativePathsAreRefused) {
 }
 
 TEST_F(ProcessFactoryTest, NonRegularFilesAreRefused) {
-  EXPECT_THAT(New(dir_.path(), {}), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(New("/dev/null", {}), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(New(dir_.Join("missing"), {}), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(New(dir_.path(), {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(New("/dev/null", {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(New(dir_.Join("missing"), {}),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(ProcessFactoryTest, DefaultEnvRefusesLoaderAndTaoVariables) {
-  for (const char* name : {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "TAO_CHANNEL",
-                           "TAO_ANYTHING"}) {
+  for (const char* name : {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT",
+                           "TAO_CHANNEL", "TAO_ANYTHING"}) {
     EXPECT_THAT(New(PROBE_CHILD, {}, {{name, "x"}}),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(name)))
         << name;
@@ -330,16 +341,18 @@ TEST(ProcessFactoryAllowlistTest, OnlyListedNamesPass) {
   EXPECT_THAT(factory.NewHostedProgram(spec), IsOk());
   for (const char* name : {"BAR", "LD_PRELOAD", "foo"}) {
     spec.env = {{"FOO", "1"}, {name, "x"}};
-    EXPECT_THAT(factory.NewHostedProgram(spec),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("allow-list")))
+    EXPECT_THAT(
+        factory.NewHostedProgram(spec),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("allow-list")))
         << name;
   }
   // The host's own variables stay reserved even when an allow-list names them.
   options.env_allowlist.push_back("TAO_CHANNEL");
   ProcessFactory listing_tao(options);
   spec.env = {{"TAO_CHANNEL", "pipe:0,1"}};
-  EXPECT_THAT(listing_tao.NewHostedProgram(spec),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("reserved")));
+  EXPECT_THAT(
+      listing_tao.NewHostedProgram(spec),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("reserved")));
 }
 
 TEST(ProcessFactoryLimitTest, LargerThanTheLimitIsRefused) {
@@ -357,7 +370,8 @@ TEST(ProcessFactoryLimitTest, LargerThanTheLimitIsRefused) {
 TEST_F(ProcessFactoryTest, IdentityIsProgramThenArgs) {
   auto bytes = ReadFileToString(PROBE_CHILD, 256 << 20);
   ASSERT_THAT(bytes, IsOk());
-  std::vector<std::pair<std::string, std::string>> env = {{"B", "2"}, {"A", "1"}};
+  std::vector<std::pair<std::string, std::string>> env = {{"B", "2"},
+                                                          {"A", "1"}};
   auto program = New(PROBE_CHILD, {"env", "x"}, env);
   ASSERT_THAT(program, IsOk());
   const ProgramIdentity& id = (*program)->identity();
@@ -406,11 +420,13 @@ TEST_F(ProcessFactoryTest, ABadSignatureIsRefusedNotIgnored) {
                                       HasSubstr(".taosig")));
   // Garbage.
   ASSERT_THAT(WriteFileAtomically(copy + ".taosig", "garbage", 0644), IsOk());
-  EXPECT_THAT(New(copy, {}), StatusIs(AnyOf(absl::StatusCode::kInvalidArgument,
-                                            absl::StatusCode::kUnauthenticated)));
+  EXPECT_THAT(New(copy, {}),
+              StatusIs(AnyOf(absl::StatusCode::kInvalidArgument,
+                             absl::StatusCode::kUnauthenticated)));
   // Too large to be a signature.
-  ASSERT_THAT(WriteFileAtomically(copy + ".taosig", std::string(100000, 'x'), 0644),
-              IsOk());
+  ASSERT_THAT(
+      WriteFileAtomically(copy + ".taosig", std::string(100000, 'x'), 0644),
+      IsOk());
   EXPECT_THAT(New(copy, {}), Not(IsOk()));
 }
 
@@ -440,7 +456,8 @@ TEST_F(ProcessFactoryTest, AFileChangedAfterMeasurementDoesNotChangeWhatRuns) {
   // The file now measures differently: a new start gets a new name.
   auto again = New(copy, {"marker"});
   ASSERT_THAT(again, IsOk());
-  EXPECT_NE((*again)->identity().measurement, (*program)->identity().measurement);
+  EXPECT_NE((*again)->identity().measurement,
+            (*program)->identity().measurement);
   EXPECT_EQ((*again)->identity().measurement, Sha256(*other));
   Finished replaced = RunProgram(**again, PipeChannel().endpoint);
   EXPECT_THAT(replaced.output, HasSubstr("probe: other"));
@@ -451,21 +468,23 @@ TEST_F(ProcessFactoryTest, ChildGetsExactlyTheSetEnvironmentAndTaoChannel) {
   Finished done = Run(PROBE_CHILD, {"env"}, {{"FOO", "bar"}, {"EMPTY", ""}});
   ::unsetenv("TAO_TEST_HOST_ONLY");
   EXPECT_TRUE(done.exit.success()) << done.output;
-  EXPECT_THAT(Lines(done.output, "env: "),
-              UnorderedElementsAre("FOO=bar", "EMPTY=", "TAO_CHANNEL=pipe:3,4"));
+  EXPECT_THAT(
+      Lines(done.output, "env: "),
+      UnorderedElementsAre("FOO=bar", "EMPTY=", "TAO_CHANNEL=pipe:3,4"));
 }
 
 TEST_F(ProcessFactoryTest, ChildGetsArgvWithItsPathAsArgv0) {
   Finished done = Run(PROBE_CHILD, {"args", "one", "", "two words"});
   EXPECT_THAT(Lines(done.output, "arg "),
-              ElementsAre(absl::StrCat("0: ", PROBE_CHILD), "1: args", "2: one", "3: ",
-                          "4: two words"));
+              ElementsAre(absl::StrCat("0: ", PROBE_CHILD), "1: args", "2: one",
+                          "3: ", "4: two words"));
 }
 
 TEST_F(ProcessFactoryTest, ChildFdsAreExactlyStdioAndThePipeChannel) {
   Finished done = Run(PROBE_CHILD, {"fds"});
   EXPECT_TRUE(done.exit.success()) << done.output;
-  EXPECT_THAT(FdNumbers(done.output), ElementsAre(0, 1, 2, 3, 4)) << done.output;
+  EXPECT_THAT(FdNumbers(done.output), ElementsAre(0, 1, 2, 3, 4))
+      << done.output;
   EXPECT_THAT(done.output, HasSubstr("fd 0 -> /dev/null\n"));
   std::vector<std::string> lines = Lines(done.output, "fd ");
   ASSERT_GE(lines.size(), 3u);
@@ -491,7 +510,8 @@ TEST_F(ProcessFactoryTest, ChildDoesNotInheritTheHostsOtherDescriptors) {
   UniqueFd high(::fcntl(inheritable.get(), F_DUPFD, 100));  // no O_CLOEXEC
   ASSERT_TRUE(high.valid());
   Finished done = Run(PROBE_CHILD, {"fds"});
-  EXPECT_THAT(FdNumbers(done.output), ElementsAre(0, 1, 2, 3, 4)) << done.output;
+  EXPECT_THAT(FdNumbers(done.output), ElementsAre(0, 1, 2, 3, 4))
+      << done.output;
   EXPECT_THAT(done.output, Not(HasSubstr("/dev/zero")));
 }
 
@@ -514,7 +534,8 @@ TEST_F(ProcessFactoryTest, ChildLeadsANewSessionWithResetSignals) {
   std::vector<std::string> line = absl::StrSplit(session.output, ' ');
   ASSERT_GE(line.size(), 6u) << session.output;
   EXPECT_EQ(line[1], line[3]) << "pid == sid";
-  EXPECT_EQ(absl::StripTrailingAsciiWhitespace(line[5]), line[1]) << "pid == pgid";
+  EXPECT_EQ(absl::StripTrailingAsciiWhitespace(line[5]), line[1])
+      << "pid == pgid";
 }
 
 void CountSignal(int) {}
@@ -611,8 +632,9 @@ TEST_F(ProcessFactoryTest, WorkingDirectoryIsSetAndABadOneFailsWithTheReason) {
   spec.working_dir = dir_.Join("missing");
   program = factory_.NewHostedProgram(spec);
   ASSERT_THAT(program, IsOk());
-  EXPECT_THAT((*program)->Start(PipeChannel().endpoint),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("working directory")));
+  EXPECT_THAT(
+      (*program)->Start(PipeChannel().endpoint),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("working directory")));
   // The failed child was reaped.
   errno = 0;
   EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
@@ -629,7 +651,8 @@ TEST_F(ProcessFactoryTest, ExitCodesSignalsAndReaping) {
   ASSERT_THAT(program, IsOk());
   HostedProgram& p = **program;
   EXPECT_THAT(p.Reap(), StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(p.Signal(SIGTERM), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(p.Signal(SIGTERM),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
   ASSERT_THAT(p.Start(PipeChannel().endpoint), IsOk());
   EXPECT_GT(p.pid(), 0);
   EXPECT_GE(p.exit_fd(), 0);
@@ -644,7 +667,8 @@ TEST_F(ProcessFactoryTest, ExitCodesSignalsAndReaping) {
   EXPECT_TRUE(reaped->signaled);
   EXPECT_EQ(reaped->code, SIGTERM);
   EXPECT_THAT(reaped->ToString(), HasSubstr("signal 15"));
-  EXPECT_THAT(p.Signal(SIGKILL), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(p.Signal(SIGKILL),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(p.Start(PipeChannel().endpoint),
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }

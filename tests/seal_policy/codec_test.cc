@@ -72,7 +72,8 @@ class SealPolicyCodecTest : public ::testing::Test {
 
   // Encode -> Decode -> Encode must give the same bytes, and Decode must give
   // back the same policy.
-  void ExpectRoundTrip(const SealPolicy& policy, absl::string_view expected_text) {
+  void ExpectRoundTrip(const SealPolicy& policy,
+                       absl::string_view expected_text) {
     auto text = EncodeSealPolicy(policy);
     ASSERT_THAT(text, IsOk());
     if (!expected_text.empty()) {
@@ -88,10 +89,11 @@ class SealPolicyCodecTest : public ::testing::Test {
   void ExpectRejectedAt(absl::string_view text, size_t offset,
                         absl::string_view why = "") {
     SCOPED_TRACE(absl::StrCat("input: '", text, "'"));
-    EXPECT_THAT(DecodeSealPolicy(text),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         testing::AllOf(HasSubstr(absl::StrCat("offset ", offset, ":")),
-                                        HasSubstr(std::string(why)))));
+    EXPECT_THAT(
+        DecodeSealPolicy(text),
+        StatusIs(absl::StatusCode::kInvalidArgument,
+                 testing::AllOf(HasSubstr(absl::StrCat("offset ", offset, ":")),
+                                HasSubstr(std::string(why)))));
   }
 
   std::optional<Principal> key_;
@@ -102,7 +104,8 @@ TEST_F(SealPolicyCodecTest, SimpleKindsRoundTrip) {
   ExpectRoundTrip(SameMeasurementPolicy(), "SameMeasurement");
   ExpectRoundTrip(SameHostPolicy(), "SameHost");
   ExpectRoundTrip(DomainRulePolicy("db-creds"), "DomainRule(db-creds)");
-  ExpectRoundTrip(DomainRulePolicy("team:a/b.c_d-9"), "DomainRule(team:a/b.c_d-9)");
+  ExpectRoundTrip(DomainRulePolicy("team:a/b.c_d-9"),
+                  "DomainRule(team:a/b.c_d-9)");
   ExpectRoundTrip(DomainRulePolicy(std::string(128, 'x')),
                   absl::StrCat("DomainRule(", std::string(128, 'x'), ")"));
 }
@@ -121,13 +124,15 @@ TEST_F(SealPolicyCodecTest, SameSignerRoundTrips) {
 
 TEST_F(SealPolicyCodecTest, NestedAllOfAnyOfRoundTrip) {
   SealPolicy signer = SameSignerPolicy(KeyText(), "demo", 7);
-  ExpectRoundTrip(AllOfPolicy({SameProgramPolicy(), signer}),
-                  absl::StrCat("AllOf(SameProgram,SameSigner(", KeyText(), ",demo,7))"));
+  ExpectRoundTrip(
+      AllOfPolicy({SameProgramPolicy(), signer}),
+      absl::StrCat("AllOf(SameProgram,SameSigner(", KeyText(), ",demo,7))"));
   ExpectRoundTrip(
       AnyOfPolicy({AllOfPolicy({SameHostPolicy(), DomainRulePolicy("db")}),
                    SameMeasurementPolicy(), AnyOfPolicy({signer})}),
-      absl::StrCat("AnyOf(AllOf(SameHost,DomainRule(db)),SameMeasurement,AnyOf(",
-                   "SameSigner(", KeyText(), ",demo,7)))"));
+      absl::StrCat(
+          "AnyOf(AllOf(SameHost,DomainRule(db)),SameMeasurement,AnyOf(",
+          "SameSigner(", KeyText(), ",demo,7)))"));
   ExpectRoundTrip(AllOfPolicy({SameProgramPolicy()}), "AllOf(SameProgram)");
   ExpectRoundTrip(AnyOfPolicy({SameProgramPolicy()}), "AnyOf(SameProgram)");
 }
@@ -220,9 +225,11 @@ TEST_F(SealPolicyCodecTest, EncodeRejectsPoliciesWithoutEncoding) {
 }
 
 TEST_F(SealPolicyCodecTest, EncodeEnforcesDepthAndChildLimits) {
-  EXPECT_THAT(EncodeSealPolicy(Nested(kMaxSealPolicyDepth + 1, SameHostPolicy())),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("deeper")));
-  std::vector<SealPolicy> children(kMaxSealPolicyChildren + 1, SameHostPolicy());
+  EXPECT_THAT(
+      EncodeSealPolicy(Nested(kMaxSealPolicyDepth + 1, SameHostPolicy())),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("deeper")));
+  std::vector<SealPolicy> children(kMaxSealPolicyChildren + 1,
+                                   SameHostPolicy());
   EXPECT_THAT(EncodeSealPolicy(AllOfPolicy(children)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("64")));
   EXPECT_THAT(EncodeSealPolicy(AnyOfPolicy(children)),
@@ -264,16 +271,19 @@ TEST_F(SealPolicyCodecTest, SixtyFourKibibytesIsTheLimit) {
   EXPECT_THAT(DecodeSealPolicy(*exact), IsOk());
 
   SealPolicy over = PolicyOfSize(kMaxSealPolicyTextSize + 1);
-  EXPECT_THAT(EncodeSealPolicy(over),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("64 KiB")));
+  EXPECT_THAT(
+      EncodeSealPolicy(over),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("64 KiB")));
   // The same text, one byte longer, is refused by Decode.
   std::string longer = *exact;
   longer.insert(longer.find("qq"), "q");
   ASSERT_EQ(longer.size(), kMaxSealPolicyTextSize + 1);
-  EXPECT_THAT(DecodeSealPolicy(longer),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("64 KiB")));
-  EXPECT_THAT(DecodeSealPolicy(std::string(1 << 20, 'A')),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("64 KiB")));
+  EXPECT_THAT(
+      DecodeSealPolicy(longer),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("64 KiB")));
+  EXPECT_THAT(
+      DecodeSealPolicy(std::string(1 << 20, 'A')),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("64 KiB")));
 }
 
 TEST_F(SealPolicyCodecTest, DecodeRejectsEmpty) {
@@ -297,7 +307,8 @@ TEST_F(SealPolicyCodecTest, DecodeRejectsWhitespaceAnywhere) {
   ExpectRejectedAt("DomainRule( db)", 11, "label");
   ExpectRejectedAt("DomainRule(db )", 11, "label");
   const size_t k = KeyText().size();
-  ExpectRejectedAt(absl::StrCat("SameSigner( ", KeyText(), ",demo,1)"), 11, "key(");
+  ExpectRejectedAt(absl::StrCat("SameSigner( ", KeyText(), ",demo,1)"), 11,
+                   "key(");
   ExpectRejectedAt(absl::StrCat("SameSigner(", KeyText(), ", demo,1)"), 12 + k,
                    "product");
   ExpectRejectedAt(absl::StrCat("SameSigner(", KeyText(), ",demo, 1)"), 17 + k,
@@ -356,19 +367,23 @@ TEST_F(SealPolicyCodecTest, DecodeRejectsEmptyAndDanglingChildLists) {
 TEST_F(SealPolicyCodecTest, DecodeRejectsNonCanonicalVersions) {
   const size_t at = 17 + KeyText().size();
   for (const std::string& version :
-       {std::string("01"), std::string("00"), std::string("007"), std::string(""),
-        std::string("-1"), std::string("+1"), std::string("0x1"), std::string("1e3"),
-        std::string("1.0"), std::string("18446744073709551616"),
-        std::string("99999999999999999999"), std::string("100000000000000000000"),
+       {std::string("01"), std::string("00"), std::string("007"),
+        std::string(""), std::string("-1"), std::string("+1"),
+        std::string("0x1"), std::string("1e3"), std::string("1.0"),
+        std::string("18446744073709551616"),
+        std::string("99999999999999999999"),
+        std::string("100000000000000000000"),
         std::string("000000000000000000001")}) {
-    ExpectRejectedAt(absl::StrCat("SameSigner(", KeyText(), ",demo,", version, ")"),
-                     at, "min_version");
+    ExpectRejectedAt(
+        absl::StrCat("SameSigner(", KeyText(), ",demo,", version, ")"), at,
+        "min_version");
   }
-  EXPECT_THAT(DecodeSealPolicy(
-                  absl::StrCat("SameSigner(", KeyText(), ",demo,18446744073709551615)")),
+  EXPECT_THAT(DecodeSealPolicy(absl::StrCat("SameSigner(", KeyText(),
+                                            ",demo,18446744073709551615)")),
               IsOk());
-  EXPECT_THAT(DecodeSealPolicy(absl::StrCat("SameSigner(", KeyText(), ",demo,0)")),
-              IsOk());
+  EXPECT_THAT(
+      DecodeSealPolicy(absl::StrCat("SameSigner(", KeyText(), ",demo,0)")),
+      IsOk());
 }
 
 TEST_F(SealPolicyCodecTest, DecodeRejectsBadSigners) {
@@ -387,20 +402,24 @@ TEST_F(SealPolicyCodecTest, DecodeRejectsBadSigners) {
   // A non-canonical key encoding (base64 with padding) is refused.
   std::string padded = KeyText();
   padded.insert(padded.size() - 1, "=");
-  ExpectRejectedAt(absl::StrCat("SameSigner(", padded, ",demo,1)"), 11, "signer");
+  ExpectRejectedAt(absl::StrCat("SameSigner(", padded, ",demo,1)"), 11,
+                   "signer");
 }
 
 TEST_F(SealPolicyCodecTest, DecodeRejectsBadProductsAndLabels) {
   const size_t at = 12 + KeyText().size();
   for (const std::string& product :
-       {std::string(""), std::string("de mo"), std::string("a/b"), std::string("a:b"),
-        std::string("caf\xc3\xa9"), std::string(129, 'p')}) {
-    ExpectRejectedAt(absl::StrCat("SameSigner(", KeyText(), ",", product, ",1)"), at,
-                     "product");
+       {std::string(""), std::string("de mo"), std::string("a/b"),
+        std::string("a:b"), std::string("caf\xc3\xa9"),
+        std::string(129, 'p')}) {
+    ExpectRejectedAt(
+        absl::StrCat("SameSigner(", KeyText(), ",", product, ",1)"), at,
+        "product");
   }
   for (const std::string& label :
        {std::string(""), std::string("db creds"), std::string("a*"),
-        std::string("caf\xc3\xa9"), std::string(129, 'l'), std::string("a\tb")}) {
+        std::string("caf\xc3\xa9"), std::string(129, 'l'),
+        std::string("a\tb")}) {
     ExpectRejectedAt(absl::StrCat("DomainRule(", label, ")"), 11, "label");
   }
   ExpectRejectedAt("DomainRule(a(b))", 12, "expected ')'");
@@ -408,14 +427,16 @@ TEST_F(SealPolicyCodecTest, DecodeRejectsBadProductsAndLabels) {
 }
 
 TEST_F(SealPolicyCodecTest, DecodeRejectsTooDeepNesting) {
-  EXPECT_THAT(DecodeSealPolicy(NestedText(kMaxSealPolicyDepth, "SameHost")), IsOk());
+  EXPECT_THAT(DecodeSealPolicy(NestedText(kMaxSealPolicyDepth, "SameHost")),
+              IsOk());
   ExpectRejectedAt(NestedText(kMaxSealPolicyDepth + 1, "SameHost"),
                    6 * (kMaxSealPolicyDepth + 1), "deeper");
   // Deep nesting that would exhaust the stack is refused quickly.
   std::string deep;
   for (int i = 0; i < 10000; ++i) deep += "AnyOf(";
-  EXPECT_THAT(DecodeSealPolicy(deep),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("deeper")));
+  EXPECT_THAT(
+      DecodeSealPolicy(deep),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("deeper")));
 }
 
 TEST_F(SealPolicyCodecTest, DecodeRejectsTooManyChildren) {
@@ -429,8 +450,9 @@ TEST_F(SealPolicyCodecTest, DecodeRejectsTooManyChildren) {
 // Decode accepts only what Encode produces: every accepted input re-encodes
 // to itself, for inputs made by mutating valid encodings byte by byte.
 TEST_F(SealPolicyCodecTest, EveryAcceptedMutationIsCanonical) {
-  const std::string base = absl::StrCat("AnyOf(AllOf(SameHost,DomainRule(db:x)),",
-                                        "SameSigner(", KeyText(), ",demo,10),SameProgram)");
+  const std::string base =
+      absl::StrCat("AnyOf(AllOf(SameHost,DomainRule(db:x)),", "SameSigner(",
+                   KeyText(), ",demo,10),SameProgram)");
   ASSERT_THAT(DecodeSealPolicy(base), IsOk());
   const std::string alphabet = std::string("(),.:-_ 0aAzZ\n\x01\xff", 17);
   int accepted = 0;

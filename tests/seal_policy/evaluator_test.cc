@@ -40,8 +40,11 @@ Principal Sub(const Principal& p, const absl::StatusOr<Subprincipal>& sub) {
 Principal Program(const Principal& p, char c) {
   return Sub(p, Subprincipal::Program(Digest(c)));
 }
-Principal Args(const Principal& p, char c) { return Sub(p, Subprincipal::Args(Digest(c))); }
-Principal Ext(const Principal& p, absl::string_view label, absl::string_view value) {
+Principal Args(const Principal& p, char c) {
+  return Sub(p, Subprincipal::Args(Digest(c)));
+}
+Principal Ext(const Principal& p, absl::string_view label,
+              absl::string_view value) {
   return Sub(p, Subprincipal::Ext(label, value));
 }
 
@@ -89,7 +92,8 @@ class FakeDomain : public DomainRuleChecker {
 class SealPolicyEvaluatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (auto* slot : {&host_key_, &other_host_key_, &publisher_, &other_publisher_}) {
+    for (auto* slot :
+         {&host_key_, &other_host_key_, &publisher_, &other_publisher_}) {
       auto key = SigningKey::Generate();
       ASSERT_THAT(key, IsOk());
       slot->emplace(std::move(key).value());
@@ -100,24 +104,28 @@ class SealPolicyEvaluatorTest : public ::testing::Test {
   }
 
   Decision Eval(const SealPolicy& policy, const Principal& caller,
-                const Principal& sealer, const DomainRuleChecker* domain = nullptr) {
-    Decision d = EvaluateSealPolicy(policy, SealPolicyContext{caller, sealer, *host_, domain});
+                const Principal& sealer,
+                const DomainRuleChecker* domain = nullptr) {
+    Decision d = EvaluateSealPolicy(
+        policy, SealPolicyContext{caller, sealer, *host_, domain});
     EXPECT_FALSE(d.reason.empty()) << "every decision carries a reason";
     return d;
   }
 
   // host.Program(c).Publisher(publisher, product, version).
-  Principal Published(char c, const SigningKey& publisher, absl::string_view product,
-                      uint64_t version) {
-    return Sub(Program(*host_, c),
-               Subprincipal::Publisher(publisher.verifying_key(), product, version));
+  Principal Published(char c, const SigningKey& publisher,
+                      absl::string_view product, uint64_t version) {
+    return Sub(
+        Program(*host_, c),
+        Subprincipal::Publisher(publisher.verifying_key(), product, version));
   }
 
   SealPolicy Signer(absl::string_view product, uint64_t min_version) {
     return SameSignerPolicy(publisher_name_->text(), product, min_version);
   }
 
-  std::optional<SigningKey> host_key_, other_host_key_, publisher_, other_publisher_;
+  std::optional<SigningKey> host_key_, other_host_key_, publisher_,
+      other_publisher_;
   std::optional<Principal> host_, other_host_, publisher_name_;
 };
 
@@ -142,7 +150,8 @@ TEST_F(SealPolicyEvaluatorTest, SameProgramDeniesAnyOtherName) {
 }
 
 // The example: same Program digest, two different Args digests.
-TEST_F(SealPolicyEvaluatorTest, SameMeasurementIgnoresArgsWhileSameProgramDoesNot) {
+TEST_F(SealPolicyEvaluatorTest,
+       SameMeasurementIgnoresArgsWhileSameProgramDoesNot) {
   Principal sealer = Args(Program(*host_, 'a'), '1');
   Principal caller = Args(Program(*host_, 'a'), '2');
   Decision by_measurement = Eval(SameMeasurementPolicy(), caller, sealer);
@@ -159,7 +168,8 @@ TEST_F(SealPolicyEvaluatorTest, SameMeasurementAllowsOtherArgsAndExtensions) {
   for (const Principal& caller :
        {sealer, prog, Args(prog, '2'), Ext(prog, "role", "web"),
         Ext(Args(prog, '3'), "cfg", "sha256:abc"),
-        Sub(prog, Subprincipal::Publisher(publisher_->verifying_key(), "p", 1))}) {
+        Sub(prog,
+            Subprincipal::Publisher(publisher_->verifying_key(), "p", 1))}) {
     Decision d = Eval(SameMeasurementPolicy(), caller, sealer);
     EXPECT_TRUE(d.allowed) << caller.text() << ": " << d.reason;
     EXPECT_THAT(d.reason, StartsWith("SameMeasurement"));
@@ -168,7 +178,8 @@ TEST_F(SealPolicyEvaluatorTest, SameMeasurementAllowsOtherArgsAndExtensions) {
 
 TEST_F(SealPolicyEvaluatorTest, SameMeasurementDeniesAnotherProgram) {
   Principal sealer = Args(Program(*host_, 'a'), '1');
-  Decision d = Eval(SameMeasurementPolicy(), Args(Program(*host_, 'b'), '1'), sealer);
+  Decision d =
+      Eval(SameMeasurementPolicy(), Args(Program(*host_, 'b'), '1'), sealer);
   EXPECT_FALSE(d.allowed);
   EXPECT_THAT(d.reason, StartsWith("SameMeasurement"));
   EXPECT_THAT(d.reason, HasSubstr(HexEncode(Digest('a'))));
@@ -176,9 +187,11 @@ TEST_F(SealPolicyEvaluatorTest, SameMeasurementDeniesAnotherProgram) {
   EXPECT_THAT(d.reason, Not(HasSubstr("another host")));
 }
 
-TEST_F(SealPolicyEvaluatorTest, SameMeasurementDeniesTheSameProgramOnAnotherHost) {
+TEST_F(SealPolicyEvaluatorTest,
+       SameMeasurementDeniesTheSameProgramOnAnotherHost) {
   Principal sealer = Program(*host_, 'a');
-  Decision d = Eval(SameMeasurementPolicy(), Program(*other_host_, 'a'), sealer);
+  Decision d =
+      Eval(SameMeasurementPolicy(), Program(*other_host_, 'a'), sealer);
   EXPECT_FALSE(d.allowed);
   EXPECT_THAT(d.reason, StartsWith("SameMeasurement"));
   EXPECT_THAT(d.reason, HasSubstr("as the sealer did, but under another host"));
@@ -190,7 +203,8 @@ TEST_F(SealPolicyEvaluatorTest, SameMeasurementDeniesTheSameProgramOnAnotherHost
 
 TEST_F(SealPolicyEvaluatorTest, SameMeasurementDeniesNamesWithoutMeasurement) {
   Principal sealer = Program(*host_, 'a');
-  for (const Principal& caller : {*host_, Ext(*host_, "role", "x"), Args(*host_, '1')}) {
+  for (const Principal& caller :
+       {*host_, Ext(*host_, "role", "x"), Args(*host_, '1')}) {
     Decision d = Eval(SameMeasurementPolicy(), caller, sealer);
     EXPECT_FALSE(d.allowed) << caller.text();
     EXPECT_THAT(d.reason, HasSubstr("caller's name has no measurement"));
@@ -206,14 +220,20 @@ TEST_F(SealPolicyEvaluatorTest, SameMeasurementUsesTheLastMeasurement) {
   // A program hosted by a hosted program: the inner Program decides.
   Principal outer = Program(*host_, 'o');
   Principal sealer = Args(Program(outer, 'i'), '1');
-  EXPECT_TRUE(Eval(SameMeasurementPolicy(), Args(Program(outer, 'i'), '2'), sealer).allowed);
-  EXPECT_FALSE(Eval(SameMeasurementPolicy(), Program(outer, 'j'), sealer).allowed);
-  EXPECT_FALSE(Eval(SameMeasurementPolicy(), Program(*host_, 'i'), sealer).allowed);
+  EXPECT_TRUE(
+      Eval(SameMeasurementPolicy(), Args(Program(outer, 'i'), '2'), sealer)
+          .allowed);
   EXPECT_FALSE(
-      Eval(SameMeasurementPolicy(), Program(Program(*host_, 'x'), 'i'), sealer).allowed);
+      Eval(SameMeasurementPolicy(), Program(outer, 'j'), sealer).allowed);
+  EXPECT_FALSE(
+      Eval(SameMeasurementPolicy(), Program(*host_, 'i'), sealer).allowed);
+  EXPECT_FALSE(
+      Eval(SameMeasurementPolicy(), Program(Program(*host_, 'x'), 'i'), sealer)
+          .allowed);
   // VM and Enclave measurements count too.
   Principal vm = Sub(*host_, Subprincipal::Vm(Digest('v')));
-  EXPECT_TRUE(Eval(SameMeasurementPolicy(), Args(vm, '2'), Args(vm, '1')).allowed);
+  EXPECT_TRUE(
+      Eval(SameMeasurementPolicy(), Args(vm, '2'), Args(vm, '1')).allowed);
 }
 
 TEST_F(SealPolicyEvaluatorTest, SameSignerAllowsTheMinimumVersionAndLater) {
@@ -221,18 +241,22 @@ TEST_F(SealPolicyEvaluatorTest, SameSignerAllowsTheMinimumVersionAndLater) {
   Principal sealer = Published('a', *publisher_, "demo", 5);
   for (uint64_t v : {uint64_t{5}, uint64_t{6}, uint64_t{1000}, ~uint64_t{0}}) {
     // Each version is another binary (another measurement).
-    Decision d = Eval(policy, Published(static_cast<char>('a' + v % 20), *publisher_,
-                                        "demo", v),
-                      sealer);
+    Decision d =
+        Eval(policy,
+             Published(static_cast<char>('a' + v % 20), *publisher_, "demo", v),
+             sealer);
     EXPECT_TRUE(d.allowed) << v << ": " << d.reason;
     EXPECT_THAT(d.reason, StartsWith("SameSigner"));
     EXPECT_THAT(d.reason, HasSubstr(absl::StrCat("version ", v)));
   }
   // Args and extensions after the Publisher do not matter.
-  Principal with_args = Ext(Args(Published('b', *publisher_, "demo", 7), '1'), "r", "x");
+  Principal with_args =
+      Ext(Args(Published('b', *publisher_, "demo", 7), '1'), "r", "x");
   EXPECT_TRUE(Eval(policy, with_args, sealer).allowed);
   // Minimum 0 admits version 0.
-  EXPECT_TRUE(Eval(Signer("demo", 0), Published('c', *publisher_, "demo", 0), sealer).allowed);
+  EXPECT_TRUE(
+      Eval(Signer("demo", 0), Published('c', *publisher_, "demo", 0), sealer)
+          .allowed);
 }
 
 TEST_F(SealPolicyEvaluatorTest, SameSignerDeniesOlderVersions) {
@@ -249,7 +273,8 @@ TEST_F(SealPolicyEvaluatorTest, SameSignerDeniesOlderVersions) {
 TEST_F(SealPolicyEvaluatorTest, SameSignerDeniesAnotherProduct) {
   Principal sealer = Published('a', *publisher_, "demo", 5);
   for (absl::string_view product : {"other", "Demo", "demo2", "dem"}) {
-    Decision d = Eval(Signer("demo", 1), Published('b', *publisher_, product, 9), sealer);
+    Decision d = Eval(Signer("demo", 1),
+                      Published('b', *publisher_, product, 9), sealer);
     EXPECT_FALSE(d.allowed) << product;
     EXPECT_THAT(d.reason, StartsWith("SameSigner"));
     EXPECT_THAT(d.reason, HasSubstr("product"));
@@ -258,7 +283,8 @@ TEST_F(SealPolicyEvaluatorTest, SameSignerDeniesAnotherProduct) {
 
 TEST_F(SealPolicyEvaluatorTest, SameSignerDeniesAnotherPublisher) {
   Principal sealer = Published('a', *publisher_, "demo", 5);
-  Decision d = Eval(Signer("demo", 1), Published('b', *other_publisher_, "demo", 9), sealer);
+  Decision d = Eval(Signer("demo", 1),
+                    Published('b', *other_publisher_, "demo", 9), sealer);
   EXPECT_FALSE(d.allowed);
   EXPECT_THAT(d.reason, StartsWith("SameSigner"));
   EXPECT_THAT(d.reason, HasSubstr("another key"));
@@ -268,9 +294,11 @@ TEST_F(SealPolicyEvaluatorTest, SameSignerDeniesAnotherPublisher) {
   EXPECT_FALSE(Eval(Signer("demo", 1), on_publisher_key, sealer).allowed);
 }
 
-TEST_F(SealPolicyEvaluatorTest, SameSignerNeedsThePublisherRightAfterTheLastProgram) {
+TEST_F(SealPolicyEvaluatorTest,
+       SameSignerNeedsThePublisherRightAfterTheLastProgram) {
   Principal sealer = Published('a', *publisher_, "demo", 5);
-  auto publisher_sub = Subprincipal::Publisher(publisher_->verifying_key(), "demo", 9);
+  auto publisher_sub =
+      Subprincipal::Publisher(publisher_->verifying_key(), "demo", 9);
   ASSERT_THAT(publisher_sub, IsOk());
   const std::vector<Principal> callers = {
       // No Publisher at all.
@@ -289,16 +317,18 @@ TEST_F(SealPolicyEvaluatorTest, SameSignerNeedsThePublisherRightAfterTheLastProg
   for (const Principal& caller : callers) {
     Decision d = Eval(Signer("demo", 1), caller, sealer);
     EXPECT_FALSE(d.allowed) << caller.text();
-    EXPECT_THAT(d.reason, HasSubstr("SameSigner: the caller's program carries no verified "
-                                    "publisher signature"))
+    EXPECT_THAT(
+        d.reason,
+        HasSubstr("SameSigner: the caller's program carries no verified "
+                  "publisher signature"))
         << caller.text();
   }
 }
 
 TEST_F(SealPolicyEvaluatorTest, SameSignerWithABadPolicySignerDenies) {
   Principal caller = Published('a', *publisher_, "demo", 5);
-  for (const std::string& signer :
-       {std::string(""), std::string("demo"), Program(*publisher_name_, 'x').text()}) {
+  for (const std::string& signer : {std::string(""), std::string("demo"),
+                                    Program(*publisher_name_, 'x').text()}) {
     Decision d = Eval(SameSignerPolicy(signer, "demo", 1), caller, caller);
     EXPECT_FALSE(d.allowed) << signer;
     EXPECT_THAT(d.reason, HasSubstr("not a key principal"));
@@ -307,9 +337,9 @@ TEST_F(SealPolicyEvaluatorTest, SameSignerWithABadPolicySignerDenies) {
 
 TEST_F(SealPolicyEvaluatorTest, SameHostAllowsProgramsOfThisHost) {
   Principal sealer = Program(*host_, 'a');
-  for (const Principal& caller : {Program(*host_, 'b'), Args(Program(*host_, 'a'), '1'),
-                                  Ext(*host_, "role", "x"),
-                                  Program(Program(*host_, 'a'), 'c')}) {
+  for (const Principal& caller :
+       {Program(*host_, 'b'), Args(Program(*host_, 'a'), '1'),
+        Ext(*host_, "role", "x"), Program(Program(*host_, 'a'), 'c')}) {
     Decision d = Eval(SameHostPolicy(), caller, sealer);
     EXPECT_TRUE(d.allowed) << caller.text();
     EXPECT_THAT(d.reason, StartsWith("SameHost"));
@@ -319,7 +349,8 @@ TEST_F(SealPolicyEvaluatorTest, SameHostAllowsProgramsOfThisHost) {
 TEST_F(SealPolicyEvaluatorTest, SameHostDeniesTheHostItselfAndOtherHosts) {
   Principal sealer = Program(*host_, 'a');
   for (const Principal& caller :
-       {*host_, *other_host_, Program(*other_host_, 'a'), Program(*publisher_name_, 'a')}) {
+       {*host_, *other_host_, Program(*other_host_, 'a'),
+        Program(*publisher_name_, 'a')}) {
     Decision d = Eval(SameHostPolicy(), caller, sealer);
     EXPECT_FALSE(d.allowed) << caller.text();
     EXPECT_THAT(d.reason, StartsWith("SameHost"));
@@ -358,9 +389,10 @@ TEST_F(SealPolicyEvaluatorTest, DomainRuleAsksTheDomainAndPrefixesItsReason) {
   EXPECT_EQ(deny.reason, "DomainRule(web): no rule grants Unseal(web)");
 
   // The domain is asked about the caller (not the sealer) and the label.
-  EXPECT_THAT(domain.asked(),
-              testing::ElementsAre(std::make_pair(caller.text(), std::string("db")),
-                                   std::make_pair(caller.text(), std::string("web"))));
+  EXPECT_THAT(
+      domain.asked(),
+      testing::ElementsAre(std::make_pair(caller.text(), std::string("db")),
+                           std::make_pair(caller.text(), std::string("web"))));
 }
 
 TEST_F(SealPolicyEvaluatorTest, DomainRuleWithoutADomainDenies) {
@@ -374,22 +406,25 @@ TEST_F(SealPolicyEvaluatorTest, DomainRuleWithoutADomainDenies) {
 TEST_F(SealPolicyEvaluatorTest, AllOfAllowsOnlyWhenEveryPolicyAllows) {
   Principal sealer = Args(Program(*host_, 'a'), '1');
   Principal caller = Args(Program(*host_, 'a'), '2');
-  Decision all = Eval(AllOfPolicy({SameMeasurementPolicy(), SameHostPolicy()}), caller, sealer);
+  Decision all = Eval(AllOfPolicy({SameMeasurementPolicy(), SameHostPolicy()}),
+                      caller, sealer);
   EXPECT_TRUE(all.allowed) << all.reason;
   EXPECT_THAT(all.reason, StartsWith("AllOf"));
   EXPECT_THAT(all.reason, HasSubstr("SameMeasurement"));
   EXPECT_THAT(all.reason, HasSubstr("SameHost"));
 
-  Decision one_denies = Eval(
-      AllOfPolicy({SameMeasurementPolicy(), SameProgramPolicy(), SameHostPolicy()}), caller,
-      sealer);
+  Decision one_denies =
+      Eval(AllOfPolicy({SameMeasurementPolicy(), SameProgramPolicy(),
+                        SameHostPolicy()}),
+           caller, sealer);
   EXPECT_FALSE(one_denies.allowed);
   EXPECT_THAT(one_denies.reason, StartsWith("AllOf: SameProgram"));
   EXPECT_THAT(one_denies.reason, HasSubstr("is not the sealer"));
 
   // The first denial is the one named.
-  Decision other_host = Eval(AllOfPolicy({SameHostPolicy(), SameProgramPolicy()}),
-                             Program(*other_host_, 'a'), sealer);
+  Decision other_host =
+      Eval(AllOfPolicy({SameHostPolicy(), SameProgramPolicy()}),
+           Program(*other_host_, 'a'), sealer);
   EXPECT_FALSE(other_host.allowed);
   EXPECT_THAT(other_host.reason, StartsWith("AllOf: SameHost"));
 }
@@ -399,14 +434,16 @@ TEST_F(SealPolicyEvaluatorTest, AnyOfAllowsWhenOnePolicyAllows) {
   domain.Set("db", Decision::Allow("granted"));
   Principal sealer = Program(*host_, 'a');
   Principal caller = Program(*host_, 'b');
-  Decision one = Eval(AnyOfPolicy({SameProgramPolicy(), DomainRulePolicy("db")}), caller,
-                      sealer, &domain);
+  Decision one =
+      Eval(AnyOfPolicy({SameProgramPolicy(), DomainRulePolicy("db")}), caller,
+           sealer, &domain);
   EXPECT_TRUE(one.allowed);
   EXPECT_EQ(one.reason, "AnyOf: DomainRule(db): granted");
 
-  Decision none = Eval(AnyOfPolicy({SameProgramPolicy(), SameMeasurementPolicy(),
-                                    DomainRulePolicy("web")}),
-                       caller, sealer, &domain);
+  Decision none =
+      Eval(AnyOfPolicy({SameProgramPolicy(), SameMeasurementPolicy(),
+                        DomainRulePolicy("web")}),
+           caller, sealer, &domain);
   EXPECT_FALSE(none.allowed);
   EXPECT_THAT(none.reason, StartsWith("AnyOf: none holds"));
   EXPECT_THAT(none.reason, HasSubstr("SameProgram:"));
@@ -416,12 +453,15 @@ TEST_F(SealPolicyEvaluatorTest, AnyOfAllowsWhenOnePolicyAllows) {
 
 TEST_F(SealPolicyEvaluatorTest, NestedCombinations) {
   // "The same program, or any version >= 2 of demo that also runs here."
-  SealPolicy policy = AnyOfPolicy(
-      {SameProgramPolicy(), AllOfPolicy({Signer("demo", 2), SameHostPolicy()})});
+  SealPolicy policy =
+      AnyOfPolicy({SameProgramPolicy(),
+                   AllOfPolicy({Signer("demo", 2), SameHostPolicy()})});
   Principal sealer = Published('a', *publisher_, "demo", 2);
   EXPECT_TRUE(Eval(policy, sealer, sealer).allowed);
-  EXPECT_TRUE(Eval(policy, Published('b', *publisher_, "demo", 3), sealer).allowed);
-  EXPECT_FALSE(Eval(policy, Published('c', *publisher_, "demo", 1), sealer).allowed);
+  EXPECT_TRUE(
+      Eval(policy, Published('b', *publisher_, "demo", 3), sealer).allowed);
+  EXPECT_FALSE(
+      Eval(policy, Published('c', *publisher_, "demo", 1), sealer).allowed);
   Principal elsewhere =
       Sub(Program(*other_host_, 'b'),
           Subprincipal::Publisher(publisher_->verifying_key(), "demo", 3));
@@ -446,7 +486,9 @@ TEST_F(SealPolicyEvaluatorTest, PoliciesWithoutEncodingDeny) {
   EXPECT_FALSE(any.allowed);
   EXPECT_THAT(any.reason, StartsWith("AnyOf"));
   // An unset kind inside AllOf denies the whole.
-  EXPECT_FALSE(Eval(AllOfPolicy({SameProgramPolicy(), SealPolicy()}), caller, caller).allowed);
+  EXPECT_FALSE(
+      Eval(AllOfPolicy({SameProgramPolicy(), SealPolicy()}), caller, caller)
+          .allowed);
 }
 
 TEST_F(SealPolicyEvaluatorTest, TooDeepPoliciesDeny) {
@@ -464,14 +506,16 @@ TEST_F(SealPolicyEvaluatorTest, EvaluateBytesDecodesThenEvaluates) {
   Principal sealer = Args(Program(*host_, 'a'), '1');
   Principal caller = Args(Program(*host_, 'a'), '2');
   SealPolicyContext context{caller, sealer, *host_, nullptr};
-  auto allowed = EvaluateSealPolicyBytes("AllOf(SameMeasurement,SameHost)", context);
+  auto allowed =
+      EvaluateSealPolicyBytes("AllOf(SameMeasurement,SameHost)", context);
   ASSERT_THAT(allowed, IsOk());
   EXPECT_TRUE(allowed->allowed);
   auto denied = EvaluateSealPolicyBytes("SameProgram", context);
   ASSERT_THAT(denied, IsOk());
   EXPECT_FALSE(denied->allowed);
   auto signer = EvaluateSealPolicyBytes(
-      absl::StrCat("SameSigner(", publisher_name_->text(), ",demo,1)"), context);
+      absl::StrCat("SameSigner(", publisher_name_->text(), ",demo,1)"),
+      context);
   ASSERT_THAT(signer, IsOk());
   EXPECT_FALSE(signer->allowed);
 }
@@ -481,8 +525,8 @@ TEST_F(SealPolicyEvaluatorTest, EvaluateBytesRefusesGarbage) {
   SealPolicyContext context{caller, caller, *host_, nullptr};
   for (const std::string& garbage :
        {std::string(""), std::string("garbage"), std::string("SameProgram "),
-        std::string("sameprogram"), std::string("AllOf()"), std::string("\xff\x00\x01", 3),
-        std::string(100000, 'A')}) {
+        std::string("sameprogram"), std::string("AllOf()"),
+        std::string("\xff\x00\x01", 3), std::string(100000, 'A')}) {
     EXPECT_THAT(EvaluateSealPolicyBytes(garbage, context),
                 StatusIs(absl::StatusCode::kInvalidArgument))
         << garbage.substr(0, 20);
@@ -494,9 +538,10 @@ TEST_F(SealPolicyEvaluatorTest, LastMeasurementIndex) {
   EXPECT_EQ(LastMeasurementIndex(Args(Ext(*host_, "a", "b"), '1')), -1);
   EXPECT_EQ(LastMeasurementIndex(Program(*host_, 'a')), 0);
   EXPECT_EQ(LastMeasurementIndex(Args(Program(*host_, 'a'), '1')), 0);
-  EXPECT_EQ(LastMeasurementIndex(Args(Program(Program(*host_, 'a'), 'b'), '1')), 1);
-  EXPECT_EQ(LastMeasurementIndex(Sub(Ext(*host_, "x", "y"),
-                                     Subprincipal::Enclave(Digest('e')))),
+  EXPECT_EQ(LastMeasurementIndex(Args(Program(Program(*host_, 'a'), 'b'), '1')),
+            1);
+  EXPECT_EQ(LastMeasurementIndex(
+                Sub(Ext(*host_, "x", "y"), Subprincipal::Enclave(Digest('e')))),
             1);
 }
 

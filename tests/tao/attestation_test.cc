@@ -59,10 +59,13 @@ Principal Program(const Principal& p, char c) {
   return Extend(p, Subprincipal::Program(std::string(kSha256Size, c)));
 }
 
-Principal KeyName(const SigningKey& key) { return Principal::ForKey(key.verifying_key()); }
+Principal KeyName(const SigningKey& key) {
+  return Principal::ForKey(key.verifying_key());
+}
 
 // "speaker says ready(arg)".
-Statement Says(const Principal& speaker, std::optional<int64_t> not_before = std::nullopt,
+Statement Says(const Principal& speaker,
+               std::optional<int64_t> not_before = std::nullopt,
                std::optional<int64_t> not_after = std::nullopt) {
   Statement s;
   s.set_speaker(speaker.text());
@@ -121,7 +124,9 @@ class AttestationTest : public ::testing::Test {
   // root says key(k1) speaksfor root.Program(x); the leaf is signed by k1 as
   // root.Program(x).Ext(a:b).
   Principal Delegator() const { return Program(*root_name_, 'x'); }
-  Principal LeafSpeaker() const { return Extend(Delegator(), Subprincipal::Ext("a", "b")); }
+  Principal LeafSpeaker() const {
+    return Extend(Delegator(), Subprincipal::Ext("a", "b"));
+  }
 
   FixedClock clock_{absl::FromUnixSeconds(kNow)};
   std::optional<SigningKey> root_;
@@ -147,21 +152,24 @@ TEST_F(AttestationTest, RootSignedStatementVerifies) {
   EXPECT_EQ(v.not_before, absl::FromUnixSeconds(kNow - 10));
   EXPECT_EQ(v.not_after, absl::FromUnixSeconds(kNow + 10));
 
-  ASSERT_OK_AND_ASSIGN(VerifiedStatement vs, Verifier().VerifySerialized(a.SerializeAsString()));
+  ASSERT_OK_AND_ASSIGN(VerifiedStatement vs,
+                       Verifier().VerifySerialized(a.SerializeAsString()));
   EXPECT_EQ(vs.speaker, *root_name_);
 }
 
 TEST_F(AttestationTest, SubprincipalSpeakerVerifies) {
   const Principal speaker =
       Extend(Program(*root_name_, 'p'), Subprincipal::Ext("role", "db"));
-  ASSERT_OK_AND_ASSIGN(VerifiedStatement v, Verify(Sign(Says(speaker), *root_)));
+  ASSERT_OK_AND_ASSIGN(VerifiedStatement v,
+                       Verify(Sign(Says(speaker), *root_)));
   EXPECT_EQ(v.speaker, speaker);
   EXPECT_EQ(v.root, *root_name_);
   EXPECT_EQ(v.delegations, 0);
 }
 
 TEST_F(AttestationTest, AbsentBoundsAreUnbounded) {
-  ASSERT_OK_AND_ASSIGN(VerifiedStatement v, Verify(Sign(Says(*root_name_), *root_)));
+  ASSERT_OK_AND_ASSIGN(VerifiedStatement v,
+                       Verify(Sign(Says(*root_name_), *root_)));
   EXPECT_EQ(v.not_before, absl::InfinitePast());
   EXPECT_EQ(v.not_after, absl::InfiniteFuture());
 }
@@ -216,7 +224,8 @@ TEST_F(AttestationTest, ChainWindowIsTheIntersection) {
 
   clock_.Set(absl::FromUnixSeconds(kNow + 100));
   EXPECT_THAT(Verify(leaf), IsOk());
-  clock_.Set(absl::FromUnixSeconds(kNow + 101));  // inside the leaf's own window
+  clock_.Set(
+      absl::FromUnixSeconds(kNow + 101));  // inside the leaf's own window
   EXPECT_THAT(Verify(leaf), FailsWith(AttestationFailure::kExpired));
   clock_.Set(absl::FromUnixSeconds(kNow - 50));
   EXPECT_THAT(Verify(leaf), IsOk());
@@ -249,8 +258,8 @@ class DelegationDepthTest : public AttestationTest {
     std::optional<Attestation> link;
     const SigningKey* signer = &*root_;
     for (int i = 0; i < n; ++i) {
-      link = Sign(Delegates(*root_name_, KeyName(keys[i]), *root_name_), *signer,
-                  link ? &*link : nullptr);
+      link = Sign(Delegates(*root_name_, KeyName(keys[i]), *root_name_),
+                  *signer, link ? &*link : nullptr);
       signer = &keys[i];
     }
     return Verify(Sign(Says(*root_name_), *signer, link ? &*link : nullptr));
@@ -288,7 +297,8 @@ TEST_F(AttestationTest, TamperedSignatureIsBadSignature) {
 }
 
 TEST_F(AttestationTest, TamperedStatementBytesAreBadSignature) {
-  const Attestation good = Sign(Says(*root_name_, kNow - 10, kNow + 10), *root_);
+  const Attestation good =
+      Sign(Says(*root_name_, kNow - 10, kNow + 10), *root_);
   // Change the predicate "ready" to "readz": still a valid Statement.
   Attestation a = good;
   const size_t at = a.serialized_statement().find("ready");
@@ -327,7 +337,9 @@ TEST_F(AttestationTest, VerifierChecksTheExactBytes) {
   const Attestation good = Sign(Says(*root_name_), *root_);
   Statement statement;
   ASSERT_TRUE(statement.ParseFromString(good.serialized_statement()));
-  statement.GetReflection()->MutableUnknownFields(&statement)->AddVarint(1000, 7);
+  statement.GetReflection()
+      ->MutableUnknownFields(&statement)
+      ->AddVarint(1000, 7);
   const std::string reserialized = statement.SerializeAsString();
   ASSERT_NE(reserialized, good.serialized_statement());
 
@@ -337,7 +349,8 @@ TEST_F(AttestationTest, VerifierChecksTheExactBytes) {
 
   // Bytes that were signed as they are verify, unknown field and all, and
   // the statement reported is the one parsed from them.
-  ASSERT_OK_AND_ASSIGN(VerifiedStatement v, Verify(SignRaw(reserialized, *root_)));
+  ASSERT_OK_AND_ASSIGN(VerifiedStatement v,
+                       Verify(SignRaw(reserialized, *root_)));
   EXPECT_EQ(v.statement.predicate().name(), "ready");
   EXPECT_EQ(v.statement.SerializeAsString(), reserialized);
 }
@@ -350,11 +363,13 @@ TEST_F(AttestationTest, SwappedSignerKeyIsBadSignature) {
 
 TEST_F(AttestationTest, WrongRootIsUntrustedSigner) {
   const Attestation a = Sign(Says(*root_name_), *root_);
-  AttestationVerifier other({k1_->verifying_key(), k2_->verifying_key()}, clock_);
+  AttestationVerifier other({k1_->verifying_key(), k2_->verifying_key()},
+                            clock_);
   EXPECT_THAT(other.Verify(a), FailsWith(AttestationFailure::kUntrustedSigner));
   AttestationVerifier none({}, clock_);
   EXPECT_THAT(none.Verify(a), FailsWith(AttestationFailure::kUntrustedSigner));
-  AttestationVerifier several({k1_->verifying_key(), root_->verifying_key()}, clock_);
+  AttestationVerifier several({k1_->verifying_key(), root_->verifying_key()},
+                              clock_);
   EXPECT_THAT(several.Verify(a), IsOk());
 }
 
@@ -399,7 +414,8 @@ TEST_F(AttestationTest, DelegationWhoseStatementIsAPredicate) {
 }
 
 TEST_F(AttestationTest, DelegationNamingAnotherKey) {
-  const Attestation to_k2 = Sign(Delegates(*root_name_, KeyName(*k2_), Delegator()), *root_);
+  const Attestation to_k2 =
+      Sign(Delegates(*root_name_, KeyName(*k2_), Delegator()), *root_);
   EXPECT_THAT(Verify(Sign(Says(LeafSpeaker()), *k1_, &to_k2)),
               FailsWith(AttestationFailure::kBadDelegation));
   // The same delegation does work for k2.
@@ -423,10 +439,12 @@ TEST_F(AttestationTest, DelegatorNotCoveringTheSpeaker) {
 TEST_F(AttestationTest, SpeakerCannotDelegateForTheDelegator) {
   // root delegates for a name under another key.
   const Principal foreign = Program(KeyName(*k2_), 'x');
-  const Attestation for_foreign = Sign(Delegates(*root_name_, KeyName(*k1_), foreign), *root_);
+  const Attestation for_foreign =
+      Sign(Delegates(*root_name_, KeyName(*k1_), foreign), *root_);
   EXPECT_THAT(Verify(Sign(Says(foreign), *k1_, &for_foreign)),
               FailsWith(AttestationFailure::kBadDelegation));
-  EXPECT_THAT(Verify(for_foreign), FailsWith(AttestationFailure::kBadDelegation));
+  EXPECT_THAT(Verify(for_foreign),
+              FailsWith(AttestationFailure::kBadDelegation));
   // root.Program(x) delegates for its parent, root.
   const Attestation upward =
       Sign(Delegates(Delegator(), KeyName(*k1_), *root_name_), *root_);
@@ -444,7 +462,8 @@ TEST_F(AttestationTest, TamperedSignatureInsideDelegation) {
 
   // Tampering with the delegation's statement bytes after signing is caught
   // too: here it is made to delegate to k2 instead.
-  Attestation good = Sign(Delegates(*root_name_, KeyName(*k1_), Delegator()), *root_);
+  Attestation good =
+      Sign(Delegates(*root_name_, KeyName(*k1_), Delegator()), *root_);
   Attestation leaf = Sign(Says(LeafSpeaker()), *k2_, &good);
   leaf.mutable_delegation()->set_serialized_statement(
       Delegates(*root_name_, KeyName(*k2_), Delegator()).SerializeAsString());
@@ -458,7 +477,8 @@ TEST_F(AttestationTest, ChainEndingInAnUntrustedKey) {
   EXPECT_THAT(Verify(Sign(Says(KeyName(*k2_)), *k1_, &delegation)),
               FailsWith(AttestationFailure::kUntrustedSigner));
   // k2 claims to speak as root in its delegation.
-  const Attestation forged = Sign(Delegates(*root_name_, KeyName(*k1_), *root_name_), *k2_);
+  const Attestation forged =
+      Sign(Delegates(*root_name_, KeyName(*k1_), *root_name_), *k2_);
   EXPECT_THAT(Verify(Sign(Says(*root_name_), *k1_, &forged)),
               FailsWith(AttestationFailure::kSpeakerNotSigner));
 }
@@ -469,7 +489,8 @@ TEST_F(AttestationTest, GarbageBytesAreMalformed) {
               FailsWith(AttestationFailure::kMalformed));
   EXPECT_THAT(verifier.VerifySerialized(std::string("\xff\xff\xff\xff", 4)),
               FailsWith(AttestationFailure::kMalformed));
-  EXPECT_THAT(verifier.VerifySerialized(""), FailsWith(AttestationFailure::kMalformed));
+  EXPECT_THAT(verifier.VerifySerialized(""),
+              FailsWith(AttestationFailure::kMalformed));
   EXPECT_THAT(verifier.VerifySerialized("not an attestation"),
               StatusIs(absl::StatusCode::kInvalidArgument));
   // A valid attestation, truncated.
@@ -478,7 +499,8 @@ TEST_F(AttestationTest, GarbageBytesAreMalformed) {
               FailsWith(AttestationFailure::kMalformed));
   // Over the size limit, however well formed.
   Attestation big = Sign(Says(*root_name_), *root_);
-  big.mutable_delegation()->set_signature(std::string(kMaxAttestationSize, 'x'));
+  big.mutable_delegation()->set_signature(
+      std::string(kMaxAttestationSize, 'x'));
   EXPECT_THAT(verifier.VerifySerialized(big.SerializeAsString()),
               FailsWith(AttestationFailure::kMalformed));
 }
@@ -502,42 +524,54 @@ TEST_F(AttestationTest, MalformedPartsAreMalformed) {
   EXPECT_THAT(Verify(SignRaw(bad_speaker.SerializeAsString(), *root_)),
               FailsWith(AttestationFailure::kMalformed));
   // Statement bytes that do not parse, validly signed.
-  EXPECT_THAT(Verify(SignRaw("\xff\xff", *root_)), FailsWith(AttestationFailure::kMalformed));
+  EXPECT_THAT(Verify(SignRaw("\xff\xff", *root_)),
+              FailsWith(AttestationFailure::kMalformed));
   // Signer key that is not a key.
   Attestation bad_key = Sign(Says(*root_name_), *root_);
   bad_key.set_signer_key("junk");
   EXPECT_THAT(Verify(bad_key), FailsWith(AttestationFailure::kMalformed));
   // A delegate that is not a bare key.
-  EXPECT_THAT(Verify(Sign(Delegates(*root_name_, Program(KeyName(*k1_), 'z'), Delegator()),
+  EXPECT_THAT(Verify(Sign(Delegates(*root_name_, Program(KeyName(*k1_), 'z'),
+                                    Delegator()),
                           *root_)),
               FailsWith(AttestationFailure::kMalformed));
   // Delegation names that do not parse.
   Statement bad_names = Delegates(*root_name_, KeyName(*k1_), Delegator());
   bad_names.mutable_delegation()->set_delegator("nobody");
-  EXPECT_THAT(Verify(Sign(bad_names, *root_)), FailsWith(AttestationFailure::kMalformed));
+  EXPECT_THAT(Verify(Sign(bad_names, *root_)),
+              FailsWith(AttestationFailure::kMalformed));
 }
 
 TEST_F(AttestationTest, SignStatementRejectsBadSpeaker) {
   Statement s = Says(*root_name_);
   s.set_speaker("");
-  EXPECT_THAT(SignStatement(s, *root_), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(SignStatement(s, *root_),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   s.set_speaker(root_name_->text() + ".bad");
-  EXPECT_THAT(SignStatement(s, *root_), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(SignStatement(s, *root_),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(AttestationFailureTest, NamesAndPayloads) {
-  EXPECT_EQ(AttestationFailureName(AttestationFailure::kMalformed), "malformed");
-  EXPECT_EQ(AttestationFailureName(AttestationFailure::kBadSignature), "bad-signature");
-  EXPECT_EQ(AttestationFailureName(AttestationFailure::kUntrustedSigner), "untrusted-signer");
+  EXPECT_EQ(AttestationFailureName(AttestationFailure::kMalformed),
+            "malformed");
+  EXPECT_EQ(AttestationFailureName(AttestationFailure::kBadSignature),
+            "bad-signature");
+  EXPECT_EQ(AttestationFailureName(AttestationFailure::kUntrustedSigner),
+            "untrusted-signer");
   EXPECT_EQ(AttestationFailureName(AttestationFailure::kSpeakerNotSigner),
             "speaker-not-signer");
-  EXPECT_EQ(AttestationFailureName(AttestationFailure::kBadDelegation), "bad-delegation");
+  EXPECT_EQ(AttestationFailureName(AttestationFailure::kBadDelegation),
+            "bad-delegation");
   EXPECT_EQ(AttestationFailureName(AttestationFailure::kExpired), "expired");
-  EXPECT_EQ(AttestationFailureName(AttestationFailure::kNotYetValid), "not-yet-valid");
-  EXPECT_EQ(AttestationFailureName(AttestationFailure::kChainTooDeep), "chain-too-deep");
+  EXPECT_EQ(AttestationFailureName(AttestationFailure::kNotYetValid),
+            "not-yet-valid");
+  EXPECT_EQ(AttestationFailureName(AttestationFailure::kChainTooDeep),
+            "chain-too-deep");
   EXPECT_EQ(GetAttestationFailure(absl::OkStatus()), std::nullopt);
-  EXPECT_EQ(GetAttestationFailure(absl::UnauthenticatedError("bad-signature: x")),
-            std::nullopt);
+  EXPECT_EQ(
+      GetAttestationFailure(absl::UnauthenticatedError("bad-signature: x")),
+      std::nullopt);
 }
 
 TEST_F(AttestationTest, FailureIsCarriedAsPayload) {
@@ -553,9 +587,10 @@ TEST_F(AttestationTest, FailureIsCarriedAsPayload) {
 TEST_F(AttestationTest, DescribeStatement) {
   Statement s = Says(*root_name_, kNow, std::nullopt);
   const std::string text = DescribeStatement(s);
-  EXPECT_THAT(text, AllOf(HasSubstr(root_name_->text()), HasSubstr(" says "),
-                          HasSubstr("ready(\"arg\")"), HasSubstr("2023-11-14T22:13:20Z"),
-                          HasSubstr("+inf")));
+  EXPECT_THAT(text,
+              AllOf(HasSubstr(root_name_->text()), HasSubstr(" says "),
+                    HasSubstr("ready(\"arg\")"),
+                    HasSubstr("2023-11-14T22:13:20Z"), HasSubstr("+inf")));
   const std::string delegation =
       DescribeStatement(Delegates(*root_name_, KeyName(*k1_), Delegator()));
   EXPECT_THAT(delegation, AllOf(HasSubstr(KeyName(*k1_).text() + " speaksfor " +

@@ -12,7 +12,9 @@ TEST(ByteReaderTest, AppendsBigEndian) {
   AppendU16(0x0102, &out);
   AppendU32(0x03040506, &out);
   AppendU64(0x0708090a0b0c0d0eULL, &out);
-  EXPECT_EQ(out, std::string("\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e", 14));
+  EXPECT_EQ(
+      out, std::string(
+               "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e", 14));
 }
 
 TEST(ByteReaderTest, ReadsWhatWasAppended) {

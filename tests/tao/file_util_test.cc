@@ -61,7 +61,8 @@ TEST_F(FileUtilTest, WriteReplacesContentsAndMode) {
   EXPECT_EQ(ModeOf(path), 0600u);
   struct stat after;
   ASSERT_EQ(::stat(path.c_str(), &after), 0);
-  EXPECT_NE(after.st_ino, before.st_ino) << "replaced by rename, not rewritten in place";
+  EXPECT_NE(after.st_ino, before.st_ino)
+      << "replaced by rename, not rewritten in place";
   ASSERT_THAT(WriteFileAtomically(path, ""), IsOk());
   EXPECT_THAT(ReadFileToString(path), IsOkAndHolds(std::string()));
   EXPECT_THAT(ListDirectory(tmp_.path()), ElementsAre("f"));
@@ -140,17 +141,21 @@ TEST_F(FileUtilTest, CreateLeavesNoTemporaryOnSuccess) {
 }
 
 TEST_F(FileUtilTest, ReadMissingFileIsNotFound) {
-  EXPECT_THAT(ReadFileToString(tmp_.Join("nope")), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(ReadFileToString(tmp_.Join("nope")),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(FileUtilTest, ReadEnforcesTheLimit) {
   const std::string path = tmp_.Join("f");
   ASSERT_THAT(WriteFileAtomically(path, std::string(100, 'x')), IsOk());
   EXPECT_THAT(ReadFileToString(path, 100), IsOkAndHolds(std::string(100, 'x')));
-  EXPECT_THAT(ReadFileToString(path, 1000), IsOkAndHolds(std::string(100, 'x')));
-  EXPECT_THAT(ReadFileToString(path, 99),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("limit")));
-  EXPECT_THAT(ReadFileToString(path, 0), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(ReadFileToString(path, 1000),
+              IsOkAndHolds(std::string(100, 'x')));
+  EXPECT_THAT(
+      ReadFileToString(path, 99),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("limit")));
+  EXPECT_THAT(ReadFileToString(path, 0),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
   // Larger than one read() chunk.
   const std::string big(200000, 'b');
   ASSERT_THAT(WriteFileAtomically(path, big), IsOk());
@@ -163,7 +168,8 @@ TEST_F(FileUtilTest, ReadEnforcesTheLimit) {
 }
 
 TEST_F(FileUtilTest, ReadADirectoryIsFailedPrecondition) {
-  EXPECT_THAT(ReadFileToString(tmp_.path()), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(ReadFileToString(tmp_.path()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST_F(FileUtilTest, EnsureDirectory) {
@@ -174,7 +180,8 @@ TEST_F(FileUtilTest, EnsureDirectory) {
   ASSERT_THAT(WriteFileAtomically(tmp_.Join("file"), "x"), IsOk());
   EXPECT_THAT(EnsureDirectory(tmp_.Join("file")),
               StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(EnsureDirectory(tmp_.Join("a/b")), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(EnsureDirectory(tmp_.Join("a/b")),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(FileUtilTest, PathExists) {

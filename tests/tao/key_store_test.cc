@@ -22,11 +22,11 @@ using ::tao::test::IsOkAndHolds;
 using ::tao::test::ListDirectory;
 using ::tao::test::StatusIs;
 using ::tao::test::TempDir;
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
 using ::testing::AllOf;
 using ::testing::AnyOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::Not;
 
 constexpr ScryptParams kFastScrypt{1 << 10, 8, 1};
@@ -60,7 +60,8 @@ class KeyStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK_AND_ASSIGN(keys_, HostKeys::Generate());
-    ASSERT_OK_AND_ASSIGN(file_, EncryptHostKeys(*keys_, kPassphrase, kFastScrypt));
+    ASSERT_OK_AND_ASSIGN(file_,
+                         EncryptHostKeys(*keys_, kPassphrase, kFastScrypt));
   }
 
   std::optional<HostKeys> keys_;
@@ -77,11 +78,13 @@ TEST(HostKeysTest, GenerateMakesFreshKeys) {
 
 TEST_F(KeyStoreTest, RoundTrip) {
   ASSERT_OK_AND_ASSIGN(HostKeys loaded, DecryptHostKeys(file_, kPassphrase));
-  EXPECT_EQ(loaded.signing_key.verifying_key(), keys_->signing_key.verifying_key());
+  EXPECT_EQ(loaded.signing_key.verifying_key(),
+            keys_->signing_key.verifying_key());
   EXPECT_EQ(loaded.sealing_secret.view(), keys_->sealing_secret.view());
   // The loaded private key is the same key.
   ASSERT_OK_AND_ASSIGN(std::string sig, loaded.signing_key.Sign("ctx", "data"));
-  EXPECT_THAT(keys_->signing_key.verifying_key().Verify("ctx", "data", sig), IsOk());
+  EXPECT_THAT(keys_->signing_key.verifying_key().Verify("ctx", "data", sig),
+              IsOk());
 }
 
 TEST_F(KeyStoreTest, FileHasTheDocumentedHeaderAndNoSecretsInClear) {
@@ -94,7 +97,8 @@ TEST_F(KeyStoreTest, FileHasTheDocumentedHeaderAndNoSecretsInClear) {
   EXPECT_EQ(file_.substr(kNAt, 16), params);
   ASSERT_GT(file_.size(), kHeaderSize + kAesGcmTagSize);
   std::string ct_len;
-  AppendU32(static_cast<uint32_t>(file_.size() - kHeaderSize - kAesGcmTagSize), &ct_len);
+  AppendU32(static_cast<uint32_t>(file_.size() - kHeaderSize - kAesGcmTagSize),
+            &ct_len);
   EXPECT_EQ(file_.substr(kCtLenAt, 4), ct_len);
 
   EXPECT_EQ(file_.find(keys_->sealing_secret.Copy()), std::string::npos);
@@ -105,7 +109,8 @@ TEST_F(KeyStoreTest, FileHasTheDocumentedHeaderAndNoSecretsInClear) {
 }
 
 TEST_F(KeyStoreTest, EncryptingTwiceGivesDifferentFiles) {
-  ASSERT_OK_AND_ASSIGN(std::string again, EncryptHostKeys(*keys_, kPassphrase, kFastScrypt));
+  ASSERT_OK_AND_ASSIGN(std::string again,
+                       EncryptHostKeys(*keys_, kPassphrase, kFastScrypt));
   EXPECT_NE(again, file_);
   EXPECT_NE(again.substr(kSaltAt, 16), file_.substr(kSaltAt, 16));
   EXPECT_THAT(DecryptHostKeys(again, kPassphrase), IsOk());
@@ -115,9 +120,11 @@ TEST_F(KeyStoreTest, WrongPassphraseIsPermissionDenied) {
   for (absl::string_view wrong :
        {absl::string_view("correct horse battery stapl"),
         absl::string_view("correct horse battery staple "),
-        absl::string_view("Correct horse battery staple"), absl::string_view("x")}) {
-    EXPECT_THAT(DecryptHostKeys(file_, wrong),
-                StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("passphrase")))
+        absl::string_view("Correct horse battery staple"),
+        absl::string_view("x")}) {
+    EXPECT_THAT(
+        DecryptHostKeys(file_, wrong),
+        StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("passphrase")))
         << wrong;
   }
 }
@@ -125,21 +132,24 @@ TEST_F(KeyStoreTest, WrongPassphraseIsPermissionDenied) {
 TEST_F(KeyStoreTest, EmptyPassphraseIsInvalidArgument) {
   EXPECT_THAT(EncryptHostKeys(*keys_, "", kFastScrypt),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(DecryptHostKeys(file_, ""), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(DecryptHostKeys(file_, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(KeyStoreTest, EncryptRefusesBadParams) {
   for (const ScryptParams& bad :
-       {ScryptParams{1 << 9, 8, 1}, ScryptParams{1000, 8, 1}, ScryptParams{1 << 10, 0, 1},
-        ScryptParams{1 << 10, 8, 0}, ScryptParams{1 << 10, 8, 17}}) {
+       {ScryptParams{1 << 9, 8, 1}, ScryptParams{1000, 8, 1},
+        ScryptParams{1 << 10, 0, 1}, ScryptParams{1 << 10, 8, 0},
+        ScryptParams{1 << 10, 8, 17}}) {
     EXPECT_THAT(EncryptHostKeys(*keys_, kPassphrase, bad),
                 StatusIs(absl::StatusCode::kInvalidArgument));
   }
 }
 
 TEST_F(KeyStoreTest, AlteredCiphertextOrTagIsDataLoss) {
-  for (size_t at : {kHeaderSize, kHeaderSize + 50, file_.size() - kAesGcmTagSize - 1,
-                    file_.size() - kAesGcmTagSize, file_.size() - 1}) {
+  for (size_t at :
+       {kHeaderSize, kHeaderSize + 50, file_.size() - kAesGcmTagSize - 1,
+        file_.size() - kAesGcmTagSize, file_.size() - 1}) {
     std::string altered = file_;
     altered[at] ^= 0x01;
     EXPECT_THAT(DecryptHostKeys(altered, kPassphrase),
@@ -149,7 +159,8 @@ TEST_F(KeyStoreTest, AlteredCiphertextOrTagIsDataLoss) {
   // The IV is not covered by the check value, only by the tag.
   std::string iv = file_;
   iv[kIvAt] ^= 0x01;
-  EXPECT_THAT(DecryptHostKeys(iv, kPassphrase), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(DecryptHostKeys(iv, kPassphrase),
+              StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST_F(KeyStoreTest, AlteredSaltOrCheckValueLooksLikeAWrongPassphrase) {
@@ -169,41 +180,47 @@ TEST_F(KeyStoreTest, MalformedHeaderIsInvalidArgument) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("magic")));
   std::string version = file_;
   version[kVersionAt + 1] = 2;
-  EXPECT_THAT(DecryptHostKeys(version, kPassphrase),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("version")));
+  EXPECT_THAT(
+      DecryptHostKeys(version, kPassphrase),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("version")));
   std::string flags = file_;
   flags[kFlagsAt] = 1;
   EXPECT_THAT(DecryptHostKeys(flags, kPassphrase),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("flags")));
   std::string ct_len = file_;
   SetU32(&ct_len, kCtLenAt, static_cast<uint32_t>(file_.size()));
-  EXPECT_THAT(DecryptHostKeys(ct_len, kPassphrase),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("length")));
-  EXPECT_THAT(DecryptHostKeys("", kPassphrase), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      DecryptHostKeys(ct_len, kPassphrase),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("length")));
+  EXPECT_THAT(DecryptHostKeys("", kPassphrase),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(DecryptHostKeys(file_ + "x", kPassphrase),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_F(KeyStoreTest, OutOfBoundsScryptParamsAreInvalidArgumentWithoutRunningScrypt) {
+TEST_F(KeyStoreTest,
+       OutOfBoundsScryptParamsAreInvalidArgumentWithoutRunningScrypt) {
   struct Case {
     size_t offset;
     uint64_t value;
     bool wide;
     absl::string_view field;
   };
-  for (const Case& c : {Case{kNAt, uint64_t{1} << 30, true, "N="},
-                        Case{kNAt, uint64_t{1} << 62, true, "N="},
-                        Case{kNAt, 0, true, "N="}, Case{kNAt, 1000, true, "N="},
-                        Case{kRAt, 0, false, "r="}, Case{kRAt, 0xffffffff, false, "r="},
-                        Case{kPAt, 0, false, "p="}, Case{kPAt, 1000000, false, "p="}}) {
+  for (const Case& c :
+       {Case{kNAt, uint64_t{1} << 30, true, "N="},
+        Case{kNAt, uint64_t{1} << 62, true, "N="}, Case{kNAt, 0, true, "N="},
+        Case{kNAt, 1000, true, "N="}, Case{kRAt, 0, false, "r="},
+        Case{kRAt, 0xffffffff, false, "r="}, Case{kPAt, 0, false, "p="},
+        Case{kPAt, 1000000, false, "p="}}) {
     std::string file = file_;
     if (c.wide) {
       SetU64(&file, c.offset, c.value);
     } else {
       SetU32(&file, c.offset, static_cast<uint32_t>(c.value));
     }
-    EXPECT_THAT(DecryptHostKeys(file, kPassphrase),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.field)))
+    EXPECT_THAT(
+        DecryptHostKeys(file, kPassphrase),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.field)))
         << c.field << c.value;
   }
 }
@@ -225,8 +242,9 @@ TEST_F(KeyStoreTest, ParamsScryptCannotRunAreRefusedAsInvalid) {
 
 TEST_F(KeyStoreTest, EveryTruncationIsInvalidArgument) {
   for (size_t len = 0; len < file_.size(); ++len) {
-    ASSERT_THAT(DecryptHostKeys(absl::string_view(file_).substr(0, len), kPassphrase),
-                StatusIs(absl::StatusCode::kInvalidArgument))
+    ASSERT_THAT(
+        DecryptHostKeys(absl::string_view(file_).substr(0, len), kPassphrase),
+        StatusIs(absl::StatusCode::kInvalidArgument))
         << len;
   }
 }
@@ -244,8 +262,9 @@ TEST_F(KeyStoreTest, EveryAlteredByteIsRefused) {
 }
 
 TEST_F(KeyStoreTest, KeepsTheScryptParamsItWasMadeWith) {
-  ASSERT_OK_AND_ASSIGN(std::string file,
-                       EncryptHostKeys(*keys_, kPassphrase, ScryptParams{1 << 11, 4, 2}));
+  ASSERT_OK_AND_ASSIGN(
+      std::string file,
+      EncryptHostKeys(*keys_, kPassphrase, ScryptParams{1 << 11, 4, 2}));
   std::string params;
   AppendU64(1 << 11, &params);
   AppendU32(4, &params);
@@ -279,35 +298,45 @@ TEST_F(KeyDirectoryTest, PathsUseTheBasename) {
 
 TEST_F(KeyDirectoryTest, CreatesThenLoadsTheSameKeys) {
   bool created = false;
-  ASSERT_OK_AND_ASSIGN(HostKeys made, LoadOrCreateKeyDirectory(Options(), &created));
+  ASSERT_OK_AND_ASSIGN(HostKeys made,
+                       LoadOrCreateKeyDirectory(Options(), &created));
   EXPECT_TRUE(created);
   EXPECT_THAT(ListDirectory(dir_), ElementsAre("policy_keys", "policy_name"));
-  const std::string name = Principal::ForKey(made.signing_key.verifying_key()).text();
-  EXPECT_THAT(ReadFileToString(NameFilePath(dir_, "policy")), IsOkAndHolds(name + "\n"));
+  const std::string name =
+      Principal::ForKey(made.signing_key.verifying_key()).text();
+  EXPECT_THAT(ReadFileToString(NameFilePath(dir_, "policy")),
+              IsOkAndHolds(name + "\n"));
 
   created = true;
-  ASSERT_OK_AND_ASSIGN(HostKeys loaded, LoadOrCreateKeyDirectory(Options(), &created));
+  ASSERT_OK_AND_ASSIGN(HostKeys loaded,
+                       LoadOrCreateKeyDirectory(Options(), &created));
   EXPECT_FALSE(created);
-  EXPECT_EQ(loaded.signing_key.verifying_key(), made.signing_key.verifying_key());
+  EXPECT_EQ(loaded.signing_key.verifying_key(),
+            made.signing_key.verifying_key());
   EXPECT_EQ(loaded.sealing_secret.view(), made.sealing_secret.view());
 
   // Another basename in the same directory is another set of keys.
-  ASSERT_OK_AND_ASSIGN(HostKeys other, LoadOrCreateKeyDirectory(Options("publisher"), &created));
+  ASSERT_OK_AND_ASSIGN(
+      HostKeys other, LoadOrCreateKeyDirectory(Options("publisher"), &created));
   EXPECT_TRUE(created);
-  EXPECT_NE(other.signing_key.verifying_key(), made.signing_key.verifying_key());
-  EXPECT_THAT(ListDirectory(dir_), ElementsAre("policy_keys", "policy_name",
-                                               "publisher_keys", "publisher_name"));
+  EXPECT_NE(other.signing_key.verifying_key(),
+            made.signing_key.verifying_key());
+  EXPECT_THAT(ListDirectory(dir_),
+              ElementsAre("policy_keys", "policy_name", "publisher_keys",
+                          "publisher_name"));
 }
 
 TEST_F(KeyDirectoryTest, NeverReplacesKeysItCannotOpen) {
   bool created = false;
   ASSERT_THAT(LoadOrCreateKeyDirectory(Options(), &created), IsOk());
-  ASSERT_OK_AND_ASSIGN(std::string before, ReadFileToString(KeysFilePath(dir_, "policy")));
+  ASSERT_OK_AND_ASSIGN(std::string before,
+                       ReadFileToString(KeysFilePath(dir_, "policy")));
   KeyDirectoryOptions wrong = Options();
   wrong.passphrase = "wrong";
   EXPECT_THAT(LoadOrCreateKeyDirectory(wrong, &created),
               StatusIs(absl::StatusCode::kPermissionDenied));
-  EXPECT_THAT(ReadFileToString(KeysFilePath(dir_, "policy")), IsOkAndHolds(before));
+  EXPECT_THAT(ReadFileToString(KeysFilePath(dir_, "policy")),
+              IsOkAndHolds(before));
 }
 
 TEST_F(KeyDirectoryTest, RefusesBadOptions) {

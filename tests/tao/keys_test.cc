@@ -25,9 +25,7 @@ constexpr absl::string_view kContext = "tao-test-v1";
 
 class KeysTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(key_, SigningKey::Generate());
-  }
+  void SetUp() override { ASSERT_OK_AND_ASSIGN(key_, SigningKey::Generate()); }
   const VerifyingKey& pub() const { return key_->verifying_key(); }
 
   std::optional<SigningKey> key_;
@@ -59,7 +57,8 @@ TEST_F(KeysTest, WrongContextIsRejected) {
   ASSERT_OK_AND_ASSIGN(std::string sig, key_->Sign(kContext, "hello"));
   EXPECT_THAT(pub().Verify("tao-test-v2", "hello", sig),
               StatusIs(absl::StatusCode::kUnauthenticated));
-  EXPECT_THAT(pub().Verify("", "hello", sig), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(pub().Verify("", "hello", sig),
+              StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(pub().Verify("tao-attestation-v1", "hello", sig),
               StatusIs(absl::StatusCode::kUnauthenticated));
 }
@@ -67,8 +66,10 @@ TEST_F(KeysTest, WrongContextIsRejected) {
 TEST_F(KeysTest, ContextAndDataDoNotRunTogether) {
   // context || 0x00 || data: moving bytes across the boundary must not verify.
   ASSERT_OK_AND_ASSIGN(std::string sig, key_->Sign("ab", "c"));
-  EXPECT_THAT(pub().Verify("a", "bc", sig), StatusIs(absl::StatusCode::kUnauthenticated));
-  EXPECT_THAT(pub().Verify("abc", "", sig), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(pub().Verify("a", "bc", sig),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(pub().Verify("abc", "", sig),
+              StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(pub().Verify("ab", "c", sig), IsOk());
 }
 
@@ -125,13 +126,15 @@ TEST_F(KeysTest, ContextWithNulIsRejected) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   // Verify refuses it too, even for a signature over the same bytes: a
   // signature over "tao" || 0 || "evil" || 0 || data must not be reachable.
-  ASSERT_OK_AND_ASSIGN(std::string sig, key_->Sign("tao", absl::StrCat(
-                                                              absl::string_view("evil\0", 5),
-                                                              "data")));
+  ASSERT_OK_AND_ASSIGN(
+      std::string sig,
+      key_->Sign("tao", absl::StrCat(absl::string_view("evil\0", 5), "data")));
   EXPECT_THAT(pub().Verify(nul_context, "data", sig),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("NUL")));
-  EXPECT_THAT(pub().Verify("tao", absl::StrCat(absl::string_view("evil\0", 5), "data"), sig),
-              IsOk());
+  EXPECT_THAT(
+      pub().Verify("tao", absl::StrCat(absl::string_view("evil\0", 5), "data"),
+                   sig),
+      IsOk());
 }
 
 TEST_F(KeysTest, Pkcs8RoundTripGivesTheSameKey) {
@@ -148,8 +151,10 @@ TEST_F(KeysTest, Pkcs8RoundTripGivesTheSameKey) {
 }
 
 TEST_F(KeysTest, FromPkcs8RejectsOtherInput) {
-  EXPECT_THAT(SigningKey::FromPkcs8(""), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(SigningKey::FromPkcs8("not der"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(SigningKey::FromPkcs8(""),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(SigningKey::FromPkcs8("not der"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(SigningKey::FromPkcs8(pub().spki()),
               StatusIs(absl::StatusCode::kInvalidArgument));
   const std::string p384 = test::P384Pkcs8();
@@ -180,7 +185,8 @@ TEST_F(KeysTest, FromSpkiRejectsNonCanonicalAndForeignKeys) {
     return StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(why));
   };
   EXPECT_THAT(VerifyingKey::FromSpki(""), invalid("SubjectPublicKeyInfo"));
-  EXPECT_THAT(VerifyingKey::FromSpki("garbage"), invalid("SubjectPublicKeyInfo"));
+  EXPECT_THAT(VerifyingKey::FromSpki("garbage"),
+              invalid("SubjectPublicKeyInfo"));
   EXPECT_THAT(VerifyingKey::FromSpki(pub().spki().substr(0, 90)),
               invalid("SubjectPublicKeyInfo"));
   EXPECT_THAT(VerifyingKey::FromSpki(pub().spki() + std::string(1, '\0')),
@@ -206,7 +212,8 @@ TEST_F(KeysTest, FromSpkiRejectsNonCanonicalAndForeignKeys) {
   // A point that is not on the curve.
   std::string off_curve = pub().spki();
   off_curve[90] ^= 0x01;
-  EXPECT_THAT(VerifyingKey::FromSpki(off_curve), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(VerifyingKey::FromSpki(off_curve),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(KeysTest, PemRoundTrip) {
@@ -222,10 +229,14 @@ TEST_F(KeysTest, PemRoundTrip) {
 }
 
 TEST_F(KeysTest, FromPemRejectsOtherInput) {
-  EXPECT_THAT(VerifyingKey::FromPem(""), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(VerifyingKey::FromPem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+  EXPECT_THAT(VerifyingKey::FromPem(""),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(VerifyingKey::FromPem(pub().spki()), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      VerifyingKey::FromPem(
+          "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(VerifyingKey::FromPem(pub().spki()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   const std::string p384 = test::P384Pem();
   ASSERT_FALSE(p384.empty());
   EXPECT_THAT(VerifyingKey::FromPem(p384),

@@ -33,7 +33,9 @@ constexpr absl::string_view kPrefix = "key(ecdsa-p256:";
 std::string Digest(char c) { return std::string(kSha256Size, c); }
 
 // sha256:<64 lowercase hex digits> of Digest(c).
-std::string DigestArg(char c) { return absl::StrCat("sha256:", HexEncode(Digest(c))); }
+std::string DigestArg(char c) {
+  return absl::StrCat("sha256:", HexEncode(Digest(c)));
+}
 
 class PrincipalTest : public ::testing::Test {
  protected:
@@ -55,7 +57,8 @@ class PrincipalTest : public ::testing::Test {
   }
 
   // `p` extended with `sub`; on failure the test fails and `p` comes back.
-  static Principal Sub(const Principal& p, const absl::StatusOr<Subprincipal>& sub) {
+  static Principal Sub(const Principal& p,
+                       const absl::StatusOr<Subprincipal>& sub) {
     EXPECT_THAT(sub, IsOk());
     if (!sub.ok()) return p;
     auto extended = p.Extend(*sub);
@@ -91,14 +94,16 @@ TEST_F(PrincipalTest, EverySubprincipalKindRoundTrips) {
   p = Sub(p, Subprincipal::Vm(Digest('\x03')));
   p = Sub(p, Subprincipal::Enclave(Digest('\xfe')));
   ASSERT_OK_AND_ASSIGN(SigningKey publisher, SigningKey::Generate());
-  p = Sub(p, Subprincipal::Publisher(publisher.verifying_key(), "tao-demo_1.x", 42));
+  p = Sub(p, Subprincipal::Publisher(publisher.verifying_key(), "tao-demo_1.x",
+                                     42));
   p = Sub(p, Subprincipal::Ext("role-1_x", "v1.2:a=b+c/d,e@f-g_h"));
   EXPECT_EQ(p.text(),
-            absl::StrCat(key_->text(), ".Program(", DigestArg('\x01'), ")",
-                         ".Args(", DigestArg('\x02'), ")", ".VM(", DigestArg('\x03'),
-                         ")", ".Enclave(", DigestArg('\xfe'), ")", ".Publisher(ecdsa-p256:",
-                         Base64UrlEncode(publisher.verifying_key().spki()),
-                         ",tao-demo_1.x,42)", ".Ext(role-1_x:v1.2:a=b+c/d,e@f-g_h)"));
+            absl::StrCat(
+                key_->text(), ".Program(", DigestArg('\x01'), ")", ".Args(",
+                DigestArg('\x02'), ")", ".VM(", DigestArg('\x03'), ")",
+                ".Enclave(", DigestArg('\xfe'), ")", ".Publisher(ecdsa-p256:",
+                Base64UrlEncode(publisher.verifying_key().spki()),
+                ",tao-demo_1.x,42)", ".Ext(role-1_x:v1.2:a=b+c/d,e@f-g_h)"));
 
   auto parsed = Principal::Parse(p.text());
   ASSERT_THAT(parsed, IsOk());
@@ -114,9 +119,11 @@ TEST_F(PrincipalTest, EverySubprincipalKindRoundTrips) {
   EXPECT_EQ(parsed->subprincipals()[3].kind(), "Enclave");
   EXPECT_EQ(parsed->subprincipals()[4].kind(), "Publisher");
   EXPECT_EQ(parsed->subprincipals()[5].kind(), "Ext");
-  EXPECT_EQ(parsed->subprincipals()[5].argument(), "role-1_x:v1.2:a=b+c/d,e@f-g_h");
+  EXPECT_EQ(parsed->subprincipals()[5].argument(),
+            "role-1_x:v1.2:a=b+c/d,e@f-g_h");
   EXPECT_EQ(parsed->subprincipals()[3].argument(), DigestArg('\xfe'));
-  ASSERT_OK_AND_ASSIGN(PublisherClaim claim, ParsePublisher(parsed->subprincipals()[4]));
+  ASSERT_OK_AND_ASSIGN(PublisherClaim claim,
+                       ParsePublisher(parsed->subprincipals()[4]));
   EXPECT_EQ(claim.publisher_spki, publisher.verifying_key().spki());
   EXPECT_EQ(claim.product, "tao-demo_1.x");
   EXPECT_EQ(claim.version, 42u);
@@ -185,7 +192,8 @@ TEST_F(PrincipalTest, ExtendAppendsAndLeavesTheOriginal) {
   ASSERT_THAT(sub, IsOk());
   auto extended = key_->Extend(*sub);
   ASSERT_THAT(extended, IsOk());
-  EXPECT_EQ(extended->text(), absl::StrCat(key_->text(), ".Program(", DigestArg('z'), ")"));
+  EXPECT_EQ(extended->text(),
+            absl::StrCat(key_->text(), ".Program(", DigestArg('z'), ")"));
   EXPECT_THAT(extended->subprincipals(), ElementsAre(*sub));
   EXPECT_EQ(extended->key_spki(), key_->key_spki());
   EXPECT_TRUE(key_->subprincipals().empty());
@@ -200,8 +208,8 @@ TEST_F(PrincipalTest, ExtendRefusesTooManySubprincipals) {
   }
   auto sub = Subprincipal::Ext("n", "1");
   ASSERT_THAT(sub, IsOk());
-  EXPECT_THAT(p.Extend(*sub), StatusIs(absl::StatusCode::kInvalidArgument,
-                                       HasSubstr("128")));
+  EXPECT_THAT(p.Extend(*sub),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("128")));
 }
 
 TEST_F(PrincipalTest, ExtendRefusesTooLongText) {
@@ -218,9 +226,11 @@ TEST_F(PrincipalTest, ExtendRefusesTooLongText) {
       ++n;
     }
   }
-  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("size")));
+  EXPECT_THAT(status,
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("size")));
   EXPECT_LE(p.text().size(), kMaxPrincipalTextSize);
-  EXPECT_GT(p.text().size() + big->ToString().size() + 1, kMaxPrincipalTextSize);
+  EXPECT_GT(p.text().size() + big->ToString().size() + 1,
+            kMaxPrincipalTextSize);
   EXPECT_THAT(Principal::Parse(p.text()), IsOkAndHolds(p));
 }
 
@@ -257,25 +267,33 @@ class MalformedPrincipalTest : public PrincipalTest {
     return {
         {"Empty", "", 0, "must start with"},
         {"WrongPrefix", "key(rsa:" + b64_ + ")", 4, "must start with"},
-        {"WrongPrefixCase", "Key(ecdsa-p256:" + b64_ + ")", 0, "must start with"},
+        {"WrongPrefixCase", "Key(ecdsa-p256:" + b64_ + ")", 0,
+         "must start with"},
         {"JustTheKind", "key", 3, "must start with"},
-        {"MissingCloseParen", absl::StrCat(kPrefix, b64_), 15, "unterminated key"},
+        {"MissingCloseParen", absl::StrCat(kPrefix, b64_), 15,
+         "unterminated key"},
         {"Base64Padding", KeyTextWith(b64_ + "=="), 15, "'='"},
         {"Base64Plus", KeyTextWith(plus), 15, "'+'"},
         {"Base64Slash", KeyTextWith(slash), 15, "'/'"},
-        {"Base64NonCanonicalTrailingBits", KeyTextWith(noncanonical), 15, "canonical"},
-        {"Base64ImpossibleLength", KeyTextWith(b64_ + "AAA"), 15, "impossible length"},
+        {"Base64NonCanonicalTrailingBits", KeyTextWith(noncanonical), 15,
+         "canonical"},
+        {"Base64ImpossibleLength", KeyTextWith(b64_ + "AAA"), 15,
+         "impossible length"},
         {"EmptyKey", KeyTextWith(""), 15, "SubjectPublicKeyInfo"},
         {"Base64NotSpki", KeyTextWith(Base64UrlEncode("hello, world")), 15,
          "not a DER SubjectPublicKeyInfo"},
-        {"CompressedPointSpki", KeyTextWith(Base64UrlEncode(test::CompressedP256Spki())),
-         15, "uncompressed"},
-        {"P384Spki", KeyTextWith(Base64UrlEncode(test::P384Spki())), 15, "P-256"},
+        {"CompressedPointSpki",
+         KeyTextWith(Base64UrlEncode(test::CompressedP256Spki())), 15,
+         "uncompressed"},
+        {"P384Spki", KeyTextWith(Base64UrlEncode(test::P384Spki())), 15,
+         "P-256"},
         {"Ed25519Spki", KeyTextWith(Base64UrlEncode(test::Ed25519Spki())), 15,
          "elliptic-curve"},
-        {"HybridPointSpki", KeyTextWith(Base64UrlEncode(hybrid)), 15, "uncompressed"},
+        {"HybridPointSpki", KeyTextWith(Base64UrlEncode(hybrid)), 15,
+         "uncompressed"},
         {"SpkiTrailingBytes",
-         KeyTextWith(Base64UrlEncode(absl::StrCat(key_->key_spki(), std::string(1, '\0')))),
+         KeyTextWith(Base64UrlEncode(
+             absl::StrCat(key_->key_spki(), std::string(1, '\0')))),
          15, "trailing"},
         {"MissingDot", k + "Program(sha256:" + hex + ")", kk, "expected '.'"},
         {"TrailingDot", k + ".", kk + 1, "A-Z"},
@@ -283,15 +301,18 @@ class MalformedPrincipalTest : public PrincipalTest {
         {"UnknownKind", k + ".Foo(sha256:" + hex + ")", kk + 1,
          "unknown subprincipal kind"},
         {"KindWithoutParen", k + ".Program", kk + 8, "expected '('"},
-        {"UppercaseHex", k + ".Program(sha256:" + absl::AsciiStrToUpper(hex) + ")", kk + 1,
+        {"UppercaseHex",
+         k + ".Program(sha256:" + absl::AsciiStrToUpper(hex) + ")", kk + 1,
          "not lowercase hex"},
-        {"NonHexDigest", k + ".Args(sha256:" + std::string(63, 'a') + "g)", kk + 1,
-         "not lowercase hex"},
+        {"NonHexDigest", k + ".Args(sha256:" + std::string(63, 'a') + "g)",
+         kk + 1, "not lowercase hex"},
         {"ShortDigest", k + ".Program(sha256:" + hex.substr(2) + ")", kk + 1,
          "62 hex digits"},
-        {"LongDigest", k + ".VM(sha256:" + hex + "00)", kk + 1, "66 hex digits"},
+        {"LongDigest", k + ".VM(sha256:" + hex + "00)", kk + 1,
+         "66 hex digits"},
         {"MissingSha256Prefix", k + ".Enclave(" + hex + ")", kk + 1, "sha256:"},
-        {"OtherDigestPrefix", k + ".Program(sha512:" + hex + ")", kk + 1, "sha256:"},
+        {"OtherDigestPrefix", k + ".Program(sha512:" + hex + ")", kk + 1,
+         "sha256:"},
         {"NestedParen", k + ".Ext(a:(b))", kk + 7, "'(' inside"},
         {"UnterminatedArgument", k + ".Program(sha256:" + hex, kk + 9,
          "unterminated argument"},
@@ -301,51 +322,57 @@ class MalformedPrincipalTest : public PrincipalTest {
         {"ExtMissingColon", k + ".Ext(ab)", kk + 1, "<label>:<value>"},
         {"ExtUppercaseLabel", k + ".Ext(Role:x)", kk + 1, "label"},
         {"ExtEmptyLabel", k + ".Ext(:x)", kk + 1, "label"},
-        {"ExtBadLabelCharacter", k + ".Ext(ro.le:x)", kk + 1, "label character"},
-        {"ExtLabelTooLong", k + ".Ext(" + std::string(65, 'l') + ":x)", kk + 1, "label"},
+        {"ExtBadLabelCharacter", k + ".Ext(ro.le:x)", kk + 1,
+         "label character"},
+        {"ExtLabelTooLong", k + ".Ext(" + std::string(65, 'l') + ":x)", kk + 1,
+         "label"},
         {"ExtBadValueSpace", k + ".Ext(role:a b)", kk + 1, "value character"},
         {"ExtBadValueStar", k + ".Ext(role:a*b)", kk + 1, "value character"},
-        {"ExtBadValueNonAscii", k + ".Ext(role:caf\xc3\xa9)", kk + 1, "value character"},
+        {"ExtBadValueNonAscii", k + ".Ext(role:caf\xc3\xa9)", kk + 1,
+         "value character"},
         {"ExtEmptyValue", k + ".Ext(role:)", kk + 1, "1-1024"},
-        {"ExtValueTooLong", k + ".Ext(role:" + std::string(1025, 'v') + ")", kk + 1,
-         "1-1024"},
-        {"PublisherTwoParts", k + ".Publisher(ecdsa-p256:" + b64_ + ",prod)", kk + 1,
+        {"ExtValueTooLong", k + ".Ext(role:" + std::string(1025, 'v') + ")",
+         kk + 1, "1-1024"},
+        {"PublisherTwoParts", k + ".Publisher(ecdsa-p256:" + b64_ + ",prod)",
+         kk + 1, "must hold"},
+        {"PublisherFourParts",
+         k + ".Publisher(ecdsa-p256:" + b64_ + ",prod,1,2)", kk + 1,
          "must hold"},
-        {"PublisherFourParts", k + ".Publisher(ecdsa-p256:" + b64_ + ",prod,1,2)", kk + 1,
-         "must hold"},
-        {"PublisherOtherAlgorithm", k + ".Publisher(rsa:" + b64_ + ",prod,1)", kk + 1,
-         "must hold"},
-        {"PublisherBadBase64", k + ".Publisher(ecdsa-p256:" + plus + ",prod,1)", kk + 1,
-         "base64url"},
+        {"PublisherOtherAlgorithm", k + ".Publisher(rsa:" + b64_ + ",prod,1)",
+         kk + 1, "must hold"},
+        {"PublisherBadBase64", k + ".Publisher(ecdsa-p256:" + plus + ",prod,1)",
+         kk + 1, "base64url"},
         {"PublisherCompressedKey",
-         k + ".Publisher(ecdsa-p256:" + Base64UrlEncode(test::CompressedP256Spki()) +
-             ",prod,1)",
+         k + ".Publisher(ecdsa-p256:" +
+             Base64UrlEncode(test::CompressedP256Spki()) + ",prod,1)",
          kk + 1, "uncompressed"},
-        {"PublisherEmptyProduct", k + ".Publisher(ecdsa-p256:" + b64_ + ",,1)", kk + 1,
-         "product"},
-        {"PublisherBadProductCharacter", k + ".Publisher(ecdsa-p256:" + b64_ + ",a:b,1)",
+        {"PublisherEmptyProduct", k + ".Publisher(ecdsa-p256:" + b64_ + ",,1)",
          kk + 1, "product"},
+        {"PublisherBadProductCharacter",
+         k + ".Publisher(ecdsa-p256:" + b64_ + ",a:b,1)", kk + 1, "product"},
         {"PublisherProductTooLong",
-         k + ".Publisher(ecdsa-p256:" + b64_ + "," + std::string(129, 'p') + ",1)", kk + 1,
-         "product"},
-        {"PublisherLeadingZeroVersion", k + ".Publisher(ecdsa-p256:" + b64_ + ",prod,01)",
-         kk + 1, "version"},
-        {"PublisherNegativeVersion", k + ".Publisher(ecdsa-p256:" + b64_ + ",prod,-1)",
-         kk + 1, "version"},
-        {"PublisherEmptyVersion", k + ".Publisher(ecdsa-p256:" + b64_ + ",prod,)", kk + 1,
-         "version"},
+         k + ".Publisher(ecdsa-p256:" + b64_ + "," + std::string(129, 'p') +
+             ",1)",
+         kk + 1, "product"},
+        {"PublisherLeadingZeroVersion",
+         k + ".Publisher(ecdsa-p256:" + b64_ + ",prod,01)", kk + 1, "version"},
+        {"PublisherNegativeVersion",
+         k + ".Publisher(ecdsa-p256:" + b64_ + ",prod,-1)", kk + 1, "version"},
+        {"PublisherEmptyVersion",
+         k + ".Publisher(ecdsa-p256:" + b64_ + ",prod,)", kk + 1, "version"},
         {"PublisherVersionOverflow",
-         k + ".Publisher(ecdsa-p256:" + b64_ + ",prod,18446744073709551616)", kk + 1,
-         "version"},
-        {"PublisherFractionalVersion", k + ".Publisher(ecdsa-p256:" + b64_ + ",prod,1.0)",
+         k + ".Publisher(ecdsa-p256:" + b64_ + ",prod,18446744073709551616)",
          kk + 1, "version"},
+        {"PublisherFractionalVersion",
+         k + ".Publisher(ecdsa-p256:" + b64_ + ",prod,1.0)", kk + 1, "version"},
         {"TooManySubprincipals", too_many, kk + kMaxSubprincipals * 9 + 1,
          "more than 128"},
     };
   }
 };
 
-TEST_F(MalformedPrincipalTest, EveryMalformedFormIsRejectedWithOffsetAndReason) {
+TEST_F(MalformedPrincipalTest,
+       EveryMalformedFormIsRejectedWithOffsetAndReason) {
   for (const MalformedCase& c : Cases()) {
     SCOPED_TRACE(c.name);
     EXPECT_THAT(Principal::Parse(c.text),
@@ -371,10 +398,11 @@ TEST_F(MalformedPrincipalTest, TheHelperKeysReallyAreWhatTheyClaim) {
 TEST_F(MalformedPrincipalTest, TooLongTextSaysWhereAndWhy) {
   const std::string text =
       KeyText() + ".Ext(a:" + std::string(kMaxPrincipalTextSize, 'x') + ")";
-  EXPECT_THAT(Principal::Parse(text),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr(absl::StrCat("offset ", kMaxPrincipalTextSize)),
-                             HasSubstr("limit"))));
+  EXPECT_THAT(
+      Principal::Parse(text),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr(absl::StrCat("offset ", kMaxPrincipalTextSize)),
+                     HasSubstr("limit"))));
 }
 
 TEST_F(MalformedPrincipalTest, TooLongTextIsRejectedEvenIfWellFormed) {
@@ -390,49 +418,64 @@ TEST_F(MalformedPrincipalTest, TooLongTextIsRejectedEvenIfWellFormed) {
 // --- Subprincipal -----------------------------------------------------------
 
 TEST(SubprincipalTest, FactoriesMakeCanonicalText) {
-  EXPECT_THAT(Subprincipal::Program(Digest('\x00')),
-              IsOkAndHolds(Property(&Subprincipal::ToString,
-                                    "Program(sha256:" + std::string(64, '0') + ")")));
-  EXPECT_THAT(Subprincipal::Args(Digest('\xff')),
-              IsOkAndHolds(Property(&Subprincipal::ToString,
-                                    "Args(sha256:" + std::string(64, 'f') + ")")));
+  EXPECT_THAT(
+      Subprincipal::Program(Digest('\x00')),
+      IsOkAndHolds(Property(&Subprincipal::ToString,
+                            "Program(sha256:" + std::string(64, '0') + ")")));
+  EXPECT_THAT(
+      Subprincipal::Args(Digest('\xff')),
+      IsOkAndHolds(Property(&Subprincipal::ToString,
+                            "Args(sha256:" + std::string(64, 'f') + ")")));
   EXPECT_THAT(Subprincipal::Vm(Digest('\x11')),
               IsOkAndHolds(Property(&Subprincipal::kind, "VM")));
-  EXPECT_THAT(Subprincipal::Enclave(Digest('\x11')),
-              IsOkAndHolds(Property(&Subprincipal::argument, DigestArg('\x11'))));
-  EXPECT_THAT(Subprincipal::Ext("role", "admin"),
-              IsOkAndHolds(Property(&Subprincipal::ToString, "Ext(role:admin)")));
+  EXPECT_THAT(
+      Subprincipal::Enclave(Digest('\x11')),
+      IsOkAndHolds(Property(&Subprincipal::argument, DigestArg('\x11'))));
+  EXPECT_THAT(
+      Subprincipal::Ext("role", "admin"),
+      IsOkAndHolds(Property(&Subprincipal::ToString, "Ext(role:admin)")));
 }
 
 TEST(SubprincipalTest, FactoriesRejectBadInput) {
   for (size_t size : {0, 16, 31, 33, 64}) {
     std::string digest(size, 'x');
-    EXPECT_THAT(Subprincipal::Program(digest), StatusIs(absl::StatusCode::kInvalidArgument));
-    EXPECT_THAT(Subprincipal::Args(digest), StatusIs(absl::StatusCode::kInvalidArgument));
-    EXPECT_THAT(Subprincipal::Vm(digest), StatusIs(absl::StatusCode::kInvalidArgument));
-    EXPECT_THAT(Subprincipal::Enclave(digest), StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(Subprincipal::Program(digest),
+                StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(Subprincipal::Args(digest),
+                StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(Subprincipal::Vm(digest),
+                StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(Subprincipal::Enclave(digest),
+                StatusIs(absl::StatusCode::kInvalidArgument));
   }
-  EXPECT_THAT(Subprincipal::Ext("", "v"), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(Subprincipal::Ext("_x", "v"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Subprincipal::Ext("", "v"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Subprincipal::Ext("_x", "v"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(Subprincipal::Ext(std::string(64, 'a'), "v"), IsOk());
   EXPECT_THAT(Subprincipal::Ext(std::string(65, 'a'), "v"),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(Subprincipal::Ext("a", std::string(1024, 'v')), IsOk());
   EXPECT_THAT(Subprincipal::Ext("a", std::string(1025, 'v')),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(Subprincipal::Ext("a", "x)"), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(Subprincipal::Ext("a", "x("), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Subprincipal::Ext("a", "x)"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Subprincipal::Ext("a", "x("),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(Subprincipal::Create("Ext", "a:b"), IsOk());
-  EXPECT_THAT(Subprincipal::Create("Prog", DigestArg('a')),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown")));
+  EXPECT_THAT(
+      Subprincipal::Create("Prog", DigestArg('a')),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown")));
 }
 
 TEST(SubprincipalTest, PublisherBounds) {
   ASSERT_OK_AND_ASSIGN(SigningKey key, SigningKey::Generate());
   const VerifyingKey& pub = key.verifying_key();
   EXPECT_THAT(Subprincipal::Publisher(pub, "p", 0), IsOk());
-  EXPECT_THAT(Subprincipal::Publisher(pub, std::string(128, 'p'), ~uint64_t{0}), IsOk());
-  EXPECT_THAT(Subprincipal::Publisher(pub, "", 1), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Subprincipal::Publisher(pub, std::string(128, 'p'), ~uint64_t{0}),
+              IsOk());
+  EXPECT_THAT(Subprincipal::Publisher(pub, "", 1),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(Subprincipal::Publisher(pub, std::string(129, 'p'), 1),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(Subprincipal::Publisher(pub, "a,b", 1),
@@ -447,10 +490,12 @@ TEST(SubprincipalTest, PublisherBounds) {
 }
 
 TEST(SubprincipalTest, ParsePublisherAndMeasurementKinds) {
-  ASSERT_OK_AND_ASSIGN(Subprincipal program, Subprincipal::Program(Digest('a')));
+  ASSERT_OK_AND_ASSIGN(Subprincipal program,
+                       Subprincipal::Program(Digest('a')));
   ASSERT_OK_AND_ASSIGN(Subprincipal args, Subprincipal::Args(Digest('a')));
   ASSERT_OK_AND_ASSIGN(Subprincipal vm, Subprincipal::Vm(Digest('a')));
-  ASSERT_OK_AND_ASSIGN(Subprincipal enclave, Subprincipal::Enclave(Digest('a')));
+  ASSERT_OK_AND_ASSIGN(Subprincipal enclave,
+                       Subprincipal::Enclave(Digest('a')));
   ASSERT_OK_AND_ASSIGN(Subprincipal ext, Subprincipal::Ext("a", "b"));
   ASSERT_OK_AND_ASSIGN(SigningKey key, SigningKey::Generate());
   ASSERT_OK_AND_ASSIGN(Subprincipal publisher,
@@ -461,8 +506,10 @@ TEST(SubprincipalTest, ParsePublisherAndMeasurementKinds) {
   EXPECT_FALSE(IsMeasurementKind(args));
   EXPECT_FALSE(IsMeasurementKind(ext));
   EXPECT_FALSE(IsMeasurementKind(publisher));
-  EXPECT_THAT(ParsePublisher(program), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ParsePublisher(ext), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParsePublisher(program),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParsePublisher(ext),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   ASSERT_OK_AND_ASSIGN(PublisherClaim claim, ParsePublisher(publisher));
   EXPECT_EQ(claim.publisher_spki, key.verifying_key().spki());
   EXPECT_EQ(claim.product, "prod");
@@ -484,7 +531,8 @@ TEST(SubprincipalTest, ParseWithAndWithoutLeadingDot) {
 TEST(SubprincipalTest, ParseRejectsMalformed) {
   const std::string text = "Program(" + DigestArg('\x5a') + ")";
   const auto invalid = [](absl::string_view offset_and_reason) {
-    return StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(offset_and_reason));
+    return StatusIs(absl::StatusCode::kInvalidArgument,
+                    HasSubstr(offset_and_reason));
   };
   EXPECT_THAT(Subprincipal::Parse(""), invalid("offset 0"));
   EXPECT_THAT(Subprincipal::Parse("."), invalid("offset 1"));
@@ -497,7 +545,8 @@ TEST(SubprincipalTest, ParseRejectsMalformed) {
   EXPECT_THAT(Subprincipal::Parse("Ext(a:b"), invalid("unterminated"));
   EXPECT_THAT(Subprincipal::Parse("Ext(a:(b))"), invalid("offset 6"));
   EXPECT_THAT(Subprincipal::Parse("ext(a:b)"), invalid("A-Z"));
-  EXPECT_THAT(Subprincipal::Parse("Nope(a:b)"), invalid("unknown subprincipal kind"));
+  EXPECT_THAT(Subprincipal::Parse("Nope(a:b)"),
+              invalid("unknown subprincipal kind"));
 }
 
 }  // namespace

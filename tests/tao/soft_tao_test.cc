@@ -54,8 +54,8 @@ struct FileState {
 };
 
 void PrintTo(const FileState& s, std::ostream* os) {
-  *os << "{" << s.contents.size() << " bytes, mode " << std::oct << s.mode << std::dec
-      << ", inode " << s.inode << ", mtime " << s.mtime_ns << "ns}";
+  *os << "{" << s.contents.size() << " bytes, mode " << std::oct << s.mode
+      << std::dec << ", inode " << s.inode << ", mtime " << s.mtime_ns << "ns}";
 }
 
 // Every entry of `dir` with its state.
@@ -67,8 +67,9 @@ std::map<std::string, FileState> Snapshot(const std::string& dir) {
     EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
     auto contents = ReadFileToString(path);
     EXPECT_THAT(contents, IsOk());
-    out[name] = FileState{contents.ok() ? *contents : "", st.st_mode & 07777, st.st_ino,
-                          int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec};
+    out[name] =
+        FileState{contents.ok() ? *contents : "", st.st_mode & 07777, st.st_ino,
+                  int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec};
   }
   return out;
 }
@@ -101,13 +102,18 @@ class SoftTaoTest : public ::testing::Test {
   absl::StatusOr<std::unique_ptr<SoftTao>> Create() const {
     return SoftTao::Create(Options());
   }
-  absl::StatusOr<std::unique_ptr<SoftTao>> CreateWith(absl::string_view passphrase) const {
+  absl::StatusOr<std::unique_ptr<SoftTao>> CreateWith(
+      absl::string_view passphrase) const {
     SoftTaoOptions options = Options();
     options.passphrase = std::string(passphrase);
     return SoftTao::Create(options);
   }
-  std::string KeysFile() const { return KeysFilePath(keys_dir_, kHostKeyBasename); }
-  std::string NameFile() const { return NameFilePath(keys_dir_, kHostKeyBasename); }
+  std::string KeysFile() const {
+    return KeysFilePath(keys_dir_, kHostKeyBasename);
+  }
+  std::string NameFile() const {
+    return NameFilePath(keys_dir_, kHostKeyBasename);
+  }
 
   TempDir tmp_;
   // Not created yet: SoftTao makes it.
@@ -134,12 +140,14 @@ TEST_F(SoftTaoTest, HostNameFileHoldsThePrincipalText) {
   EXPECT_THAT(Principal::Parse(text), IsOkAndHolds(name));
   // It is a usable trust anchor: the attestations verify against it.
   ASSERT_OK_AND_ASSIGN(Principal anchor, Principal::Parse(text));
-  ASSERT_OK_AND_ASSIGN(VerifyingKey root, VerifyingKey::FromSpki(anchor.key_spki()));
+  ASSERT_OK_AND_ASSIGN(VerifyingKey root,
+                       VerifyingKey::FromSpki(anchor.key_spki()));
   Statement s;
   s.mutable_predicate()->set_name("booted");
   ASSERT_OK_AND_ASSIGN(Attestation a, tao->Attest(s));
   FixedClock clock(absl::FromUnixSeconds(1700000000));
-  ASSERT_OK_AND_ASSIGN(VerifiedStatement v, AttestationVerifier({root}, clock).Verify(a));
+  ASSERT_OK_AND_ASSIGN(VerifiedStatement v,
+                       AttestationVerifier({root}, clock).Verify(a));
   EXPECT_EQ(v.speaker, name);
 }
 
@@ -150,7 +158,8 @@ TEST_F(SoftTaoTest, ReloadHasTheSameNameAndUnsealsWhatTheFirstSealed) {
     ASSERT_OK_AND_ASSIGN(auto first, Create());
     ASSERT_OK_AND_ASSIGN(Principal name, first->GetTaoName());
     name_text = name.text();
-    ASSERT_OK_AND_ASSIGN(sealed, first->Seal("across restarts", "policy-bytes"));
+    ASSERT_OK_AND_ASSIGN(sealed,
+                         first->Seal("across restarts", "policy-bytes"));
   }
   ASSERT_OK_AND_ASSIGN(auto second, Create());
   EXPECT_FALSE(second->created_keys());
@@ -176,8 +185,9 @@ TEST_F(SoftTaoTest, WrongPassphraseIsPermissionDeniedAndChangesNothing) {
   const auto before = Snapshot(keys_dir_);
   ASSERT_THAT(before, SizeIs(2));
 
-  EXPECT_THAT(CreateWith("not the passphrase"),
-              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("passphrase")));
+  EXPECT_THAT(
+      CreateWith("not the passphrase"),
+      StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("passphrase")));
   EXPECT_THAT(CreateWith(std::string(kPassphrase) + " "),
               StatusIs(absl::StatusCode::kPermissionDenied));
 
@@ -196,8 +206,10 @@ TEST_F(SoftTaoTest, AlteredCiphertextIsDataLoss) {
   ASSERT_THAT(WriteFileAtomically(KeysFile(), file, 0600), IsOk());
   AgeFiles(keys_dir_);
   const auto before = Snapshot(keys_dir_);
-  EXPECT_THAT(Create(), StatusIs(absl::StatusCode::kDataLoss, HasSubstr(KeysFile())));
-  EXPECT_EQ(Snapshot(keys_dir_), before) << "a failed load must not rewrite the keys";
+  EXPECT_THAT(Create(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr(KeysFile())));
+  EXPECT_EQ(Snapshot(keys_dir_), before)
+      << "a failed load must not rewrite the keys";
 }
 
 TEST_F(SoftTaoTest, AlteredMagicIsInvalidArgument) {
@@ -207,7 +219,8 @@ TEST_F(SoftTaoTest, AlteredMagicIsInvalidArgument) {
   ASSERT_THAT(WriteFileAtomically(KeysFile(), file, 0600), IsOk());
   AgeFiles(keys_dir_);
   const auto before = Snapshot(keys_dir_);
-  EXPECT_THAT(Create(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("magic")));
+  EXPECT_THAT(Create(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("magic")));
   EXPECT_EQ(Snapshot(keys_dir_), before);
 }
 
@@ -218,7 +231,8 @@ TEST_F(SoftTaoTest, BadScryptParamsAreInvalidArgument) {
   AppendU64(uint64_t{1} << 40, &huge_n);
   file.replace(8, 8, huge_n);  // N, right after magic, version and flags
   ASSERT_THAT(WriteFileAtomically(KeysFile(), file, 0600), IsOk());
-  EXPECT_THAT(Create(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("N=")));
+  EXPECT_THAT(Create(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("N=")));
 }
 
 TEST_F(SoftTaoTest, CreateIfMissingFalseOnEmptyDirectoryIsNotFound) {
@@ -249,14 +263,16 @@ TEST_F(SoftTaoTest, CreateIfMissingFalseLoadsExistingKeys) {
 TEST_F(SoftTaoTest, FailedCreationWritesNothing) {
   SoftTaoOptions options = Options();
   options.scrypt = ScryptParams{1 << 5, 8, 1};  // out of bounds
-  EXPECT_THAT(SoftTao::Create(options), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(SoftTao::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_FALSE(PathExists(keys_dir_));
 }
 
 TEST_F(SoftTaoTest, RequiresDirectoryAndPassphrase) {
   SoftTaoOptions no_dir = Options();
   no_dir.keys_dir = "";
-  EXPECT_THAT(SoftTao::Create(no_dir), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(SoftTao::Create(no_dir),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(CreateWith(""), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_FALSE(PathExists(keys_dir_));
 }
@@ -265,14 +281,17 @@ TEST_F(SoftTaoTest, SharedSecretIsStableAcrossReloads) {
   std::string secret;
   {
     ASSERT_OK_AND_ASSIGN(auto first, Create());
-    ASSERT_OK_AND_ASSIGN(SecretString s, first->GetSharedSecret(32, "policy-a"));
+    ASSERT_OK_AND_ASSIGN(SecretString s,
+                         first->GetSharedSecret(32, "policy-a"));
     EXPECT_EQ(s.size(), 32u);
     secret = s.Copy();
-    ASSERT_OK_AND_ASSIGN(SecretString again, first->GetSharedSecret(32, "policy-a"));
+    ASSERT_OK_AND_ASSIGN(SecretString again,
+                         first->GetSharedSecret(32, "policy-a"));
     EXPECT_EQ(again.view(), secret);
   }
   ASSERT_OK_AND_ASSIGN(auto second, Create());
-  ASSERT_OK_AND_ASSIGN(SecretString reloaded, second->GetSharedSecret(32, "policy-a"));
+  ASSERT_OK_AND_ASSIGN(SecretString reloaded,
+                       second->GetSharedSecret(32, "policy-a"));
   EXPECT_EQ(reloaded.view(), secret);
 }
 
@@ -287,20 +306,23 @@ TEST_F(SoftTaoTest, SharedSecretDiffersPerPolicyNameAndHost) {
   auto sub = Subprincipal::Ext("role", "x");
   ASSERT_THAT(sub, IsOk());
   ASSERT_THAT(tao->ExtendTaoName(*sub), IsOk());
-  ASSERT_OK_AND_ASSIGN(SecretString extended, tao->GetSharedSecret(32, "policy-a"));
+  ASSERT_OK_AND_ASSIGN(SecretString extended,
+                       tao->GetSharedSecret(32, "policy-a"));
   EXPECT_NE(extended.view(), a.view());
 
   TempDir other_dir;
   SoftTaoOptions options = Options();
   options.keys_dir = other_dir.path();
   ASSERT_OK_AND_ASSIGN(auto other, SoftTao::Create(options));
-  ASSERT_OK_AND_ASSIGN(SecretString other_host, other->GetSharedSecret(32, "policy-a"));
+  ASSERT_OK_AND_ASSIGN(SecretString other_host,
+                       other->GetSharedSecret(32, "policy-a"));
   EXPECT_NE(other_host.view(), a.view());
 }
 
 TEST_F(SoftTaoTest, SharedSecretLengths) {
   ASSERT_OK_AND_ASSIGN(auto tao, Create());
-  EXPECT_THAT(tao->GetSharedSecret(0, "p"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(tao->GetSharedSecret(0, "p"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(tao->GetSharedSecret(1, "p"), IsOkAndHolds(SizeIs(1)));
   EXPECT_THAT(tao->GetSharedSecret(64, "p"), IsOkAndHolds(SizeIs(64)));
 }
@@ -339,12 +361,13 @@ TEST_F(SoftTaoTest, ExtendTaoNameTakesOnlyExt) {
   ASSERT_OK_AND_ASSIGN(SigningKey publisher, SigningKey::Generate());
   const std::string digest(kSha256Size, '\x07');
   for (const absl::StatusOr<Subprincipal>& sub :
-       {Subprincipal::Program(digest), Subprincipal::Args(digest), Subprincipal::Vm(digest),
-        Subprincipal::Enclave(digest),
+       {Subprincipal::Program(digest), Subprincipal::Args(digest),
+        Subprincipal::Vm(digest), Subprincipal::Enclave(digest),
         Subprincipal::Publisher(publisher.verifying_key(), "prod", 1)}) {
     ASSERT_THAT(sub, IsOk());
-    EXPECT_THAT(tao->ExtendTaoName(*sub),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(sub->kind())));
+    EXPECT_THAT(
+        tao->ExtendTaoName(*sub),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(sub->kind())));
   }
   EXPECT_THAT(tao->GetTaoName(), IsOkAndHolds(base));
 }
@@ -352,9 +375,11 @@ TEST_F(SoftTaoTest, ExtendTaoNameTakesOnlyExt) {
 TEST_F(SoftTaoTest, ExtendTaoNameStopsAtTheSubprincipalLimit) {
   ASSERT_OK_AND_ASSIGN(auto tao, Create());
   ASSERT_OK_AND_ASSIGN(Subprincipal sub, Subprincipal::Ext("n", "1"));
-  for (size_t i = 0; i < kMaxSubprincipals; ++i) ASSERT_THAT(tao->ExtendTaoName(sub), IsOk());
+  for (size_t i = 0; i < kMaxSubprincipals; ++i)
+    ASSERT_THAT(tao->ExtendTaoName(sub), IsOk());
   ASSERT_OK_AND_ASSIGN(Principal full, tao->GetTaoName());
-  EXPECT_THAT(tao->ExtendTaoName(sub), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(tao->ExtendTaoName(sub),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(tao->GetTaoName(), IsOkAndHolds(full));
 }
 
@@ -371,8 +396,9 @@ TEST_F(SoftTaoTest, LoadRepairsAMissingOrStaleNameFile) {
   EXPECT_EQ(ModeOf(NameFile()), 0644u);
 
   ASSERT_OK_AND_ASSIGN(SigningKey other, SigningKey::Generate());
-  ASSERT_THAT(WriteFileAtomically(NameFile(),
-                                  Principal::ForKey(other.verifying_key()).text() + "\n", 0644),
+  ASSERT_THAT(WriteFileAtomically(
+                  NameFile(),
+                  Principal::ForKey(other.verifying_key()).text() + "\n", 0644),
               IsOk());
   ASSERT_THAT(Create(), IsOk());
   EXPECT_THAT(ReadFileToString(NameFile()), IsOkAndHolds(name_text));
@@ -384,7 +410,8 @@ TEST_F(SoftTaoTest, WrongPassphraseDoesNotRepairTheNameFile) {
   ASSERT_THAT(WriteFileAtomically(NameFile(), "stale\n", 0644), IsOk());
   AgeFiles(keys_dir_);
   const auto before = Snapshot(keys_dir_);
-  EXPECT_THAT(CreateWith("wrong"), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(CreateWith("wrong"),
+              StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(Snapshot(keys_dir_), before);
 }
 
@@ -404,7 +431,8 @@ TEST_F(SoftTaoTest, UnsealRefusesAnotherHostsBundle) {
   ASSERT_OK_AND_ASSIGN(auto other, SoftTao::Create(options));
   ASSERT_OK_AND_ASSIGN(std::string sealed, other->Seal("theirs", "p"));
   EXPECT_THAT(tao->Unseal(sealed), StatusIs(absl::StatusCode::kDataLoss));
-  EXPECT_THAT(tao->Unseal("garbage"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(tao->Unseal("garbage"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(SoftTaoTest, GetRandomBytes) {

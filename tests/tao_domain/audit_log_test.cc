@@ -88,8 +88,11 @@ class AuditLogTest : public ::testing::Test {
   }
 
   static AuditRecord Record(int i, bool allowed = true) {
-    return AuditRecord{kTime + absl::Seconds(i), absl::StrCat("uid ", 1000 + i),
-                       "Admin:List", i % 2 ? "" : "label", allowed,
+    return AuditRecord{kTime + absl::Seconds(i),
+                       absl::StrCat("uid ", 1000 + i),
+                       "Admin:List",
+                       i % 2 ? "" : "label",
+                       allowed,
                        absl::StrCat("reason number ", i)};
   }
 
@@ -97,7 +100,8 @@ class AuditLogTest : public ::testing::Test {
   std::string MakeLog(int n) {
     auto log = Open();
     if (log == nullptr) return "";
-    for (int i = 1; i <= n; ++i) EXPECT_THAT(log->Append(Record(i, i % 3 != 0)), IsOk());
+    for (int i = 1; i <= n; ++i)
+      EXPECT_THAT(log->Append(Record(i, i % 3 != 0)), IsOk());
     EXPECT_EQ(log->records(), static_cast<uint64_t>(n));
     log.reset();
     return Read();
@@ -118,18 +122,21 @@ class AuditLogTest : public ::testing::Test {
 
   // Writes `tampered`, then checks that VerifyAuditLog and Open both refuse
   // it naming `line`, and that Open leaves the file as it was.
-  void ExpectCaught(absl::string_view what, absl::string_view tampered, int line,
-                    absl::string_view why = "", bool open_repairs = false) {
+  void ExpectCaught(absl::string_view what, absl::string_view tampered,
+                    int line, absl::string_view why = "",
+                    bool open_repairs = false) {
     SCOPED_TRACE(what);
     Write(tampered);
-    auto matcher = StatusIs(absl::StatusCode::kDataLoss,
-                            AllOf(HasSubstr(absl::StrCat("audit log line ", line, ": ")),
-                                  HasSubstr(std::string(why))));
+    auto matcher =
+        StatusIs(absl::StatusCode::kDataLoss,
+                 AllOf(HasSubstr(absl::StrCat("audit log line ", line, ": ")),
+                       HasSubstr(std::string(why))));
     EXPECT_THAT(VerifyAuditLog(path_), matcher);
     EXPECT_THAT(VerifyAuditLogContents(tampered), matcher);
     if (open_repairs) return;
-    EXPECT_THAT(AuditLog::Open(path_),
-                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("refusing to extend")));
+    EXPECT_THAT(
+        AuditLog::Open(path_),
+        StatusIs(absl::StatusCode::kDataLoss, HasSubstr("refusing to extend")));
     EXPECT_EQ(Read(), tampered);
   }
 
@@ -153,7 +160,8 @@ TEST_F(AuditLogTest, RecordFormat) {
   EXPECT_EQ(first[7], std::string(64, '0'));
   // hash = SHA-256(prev bytes || the line through the tab before the hash).
   std::string hashed = lines[0].substr(0, lines[0].size() - 64);
-  EXPECT_EQ(first[8], HexEncode(Sha256(absl::StrCat(std::string(32, '\0'), hashed))));
+  EXPECT_EQ(first[8],
+            HexEncode(Sha256(absl::StrCat(std::string(32, '\0'), hashed))));
   std::vector<std::string> second = Fields(lines[1]);
   ASSERT_EQ(second.size(), 9u);
   EXPECT_EQ(second[0], "2");
@@ -172,7 +180,8 @@ TEST_F(AuditLogTest, VerifyCountsRecordsAndReportsTheLastHash) {
   ASSERT_THAT(summary, IsOk());
   EXPECT_EQ(summary->records, 5u);
   EXPECT_EQ(summary->last_hash_hex, Fields(Lines(contents).back())[8]);
-  EXPECT_THAT(VerifyAuditLog(dir_.Join("missing")), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(VerifyAuditLog(dir_.Join("missing")),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(AuditLogTest, FileIsPrivate) {
@@ -203,7 +212,8 @@ TEST_F(AuditLogTest, ChangingOneCharacterIsCaught) {
   }
   // The link and the hash fields in particular.
   changed = lines;
-  changed[3].replace(changed[3].size() - 129, 1, changed[3][changed[3].size() - 129] == 'a' ? "b" : "a");
+  changed[3].replace(changed[3].size() - 129, 1,
+                     changed[3][changed[3].size() - 129] == 'a' ? "b" : "a");
   ExpectCaught("prev", JoinLines(changed), 4, "does not link");
   changed = lines;
   changed[4].back() = changed[4].back() == 'a' ? 'b' : 'a';
@@ -214,7 +224,8 @@ TEST_F(AuditLogTest, DeletingAMiddleLineIsCaught) {
   std::vector<std::string> lines = Lines(MakeLog(5));
   std::vector<std::string> deleted = lines;
   deleted.erase(deleted.begin() + 2);
-  ExpectCaught("deleted", JoinLines(deleted), 3, "sequence number '4' is not 3");
+  ExpectCaught("deleted", JoinLines(deleted), 3,
+               "sequence number '4' is not 3");
   // Renumbering does not help: the chain breaks.
   std::vector<std::string> renumbered = deleted;
   for (size_t i = 2; i < renumbered.size(); ++i) {
@@ -231,7 +242,8 @@ TEST_F(AuditLogTest, SwappingTwoLinesIsCaught) {
   std::vector<std::string> lines = Lines(MakeLog(5));
   std::vector<std::string> swapped = lines;
   std::swap(swapped[1], swapped[2]);
-  ExpectCaught("swapped", JoinLines(swapped), 2, "sequence number '3' is not 2");
+  ExpectCaught("swapped", JoinLines(swapped), 2,
+               "sequence number '3' is not 2");
   // Swapped and renumbered.
   swapped[1].replace(0, 1, "2");
   swapped[2].replace(0, 1, "3");
@@ -247,7 +259,8 @@ TEST_F(AuditLogTest, TruncationIsCaught) {
   size_t last_start = contents.size() - lines[4].size() - 1;
   ExpectCaught("mid-line", contents.substr(0, last_start + 20), 5, "incomplete",
                /*open_repairs=*/true);
-  ExpectCaught("newline only", contents.substr(0, contents.size() - 1), 5, "incomplete",
+  ExpectCaught("newline only", contents.substr(0, contents.size() - 1), 5,
+               "incomplete",
                /*open_repairs=*/true);
   ExpectCaught("mid-line of an earlier record",
                absl::StrCat(contents.substr(0, last_start - 30), "\n"), 4);
@@ -268,8 +281,9 @@ TEST_F(AuditLogTest, OpenCutsOffAnIncompleteFinalRecordAndContinues) {
   ASSERT_THAT(log, IsOk());
   EXPECT_EQ((*log)->records(), 4u);
   EXPECT_EQ(Read(), contents.substr(0, last_start));
-  ASSERT_THAT((*log)->Append(AuditRecord{absl::Now(), "c", "Execute", "", true, "r"}),
-              IsOk());
+  ASSERT_THAT(
+      (*log)->Append(AuditRecord{absl::Now(), "c", "Execute", "", true, "r"}),
+      IsOk());
   auto verified = VerifyAuditLog(path_);
   ASSERT_THAT(verified, IsOk());
   EXPECT_EQ(verified->records, 5u);
@@ -286,11 +300,14 @@ TEST_F(AuditLogTest, AnIncompleteFinalRecordAfterTamperingIsStillRefused) {
 
 TEST_F(AuditLogTest, GarbageIsCaught) {
   std::string contents = MakeLog(3);
-  ExpectCaught("garbage line", absl::StrCat(contents, "garbage\n"), 4, "fields");
+  ExpectCaught("garbage line", absl::StrCat(contents, "garbage\n"), 4,
+               "fields");
   ExpectCaught("empty line", absl::StrCat(contents, "\n"), 4, "fields");
   ExpectCaught("garbage only", "not an audit log\n", 1);
-  ExpectCaught("nine fields", "1\t2\t3\t4\t5\t6\t7\t8\t9\n", 1, "does not link");
-  ExpectCaught("bad sequence", "x\t2\t3\t4\t5\t6\t7\t8\t9\n", 1, "sequence number");
+  ExpectCaught("nine fields", "1\t2\t3\t4\t5\t6\t7\t8\t9\n", 1,
+               "does not link");
+  ExpectCaught("bad sequence", "x\t2\t3\t4\t5\t6\t7\t8\t9\n", 1,
+               "sequence number");
 }
 
 TEST_F(AuditLogTest, ReopeningContinuesTheChain) {
@@ -330,7 +347,8 @@ TEST_F(AuditLogTest, FieldsAreEscapedOntoOneLine) {
   ASSERT_EQ(fields.size(), 9u);
   EXPECT_EQ(fields[2], "program\\tkey(x)\\nsecond line");
   EXPECT_EQ(fields[4], "a\\tb");
-  EXPECT_THAT(fields[6], StartsWith("tab\\there, newline\\nthere, backslash \\\\ and"));
+  EXPECT_THAT(fields[6],
+              StartsWith("tab\\there, newline\\nthere, backslash \\\\ and"));
   EXPECT_THAT(VerifyAuditLog(path_), IsOk());
 }
 
@@ -430,12 +448,14 @@ class AuditedDomainTest : public AuditLogTest {
       slot->emplace(std::move(key).value());
     }
     host_ = Principal::ForKey(host_key_->verifying_key());
-    auto program = host_->Extend(*Subprincipal::Program(std::string(kSha256Size, 'a')));
+    auto program =
+        host_->Extend(*Subprincipal::Program(std::string(kSha256Size, 'a')));
     ASSERT_THAT(program, IsOk());
     program_ = *program;
     auto policy = ParseDomainPolicyText(absl::StrCat(
         "domain_name: \"audited\"\n"
-        "rules { id: \"exec\" operations: \"Execute\" principals { name_prefix: \"",
+        "rules { id: \"exec\" operations: \"Execute\" principals { "
+        "name_prefix: \"",
         host_->text(),
         "\" } }\n"
         "rules { id: \"db\" operations: \"Unseal\" labels: \"db\" principals { "
@@ -446,8 +466,8 @@ class AuditedDomainTest : public AuditLogTest {
     ASSERT_THAT(signed_policy, IsOk());
     log_ = Open();
     ASSERT_NE(log_, nullptr);
-    auto domain =
-        TaoDomain::Create(policy_key_->verifying_key(), *signed_policy, log_.get(), clock_);
+    auto domain = TaoDomain::Create(policy_key_->verifying_key(),
+                                    *signed_policy, log_.get(), clock_);
     ASSERT_THAT(domain, IsOk());
     domain_ = std::move(domain).value();
   }
@@ -475,7 +495,8 @@ TEST_F(AuditedDomainTest, OneRecordPerAuthorizeNoneForExplain) {
   EXPECT_EQ(summary->records, 3u);
   std::vector<std::string> lines = Lines(Read());
   ASSERT_EQ(lines.size(), 3u);
-  std::vector<std::string> a = Fields(lines[0]), d = Fields(lines[1]), u = Fields(lines[2]);
+  std::vector<std::string> a = Fields(lines[0]), d = Fields(lines[1]),
+                           u = Fields(lines[2]);
   ASSERT_EQ(a.size(), 9u);
   ASSERT_EQ(d.size(), 9u);
   ASSERT_EQ(u.size(), 9u);
@@ -499,7 +520,8 @@ TEST_F(AuditedDomainTest, ConcurrentAuthorizeIsRecordedInOrder) {
   for (int t = 0; t < 3; ++t) {
     threads.emplace_back([this] {
       for (int i = 0; i < 20; ++i) {
-        EXPECT_TRUE(domain_->Authorize(Caller::Program(*program_), "Execute").allowed);
+        EXPECT_TRUE(
+            domain_->Authorize(Caller::Program(*program_), "Execute").allowed);
       }
     });
   }
@@ -510,7 +532,8 @@ TEST_F(AuditedDomainTest, ConcurrentAuthorizeIsRecordedInOrder) {
 }
 
 TEST_F(AuditedDomainTest, ADecisionThatCannotBeRecordedIsADenial) {
-  ASSERT_TRUE(domain_->Authorize(Caller::Program(*program_), "Execute").allowed);
+  ASSERT_TRUE(
+      domain_->Authorize(Caller::Program(*program_), "Execute").allowed);
   std::string contents = Read();
   Decision d;
   {
@@ -522,15 +545,18 @@ TEST_F(AuditedDomainTest, ADecisionThatCannotBeRecordedIsADenial) {
   EXPECT_THAT(d.reason, HasSubstr("could not be recorded in the audit trail"));
   EXPECT_EQ(Read(), contents);
   // Once the trail can be written again, decisions resume.
-  EXPECT_TRUE(domain_->Authorize(Caller::Program(*program_), "Execute").allowed);
+  EXPECT_TRUE(
+      domain_->Authorize(Caller::Program(*program_), "Execute").allowed);
   auto summary = VerifyAuditLog(path_);
   ASSERT_THAT(summary, IsOk());
   EXPECT_EQ(summary->records, 2u);
 }
 
 TEST_F(AuditedDomainTest, RecordAppendsADecisionMadeElsewhere) {
-  Decision allow = Decision::Allow("SameMeasurement: the caller runs the same program");
-  Decision got = domain_->Record(Caller::Program(*program_), "Unseal", "", allow);
+  Decision allow =
+      Decision::Allow("SameMeasurement: the caller runs the same program");
+  Decision got =
+      domain_->Record(Caller::Program(*program_), "Unseal", "", allow);
   EXPECT_TRUE(got.allowed);
   EXPECT_EQ(got.reason, allow.reason);
   Decision deny = Decision::Deny("SameProgram: the caller is not the sealer");
@@ -562,8 +588,8 @@ TEST_F(AuditedDomainTest, ATamperedTrailIsNotExtended) {
   std::string contents = Read();
   contents[contents.find("Admin:List")] = 'a';
   Write(contents);
-  EXPECT_THAT(AuditLog::Open(path_),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("audit log line 2")));
+  EXPECT_THAT(AuditLog::Open(path_), StatusIs(absl::StatusCode::kDataLoss,
+                                              HasSubstr("audit log line 2")));
   EXPECT_EQ(Read(), contents);
 }
 

@@ -48,31 +48,33 @@ class DomainPolicyIoTest : public ::testing::Test {
 
   // A policy with every matcher kind, labels and admin rules.
   std::string GoodText() const {
-    return absl::StrReplaceAll(R"pb(
-# A comment.
-domain_name: "corp"
-rules {
-  id: "exec"
-  operations: ["Execute", "Attest"]
-  principals { measurement: "sha256:$A" }
-  principals { signer { signer: "$KEY" product: "app" min_version: 2 } }
-}
-rules {
-  id: "db"
-  operations: ["Seal", "Unseal"]
-  labels: ["db", "*"]
-  principals { name_prefix: "$KEY" }
-  principals { exact_name: "$PROGRAM" }
-}
-rules {
-  id: "admins"
-  operations: "Admin:*"
-  principals { uid: 0 }
-  principals { gid: 27 }
-}
-)pb",
-                               {{"$A", Hex64('a')}, {"$KEY", key_name_},
-                                {"$PROGRAM", program_}});
+    return absl::StrReplaceAll(
+        R"pb(
+          # A comment.
+          domain_name: "corp"
+          rules {
+            id: "exec"
+            operations: [ "Execute", "Attest" ]
+            principals { measurement: "sha256:$A" }
+            principals {
+              signer { signer: "$KEY" product: "app" min_version: 2 }
+            }
+          }
+          rules {
+            id: "db"
+            operations: [ "Seal", "Unseal" ]
+            labels: [ "db", "*" ]
+            principals { name_prefix: "$KEY" }
+            principals { exact_name: "$PROGRAM" }
+          }
+          rules {
+            id: "admins"
+            operations: "Admin:*"
+            principals { uid: 0 }
+            principals { gid: 27 }
+          }
+        )pb",
+        {{"$A", Hex64('a')}, {"$KEY", key_name_}, {"$PROGRAM", program_}});
   }
 
   // `text` parsed and valid; on failure the test fails and an empty policy
@@ -108,7 +110,8 @@ TEST_F(DomainPolicyIoTest, ParsesGoodText) {
   EXPECT_EQ(exec.id(), "exec");
   EXPECT_THAT(exec.operations(), testing::ElementsAre("Execute", "Attest"));
   ASSERT_EQ(exec.principals_size(), 2);
-  EXPECT_EQ(exec.principals(0).measurement(), absl::StrCat("sha256:", Hex64('a')));
+  EXPECT_EQ(exec.principals(0).measurement(),
+            absl::StrCat("sha256:", Hex64('a')));
   EXPECT_EQ(exec.principals(1).signer().signer(), key_name_);
   EXPECT_EQ(exec.principals(1).signer().product(), "app");
   EXPECT_EQ(exec.principals(1).signer().min_version(), 2u);
@@ -128,18 +131,25 @@ TEST_F(DomainPolicyIoTest, TextRoundTrips) {
 }
 
 TEST_F(DomainPolicyIoTest, BadTextNamesTheLine) {
-  EXPECT_THAT(ParseDomainPolicyText("domain_name: \"x\"\nrules {\n  idd: \"a\"\n}\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 3")));
-  EXPECT_THAT(ParseDomainPolicyText("domain_name: \"x\"\n\n\nrules {\n  id: \"a\"\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 6")));
-  EXPECT_THAT(ParseDomainPolicyText("domain_name: 5\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 1")));
-  EXPECT_THAT(ParseDomainPolicyText("# c\ndomain_name: \"x\"\nrules { principals { uid: -1 } }\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 3")));
-  EXPECT_THAT(ParseDomainPolicyText("domain_name: \"x\" domain_name: \"y\"\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 1")));
-  EXPECT_THAT(ParseDomainPolicyText("\xff\xfe garbage"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 1")));
+  EXPECT_THAT(
+      ParseDomainPolicyText("domain_name: \"x\"\nrules {\n  idd: \"a\"\n}\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 3")));
+  EXPECT_THAT(
+      ParseDomainPolicyText("domain_name: \"x\"\n\n\nrules {\n  id: \"a\"\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 6")));
+  EXPECT_THAT(
+      ParseDomainPolicyText("domain_name: 5\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 1")));
+  EXPECT_THAT(
+      ParseDomainPolicyText(
+          "# c\ndomain_name: \"x\"\nrules { principals { uid: -1 } }\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 3")));
+  EXPECT_THAT(
+      ParseDomainPolicyText("domain_name: \"x\" domain_name: \"y\"\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 1")));
+  EXPECT_THAT(
+      ParseDomainPolicyText("\xff\xfe garbage"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 1")));
   EXPECT_THAT(ParseDomainPolicyText(std::string(kMaxDomainPolicySize + 1, ' ')),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("4 MiB")));
 }
@@ -153,76 +163,101 @@ struct InvalidCase {
 TEST_F(DomainPolicyIoTest, ValidationNamesTheRuleAndTheProblem) {
   const std::string key = key_name_;
   const std::string m = absl::StrCat("sha256:", Hex64('a'));
-  const std::string ok_principal = absl::StrCat("principals { measurement: \"", m, "\" }");
+  const std::string ok_principal =
+      absl::StrCat("principals { measurement: \"", m, "\" }");
   const InvalidCase cases[] = {
-      {"no domain name", "rules { id: \"a\" operations: \"Execute\" " + ok_principal + " }",
+      {"no domain name",
+       "rules { id: \"a\" operations: \"Execute\" " + ok_principal + " }",
        "needs a domain_name"},
-      {"rule without id", "domain_name: \"d\" rules { operations: \"Execute\" " +
-                              ok_principal + " }",
+      {"rule without id",
+       "domain_name: \"d\" rules { operations: \"Execute\" " + ok_principal +
+           " }",
        "rule #1: needs an id"},
       {"duplicate id",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" " + ok_principal +
-           " } rules { id: \"a\" operations: \"Attest\" " + ok_principal + " }",
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" " +
+           ok_principal + " } rules { id: \"a\" operations: \"Attest\" " +
+           ok_principal + " }",
        "rule #2 'a': duplicate id"},
-      {"no operation", "domain_name: \"d\" rules { id: \"a\" " + ok_principal + " }",
+      {"no operation",
+       "domain_name: \"d\" rules { id: \"a\" " + ok_principal + " }",
        "rule #1 'a': grants no operation"},
       {"unknown operation",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Exec\" " + ok_principal + " }",
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Exec\" " +
+           ok_principal + " }",
        "unknown operation 'Exec'"},
       {"lowercase operation",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"execute\" " + ok_principal + " }",
+       "domain_name: \"d\" rules { id: \"a\" operations: \"execute\" " +
+           ok_principal + " }",
        "unknown operation 'execute'"},
       {"unknown admin call",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Admin:Reboot\" principals { uid: 0 } }",
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Admin:Reboot\" "
+       "principals { uid: 0 } }",
        "unknown operation 'Admin:Reboot'"},
       {"labels on Execute",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" labels: \"db\" " +
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" labels: "
+       "\"db\" " +
            ok_principal + " }",
        "labels apply only to Seal and Unseal"},
       {"empty label",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Unseal\" labels: \"\" " +
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Unseal\" labels: "
+       "\"\" " +
            ok_principal + " }",
        "label '' must be"},
-      {"no principals", "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" }",
+      {"no principals",
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" }",
        "rule #1 'a': matches no principal"},
       {"matcher without kind",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" principals { } }",
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" "
+       "principals { } }",
        "no kind set"},
       {"measurement without prefix",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" principals { "
-       "measurement: \"" + Hex64('a') + "\" } }",
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" "
+       "principals { "
+       "measurement: \"" +
+           Hex64('a') + "\" } }",
        "principals #1"},
       {"measurement with uppercase hex",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" principals { "
-       "measurement: \"sha256:" + std::string(64, 'A') + "\" } }",
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" "
+       "principals { "
+       "measurement: \"sha256:" +
+           std::string(64, 'A') + "\" } }",
        "not lowercase hex"},
       {"short measurement",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" " + ok_principal +
-           " principals { measurement: \"sha256:" + std::string(63, 'a') + "\" } }",
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" " +
+           ok_principal + " principals { measurement: \"sha256:" +
+           std::string(63, 'a') + "\" } }",
        "principals #2"},
       {"signer with subprincipals",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" principals { signer { "
-       "signer: \"" + program_ + "\" product: \"app\" } } }",
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" "
+       "principals { signer { "
+       "signer: \"" +
+           program_ + "\" product: \"app\" } } }",
        "bare key principal"},
       {"signer not a key",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" principals { signer { "
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" "
+       "principals { signer { "
        "signer: \"alice\" product: \"app\" } } }",
        "principals #1"},
       {"signer without product",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" principals { signer { "
-       "signer: \"" + key + "\" } } }",
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" "
+       "principals { signer { "
+       "signer: \"" +
+           key + "\" } } }",
        "product must be 1-128"},
       {"bad exact name",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" principals { "
-       "exact_name: \"" + key + ".Program(x)\" } }",
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" "
+       "principals { "
+       "exact_name: \"" +
+           key + ".Program(x)\" } }",
        "principals #1"},
       {"bad name prefix",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" principals { "
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" "
+       "principals { "
        "name_prefix: \"key(\" } }",
        "principals #1"},
       {"second rule bad",
-       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" " + ok_principal +
-           " } rules { id: \"b\" operations: \"Attest\" }",
+       "domain_name: \"d\" rules { id: \"a\" operations: \"Execute\" " +
+           ok_principal + " } rules { id: \"b\" operations: \"Attest\" }",
        "rule #2 'b'"},
   };
   for (const InvalidCase& c : cases) {
@@ -247,7 +282,8 @@ TEST_F(DomainPolicyIoTest, KnownOperations) {
         "Admin:Shutdown", "Admin:*"}) {
     EXPECT_TRUE(IsKnownOperation(op)) << op;
   }
-  for (absl::string_view op : {"", "execute", "Admin:", "Admin", "*", "Execute ", "Admin:Foo"}) {
+  for (absl::string_view op :
+       {"", "execute", "Admin:", "Admin", "*", "Execute ", "Admin:Foo"}) {
     EXPECT_FALSE(IsKnownOperation(op)) << op;
   }
 }
@@ -256,7 +292,8 @@ TEST_F(DomainPolicyIoTest, SignAndVerifyRoundTrip) {
   DomainPolicy policy = Parse(GoodText());
   auto signed_policy = SignDomainPolicy(policy, *policy_key_);
   ASSERT_THAT(signed_policy, IsOk());
-  auto verified = VerifySignedDomainPolicy(*signed_policy, policy_key_->verifying_key());
+  auto verified =
+      VerifySignedDomainPolicy(*signed_policy, policy_key_->verifying_key());
   ASSERT_THAT(verified, IsOk());
   EXPECT_EQ(Serialize(*verified), Serialize(policy));
   // The envelope names the key and carries the exact bytes signed.
@@ -264,9 +301,10 @@ TEST_F(DomainPolicyIoTest, SignAndVerifyRoundTrip) {
   ASSERT_TRUE(env.ParseFromString(*signed_policy));
   EXPECT_EQ(env.policy_key(), policy_key_->verifying_key().spki());
   EXPECT_EQ(env.serialized_policy(), Serialize(policy));
-  EXPECT_THAT(policy_key_->verifying_key().Verify(kDomainPolicyContext,
-                                                  env.serialized_policy(), env.signature()),
-              IsOk());
+  EXPECT_THAT(
+      policy_key_->verifying_key().Verify(
+          kDomainPolicyContext, env.serialized_policy(), env.signature()),
+      IsOk());
 }
 
 TEST_F(DomainPolicyIoTest, UnsignedPolicyIsRefused) {
@@ -274,8 +312,9 @@ TEST_F(DomainPolicyIoTest, UnsignedPolicyIsRefused) {
   SignedDomainPolicy env;
   env.set_serialized_policy(Serialize(policy));
   env.set_policy_key(policy_key_->verifying_key().spki());
-  EXPECT_THAT(VerifySignedDomainPolicy(Serialize(env), policy_key_->verifying_key()),
-              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("not signed")));
+  EXPECT_THAT(
+      VerifySignedDomainPolicy(Serialize(env), policy_key_->verifying_key()),
+      StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("not signed")));
   // Empty bytes are an empty envelope: not signed either.
   EXPECT_THAT(VerifySignedDomainPolicy("", policy_key_->verifying_key()),
               StatusIs(absl::StatusCode::kUnauthenticated));
@@ -290,21 +329,25 @@ TEST_F(DomainPolicyIoTest, TamperedPolicyIsRefused) {
   for (size_t i = 0; i < env.serialized_policy().size(); ++i) {
     SignedDomainPolicy bad = env;
     (*bad.mutable_serialized_policy())[i] ^= 0x01;
-    EXPECT_THAT(VerifySignedDomainPolicy(Serialize(bad), policy_key_->verifying_key()),
-                StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("does not verify")))
+    EXPECT_THAT(
+        VerifySignedDomainPolicy(Serialize(bad), policy_key_->verifying_key()),
+        StatusIs(absl::StatusCode::kUnauthenticated,
+                 HasSubstr("does not verify")))
         << "byte " << i;
   }
   // A policy with a rule added after signing.
   SignedDomainPolicy extended = env;
-  extended.mutable_serialized_policy()->append(
-      Serialize(Parse(absl::StrCat("domain_name: \"corp\" rules { id: \"evil\" "
-                                   "operations: \"Admin:*\" principals { uid: 1000 } }"))));
-  EXPECT_THAT(VerifySignedDomainPolicy(Serialize(extended), policy_key_->verifying_key()),
+  extended.mutable_serialized_policy()->append(Serialize(Parse(
+      absl::StrCat("domain_name: \"corp\" rules { id: \"evil\" "
+                   "operations: \"Admin:*\" principals { uid: 1000 } }"))));
+  EXPECT_THAT(VerifySignedDomainPolicy(Serialize(extended),
+                                       policy_key_->verifying_key()),
               StatusIs(absl::StatusCode::kUnauthenticated));
   // A changed signature.
   SignedDomainPolicy bad_sig = env;
   (*bad_sig.mutable_signature())[bad_sig.signature().size() - 1] ^= 0x01;
-  EXPECT_THAT(VerifySignedDomainPolicy(Serialize(bad_sig), policy_key_->verifying_key()),
+  EXPECT_THAT(VerifySignedDomainPolicy(Serialize(bad_sig),
+                                       policy_key_->verifying_key()),
               StatusIs(absl::StatusCode::kUnauthenticated));
 }
 
@@ -327,40 +370,47 @@ TEST_F(DomainPolicyIoTest, PolicySignedByAnotherKeyIsRefused) {
   DomainPolicy policy = Parse(GoodText());
   auto by_other = SignDomainPolicy(policy, *other_key_);
   ASSERT_THAT(by_other, IsOk());
-  EXPECT_THAT(VerifySignedDomainPolicy(*by_other, policy_key_->verifying_key()),
-              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("another key")));
+  EXPECT_THAT(
+      VerifySignedDomainPolicy(*by_other, policy_key_->verifying_key()),
+      StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("another key")));
   // Signed by another key but claiming to be ours.
-  EXPECT_THAT(VerifySignedDomainPolicy(
-                  Envelope(Serialize(policy), *other_key_, policy_key_->verifying_key()),
-                  policy_key_->verifying_key()),
-              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("does not verify")));
+  EXPECT_THAT(VerifySignedDomainPolicy(Envelope(Serialize(policy), *other_key_,
+                                                policy_key_->verifying_key()),
+                                       policy_key_->verifying_key()),
+              StatusIs(absl::StatusCode::kUnauthenticated,
+                       HasSubstr("does not verify")));
   // Signed by our key for another purpose (another signature context).
   SignedDomainPolicy env;
   env.set_serialized_policy(Serialize(policy));
   env.set_policy_key(policy_key_->verifying_key().spki());
-  auto wrong_context = policy_key_->Sign(kProgramSignatureContext, env.serialized_policy());
+  auto wrong_context =
+      policy_key_->Sign(kProgramSignatureContext, env.serialized_policy());
   ASSERT_THAT(wrong_context, IsOk());
   env.set_signature(*wrong_context);
-  EXPECT_THAT(VerifySignedDomainPolicy(Serialize(env), policy_key_->verifying_key()),
-              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(
+      VerifySignedDomainPolicy(Serialize(env), policy_key_->verifying_key()),
+      StatusIs(absl::StatusCode::kUnauthenticated));
 }
 
 TEST_F(DomainPolicyIoTest, GarbageIsRefused) {
   for (const std::string& garbage :
        {std::string("garbage"), std::string("\xff\xff\xff\xff", 4),
-        std::string("\x0a\x05\x01", 3), std::string("\x0a\xff\xff\xff\xff\x0f", 6)}) {
+        std::string("\x0a\x05\x01", 3),
+        std::string("\x0a\xff\xff\xff\xff\x0f", 6)}) {
     EXPECT_THAT(VerifySignedDomainPolicy(garbage, policy_key_->verifying_key()),
                 StatusIs(absl::StatusCode::kInvalidArgument))
         << garbage;
   }
-  EXPECT_THAT(VerifySignedDomainPolicy(std::string(kMaxDomainPolicySize + 1, '\0'),
-                                       policy_key_->verifying_key()),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("4 MiB")));
+  EXPECT_THAT(
+      VerifySignedDomainPolicy(std::string(kMaxDomainPolicySize + 1, '\0'),
+                               policy_key_->verifying_key()),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("4 MiB")));
   // A signed body that is not a DomainPolicy.
-  EXPECT_THAT(VerifySignedDomainPolicy(
-                  Envelope("\xff\xff\xff", *policy_key_, policy_key_->verifying_key()),
-                  policy_key_->verifying_key()),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not parse")));
+  EXPECT_THAT(VerifySignedDomainPolicy(Envelope("\xff\xff\xff", *policy_key_,
+                                                policy_key_->verifying_key()),
+                                       policy_key_->verifying_key()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("does not parse")));
 }
 
 TEST_F(DomainPolicyIoTest, UnknownFieldInTheEnvelopeIsRefused) {
@@ -372,9 +422,10 @@ TEST_F(DomainPolicyIoTest, UnknownFieldInTheEnvelopeIsRefused) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("does not understand")));
   // Field 9, length-delimited, before the known ones.
-  EXPECT_THAT(VerifySignedDomainPolicy(absl::StrCat("\x4a\x02hi", *signed_policy),
-                                       policy_key_->verifying_key()),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      VerifySignedDomainPolicy(absl::StrCat("\x4a\x02hi", *signed_policy),
+                               policy_key_->verifying_key()),
+      StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(DomainPolicyIoTest, UnknownFieldInsideTheSignedPolicyIsRefused) {
@@ -388,27 +439,32 @@ TEST_F(DomainPolicyIoTest, UnknownFieldInsideTheSignedPolicyIsRefused) {
                        HasSubstr("does not understand")));
   // Inside a rule, and inside a matcher.
   DomainPolicy in_rule = policy;
-  in_rule.mutable_rules(1)->GetReflection()->MutableUnknownFields(in_rule.mutable_rules(1))
+  in_rule.mutable_rules(1)
+      ->GetReflection()
+      ->MutableUnknownFields(in_rule.mutable_rules(1))
       ->AddVarint(5, 1);
-  EXPECT_THAT(VerifySignedDomainPolicy(
-                  Envelope(Serialize(in_rule), *policy_key_, policy_key_->verifying_key()),
-                  policy_key_->verifying_key()),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("does not understand")));
+  EXPECT_THAT(
+      VerifySignedDomainPolicy(Envelope(Serialize(in_rule), *policy_key_,
+                                        policy_key_->verifying_key()),
+                               policy_key_->verifying_key()),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("does not understand")));
   DomainPolicy in_matcher = policy;
   Matcher* matcher = in_matcher.mutable_rules(0)->mutable_principals(1);
-  matcher->mutable_signer()->GetReflection()
+  matcher->mutable_signer()
+      ->GetReflection()
       ->MutableUnknownFields(matcher->mutable_signer())
       ->AddLengthDelimited(7, "newer");
-  EXPECT_THAT(VerifySignedDomainPolicy(
-                  Envelope(Serialize(in_matcher), *policy_key_, policy_key_->verifying_key()),
-                  policy_key_->verifying_key()),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("does not understand")));
+  EXPECT_THAT(
+      VerifySignedDomainPolicy(Envelope(Serialize(in_matcher), *policy_key_,
+                                        policy_key_->verifying_key()),
+                               policy_key_->verifying_key()),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("does not understand")));
   // The same bytes without the unknown field verify.
-  EXPECT_THAT(VerifySignedDomainPolicy(
-                  Envelope(Serialize(policy), *policy_key_, policy_key_->verifying_key()),
-                  policy_key_->verifying_key()),
+  EXPECT_THAT(VerifySignedDomainPolicy(Envelope(Serialize(policy), *policy_key_,
+                                                policy_key_->verifying_key()),
+                                       policy_key_->verifying_key()),
               IsOk());
 }
 
@@ -416,16 +472,18 @@ TEST_F(DomainPolicyIoTest, SignedButInvalidPolicyIsRefused) {
   DomainPolicy policy = Parse(GoodText());
   DomainPolicy no_name = policy;
   no_name.clear_domain_name();
-  EXPECT_THAT(VerifySignedDomainPolicy(
-                  Envelope(Serialize(no_name), *policy_key_, policy_key_->verifying_key()),
-                  policy_key_->verifying_key()),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("domain_name")));
+  EXPECT_THAT(
+      VerifySignedDomainPolicy(Envelope(Serialize(no_name), *policy_key_,
+                                        policy_key_->verifying_key()),
+                               policy_key_->verifying_key()),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("domain_name")));
   DomainPolicy dup = policy;
   dup.mutable_rules(1)->set_id("exec");
-  EXPECT_THAT(VerifySignedDomainPolicy(
-                  Envelope(Serialize(dup), *policy_key_, policy_key_->verifying_key()),
-                  policy_key_->verifying_key()),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("duplicate id")));
+  EXPECT_THAT(
+      VerifySignedDomainPolicy(
+          Envelope(Serialize(dup), *policy_key_, policy_key_->verifying_key()),
+          policy_key_->verifying_key()),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("duplicate id")));
 }
 
 }  // namespace

@@ -49,7 +49,8 @@ class ProgramSignatureTest : public ::testing::Test {
     return sig.SerializeAsString();
   }
 
-  ProgramClaim Claim(absl::string_view product = "demo", uint64_t version = 3) const {
+  ProgramClaim Claim(absl::string_view product = "demo",
+                     uint64_t version = 3) const {
     ProgramClaim claim;
     claim.set_measurement(measurement_);
     claim.set_product(std::string(product));
@@ -72,7 +73,8 @@ TEST_F(ProgramSignatureTest, SignAndVerifyRoundTrip) {
 
   auto sub = PublisherSubprincipal(*claim);
   ASSERT_THAT(sub, IsOk());
-  auto expected = Subprincipal::Publisher(publisher_->verifying_key(), "demo-secret", 3);
+  auto expected =
+      Subprincipal::Publisher(publisher_->verifying_key(), "demo-secret", 3);
   ASSERT_THAT(expected, IsOk());
   EXPECT_EQ(*sub, *expected);
   EXPECT_EQ(sub->ToString(),
@@ -99,15 +101,17 @@ TEST_F(ProgramSignatureTest, ExtremeVersionsRoundTrip) {
 
 TEST_F(ProgramSignatureTest, SignRefusesBadInput) {
   for (size_t size : {size_t{0}, size_t{31}, size_t{33}, size_t{64}}) {
-    EXPECT_THAT(SignProgram(*publisher_, std::string(size, 'm'), "demo", 1),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32-byte")))
+    EXPECT_THAT(
+        SignProgram(*publisher_, std::string(size, 'm'), "demo", 1),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32-byte")))
         << size;
   }
   for (const std::string& product :
-       {std::string(""), std::string("de mo"), std::string("a,b"), std::string("a(b)"),
-        std::string("a/b"), std::string(129, 'p')}) {
-    EXPECT_THAT(SignProgram(*publisher_, measurement_, product, 1),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("product")))
+       {std::string(""), std::string("de mo"), std::string("a,b"),
+        std::string("a(b)"), std::string("a/b"), std::string(129, 'p')}) {
+    EXPECT_THAT(
+        SignProgram(*publisher_, measurement_, product, 1),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("product")))
         << product;
   }
 }
@@ -155,24 +159,30 @@ TEST_F(ProgramSignatureTest, AnotherKeyOrContextIsRefused) {
   EXPECT_THAT(VerifyProgramSignature(mixed.SerializeAsString(), measurement_),
               StatusIs(absl::StatusCode::kUnauthenticated));
   // A signature made for a domain policy is not a program signature.
-  EXPECT_THAT(VerifyProgramSignature(SignClaim(Claim(), *publisher_, kDomainPolicyContext),
-                                     measurement_),
-              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(
+      VerifyProgramSignature(
+          SignClaim(Claim(), *publisher_, kDomainPolicyContext), measurement_),
+      StatusIs(absl::StatusCode::kUnauthenticated));
   // The hand-made one with the right context verifies.
-  EXPECT_THAT(VerifyProgramSignature(SignClaim(Claim(), *publisher_), measurement_), IsOk());
+  EXPECT_THAT(
+      VerifyProgramSignature(SignClaim(Claim(), *publisher_), measurement_),
+      IsOk());
 }
 
 TEST_F(ProgramSignatureTest, MalformedSignaturesAreRefused) {
   for (const std::string& garbage :
        {std::string("garbage"), std::string("\xff\xff\xff", 3), std::string(""),
-        std::string("\x12\x03" "abc", 5)}) {
+        std::string("\x12\x03"
+                    "abc",
+                    5)}) {
     EXPECT_THAT(VerifyProgramSignature(garbage, measurement_),
                 StatusIs(absl::StatusCode::kInvalidArgument))
         << garbage;
   }
-  EXPECT_THAT(VerifyProgramSignature(std::string(kMaxProgramSignatureSize + 1, '\0'),
-                                     measurement_),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("too large")));
+  EXPECT_THAT(
+      VerifyProgramSignature(std::string(kMaxProgramSignatureSize + 1, '\0'),
+                             measurement_),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("too large")));
   // Validly signed, but the claim is not a ProgramClaim.
   ProgramSignature sig;
   sig.set_serialized_claim("\xff\xff\xff");
@@ -181,11 +191,13 @@ TEST_F(ProgramSignatureTest, MalformedSignaturesAreRefused) {
   ASSERT_THAT(s, IsOk());
   sig.set_signature(*s);
   EXPECT_THAT(VerifyProgramSignature(sig.SerializeAsString(), measurement_),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not parse")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("does not parse")));
   // Validly signed, but naming a product no name may carry.
-  EXPECT_THAT(VerifyProgramSignature(SignClaim(Claim("bad product,9"), *publisher_),
-                                     measurement_),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("product")));
+  EXPECT_THAT(
+      VerifyProgramSignature(SignClaim(Claim("bad product,9"), *publisher_),
+                             measurement_),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("product")));
 }
 
 }  // namespace

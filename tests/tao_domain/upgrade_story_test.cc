@@ -73,7 +73,8 @@ std::string RunAndCapture(const std::string& path) {
   std::string out;
   char buffer[256];
   size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0)
+    out.append(buffer, n);
   ::pclose(pipe);
   return out;
 }
@@ -102,10 +103,11 @@ class UpgradeStoryTest : public ::testing::Test {
     TAO_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(binary));
     std::string copy = dir_.Join(name);
     TAO_RETURN_IF_ERROR(WriteFileAtomically(copy, bytes, 0755));
-    TAO_ASSIGN_OR_RETURN(std::string signature,
-                         SignProgram(publisher, Sha256(bytes), product, version));
-    return WriteFileAtomically(absl::StrCat(copy, kProgramSignatureSuffix), signature,
-                               0644);
+    TAO_ASSIGN_OR_RETURN(
+        std::string signature,
+        SignProgram(publisher, Sha256(bytes), product, version));
+    return WriteFileAtomically(absl::StrCat(copy, kProgramSignatureSuffix),
+                               signature, 0644);
   }
 
   // What a host does before it runs `name`: measures the copy afresh, reads
@@ -120,7 +122,8 @@ class UpgradeStoryTest : public ::testing::Test {
                          kMaxProgramSignatureSize));
     TAO_ASSIGN_OR_RETURN(PublisherClaim claim,
                          VerifyProgramSignature(signature, measurement));
-    TAO_ASSIGN_OR_RETURN(Subprincipal program, Subprincipal::Program(measurement));
+    TAO_ASSIGN_OR_RETURN(Subprincipal program,
+                         Subprincipal::Program(measurement));
     TAO_ASSIGN_OR_RETURN(Subprincipal publisher, PublisherSubprincipal(claim));
     TAO_ASSIGN_OR_RETURN(Principal named, host_->name().Extend(program));
     return named.Extend(publisher);
@@ -178,10 +181,14 @@ TEST_F(UpgradeStoryTest, TheThreeBuildsAreDifferentPrograms) {
   EXPECT_NE(*m1, *m2);
   EXPECT_NE(*m0, *m2);
   // And real programs: the published copies run and say which they are.
-  ASSERT_THAT(Publish(VERSIONED_V1, "app-v1", *publisher_, kProduct, 1), IsOk());
-  EXPECT_EQ(RunAndCapture(dir_.Join("app-v1")), "versioned_program version 1\n");
-  ASSERT_THAT(Publish(VERSIONED_V2, "app-v2", *publisher_, kProduct, 2), IsOk());
-  EXPECT_EQ(RunAndCapture(dir_.Join("app-v2")), "versioned_program version 2\n");
+  ASSERT_THAT(Publish(VERSIONED_V1, "app-v1", *publisher_, kProduct, 1),
+              IsOk());
+  EXPECT_EQ(RunAndCapture(dir_.Join("app-v1")),
+            "versioned_program version 1\n");
+  ASSERT_THAT(Publish(VERSIONED_V2, "app-v2", *publisher_, kProduct, 2),
+              IsOk());
+  EXPECT_EQ(RunAndCapture(dir_.Join("app-v2")),
+            "versioned_program version 2\n");
 }
 
 TEST_F(UpgradeStoryTest, TheHostNamesThePublisherProductAndVersion) {
@@ -202,23 +209,27 @@ TEST_F(UpgradeStoryTest, UpgradesUnsealAndOlderVersionsDoNot) {
   Principal v0 = Install(VERSIONED_V0, "app-v0", *publisher_, kProduct, 0);
   Principal v1 = Install(VERSIONED_V1, "app-v1", *publisher_, kProduct, 1);
   Principal v2 = Install(VERSIONED_V2, "app-v2", *publisher_, kProduct, 2);
-  Principal v2_other_product = Install(VERSIONED_V2, "other-v2", *publisher_, "other", 2);
+  Principal v2_other_product =
+      Install(VERSIONED_V2, "other-v2", *publisher_, "other", 2);
   Principal v2_other_publisher =
       Install(VERSIONED_V2, "forged-v2", *other_publisher_, kProduct, 2);
 
   const std::string bundle = Seal(
-      SameSignerPolicy(Principal::ForKey(publisher_->verifying_key()).text(), kProduct, 1),
+      SameSignerPolicy(Principal::ForKey(publisher_->verifying_key()).text(),
+                       kProduct, 1),
       v1);
   auto unsealed = host_->Decrypt(bundle);
   ASSERT_THAT(unsealed, IsOk());
   EXPECT_EQ(unsealed->sealer, v1);
   EXPECT_EQ(unsealed->policy,
-            absl::StrCat("SameSigner(", Principal::ForKey(publisher_->verifying_key()).text(),
+            absl::StrCat("SameSigner(",
+                         Principal::ForKey(publisher_->verifying_key()).text(),
                          ",demo-secret,1)"));
 
   Decision upgrade = Unseal(bundle, v2);
   EXPECT_TRUE(upgrade.allowed) << upgrade.reason;
-  EXPECT_THAT(upgrade.reason, StartsWith("SameSigner: the caller is version 2"));
+  EXPECT_THAT(upgrade.reason,
+              StartsWith("SameSigner: the caller is version 2"));
 
   Decision same = Unseal(bundle, v1);
   EXPECT_TRUE(same.allowed) << same.reason;
@@ -266,7 +277,8 @@ TEST_F(UpgradeStoryTest, SameMeasurementAndSameProgramWithRealBinaries) {
 }
 
 TEST_F(UpgradeStoryTest, ASignatureIsForOneBinaryOnly) {
-  ASSERT_THAT(Publish(VERSIONED_V1, "app-v1", *publisher_, kProduct, 1), IsOk());
+  ASSERT_THAT(Publish(VERSIONED_V1, "app-v1", *publisher_, kProduct, 1),
+              IsOk());
   auto sig_v1 = ReadFileToString(dir_.Join("app-v1.taosig"));
   ASSERT_THAT(sig_v1, IsOk());
   auto m1 = MeasureFile(dir_.Join("app-v1"));
@@ -274,25 +286,31 @@ TEST_F(UpgradeStoryTest, ASignatureIsForOneBinaryOnly) {
   ASSERT_THAT(m1, IsOk());
   ASSERT_THAT(m2, IsOk());
   EXPECT_THAT(VerifyProgramSignature(*sig_v1, *m1), IsOk());
-  EXPECT_THAT(VerifyProgramSignature(*sig_v1, *m2),
-              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr(HexEncode(*m2))));
+  EXPECT_THAT(
+      VerifyProgramSignature(*sig_v1, *m2),
+      StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr(HexEncode(*m2))));
 
   // v1's signature copied beside v2: the host refuses to name it.
   auto v2_bytes = ReadFileToString(VERSIONED_V2);
   ASSERT_THAT(v2_bytes, IsOk());
-  ASSERT_THAT(WriteFileAtomically(dir_.Join("app-v2"), *v2_bytes, 0755), IsOk());
-  ASSERT_THAT(WriteFileAtomically(dir_.Join("app-v2.taosig"), *sig_v1, 0644), IsOk());
-  EXPECT_THAT(NameAsHostWould("app-v2"), StatusIs(absl::StatusCode::kUnauthenticated));
+  ASSERT_THAT(WriteFileAtomically(dir_.Join("app-v2"), *v2_bytes, 0755),
+              IsOk());
+  ASSERT_THAT(WriteFileAtomically(dir_.Join("app-v2.taosig"), *sig_v1, 0644),
+              IsOk());
+  EXPECT_THAT(NameAsHostWould("app-v2"),
+              StatusIs(absl::StatusCode::kUnauthenticated));
 
   // A binary changed after signing is refused too.
   std::string patched = *ReadFileToString(dir_.Join("app-v1"));
   patched[patched.size() / 2] ^= 0x01;
   ASSERT_THAT(WriteFileAtomically(dir_.Join("app-v1"), patched, 0755), IsOk());
-  EXPECT_THAT(NameAsHostWould("app-v1"), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(NameAsHostWould("app-v1"),
+              StatusIs(absl::StatusCode::kUnauthenticated));
 }
 
 TEST_F(UpgradeStoryTest, ATamperedSignatureFileIsRefused) {
-  ASSERT_THAT(Publish(VERSIONED_V2, "app-v2", *publisher_, kProduct, 2), IsOk());
+  ASSERT_THAT(Publish(VERSIONED_V2, "app-v2", *publisher_, kProduct, 2),
+              IsOk());
   ASSERT_THAT(NameAsHostWould("app-v2"), IsOk());
   const std::string sig_path = dir_.Join("app-v2.taosig");
   auto original = ReadFileToString(sig_path);
@@ -314,11 +332,14 @@ TEST_F(UpgradeStoryTest, ATamperedSignatureFileIsRefused) {
   ASSERT_TRUE(claim.ParseFromString(sig.serialized_claim()));
   claim.set_version(99);
   claim.SerializeToString(sig.mutable_serialized_claim());
-  ASSERT_THAT(WriteFileAtomically(sig_path, sig.SerializeAsString(), 0644), IsOk());
-  EXPECT_THAT(NameAsHostWould("app-v2"), StatusIs(absl::StatusCode::kUnauthenticated));
+  ASSERT_THAT(WriteFileAtomically(sig_path, sig.SerializeAsString(), 0644),
+              IsOk());
+  EXPECT_THAT(NameAsHostWould("app-v2"),
+              StatusIs(absl::StatusCode::kUnauthenticated));
   // An empty signature file.
   ASSERT_THAT(WriteFileAtomically(sig_path, "", 0644), IsOk());
-  EXPECT_THAT(NameAsHostWould("app-v2"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(NameAsHostWould("app-v2"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 // The domain policy names the same publisher: Execute for version 2 and up,
@@ -326,37 +347,45 @@ TEST_F(UpgradeStoryTest, ATamperedSignatureFileIsRefused) {
 TEST_F(UpgradeStoryTest, DomainSignerRulesWithRealBinaries) {
   Principal v1 = Install(VERSIONED_V1, "app-v1", *publisher_, kProduct, 1);
   Principal v2 = Install(VERSIONED_V2, "app-v2", *publisher_, kProduct, 2);
-  Principal forged = Install(VERSIONED_V2, "forged-v2", *other_publisher_, kProduct, 2);
+  Principal forged =
+      Install(VERSIONED_V2, "forged-v2", *other_publisher_, kProduct, 2);
   auto policy_key = SigningKey::Generate();
   ASSERT_THAT(policy_key, IsOk());
   std::string publisher = Principal::ForKey(publisher_->verifying_key()).text();
-  auto policy = ParseDomainPolicyText(absl::StrReplaceAll(R"pb(
-    domain_name: "story"
-    rules {
-      id: "run-v2"
-      operations: "Execute"
-      principals { signer { signer: "$PUB" product: "demo-secret" min_version: 2 } }
-    }
-    rules {
-      id: "demo-data"
-      operations: "Unseal"
-      labels: "demo"
-      principals { signer { signer: "$PUB" product: "demo-secret" min_version: 0 } }
-    }
-  )pb", {{"$PUB", publisher}}));
+  auto policy = ParseDomainPolicyText(absl::StrReplaceAll(
+      R"pb(
+        domain_name: "story"
+        rules {
+          id: "run-v2"
+          operations: "Execute"
+          principals {
+            signer { signer: "$PUB" product: "demo-secret" min_version: 2 }
+          }
+        }
+        rules {
+          id: "demo-data"
+          operations: "Unseal"
+          labels: "demo"
+          principals {
+            signer { signer: "$PUB" product: "demo-secret" min_version: 0 }
+          }
+        }
+      )pb",
+      {{"$PUB", publisher}}));
   ASSERT_THAT(policy, IsOk());
   auto signed_policy = SignDomainPolicy(*policy, *policy_key);
   ASSERT_THAT(signed_policy, IsOk());
   RealClock clock;
-  auto domain =
-      TaoDomain::Create(policy_key->verifying_key(), *signed_policy, nullptr, clock);
+  auto domain = TaoDomain::Create(policy_key->verifying_key(), *signed_policy,
+                                  nullptr, clock);
   ASSERT_THAT(domain, IsOk());
 
   EXPECT_TRUE((*domain)->Authorize(Caller::Program(v2), "Execute").allowed);
   Decision old = (*domain)->Authorize(Caller::Program(v1), "Execute");
   EXPECT_FALSE(old.allowed);
   EXPECT_THAT(old.reason, HasSubstr("rule 'run-v2' grants Execute to others"));
-  EXPECT_FALSE((*domain)->Authorize(Caller::Program(forged), "Execute").allowed);
+  EXPECT_FALSE(
+      (*domain)->Authorize(Caller::Program(forged), "Execute").allowed);
 
   const std::string bundle = Seal(DomainRulePolicy("demo"), v1);
   EXPECT_TRUE(Unseal(bundle, v2, domain->get()).allowed);

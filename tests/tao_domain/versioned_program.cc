@@ -12,7 +12,8 @@
 
 namespace {
 // Kept in the binary as data, so each build differs in more than one immediate.
-const char kBanner[] = "versioned_program version " TAO_STRINGIFY(PROGRAM_VERSION);
+const char kBanner[] =
+    "versioned_program version " TAO_STRINGIFY(PROGRAM_VERSION);
 }  // namespace
 
 int main() {

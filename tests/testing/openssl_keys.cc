@@ -55,7 +55,8 @@ std::string P384Spki() { return Spki(GenerateEc("P-384").get()); }
 std::string P384Pem() {
   Pkey key = GenerateEc("P-384");
   if (key == nullptr) return "";
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()),
+                                                &BIO_free);
   EXPECT_EQ(PEM_write_bio_PUBKEY(bio.get(), key.get()), 1);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);  // NOLINT(runtime/int)

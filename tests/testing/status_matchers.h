@@ -48,7 +48,9 @@ namespace tao {
 namespace test {
 namespace internal_status {
 
-inline const absl::Status& GetStatus(const absl::Status& status) { return status; }
+inline const absl::Status& GetStatus(const absl::Status& status) {
+  return status;
+}
 
 template <typename T>
 const absl::Status& GetStatus(const absl::StatusOr<T>& status_or) {
@@ -60,8 +62,11 @@ template <typename T>
 class MonoIsOkMatcherImpl : public ::testing::MatcherInterface<T> {
  public:
   void DescribeTo(std::ostream* os) const override { *os << "is OK"; }
-  void DescribeNegationTo(std::ostream* os) const override { *os << "is not OK"; }
-  bool MatchAndExplain(T actual, ::testing::MatchResultListener* listener) const override {
+  void DescribeNegationTo(std::ostream* os) const override {
+    *os << "is not OK";
+  }
+  bool MatchAndExplain(
+      T actual, ::testing::MatchResultListener* listener) const override {
     const absl::Status& status = GetStatus(actual);
     if (!status.ok()) *listener << "which has status " << status;
     return status.ok();
@@ -71,7 +76,8 @@ class MonoIsOkMatcherImpl : public ::testing::MatcherInterface<T> {
 class IsOkMatcher {
  public:
   template <typename T>
-  operator ::testing::Matcher<T>() const {  // NOLINT(google-explicit-constructor)
+  operator ::testing::Matcher<T>()
+      const {  // NOLINT(google-explicit-constructor)
     return ::testing::Matcher<T>(new MonoIsOkMatcherImpl<T>());
   }
 };
@@ -129,7 +135,8 @@ class MonoStatusIsMatcherImpl : public ::testing::MatcherInterface<T> {
   void DescribeNegationTo(std::ostream* os) const override {
     common_.DescribeNegationTo(os);
   }
-  bool MatchAndExplain(T actual, ::testing::MatchResultListener* listener) const override {
+  bool MatchAndExplain(
+      T actual, ::testing::MatchResultListener* listener) const override {
     return common_.MatchAndExplain(GetStatus(actual), listener);
   }
 
@@ -147,7 +154,8 @@ class StatusIsMatcher {
                     std::forward<MessageMatcher>(message_matcher))) {}
 
   template <typename T>
-  operator ::testing::Matcher<T>() const {  // NOLINT(google-explicit-constructor)
+  operator ::testing::Matcher<T>()
+      const {  // NOLINT(google-explicit-constructor)
     return ::testing::Matcher<T>(new MonoStatusIsMatcherImpl<T>(common_));
   }
 
@@ -157,7 +165,8 @@ class StatusIsMatcher {
 
 // IsOkAndHolds() for one StatusOr type.
 template <typename StatusOrRef>
-class IsOkAndHoldsMatcherImpl : public ::testing::MatcherInterface<StatusOrRef> {
+class IsOkAndHoldsMatcherImpl
+    : public ::testing::MatcherInterface<StatusOrRef> {
  public:
   using value_type = typename std::decay_t<StatusOrRef>::value_type;
 
@@ -174,8 +183,9 @@ class IsOkAndHoldsMatcherImpl : public ::testing::MatcherInterface<StatusOrRef> 
     *os << "isn't OK or has a value that ";
     inner_.DescribeNegationTo(os);
   }
-  bool MatchAndExplain(StatusOrRef actual,
-                       ::testing::MatchResultListener* listener) const override {
+  bool MatchAndExplain(
+      StatusOrRef actual,
+      ::testing::MatchResultListener* listener) const override {
     if (!actual.ok()) {
       *listener << "which has status " << actual.status();
       return false;
@@ -197,7 +207,8 @@ class IsOkAndHoldsMatcher {
   explicit IsOkAndHoldsMatcher(InnerMatcher inner) : inner_(std::move(inner)) {}
 
   template <typename StatusOrRef>
-  operator ::testing::Matcher<StatusOrRef>() const {  // NOLINT(google-explicit-constructor)
+  operator ::testing::Matcher<StatusOrRef>()
+      const {  // NOLINT(google-explicit-constructor)
     return ::testing::Matcher<StatusOrRef>(
         new IsOkAndHoldsMatcherImpl<const std::decay_t<StatusOrRef>&>(inner_));
   }
@@ -215,9 +226,10 @@ inline internal_status::IsOkMatcher IsOk() { return {}; }
 // (an absl::StatusCode or a matcher of one) and whose message matches
 // `message` (a string or a matcher of const std::string&).
 template <typename CodeMatcher, typename MessageMatcher>
-internal_status::StatusIsMatcher StatusIs(CodeMatcher&& code, MessageMatcher&& message) {
-  return internal_status::StatusIsMatcher(std::forward<CodeMatcher>(code),
-                                          std::forward<MessageMatcher>(message));
+internal_status::StatusIsMatcher StatusIs(CodeMatcher&& code,
+                                          MessageMatcher&& message) {
+  return internal_status::StatusIsMatcher(
+      std::forward<CodeMatcher>(code), std::forward<MessageMatcher>(message));
 }
 template <typename CodeMatcher>
 internal_status::StatusIsMatcher StatusIs(CodeMatcher&& code) {
@@ -250,8 +262,8 @@ internal_status::IsOkAndHoldsMatcher<std::decay_t<InnerMatcher>> IsOkAndHolds(
 // and moves its value into `lhs`, which may be a declaration. Only in
 // functions returning void (it uses ASSERT_*).
 #ifndef ASSERT_OK_AND_ASSIGN
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                      \
-  TAO_TESTING_ASSERT_OK_AND_ASSIGN_IMPL_(                                     \
+#define ASSERT_OK_AND_ASSIGN(lhs, rexpr)  \
+  TAO_TESTING_ASSERT_OK_AND_ASSIGN_IMPL_( \
       TAO_TESTING_CONCAT_(tao_testing_statusor_, __LINE__), lhs, rexpr)
 #define TAO_TESTING_ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                                           \

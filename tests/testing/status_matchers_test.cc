@@ -54,17 +54,19 @@ TEST(StatusIsTest, MatchesCode) {
 
 TEST(StatusIsTest, MatchesCodeAndMessage) {
   absl::Status status = absl::PermissionDeniedError("wrong passphrase");
-  EXPECT_THAT(status, StatusIs(absl::StatusCode::kPermissionDenied, "wrong passphrase"));
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kPermissionDenied,
+                               "wrong passphrase"));
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kPermissionDenied,
                                HasSubstr("passphrase")));
   EXPECT_THAT(status, Not(StatusIs(absl::StatusCode::kPermissionDenied,
                                    HasSubstr("offset"))));
-  EXPECT_THAT(status, Not(StatusIs(absl::StatusCode::kDataLoss, HasSubstr("passphrase"))));
+  EXPECT_THAT(status, Not(StatusIs(absl::StatusCode::kDataLoss,
+                                   HasSubstr("passphrase"))));
 }
 
 TEST(StatusIsTest, AcceptsACodeMatcher) {
-  auto either = StatusIs(AnyOf(absl::StatusCode::kInvalidArgument,
-                               absl::StatusCode::kDataLoss));
+  auto either = StatusIs(
+      AnyOf(absl::StatusCode::kInvalidArgument, absl::StatusCode::kDataLoss));
   EXPECT_THAT(absl::InvalidArgumentError("a"), either);
   EXPECT_THAT(absl::DataLossError("b"), either);
   EXPECT_THAT(absl::OkStatus(), Not(either));
@@ -77,15 +79,17 @@ TEST(StatusIsTest, ExplainsMismatch) {
       StatusIs(absl::StatusCode::kNotFound, HasSubstr("needle"));
   EXPECT_FALSE(m.MatchAndExplain(absl::NotFoundError("haystack"), &listener));
   EXPECT_THAT(listener.str(), HasSubstr("message is wrong"));
-  EXPECT_THAT(DescribeMatcher<absl::Status>(StatusIs(absl::StatusCode::kNotFound)),
-              HasSubstr("NOT_FOUND"));
+  EXPECT_THAT(
+      DescribeMatcher<absl::Status>(StatusIs(absl::StatusCode::kNotFound)),
+      HasSubstr("NOT_FOUND"));
 }
 
 TEST(IsOkAndHoldsTest, MatchesValue) {
   EXPECT_THAT(absl::StatusOr<int>(7), IsOkAndHolds(7));
   EXPECT_THAT(absl::StatusOr<int>(7), IsOkAndHolds(Eq(7)));
   EXPECT_THAT(absl::StatusOr<int>(7), Not(IsOkAndHolds(8)));
-  EXPECT_THAT(absl::StatusOr<int>(absl::InternalError("x")), Not(IsOkAndHolds(7)));
+  EXPECT_THAT(absl::StatusOr<int>(absl::InternalError("x")),
+              Not(IsOkAndHolds(7)));
   EXPECT_THAT(absl::StatusOr<std::string>("abcd"), IsOkAndHolds(SizeIs(4)));
   EXPECT_THAT(absl::StatusOr<std::unique_ptr<int>>(std::make_unique<int>(5)),
               IsOkAndHolds(Pointee(5)));
@@ -93,9 +97,9 @@ TEST(IsOkAndHoldsTest, MatchesValue) {
 
 TEST(IsOkAndHoldsTest, ExplainsError) {
   StringMatchResultListener listener;
-  EXPECT_FALSE(ExplainMatchResult(IsOkAndHolds(1),
-                                  absl::StatusOr<int>(absl::AbortedError("boom")),
-                                  &listener));
+  EXPECT_FALSE(ExplainMatchResult(
+      IsOkAndHolds(1), absl::StatusOr<int>(absl::AbortedError("boom")),
+      &listener));
   EXPECT_THAT(listener.str(), HasSubstr("boom"));
 }
 
