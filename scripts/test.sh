@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds everything and runs every test: first the
-# normal build (build/), then the ASan+UBSan build of the tests (build-asan/).
+# Installs what is missing, checks the sources' format, builds everything and
+# runs every test: first the normal build (build/), then the ASan+UBSan build of the tests (build-asan/).
 # Exits non-zero if any step or test fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
 "$root/scripts/setup.sh"
+
+echo "== format (.clang-format, Google style)"
+"$root/scripts/check_format.sh"
 
 echo "== build (RelWithDebInfo) and test"
 BUILD_DIR=$root/build "$root/scripts/build.sh" -DTAO_SANITIZE=OFF \
