@@ -939,24 +939,22 @@ void HostedProgramChannel::Shutdown(absl::Duration grace) {
   exited_cv_.SignalAll();
 }
 
-void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {
+bool HostedProgramChannel::Answer(Child& c, absl::string_view frame,
+                                  std::string* out) {
   // Seal and Unseal in their usual encoding: answered without copying the
   // data through protobuf messages.
   if (std::optional<BulkRequestView> bulk = ParseBulkRequest(frame)) {
     ++c.calls;
     absl::StatusCode code =
-        handler_.HandleBulk(*bulk, c.name, options_.max_frame_size, &c.out);
+        handler_.HandleBulk(*bulk, c.name, options_.max_frame_size, out);
     if (code == absl::StatusCode::kPermissionDenied) ++c.denials;
-    if (code == absl::StatusCode::kOk &&
-        bulk->kind == BulkRequestView::Kind::kUnseal) {
-      c.out_has_secret = true;
-    }
-    return;
+    return code == absl::StatusCode::kOk &&
+           bulk->kind == BulkRequestView::Kind::kUnseal;
   }
   TaoRequest request;
   if (!request.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
     CloseChannel(c, "a frame that does not parse as a TaoRequest");
-    return;
+    return false;
   }
   ++c.calls;
   TaoResponse response = handler_.Handle(request, &c.name);
@@ -964,21 +962,45 @@ void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {
       static_cast<int32_t>(absl::StatusCode::kPermissionDenied)) {
     ++c.denials;
   }
-  absl::Status framed = AppendFrame(response, options_.max_frame_size, &c.out);
+  absl::Status framed = AppendFrame(response, options_.max_frame_size, out);
   if (!framed.ok()) {
     TaoResponse too_big;
     too_big.set_id(request.id());
     too_big.set_code(
         static_cast<int32_t>(absl::StatusCode::kResourceExhausted));
     too_big.set_message(std::string(framed.message()));
-    auto unused = AppendFrame(too_big, options_.max_frame_size, &c.out);
+    auto unused = AppendFrame(too_big, options_.max_frame_size, out);
     (void)unused;
   }
+  if (!response.has_unsealed()) return false;
   // The unsealed plaintext was copied into the frame; wipe the response copy.
-  if (response.has_unsealed()) {
-    SecretString wipe(std::move(*response.mutable_unsealed()->mutable_data()));
-    c.out_has_secret = true;
+  SecretString wipe(std::move(*response.mutable_unsealed()->mutable_data()));
+  return framed.ok();
+}
+
+void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {
+  if (!c.out_has_secret) {
+    c.out_has_secret = Answer(c, frame, &c.out);
+    return;
   }
+  // `c.out` still holds unsealed plaintext that is not sent yet, and growing
+  // it in place would free that copy unwiped. Answer into a staging buffer,
+  // then move both to a larger buffer by hand, wiping what is left behind.
+  std::string staged;
+  const bool staged_secret = Answer(c, frame, &staged);
+  if (c.channel_open) {
+    if (c.out.capacity() - c.out.size() >= staged.size()) {
+      c.out.append(staged);
+    } else {
+      std::string grown;
+      grown.reserve(
+          std::max(2 * c.out.capacity(), c.out.size() + staged.size()));
+      grown.append(c.out).append(staged);
+      OPENSSL_cleanse(c.out.data(), c.out.size());
+      c.out.swap(grown);
+    }
+  }
+  if (staged_secret) OPENSSL_cleanse(staged.data(), staged.size());
 }
 
 }  // namespace tao

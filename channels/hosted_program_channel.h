@@ -202,8 +202,13 @@ class HostedProgramChannel {
   void Emit(ProgramEvent event);
   void RestartLoop();
 
-  // Answers one request from `child` (policy checks happen here).
+  // Answers one request from `child` (policy checks happen here), appending
+  // the response to its output without leaving unwiped plaintext behind.
   void Dispatch(Child& child, absl::string_view frame)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends the answer to `frame` to `out`; true if it holds unsealed
+  // plaintext. May close the child's channel (a frame that does not parse).
+  bool Answer(Child& child, absl::string_view frame, std::string* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const TaoHost& host_;

@@ -12,11 +12,12 @@
 //   hostile-child half-close        half a frame, then closes the channel
 //   hostile-child close-mid         a large Seal request, then closes at once
 //   hostile-child flood METHOD N [SIZE]
-//                                   N requests (random|attest|seal|name; SIZE
-//                                   bytes of random or sealed data) written
-//                                   without reading a reply until the host
-//                                   stops taking them (backpressure) or all are
-//                                   written; then reads and checks every reply
+//                                   N requests (random|attest|seal|name|unseal;
+//                                   SIZE bytes of random, sealed or unsealed
+//                                   data) written without reading a reply
+//                                   until the host stops taking them
+//                                   (backpressure) or all are written; then
+//                                   reads and checks every reply
 //   hostile-child unknown           requests with no method (an unknown field,
 //                                   an empty frame): INVALID_ARGUMENT replies,
 //                                   and the channel stays up
@@ -223,6 +224,19 @@ int BadArgs() {
 }
 
 int Flood(const std::string& method, size_t n, uint32_t size) {
+  // unseal: one Seal of SIZE distinct bytes first; the flood unseals it.
+  std::string secret, bundle;
+  if (method == "unseal") {
+    for (uint32_t i = 0; i < size; ++i)
+      secret.push_back(static_cast<char>('a' + i % 26));
+    tao::TaoRequest request;
+    request.set_id(n + 1);
+    request.mutable_seal()->set_data(secret);
+    tao::TaoResponse response;
+    if (!Call(request, &response) || response.code() != 0)
+      return Bad("the seal before the flood failed: " + response.message());
+    bundle = response.data();
+  }
   std::string all;
   for (size_t i = 1; i <= n; ++i) {
     tao::TaoRequest request;
@@ -235,6 +249,8 @@ int Flood(const std::string& method, size_t n, uint32_t size) {
       request.mutable_seal()->set_data(std::string(size, 'x'));
     } else if (method == "name") {
       request.mutable_get_tao_name();
+    } else if (method == "unseal") {
+      request.mutable_unseal()->set_bundle(bundle);
     } else {
       return 2;
     }
@@ -285,6 +301,10 @@ int Flood(const std::string& method, size_t n, uint32_t size) {
       }
       if (method == "random" && response.data().size() != size) {
         error = "short random reply";
+        return;
+      }
+      if (method == "unseal" && response.unsealed().data() != secret) {
+        error = "reply " + std::to_string(i) + " unsealed other bytes";
         return;
       }
       ++received;

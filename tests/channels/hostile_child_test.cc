@@ -154,6 +154,17 @@ TEST_P(HostileChildTest, AFloodIsBackpressured) {
   EXPECT_THAT(log, HasSubstr("received 2000 replies"));
 }
 
+// Unseals answered back to back: while unsealed plaintext waits in the
+// program's output buffer, later replies are staged and the buffer grows by
+// hand, wiping the old one (std::string's own growth would free the
+// plaintext unwiped). Every reply must still arrive whole and in order.
+TEST_P(HostileChildTest, PipelinedUnsealsAllArriveWhole) {
+  // 64 unseals of 48 KiB: 3 MiB of replies, so the buffer grows several
+  // times while it holds plaintext.
+  std::string log = Hostile({"flood", "unseal", "64", "49152"}, 0);
+  EXPECT_THAT(log, HasSubstr("received 64 replies"));
+}
+
 // A flood of requests that are cheap to send but cost the host a signature
 // each, all arriving at once. With the default limits the loop must still
 // interleave the sibling's calls with the flood's: the sibling finishes
