@@ -1,6 +1,8 @@
 #include "tao_domain/audit_log.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <vector>
@@ -80,6 +82,17 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
       ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (!fd.valid())
     return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
+  // One writer per trail: a second would chain its records to a hash the
+  // first has already moved past. The lock lives as long as `fd`.
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path,
+          " is already open for writing (by another taohost?); a second "
+          "writer would break its hash chain"));
+    }
+    return absl::ErrnoToStatus(errno, absl::StrCat("lock ", path));
+  }
   TAO_ASSIGN_OR_RETURN(std::string contents,
                        ReadFileToString(path, size_t{1} << 32));
   // A host killed in the middle of an append leaves part of one record with

@@ -40,7 +40,9 @@ class AuditLog {
   // chain. An incomplete final record (no newline: an append interrupted by
   // a crash, never acknowledged) is cut off if every whole record verifies.
   // The existing records are verified first: kDataLoss if the chain is
-  // broken, so a tampered log is never silently extended.
+  // broken, so a tampered log is never silently extended. The log stays
+  // locked (flock) while the AuditLog lives: kFailedPrecondition if another
+  // AuditLog, in this process or another, has it open.
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(
       const std::string& path);
 

@@ -5,7 +5,8 @@
 # codes (refused 1, usage 2, no such program 3, unreachable 4, timed out 5),
 # a denied start with the domain's reason, name and info, demo-attest's
 # attestation verified by tao-attest, taohost's start-up errors (missing
-# domain, bad config, a second host on the same socket), and shutdown.
+# domain, bad config, a second host on the same audit trail or socket), and
+# shutdown.
 # shellcheck source=admin_test_lib.sh
 . "$(dirname "$0")/admin_test_lib.sh"
 
@@ -55,8 +56,13 @@ check "the admin socket exists" test -S "$sock"
 check "the admin socket is mode 0660" test "$(stat -c %a "$sock")" = 660
 check "the ready line names the socket" grep -q "admin socket ready at $sock" "$work/host.out"
 
-expect_exit 3 "a second taohost on the same socket refuses to start" \
+expect_exit 3 "a second taohost on the same runtime dir refuses to start" \
   "$taohost_bin" --keys_dir="$work/keys" --domain_dir="$work/dom" --runtime_dir="$run" --scrypt_n=1024
+check "second host: says the audit trail has a writer already" \
+  stderr_has "$run/audit.log is already open for writing"
+expect_exit 3 "a second taohost on another runtime dir but the same socket refuses to start" \
+  "$taohost_bin" --keys_dir="$work/keys" --domain_dir="$work/dom" --runtime_dir="$work/run2" \
+  --admin_socket="$sock" --scrypt_n=1024
 check "second host: says another host is already serving" stderr_has "already serving"
 check "the first host still serves after that" ctl list >/dev/null 2>&1
 check "the socket is still there" test -S "$sock"

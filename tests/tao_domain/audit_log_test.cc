@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -330,6 +331,37 @@ TEST_F(AuditLogTest, ReopeningContinuesTheChain) {
   log = Open();
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(log->records(), 5u);
+}
+
+// Two writers would each chain to the hash they last saw, forking the trail.
+// While one AuditLog has the file open, a second (in this process or in
+// another) is refused, and the first's chain stays whole.
+TEST_F(AuditLogTest, ASecondWriterIsRefusedWhileTheFirstIsOpen) {
+  auto first = Open();
+  ASSERT_NE(first, nullptr);
+  ASSERT_THAT(first->Append(Record(1)), IsOk());
+  EXPECT_THAT(AuditLog::Open(path_),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("already open for writing")));
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto second = AuditLog::Open(path_);
+    ::_exit(second.status().code() == absl::StatusCode::kFailedPrecondition
+                ? 0
+                : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "another process opened the trail while this one had it: " << status;
+  ASSERT_THAT(first->Append(Record(2)), IsOk());
+  first.reset();
+  // Once the first is closed, the next writer continues its chain.
+  auto next = Open();
+  ASSERT_NE(next, nullptr);
+  EXPECT_EQ(next->records(), 2u);
+  EXPECT_THAT(VerifyAuditLog(path_), IsOk());
 }
 
 TEST_F(AuditLogTest, FieldsAreEscapedOntoOneLine) {
