@@ -235,11 +235,7 @@ TEST_P(HostileChildTest, AllAtOnce) {
 INSTANTIATE_TEST_SUITE_P(Channels, HostileChildTest,
                          ::testing::Values(ChannelKind::kPipe,
                                            ChannelKind::kSocketpair),
-                         [](const ::testing::TestParamInfo<ChannelKind>& info) {
-                           return std::string(info.param == ChannelKind::kPipe
-                                                  ? "Pipe"
-                                                  : "Socketpair");
-                         });
+                         test::ChannelKindParamName);
 
 // ---- A thousand launches ----------------------------------------------------
 

@@ -176,6 +176,12 @@ class LoopFixture : public ::testing::Test {
   ChildInfo last_;
 };
 
+// Names a test instantiated over both channel kinds: "Pipe", "Socketpair".
+inline std::string ChannelKindParamName(
+    const ::testing::TestParamInfo<ChannelKind>& info) {
+  return info.param == ChannelKind::kPipe ? "Pipe" : "Socketpair";
+}
+
 }  // namespace test
 }  // namespace tao
 

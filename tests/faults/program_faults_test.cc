@@ -319,11 +319,7 @@ TEST_P(ProgramFaultsTest, AProgramThatClosesItsChannelKeepsRunningWithout) {
 INSTANTIATE_TEST_SUITE_P(Channels, ProgramFaultsTest,
                          ::testing::Values(ChannelKind::kPipe,
                                            ChannelKind::kSocketpair),
-                         [](const ::testing::TestParamInfo<ChannelKind>& info) {
-                           return std::string(info.param == ChannelKind::kPipe
-                                                  ? "Pipe"
-                                                  : "Socketpair");
-                         });
+                         test::ChannelKindParamName);
 
 }  // namespace
 }  // namespace tao
