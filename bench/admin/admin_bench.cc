@@ -59,6 +59,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "admin/admin.grpc.pb.h"
+#include "bench/common/bench_util.h"
 #include "grpcpp/create_channel_posix.h"
 #include "grpcpp/grpcpp.h"
 #include "tao/crypto.h"
@@ -72,43 +73,14 @@ extern char** environ;
 namespace {
 
 namespace admin = tao::admin;
+using tao::bench::Check;
+using tao::bench::ClockNs;
+using tao::bench::Die;
+using tao::bench::LoadMeter;
+using tao::bench::MonoNs;
+using tao::bench::ReadFile;
 
 // ---- Small utilities --------------------------------------------------------
-
-int64_t MonoNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-int64_t ProcessCpuNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "tao_admin_bench: %s\n", what.c_str());
-  std::fflush(stderr);
-  std::_Exit(1);
-}
-
-template <typename T>
-T Check(absl::StatusOr<T> v, const char* what) {
-  if (!v.ok()) Die(absl::StrCat(what, ": ", v.status().ToString()));
-  return *std::move(v);
-}
-
-void Check(const absl::Status& s, const char* what) {
-  if (!s.ok()) Die(absl::StrCat(what, ": ", s.ToString()));
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Sorted copy; the median is the middle element, the p99 the element at
 // ceil(0.99 n) - 1 (of 50 samples: the largest).
@@ -302,49 +274,6 @@ void RemoveAll(const std::string& path) {
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
 }
-
-// What else ran on the machine during the run: all CPUs' busy time
-// (/proc/stat) minus this process and its reaped descendants (taohost and,
-// through it, every hosted program).
-struct LoadMeter {
-  int64_t busy_ticks = 0, nice_ticks = 0, own_ns = 0, mono_ns = 0;
-  static LoadMeter Take() {
-    LoadMeter s;
-    std::ifstream in("/proc/stat");
-    std::string cpu;
-    int64_t v[8] = {0};
-    in >> cpu;
-    for (int64_t& x : v) in >> x;
-    // user nice system idle iowait irq softirq steal
-    s.busy_ticks = v[0] + v[1] + v[2] + v[5] + v[6];
-    s.nice_ticks = v[1];
-    for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
-      struct rusage ru;
-      getrusage(who, &ru);
-      s.own_ns +=
-          (int64_t{ru.ru_utime.tv_sec} + ru.ru_stime.tv_sec) * 1000000000 +
-          (int64_t{ru.ru_utime.tv_usec} + ru.ru_stime.tv_usec) * 1000;
-    }
-    s.mono_ns = MonoNs();
-    return s;
-  }
-  static std::string Describe(const LoadMeter& a, const LoadMeter& b) {
-    const double tick = 1.0 / sysconf(_SC_CLK_TCK);
-    const double wall = (b.mono_ns - a.mono_ns) / 1e9;
-    const double cpus = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
-    const double own = (b.own_ns - a.own_ns) / 1e9;
-    const double other =
-        std::max(0.0, (b.busy_ticks - a.busy_ticks) * tick - own);
-    const double nice = (b.nice_ticks - a.nice_ticks) * tick;
-    std::vector<std::string> l = absl::StrSplit(ReadFile("/proc/loadavg"), ' ');
-    return absl::StrFormat(
-        "other processes used %.1f CPU-s of the %.1f available (%.0f%% of the "
-        "machine; "
-        "%.1f CPU-s of it niced); this run used %.1f CPU-s; loadavg now %s",
-        other, wall * cpus, wall > 0 ? 100 * other / (wall * cpus) : 0.0, nice,
-        own, l.size() >= 3 ? absl::StrCat(l[0], " ", l[1], " ", l[2]) : "?");
-  }
-};
 
 // ---- Processes --------------------------------------------------------------
 
@@ -648,7 +577,7 @@ struct ListSample {
 ListSample TimeList(admin::AdminService::Stub& stub, int calls, pid_t host) {
   ListSample s;
   const HostCpu host0 = HostCpu::Take(host);
-  const int64_t cpu0 = ProcessCpuNs();
+  const int64_t cpu0 = ClockNs(CLOCK_PROCESS_CPUTIME_ID);
   for (int i = 0; i < calls; ++i) {
     grpc::ClientContext context;
     SetDeadline(&context);
@@ -669,7 +598,7 @@ ListSample TimeList(admin::AdminService::Stub& stub, int calls, pid_t host) {
       s.name_bytes += program.name().size();
     }
   }
-  s.client_cpu_ns = ProcessCpuNs() - cpu0;
+  s.client_cpu_ns = ClockNs(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
   s.host_cpu_ns = HostCpu::Between(host0, HostCpu::Take(host));
   return s;
 }
@@ -1135,7 +1064,7 @@ void PrintTable(const std::vector<Row>& rows) {
 int main(int argc, char** argv) {
   Settings s = ParseArgs(argc, argv);
   signal(SIGPIPE, SIG_IGN);
-  const LoadMeter load0 = LoadMeter::Take();
+  const LoadMeter::Snap load0 = LoadMeter::Take();
   const int64_t run_start = MonoNs();
   setenv("TAO_PASSPHRASE", "tao_admin_bench: a throwaway host key passphrase",
          1);
@@ -1233,7 +1162,7 @@ int main(int argc, char** argv) {
   std::vector<Placement> placements;
   if (s.disk) placements.push_back(RunPlacement(s, root, "disk", root));
   if (s.tmpfs) placements.push_back(RunPlacement(s, root, "tmpfs", tmpfs_dir));
-  const LoadMeter load1 = LoadMeter::Take();
+  const LoadMeter::Snap load1 = LoadMeter::Take();
 
   // ---- Report ----
   const Dist spawn_d(spawn.spawn_ns), fork_d(spawn.fork_ns), bare_d(bare);

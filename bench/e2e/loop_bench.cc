@@ -61,6 +61,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "bench/common/bench_util.h"
 #include "channels/hosted_program_channel.h"
 #include "glog/logging.h"
 #include "program_factory/process_factory.h"
@@ -82,43 +83,14 @@ namespace {
 using tao::ChannelKind;
 using tao::ChildInfo;
 using tao::HostedProgramChannel;
+using tao::bench::Check;
+using tao::bench::ClockNs;
+using tao::bench::Die;
+using tao::bench::LoadMeter;
+using tao::bench::MonoNs;
+using tao::bench::ReadFile;
 
 // ---- Small utilities --------------------------------------------------------
-
-int64_t MonoNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-int64_t ThreadCpuNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "tao_loop_bench: %s\n", what.c_str());
-  std::fflush(stderr);
-  std::_Exit(1);
-}
-
-template <typename T>
-T Check(absl::StatusOr<T> v, const char* what) {
-  if (!v.ok()) Die(absl::StrCat(what, ": ", v.status().ToString()));
-  return *std::move(v);
-}
-
-void Check(const absl::Status& s, const char* what) {
-  if (!s.ok()) Die(absl::StrCat(what, ": ", s.ToString()));
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // key=value lines.
 std::map<std::string, std::string> ReadKv(const std::string& path) {
@@ -305,7 +277,7 @@ void WriteFull(int fd, const char* p, size_t n) {
 void EchoLoop(int rfd, int wfd, int64_t* cpu_ns) {
   std::string buf(256 * 1024, '\0');
   size_t have = 0;
-  const int64_t cpu0 = ThreadCpuNs();
+  const int64_t cpu0 = ClockNs(CLOCK_THREAD_CPUTIME_ID);
   auto fill = [&](size_t need) {
     while (have < need) {
       ssize_t n = read(rfd, buf.data() + have, buf.size() - have);
@@ -326,67 +298,8 @@ void EchoLoop(int rfd, int wfd, int64_t* cpu_ns) {
     std::memmove(buf.data(), buf.data() + need, have - need);
     have -= need;
   }
-  *cpu_ns = ThreadCpuNs() - cpu0;
+  *cpu_ns = ClockNs(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 }
-
-// What else ran on the machine during the run: the busy time of all CPUs
-// (/proc/stat) minus this process and its reaped descendants.
-struct LoadMeter {
-  struct Snap {
-    int64_t busy_ticks = 0, steal_ticks = 0, total_ticks = 0;
-    int64_t own_ns = 0, mono_ns = 0;
-  };
-  static Snap Take() {
-    Snap s;
-    std::ifstream in("/proc/stat");
-    std::string cpu;
-    int64_t v[10] = {0};
-    in >> cpu;
-    for (int64_t& x : v) in >> x;
-    // user nice system idle iowait irq softirq steal guest guest_nice
-    s.busy_ticks = v[0] + v[1] + v[2] + v[5] + v[6];
-    s.steal_ticks = v[7];
-    s.total_ticks = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
-    for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
-      struct rusage ru;
-      getrusage(who, &ru);
-      s.own_ns +=
-          (int64_t{ru.ru_utime.tv_sec} + ru.ru_stime.tv_sec) * 1000000000 +
-          (int64_t{ru.ru_utime.tv_usec} + ru.ru_stime.tv_usec) * 1000;
-    }
-    s.mono_ns = MonoNs();
-    return s;
-  }
-  static std::string LoadAvg() {
-    std::string l = ReadFile("/proc/loadavg");
-    std::vector<std::string> f = absl::StrSplit(l, ' ');
-    return f.size() >= 3 ? absl::StrCat(f[0], " ", f[1], " ", f[2]) : "?";
-  }
-  // Percent of the machine's CPU time that other processes used from a to b.
-  static double OtherPct(const Snap& a, const Snap& b) {
-    const double tick = 1.0 / sysconf(_SC_CLK_TCK);
-    const double wall = (b.mono_ns - a.mono_ns) / 1e9;
-    const double cpus = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
-    const double other = std::max(0.0, (b.busy_ticks - a.busy_ticks) * tick -
-                                           (b.own_ns - a.own_ns) / 1e9);
-    return wall > 0 ? 100 * other / (wall * cpus) : 0;
-  }
-  static std::string Describe(const Snap& a, const Snap& b) {
-    const double tick = 1.0 / sysconf(_SC_CLK_TCK);
-    const double wall = (b.mono_ns - a.mono_ns) / 1e9;
-    const double cpus = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
-    const double busy = (b.busy_ticks - a.busy_ticks) * tick;
-    const double own = (b.own_ns - a.own_ns) / 1e9;
-    const double other = std::max(0.0, busy - own);
-    const double total = std::max(1e-9, (b.total_ticks - a.total_ticks) * tick);
-    return absl::StrFormat(
-        "other processes used %.1f CPU-s of the %.1f available (%.0f%% of the "
-        "machine); "
-        "steal %.1f%%; this run used %.1f CPU-s; loadavg now %s",
-        other, wall * cpus, 100 * other / (wall * cpus),
-        100.0 * (b.steal_ticks - a.steal_ticks) * tick / total, own, LoadAvg());
-  }
-};
 
 // ---- The host ---------------------------------------------------------------
 
