@@ -41,6 +41,9 @@ DEFINE_string(domain_dir, "",
 DEFINE_string(runtime_dir, "", "Overrides runtime_dir (default /run/tao).");
 DEFINE_string(admin_socket, "",
               "Overrides admin_socket (default <runtime_dir>/admin.sock).");
+DEFINE_string(state_root, "",
+              "Overrides state_root: where programs' state directories "
+              "live.");
 DEFINE_uint64(scrypt_n, 1 << 15,
               "scrypt cost N when the host's keys are created.");
 
@@ -82,6 +85,7 @@ absl::StatusOr<TaohostConfig> LoadConfig() {
   if (!FLAGS_domain_dir.empty()) config.set_domain_dir(FLAGS_domain_dir);
   if (!FLAGS_runtime_dir.empty()) config.set_runtime_dir(FLAGS_runtime_dir);
   if (!FLAGS_admin_socket.empty()) config.set_admin_socket(FLAGS_admin_socket);
+  if (!FLAGS_state_root.empty()) config.set_state_root(FLAGS_state_root);
   ApplyTaohostDefaults(&config);
   if (config.keys_dir().empty() || config.domain_dir().empty()) {
     return absl::InvalidArgumentError(
@@ -185,7 +189,28 @@ int Run(const TaohostConfig& config) {
   ProcessFactoryOptions factory_options;
   factory_options.measurement_cache_bytes =
       size_t{config.measurement_cache_mib()} << 20;
-  ProcessFactory process_factory(factory_options);
+  // Hosted programs' identities, state directories and cgroups.
+  auto uid_range = ParseUidRange(config.dynamic_uid_range());
+  if (!uid_range.ok()) {
+    PrintError("taohost", uid_range.status());
+    return kExitUsage;
+  }
+  factory_options.dynamic_uids = *uid_range;
+  factory_options.state_root = config.state_root();
+  factory_options.cgroup_root = config.cgroup_root();
+  auto factory = ProcessFactory::Create(factory_options);
+  if (!factory.ok()) {
+    PrintError("taohost", factory.status());
+    return kExitFailure;
+  }
+  ProcessFactory& process_factory = **factory;
+  if (!process_factory.cgroups_in_force()) {
+    LOG(WARNING) << "no cgroup per program ("
+                 << process_factory.cgroup_status().message()
+                 << "): a program's descendants that call setsid() can "
+                    "outlive it unless it runs as a dynamic uid; see "
+                    "docs/taohost.md";
+  }
   HostedProgramChannelOptions loop_options;
   loop_options.log_dir = config.log_dir();
   loop_options.max_frame_size = config.max_frame_size();
@@ -246,6 +271,7 @@ int Run(const TaohostConfig& config) {
       request.spec.working_dir = program.working_dir();
     if (program.has_uid()) request.spec.uid = program.uid();
     if (program.has_gid()) request.spec.gid = program.gid();
+    request.spec.state_directory = program.state_directory();
     request.channel = program.channel() == "socketpair"
                           ? ChannelKind::kSocketpair
                           : ChannelKind::kPipe;
