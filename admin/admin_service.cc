@@ -170,7 +170,9 @@ absl::Status AdminServiceImpl::Authorize(grpc::ServerContext* context,
   Caller caller = Caller::User(peer->uid, peer->groups);
   // A hosted program on the admin socket is that program, not its uid: a
   // program granted uid 0 does not inherit root's admin rules.
-  if (std::optional<HostedProcess> hosted = loop_.ProgramOfPid(peer->pid)) {
+  std::optional<HostedProcess> hosted;
+  if (peer->pid > 0) hosted = loop_.ProgramOfPid(peer->pid);
+  if (hosted.has_value()) {
     auto name = hosted->id.has_value()
                     ? Principal::Parse(hosted->name)
                     : absl::StatusOr<Principal>(absl::NotFoundError("none"));
