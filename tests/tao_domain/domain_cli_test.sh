@@ -133,7 +133,7 @@ check "DENY lists the near misses" output_has "rule 'signed-exec' grants Execute
 # Execute as an explicit uid: only with run_as_uids (none here).
 expect_exit 1 "check --run_as_uid=0 denies v1 as root" dom check --run_as_uid=0 "$name_v1" Execute
 check "DENY says why not as root" output_has "^DENY: domain 'corp': no rule grants Execute as uid 0 to program"
-check "the near miss names the uid" output_has "rule 'v1-exec' grants Execute (matched by measurement .*) but not as uid 0 (it lists no run_as_uids)"
+check "the near miss names the uid" output_has "rule 'v1-exec' grants Execute (matched by measurement .*) but not as uid 0 (it lists run_as_uids \[1000\])"
 expect_exit 0 "check --run_as_uid=1000 allows v1 as uid 1000" dom check --run_as_uid=1000 "$name_v1" Execute
 check "ALLOW names the uid" output_has "^ALLOW: domain 'corp': rule 'v1-exec' grants Execute as uid 1000 (matched by measurement"
 expect_exit 2 "--run_as_uid needs Execute" dom check --run_as_uid=0 "$name_v1" Seal
