@@ -288,6 +288,8 @@ absl::StatusOr<std::unique_ptr<ProcessFactory>> ProcessFactory::Create(
   TAO_RETURN_IF_ERROR(factory->init_status_);
   TAO_RETURN_IF_ERROR(
       CheckRangeIsUnused(factory->options_.dynamic_uids, passwd, group));
+  TAO_RETURN_IF_ERROR(
+      internal::CheckStateRootReachable(factory->options_.state_root));
   return factory;
 }
 

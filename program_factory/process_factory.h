@@ -97,7 +97,8 @@ class ProcessFactory final : public ProgramFactory {
  public:
   // Checks the options too: kInvalidArgument for a bad range or a
   // configured cgroup_root that is not cgroup2, kFailedPrecondition if the
-  // dynamic range holds a user or group of the machine.
+  // dynamic range holds a user or group of the machine or if programs could
+  // not enter the state root (a parent others may not traverse).
   static absl::StatusOr<std::unique_ptr<ProcessFactory>> Create(
       ProcessFactoryOptions options);
   // As Create, without the checks (tests).

@@ -199,12 +199,13 @@ absl::StatusOr<std::unique_ptr<CgroupTree>> CgroupTree::Create(
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
     return absl::ErrnoToStatus(errno, absl::StrCat("mkdir ", path));
   }
-  // Check that a program's cgroup can be made and killed here.
   return std::unique_ptr<CgroupTree>(
       new CgroupTree(path, absl::StrCat("/tao/", instance)));
 }
 
-CgroupTree::~CgroupTree() { KillAndRemoveTree(path_); }
+// Only the directory: each program removes its own cgroup, and another
+// factory of this process may still have programs in the instance.
+CgroupTree::~CgroupTree() { ::rmdir(path_.c_str()); }
 
 absl::StatusOr<std::unique_ptr<ProgramCgroup>> CgroupTree::NewProgram(
     const std::string& name) const {

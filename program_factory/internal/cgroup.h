@@ -68,7 +68,8 @@ class CgroupTree {
   // they left. An errno status if it cannot be created.
   static absl::StatusOr<std::unique_ptr<CgroupTree>> Create(
       const std::string& root, const std::string& instance);
-  // Removes the instance directory (what is left in it is killed first).
+  // Removes the instance directory if it is empty (each program removes
+  // its own cgroup; another factory of the process may share the instance).
   ~CgroupTree();
 
   // A new cgroup <instance>/<name>, its cgroup.procs open for the child.

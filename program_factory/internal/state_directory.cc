@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -73,7 +74,12 @@ absl::Status EnsureRoot(const std::string& root) {
   for (size_t at = 1; at != std::string::npos;) {
     at = root.find('/', at + 1);
     std::string prefix = root.substr(0, at);
-    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+    if (::mkdir(prefix.c_str(), 0755) == 0) {
+      // Whatever the host's umask (the systemd unit's is 0077).
+      if (::chmod(prefix.c_str(), 0755) != 0) {
+        return absl::ErrnoToStatus(errno, absl::StrCat("chmod ", prefix));
+      }
+    } else if (errno != EEXIST) {
       return absl::ErrnoToStatus(errno, absl::StrCat("mkdir ", prefix));
     }
   }
@@ -90,6 +96,32 @@ absl::Status EnsureRoot(const std::string& root) {
 }
 
 }  // namespace
+
+absl::Status CheckStateRootReachable(const std::string& root) {
+  if (root.empty() || root[0] != '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("state_root '", root, "' must be absolute"));
+  }
+  for (size_t at = 0; at != std::string::npos;) {
+    at = root.find('/', at + 1);
+    std::string prefix = root.substr(0, at);
+    struct stat st;
+    if (::stat(prefix.c_str(), &st) != 0) {
+      if (errno == ENOENT) return absl::OkStatus();  // made at first use
+      return absl::ErrnoToStatus(errno, absl::StrCat("stat ", prefix));
+    }
+    if (!S_ISDIR(st.st_mode) || (st.st_mode & S_IXOTH) == 0) {
+      char mode[16];
+      std::snprintf(mode, sizeof(mode), "%04o",
+                    static_cast<unsigned>(st.st_mode & 07777));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "programs could not reach their state directories under ", root, ": ",
+          prefix, " is not a directory others may enter (mode ", mode,
+          "); make it 0711 or 0755, or choose another state_root"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ValidateStateDirectoryName(absl::string_view name) {
   bool ok = !name.empty() && name.size() <= 128 && name[0] != '.';

@@ -20,6 +20,11 @@ namespace internal {
 // 1 to 128 characters, not starting with '.'.
 absl::Status ValidateStateDirectoryName(absl::string_view name);
 
+// kFailedPrecondition if a directory on the way to `root` that exists
+// cannot be entered by others (programs run as other uids and could never
+// reach their state directories); kInvalidArgument for a relative root.
+absl::Status CheckStateRootReachable(const std::string& root);
+
 // Makes `root` (and its missing parents) root-owned 0755 and refuses a root
 // that is not a directory owned by root, or is writable by group or others
 // (kFailedPrecondition). Then makes <root>/<name> if missing and gives it to

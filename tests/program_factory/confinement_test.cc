@@ -404,6 +404,25 @@ TEST_F(ConfinementTest, AStateDirectoryLinkPlantedInItsPlaceIsRefused) {
   EXPECT_THAT((*program)->Start(PipeEndpoint(&keep)), Not(IsOk()));
 }
 
+TEST_F(ConfinementTest,
+       AStateRootProgramsCannotReachIsRefusedAndUmaskIsNoMatter) {
+  test::TempDir closed;  // 0700 root, like a host's private directory
+  ProcessFactoryOptions options = Options();
+  options.state_root = closed.Join("programs");
+  EXPECT_THAT(
+      ProcessFactory::Create(options),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("mode 0700")));
+  // Under the systemd unit's umask (0077) the root is still made 0755.
+  mode_t old = ::umask(077);
+  ProcessFactory factory(Options());
+  std::string out = RunToEnd(factory, {"state"}, "umask");
+  ::umask(old);
+  EXPECT_THAT(out, HasSubstr("wrote the marker"));
+  struct stat st;
+  ASSERT_EQ(::stat(state_.Join("programs").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+}
+
 TEST(StateDirectoryNameTest, OnlyOnePathComponent) {
   for (const char* bad :
        {"", ".", "..", "a/b", "/abs", ".hidden", "a b", "a\nb"}) {
