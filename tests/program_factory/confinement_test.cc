@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "program_factory/internal/cgroup.h"
 #include "program_factory/internal/identity.h"
 #include "program_factory/internal/state_directory.h"
 #include "program_factory/process_factory.h"
@@ -127,11 +128,17 @@ class ConfinementTest : public ::testing::Test {
     }
   }
 
-  // Runs to the end: the output and the exit status.
+  // Runs to the end: the output and the exit status. (A descendant may
+  // hold the output open: read what is there once the program has exited.)
   static ExitStatus Finish(Running& r) {
-    ReadUntil(r, "\x01never");
     struct pollfd p = {r.program->exit_fd(), POLLIN, 0};
     EXPECT_EQ(::poll(&p, 1, 10000), 1);
+    while (r.output.valid()) {
+      char buf[4096];
+      ssize_t n = ::read(r.output.get(), buf, sizeof(buf));
+      if (n <= 0) break;
+      r.text.append(buf, static_cast<size_t>(n));
+    }
     auto reaped = r.program->Reap();
     EXPECT_THAT(reaped, IsOk());
     return reaped.value_or(ExitStatus{true, 0});
@@ -243,6 +250,19 @@ TEST_F(ConfinementTest, ItCannotPtraceASibling) {
       RunToEnd(factory, {"ptrace", absl::StrCat(sibling.program->pid())});
   EXPECT_THAT(out, HasSubstr(absl::StrCat("ptrace ", sibling.program->pid(),
                                           ": errno 1\n")));  // EPERM
+}
+
+TEST_F(ConfinementTest, ItCannotLeaveItsCgroupNorSignalTheHost) {
+  ProcessFactory factory(Options());
+  ASSERT_TRUE(factory.cgroups_in_force()) << factory.cgroup_status();
+  // The root of the hierarchy, where the host itself may live.
+  auto root = internal::FindCgroup2Root("");
+  ASSERT_THAT(root, IsOk());
+  std::string out = RunToEnd(factory, {"leave", *root + "/cgroup.procs"});
+  EXPECT_THAT(out, HasSubstr("leave: errno ")) << out;
+  EXPECT_THAT(out, Not(HasSubstr("leave: ok")));
+  out = RunToEnd(factory, {"kill", absl::StrCat(::getpid())});
+  EXPECT_THAT(out, HasSubstr(absl::StrCat("kill ", ::getpid(), ": errno 1")));
 }
 
 // ---- Its tree goes with it --------------------------------------------------

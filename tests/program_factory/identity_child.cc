@@ -16,6 +16,9 @@
 //                                 to TARGET and a directory "sub" with a
 //                                 symlink "sub/link" to TARGET
 //   identity-child sleep S        prints "ready", sleeps S seconds
+//   identity-child leave PROCS    writes "0" to PROCS (a cgroup.procs outside
+//                                 its cgroup): "leave: ok" or "leave: errno N"
+//   identity-child kill PID       SIGTERM to PID: "kill PID: ok" or errno
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -111,6 +114,20 @@ int main(int argc, char** argv) {
     if (mkdir((d + "/sub").c_str(), 0700) != 0) return 1;
     if (symlink(argv[2], (d + "/sub/link").c_str()) != 0) return 1;
     printf("planted\n");
+  } else if (mode == "leave" && argc > 2) {
+    int fd = open(argv[2], O_WRONLY | O_CLOEXEC);
+    if (fd >= 0 && write(fd, "0", 1) == 1) {
+      printf("leave: ok\n");
+    } else {
+      printf("leave: errno %d\n", errno);
+    }
+  } else if (mode == "kill" && argc > 2) {
+    pid_t pid = static_cast<pid_t>(atoi(argv[2]));
+    if (kill(pid, SIGTERM) == 0) {
+      printf("kill %d: ok\n", pid);
+    } else {
+      printf("kill %d: errno %d\n", pid, errno);
+    }
   } else if (mode == "sleep" && argc > 2) {
     printf("ready\n");
     fflush(stdout);
