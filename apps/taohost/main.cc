@@ -7,7 +7,10 @@
 #include <glog/logging.h>
 #include <google/protobuf/stubs/logging.h>
 #include <grp.h>
+#include <openssl/crypto.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +18,8 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -28,6 +33,7 @@
 #include "tao/file_util.h"
 #include "tao/soft_tao.h"
 #include "tao_domain/audit_log.h"
+#include "tao_domain/policy_io.h"
 #include "tao_domain/tao_domain.h"
 
 DEFINE_string(
@@ -41,6 +47,10 @@ DEFINE_string(domain_dir, "",
 DEFINE_string(runtime_dir, "", "Overrides runtime_dir (default /run/tao).");
 DEFINE_string(admin_socket, "",
               "Overrides admin_socket (default <runtime_dir>/admin.sock).");
+DEFINE_string(policy_key_file, "",
+              "Overrides policy_key_file: the pinned policy key (default "
+              "/etc/tao/policy_key), owned by root, not group/other "
+              "writable.");
 DEFINE_uint64(scrypt_n, 1 << 15,
               "scrypt cost N when the host's keys are created.");
 
@@ -55,7 +65,7 @@ Usage:
 
 Starts the host: loads or creates the keys in keys_dir (passphrase from
 passphrase_file or TAO_PASSPHRASE), verifies the domain's policy.signed against
-its pinned policy_name, opens the audit trail, serves the admin API on a unix
+the policy key pinned in policy_key_file (default /etc/tao/policy_key), opens the audit trail, serves the admin API on a unix
 socket (mode 0660) and starts the configured programs. Drive it with taoctl.
 
 Signals: SIGTERM and SIGINT stop every program (grace, then SIGKILL) and exit;
@@ -82,6 +92,8 @@ absl::StatusOr<TaohostConfig> LoadConfig() {
   if (!FLAGS_domain_dir.empty()) config.set_domain_dir(FLAGS_domain_dir);
   if (!FLAGS_runtime_dir.empty()) config.set_runtime_dir(FLAGS_runtime_dir);
   if (!FLAGS_admin_socket.empty()) config.set_admin_socket(FLAGS_admin_socket);
+  if (!FLAGS_policy_key_file.empty())
+    config.set_policy_key_file(FLAGS_policy_key_file);
   ApplyTaohostDefaults(&config);
   if (config.keys_dir().empty() || config.domain_dir().empty()) {
     return absl::InvalidArgumentError(
@@ -90,8 +102,19 @@ absl::StatusOr<TaohostConfig> LoadConfig() {
   return config;
 }
 
-absl::StatusOr<VerifyingKey> LoadPolicyKey(const std::string& domain_dir) {
-  std::string path = absl::StrCat(domain_dir, "/policy_name");
+// The pinned policy key, from a file only root (or the host's own uid) can
+// change: the file and its directory must not be group or other writable.
+absl::StatusOr<VerifyingKey> LoadPolicyKey(const std::string& path) {
+  absl::Status safe = CheckFileAccess(path, ::geteuid());
+  if (!safe.ok()) {
+    return absl::Status(
+        safe.code(),
+        absl::StrCat("policy_key_file: ", safe.message(),
+                     absl::IsNotFound(safe)
+                         ? " (install the domain's policy_name there, e.g. "
+                           "install -m 0644 D/policy_name /etc/tao/policy_key)"
+                         : ""));
+  }
   auto text = ReadFileToString(path, 1 << 16);
   if (!text.ok()) return text.status();
   auto name = Principal::Parse(absl::StripAsciiWhitespace(*text));
@@ -100,6 +123,23 @@ absl::StatusOr<VerifyingKey> LoadPolicyKey(const std::string& domain_dir) {
         absl::StrCat(path, ": not a key principal"));
   }
   return VerifyingKey::FromSpki(name->key_spki());
+}
+
+// Makes <log_dir>/<UTC start time>-<pid> (mode 0700), unique to this run.
+absl::StatusOr<std::string> MakeRunLogDirectory(const std::string& log_dir) {
+  std::string base = absl::StrCat(
+      log_dir, "/",
+      absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone()), "-",
+      ::getpid());
+  for (int n = 0; n < 100; ++n) {
+    std::string dir = n == 0 ? base : absl::StrCat(base, ".", n);
+    if (::mkdir(dir.c_str(), 0700) == 0) return dir;
+    if (errno != EEXIST) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("mkdir ", dir));
+    }
+  }
+  return absl::AlreadyExistsError(
+      absl::StrCat("cannot make a fresh log directory like ", base));
 }
 
 // protobuf logs an ERROR for every malformed string field it parses; a
@@ -125,16 +165,63 @@ int Run(const TaohostConfig& config) {
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // --- Start-up hygiene: no core dumps, no ptrace or /proc/<pid>/mem or
+  // environ for other processes of our uid, before any secret is read.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    PrintError("taohost", absl::ErrnoToStatus(errno, "prctl(PR_SET_DUMPABLE)"));
+    return kExitFailure;
+  }
+  struct rlimit nofile;
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+      nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   auto passphrase = ReadPassphrase(config.passphrase_file());
+  ScrubPassphraseFromEnvironment();
   if (!passphrase.ok()) {
     PrintError("taohost", passphrase.status());
     return kExitUsage;
+  }
+  // The directories the host keeps secrets and state in: ours or root's,
+  // and closed to group and others (keys, logs) or at least not writable
+  // by them (the domain, the runtime directory with the admin socket).
+  const uid_t self = ::geteuid();
+  for (const auto& [dir, mode, forbidden] :
+       std::vector<std::tuple<std::string, mode_t, mode_t>>{
+           {config.keys_dir(), 0700, 0077},
+           {config.runtime_dir(), 0750, 0022},
+           {config.log_dir(), 0700, 0077}}) {
+    absl::Status ok = EnsureDirectory(dir, mode);
+    if (ok.ok()) ok = CheckDirectoryAccess(dir, self, forbidden);
+    if (!ok.ok()) {
+      PrintError("taohost", ok);
+      return kExitFailure;
+    }
+  }
+  absl::Status domain_dir_ok =
+      CheckDirectoryAccess(config.domain_dir(), self, 0022);
+  if (!domain_dir_ok.ok() && !absl::IsNotFound(domain_dir_ok)) {
+    PrintError("taohost", domain_dir_ok);
+    return kExitFailure;
+  }
+  // Temporaries that a crash left in the middle of an atomic write.
+  auto swept = SweepTemporaries(config.keys_dir());
+  if (!swept.ok()) {
+    PrintError("taohost", swept.status());
+    return kExitFailure;
+  }
+  if (*swept > 0) {
+    LOG(INFO) << "removed " << *swept << " temporaries left in "
+              << config.keys_dir() << " by an interrupted write";
   }
   SoftTaoOptions tao_options;
   tao_options.keys_dir = config.keys_dir();
   tao_options.passphrase = *passphrase;
   tao_options.scrypt.n = FLAGS_scrypt_n;
   auto soft_tao = SoftTao::Create(tao_options);
+  OPENSSL_cleanse(tao_options.passphrase.data(), tao_options.passphrase.size());
+  OPENSSL_cleanse(passphrase->data(), passphrase->size());
   if (!soft_tao.ok()) {
     PrintError("taohost", soft_tao.status());
     return kExitFailure;
@@ -142,27 +229,49 @@ int Run(const TaohostConfig& config) {
   const TaoHost& host = (*soft_tao)->host();
   LOG(INFO) << "host name: " << host.name().text();
 
-  auto policy_key = LoadPolicyKey(config.domain_dir());
+  auto policy_key = LoadPolicyKey(config.policy_key_file());
   if (!policy_key.ok()) {
     PrintError("taohost", policy_key.status());
     return kExitFailure;
   }
+  // The highest policy serial this host accepted, MACed with its keys.
+  auto mark_key = host.DeriveSecret("tao-policy-serial-mark-v1", 32);
+  if (!mark_key.ok()) {
+    PrintError("taohost", mark_key.status());
+    return kExitFailure;
+  }
+  auto serial_mark = PolicySerialMark::Open(
+      absl::StrCat(config.keys_dir(), "/policy_serial"), *std::move(mark_key));
+  if (!serial_mark.ok()) {
+    PrintError("taohost", serial_mark.status());
+    return kExitFailure;
+  }
   const std::string policy_path =
       absl::StrCat(config.domain_dir(), "/policy.signed");
-  auto load_policy = [policy_path]() {
-    return ReadFileToString(policy_path, 4 << 20);
+  // Reads policy.signed, verifies it and refuses a serial lower than the
+  // highest accepted (raising the mark when it is higher).
+  auto load_policy = [policy_path, key = *policy_key,
+                      mark =
+                          serial_mark->get()]() -> absl::StatusOr<std::string> {
+    auto bytes = ReadFileToString(policy_path, 4 << 20);
+    if (!bytes.ok()) return bytes.status();
+    auto policy = VerifySignedDomainPolicy(*bytes, key);
+    if (!policy.ok()) {
+      return absl::Status(
+          policy.status().code(),
+          absl::StrCat(policy_path, ": ", policy.status().message()));
+    }
+    absl::Status fresh = mark->Accept(policy->serial());
+    if (!fresh.ok()) {
+      return absl::Status(fresh.code(),
+                          absl::StrCat(policy_path, ": ", fresh.message()));
+    }
+    return bytes;
   };
   auto signed_policy = load_policy();
   if (!signed_policy.ok()) {
     PrintError("taohost", signed_policy.status());
     return kExitFailure;
-  }
-  for (const std::string& dir : {config.runtime_dir(), config.log_dir()}) {
-    absl::Status made = EnsureDirectory(dir, 0750);
-    if (!made.ok()) {
-      PrintError("taohost", made);
-      return kExitFailure;
-    }
   }
   auto audit = AuditLog::Open(config.audit_log());
   if (!audit.ok()) {
@@ -187,7 +296,16 @@ int Run(const TaohostConfig& config) {
       size_t{config.measurement_cache_mib()} << 20;
   ProcessFactory process_factory(factory_options);
   HostedProgramChannelOptions loop_options;
-  loop_options.log_dir = config.log_dir();
+  // Program logs go to a directory of this host run, <log_dir>/<run>/
+  // <id>.log: ids start at 1 again after a restart, and the logs of an
+  // earlier run must not be overwritten.
+  auto run_log_dir = MakeRunLogDirectory(config.log_dir());
+  if (!run_log_dir.ok()) {
+    PrintError("taohost", run_log_dir.status());
+    return kExitFailure;
+  }
+  LOG(INFO) << "program logs of this run in " << *run_log_dir;
+  loop_options.log_dir = *run_log_dir;
   loop_options.max_frame_size = config.max_frame_size();
   loop_options.on_event = [&events](const ProgramEvent& event) {
     events.Publish(ToAdminEvent(event));
@@ -216,6 +334,11 @@ int Run(const TaohostConfig& config) {
   AdminServerOptions server_options;
   server_options.socket_path = config.admin_socket();
   server_options.socket_mode = static_cast<mode_t>(config.admin_socket_mode());
+  server_options.max_connections_per_uid =
+      config.admin_max_connections_per_uid();
+  server_options.max_connections = config.admin_max_connections();
+  server_options.root_reserved_connections =
+      config.admin_root_reserved_connections();
   if (!config.admin_socket_group().empty()) {
     struct group* group = ::getgrnam(config.admin_socket_group().c_str());
     if (group == nullptr) {
