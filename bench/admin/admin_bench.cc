@@ -632,6 +632,7 @@ Host StartHost(const Settings& s, const std::string& root,
       Spawn(s.taohost,
             {"taohost", "--config=" + config, "--keys_dir=" + root + "/keys",
              "--domain_dir=" + root + "/domain",
+             "--policy_key_file=" + root + "/domain/policy_name",
              "--runtime_dir=" + h.runtime_dir, "--scrypt_n=1024"},
             {{out[1], 1}}, h.log);
   close(out[1]);
