@@ -102,7 +102,8 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
   struct rlimit nofile;
   if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
       nofile.rlim_cur != RLIM_INFINITY) {
-    size_t fit = nofile.rlim_cur > 512 ? (nofile.rlim_cur - 256) / 2 : 128;
+    size_t fit = nofile.rlim_cur > 512 ? (nofile.rlim_cur - 256) / 2
+                                       : nofile.rlim_cur / 4;
     if (effective.max_connections > fit) {
       LOG(WARNING) << "admin connections limited to " << fit
                    << " by the descriptor limit (" << nofile.rlim_cur << ")";
@@ -230,10 +231,11 @@ bool AdminServer::AcceptOne() {
     LogRateLimited(
         &last_limit_log_, &limit_suppressed_,
         absl::StrCat("admin connection from uid ", cred.uid, " pid ", cred.pid,
-                     " closed: over the limit of ",
-                     cred.uid == 0 ? options_.max_connections
-                                   : options_.max_connections_per_uid,
-                     " connections (", connections_.size(), " open)"));
+                     " closed: over the limit (",
+                     options_.max_connections_per_uid, " per uid, ",
+                     options_.max_connections, " in all, ",
+                     options_.root_reserved_connections, " kept for root; ",
+                     connections_.size(), " open)"));
     return true;
   }
   connections_[fd] = Tracked{cred.uid, st.st_dev, st.st_ino};
