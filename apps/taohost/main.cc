@@ -9,8 +9,6 @@
 #include <grp.h>
 #include <openssl/crypto.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,8 +16,6 @@
 #include <iostream>
 #include <memory>
 #include <string>
-#include <tuple>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -28,12 +24,12 @@
 #include "admin/admin_service.h"
 #include "apps/common/cli.h"
 #include "apps/taohost/config.h"
+#include "apps/taohost/host_files.h"
 #include "channels/hosted_program_channel.h"
 #include "program_factory/process_factory.h"
 #include "tao/file_util.h"
 #include "tao/soft_tao.h"
 #include "tao_domain/audit_log.h"
-#include "tao_domain/policy_io.h"
 #include "tao_domain/tao_domain.h"
 
 DEFINE_string(
@@ -65,8 +61,10 @@ Usage:
 
 Starts the host: loads or creates the keys in keys_dir (passphrase from
 passphrase_file or TAO_PASSPHRASE), verifies the domain's policy.signed against
-the policy key pinned in policy_key_file (default /etc/tao/policy_key), opens the audit trail, serves the admin API on a unix
-socket (mode 0660) and starts the configured programs. Drive it with taoctl.
+the key pinned in policy_key_file (default /etc/tao/policy_key) and refuses a
+policy serial lower than it accepted before, opens the audit trail, serves the
+admin API on a unix socket (mode 0660) and starts the configured programs.
+Drive it with taoctl.
 
 Signals: SIGTERM and SIGINT stop every program (grace, then SIGKILL) and exit;
 SIGHUP reloads the policy (a bad policy leaves the old one in force).
@@ -102,46 +100,6 @@ absl::StatusOr<TaohostConfig> LoadConfig() {
   return config;
 }
 
-// The pinned policy key, from a file only root (or the host's own uid) can
-// change: the file and its directory must not be group or other writable.
-absl::StatusOr<VerifyingKey> LoadPolicyKey(const std::string& path) {
-  absl::Status safe = CheckFileAccess(path, ::geteuid());
-  if (!safe.ok()) {
-    return absl::Status(
-        safe.code(),
-        absl::StrCat("policy_key_file: ", safe.message(),
-                     absl::IsNotFound(safe)
-                         ? " (install the domain's policy_name there, e.g. "
-                           "install -m 0644 D/policy_name /etc/tao/policy_key)"
-                         : ""));
-  }
-  auto text = ReadFileToString(path, 1 << 16);
-  if (!text.ok()) return text.status();
-  auto name = Principal::Parse(absl::StripAsciiWhitespace(*text));
-  if (!name.ok() || !name->subprincipals().empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a key principal"));
-  }
-  return VerifyingKey::FromSpki(name->key_spki());
-}
-
-// Makes <log_dir>/<UTC start time>-<pid> (mode 0700), unique to this run.
-absl::StatusOr<std::string> MakeRunLogDirectory(const std::string& log_dir) {
-  std::string base = absl::StrCat(
-      log_dir, "/",
-      absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone()), "-",
-      ::getpid());
-  for (int n = 0; n < 100; ++n) {
-    std::string dir = n == 0 ? base : absl::StrCat(base, ".", n);
-    if (::mkdir(dir.c_str(), 0700) == 0) return dir;
-    if (errno != EEXIST) {
-      return absl::ErrnoToStatus(errno, absl::StrCat("mkdir ", dir));
-    }
-  }
-  return absl::AlreadyExistsError(
-      absl::StrCat("cannot make a fresh log directory like ", base));
-}
-
 // protobuf logs an ERROR for every malformed string field it parses; a
 // hosted program could use that to flood the host's log. Keep those lines
 // at verbosity 1 (the loop already logs the closed channel once).
@@ -165,17 +123,13 @@ int Run(const TaohostConfig& config) {
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  // --- Start-up hygiene: no core dumps, no ptrace or /proc/<pid>/mem or
-  // environ for other processes of our uid, before any secret is read.
-  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-    PrintError("taohost", absl::ErrnoToStatus(errno, "prctl(PR_SET_DUMPABLE)"));
+  // Start-up hygiene (apps/taohost/host_files.h): non-dumpable before any
+  // secret is read, the passphrase out of the environment at once, the
+  // directories checked before anything in them is trusted.
+  absl::Status hardened = HardenHostProcess();
+  if (!hardened.ok()) {
+    PrintError("taohost", hardened);
     return kExitFailure;
-  }
-  struct rlimit nofile;
-  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
-      nofile.rlim_cur < nofile.rlim_max) {
-    nofile.rlim_cur = nofile.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &nofile);
   }
   auto passphrase = ReadPassphrase(config.passphrase_file());
   ScrubPassphraseFromEnvironment();
@@ -183,37 +137,10 @@ int Run(const TaohostConfig& config) {
     PrintError("taohost", passphrase.status());
     return kExitUsage;
   }
-  // The directories the host keeps secrets and state in: ours or root's,
-  // and closed to group and others (keys, logs) or at least not writable
-  // by them (the domain, the runtime directory with the admin socket).
-  const uid_t self = ::geteuid();
-  for (const auto& [dir, mode, forbidden] :
-       std::vector<std::tuple<std::string, mode_t, mode_t>>{
-           {config.keys_dir(), 0700, 0077},
-           {config.runtime_dir(), 0750, 0022},
-           {config.log_dir(), 0700, 0077}}) {
-    absl::Status ok = EnsureDirectory(dir, mode);
-    if (ok.ok()) ok = CheckDirectoryAccess(dir, self, forbidden);
-    if (!ok.ok()) {
-      PrintError("taohost", ok);
-      return kExitFailure;
-    }
-  }
-  absl::Status domain_dir_ok =
-      CheckDirectoryAccess(config.domain_dir(), self, 0022);
-  if (!domain_dir_ok.ok() && !absl::IsNotFound(domain_dir_ok)) {
-    PrintError("taohost", domain_dir_ok);
+  absl::Status dirs = PrepareHostDirectories(config);
+  if (!dirs.ok()) {
+    PrintError("taohost", dirs);
     return kExitFailure;
-  }
-  // Temporaries that a crash left in the middle of an atomic write.
-  auto swept = SweepTemporaries(config.keys_dir());
-  if (!swept.ok()) {
-    PrintError("taohost", swept.status());
-    return kExitFailure;
-  }
-  if (*swept > 0) {
-    LOG(INFO) << "removed " << *swept << " temporaries left in "
-              << config.keys_dir() << " by an interrupted write";
   }
   SoftTaoOptions tao_options;
   tao_options.keys_dir = config.keys_dir();
@@ -229,45 +156,18 @@ int Run(const TaohostConfig& config) {
   const TaoHost& host = (*soft_tao)->host();
   LOG(INFO) << "host name: " << host.name().text();
 
-  auto policy_key = LoadPolicyKey(config.policy_key_file());
+  auto policy_key = LoadPinnedPolicyKey(config.policy_key_file());
   if (!policy_key.ok()) {
     PrintError("taohost", policy_key.status());
     return kExitFailure;
   }
-  // The highest policy serial this host accepted, MACed with its keys.
-  auto mark_key = host.DeriveSecret("tao-policy-serial-mark-v1", 32);
-  if (!mark_key.ok()) {
-    PrintError("taohost", mark_key.status());
+  auto policy_file = PolicyFile::Open(config, host, *policy_key);
+  if (!policy_file.ok()) {
+    PrintError("taohost", policy_file.status());
     return kExitFailure;
   }
-  auto serial_mark = PolicySerialMark::Open(
-      absl::StrCat(config.keys_dir(), "/policy_serial"), *std::move(mark_key));
-  if (!serial_mark.ok()) {
-    PrintError("taohost", serial_mark.status());
-    return kExitFailure;
-  }
-  const std::string policy_path =
-      absl::StrCat(config.domain_dir(), "/policy.signed");
-  // Reads policy.signed, verifies it and refuses a serial lower than the
-  // highest accepted (raising the mark when it is higher).
-  auto load_policy = [policy_path, key = *policy_key,
-                      mark =
-                          serial_mark->get()]() -> absl::StatusOr<std::string> {
-    auto bytes = ReadFileToString(policy_path, 4 << 20);
-    if (!bytes.ok()) return bytes.status();
-    auto policy = VerifySignedDomainPolicy(*bytes, key);
-    if (!policy.ok()) {
-      return absl::Status(
-          policy.status().code(),
-          absl::StrCat(policy_path, ": ", policy.status().message()));
-    }
-    absl::Status fresh = mark->Accept(policy->serial());
-    if (!fresh.ok()) {
-      return absl::Status(fresh.code(),
-                          absl::StrCat(policy_path, ": ", fresh.message()));
-    }
-    return bytes;
-  };
+  const std::string policy_path = (*policy_file)->path();
+  auto load_policy = [file = policy_file->get()] { return file->Load(); };
   auto signed_policy = load_policy();
   if (!signed_policy.ok()) {
     PrintError("taohost", signed_policy.status());
