@@ -26,7 +26,7 @@ trap cleanup EXIT
 
 start_host() {
   "$apps/taohost/taohost" --keys_dir="$demo/keys" --domain_dir="$demo/domain" \
-    --runtime_dir="$demo/run" >"$demo/taohost.out" 2>>"$demo/taohost.log" &
+    --policy_key_file="$demo/etc/policy_key" --runtime_dir="$demo/run" >"$demo/taohost.out" 2>>"$demo/taohost.log" &
   host_pid=$!
   for _ in $(seq 100); do
     grep -q "admin socket ready" "$demo/taohost.out" 2>/dev/null && break
@@ -53,6 +53,10 @@ rules {
 POLICY
 domain --domain_dir="$demo/domain" sign
 domain --domain_dir="$demo/domain" check --uid=0 Admin:Start
+# The host pins the policy key from a file only root may change, away from
+# the policy it pins (on a real host: /etc/tao/policy_key).
+mkdir -m 0755 "$demo/etc"
+install -m 0644 "$demo/domain/policy_name" "$demo/etc/policy_key"
 
 step "2. Start taohost (keys created on first start, policy verified, admin socket)"
 start_host
