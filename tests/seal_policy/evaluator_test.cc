@@ -63,19 +63,19 @@ SealPolicy AnyOfPolicy(const std::vector<SealPolicy>& children) {
 // A DomainRuleChecker that answers from a table and records what it was asked.
 class FakeDomain : public DomainRuleChecker {
  public:
-  void Set(std::string label, Decision decision) {
+  void Set(std::string label, DomainRuleAnswer answer) {
     absl::MutexLock lock(&mu_);
-    answers_.emplace_back(std::move(label), std::move(decision));
+    answers_.emplace_back(std::move(label), std::move(answer));
   }
 
-  Decision CheckUnsealLabel(const Principal& caller,
-                            absl::string_view label) const override {
+  DomainRuleAnswer CheckUnsealLabel(const Principal& caller,
+                                    absl::string_view label) const override {
     absl::MutexLock lock(&mu_);
     asked_.emplace_back(caller.text(), std::string(label));
     for (const auto& [l, d] : answers_) {
       if (l == label) return d;
     }
-    return Decision::Deny("fake: no answer for this label");
+    return DomainRuleAnswer{false, "fake: no answer for this label"};
   }
 
   std::vector<std::pair<std::string, std::string>> asked() const {
@@ -85,7 +85,7 @@ class FakeDomain : public DomainRuleChecker {
 
  private:
   mutable absl::Mutex mu_;
-  std::vector<std::pair<std::string, Decision>> answers_;
+  std::vector<std::pair<std::string, DomainRuleAnswer>> answers_;
   mutable std::vector<std::pair<std::string, std::string>> asked_;
 };
 
@@ -375,8 +375,8 @@ TEST_F(SealPolicyEvaluatorTest, SameHostOfAStackedHost) {
 
 TEST_F(SealPolicyEvaluatorTest, DomainRuleAsksTheDomainAndPrefixesItsReason) {
   FakeDomain domain;
-  domain.Set("db", Decision::Allow("rule 'x' grants Unseal(db)"));
-  domain.Set("web", Decision::Deny("no rule grants Unseal(web)"));
+  domain.Set("db", DomainRuleAnswer{true, "rule 'x' grants Unseal(db)"});
+  domain.Set("web", DomainRuleAnswer{false, "no rule grants Unseal(web)"});
   Principal caller = Program(*host_, 'a');
   Principal sealer = Program(*host_, 'b');
 
@@ -431,7 +431,7 @@ TEST_F(SealPolicyEvaluatorTest, AllOfAllowsOnlyWhenEveryPolicyAllows) {
 
 TEST_F(SealPolicyEvaluatorTest, AnyOfAllowsWhenOnePolicyAllows) {
   FakeDomain domain;
-  domain.Set("db", Decision::Allow("granted"));
+  domain.Set("db", DomainRuleAnswer{true, "granted"});
   Principal sealer = Program(*host_, 'a');
   Principal caller = Program(*host_, 'b');
   Decision one =

@@ -523,7 +523,7 @@ TEST_F(TaoDomainTest, CheckUnsealLabelDecidesDomainRuleSealPolicies) {
   Principal reader = Args(Program(*host_, 'b'), '1');
   Principal stranger = Program(*other_host_, 'b');
 
-  Decision direct = domain->CheckUnsealLabel(reader, "db");
+  DomainRuleAnswer direct = domain->CheckUnsealLabel(reader, "db");
   EXPECT_TRUE(direct.allowed);
 
   SealPolicyContext ok{reader, sealer, *host_, domain.get()};
