@@ -14,6 +14,7 @@
 #include "tao/crypto.h"
 #include "tao/keys.h"
 #include "tao/principal.h"
+#include "tests/testing/names.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tao_printers.h"
 
@@ -26,27 +27,11 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-std::string Digest(char c) { return std::string(kSha256Size, c); }
-
-// `p` extended with `sub`; on failure the test fails and `p` comes back.
-Principal Sub(const Principal& p, const absl::StatusOr<Subprincipal>& sub) {
-  EXPECT_THAT(sub, IsOk());
-  if (!sub.ok()) return p;
-  auto extended = p.Extend(*sub);
-  EXPECT_THAT(extended, IsOk());
-  return extended.ok() ? *extended : p;
-}
-
-Principal Program(const Principal& p, char c) {
-  return Sub(p, Subprincipal::Program(Digest(c)));
-}
-Principal Args(const Principal& p, char c) {
-  return Sub(p, Subprincipal::Args(Digest(c)));
-}
-Principal Ext(const Principal& p, absl::string_view label,
-              absl::string_view value) {
-  return Sub(p, Subprincipal::Ext(label, value));
-}
+using ::tao::test::Args;
+using ::tao::test::Digest;
+using ::tao::test::Ext;
+using ::tao::test::Program;
+using ::tao::test::Sub;
 
 SealPolicy AllOfPolicy(const std::vector<SealPolicy>& children) {
   SealPolicy p;
