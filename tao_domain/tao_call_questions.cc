@@ -208,13 +208,15 @@ absl::StatusOr<Decision> TaoDomain::AuthorizeAttest(
                     "delegator", statement.delegation().delegator(), caller));
   }
   const Caller who = Caller::Program(caller);
-  Decision granted = Current()->Decide(who, "Attest", "");
+  std::shared_ptr<const CompiledDomainPolicy> current = Current();
+  Decision granted = current->Decide(who, "Attest", "");
   if (!granted.allowed || forged.empty()) {
     return Record(who, "Attest", "", std::move(granted));
   }
-  return Record(who, "Attest", "",
-                Decision::Deny(absl::StrCat("domain '", domain_name(),
-                                            "': Attest refused: ", forged)));
+  return Record(
+      who, "Attest", "",
+      Decision::Deny(absl::StrCat("domain '", current->policy().domain_name(),
+                                  "': Attest refused: ", forged)));
 }
 
 }  // namespace tao

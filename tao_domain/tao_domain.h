@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -150,8 +151,9 @@ class TaoDomain final : public DomainRuleChecker {
   Decision Record(const Caller& caller, absl::string_view operation,
                   absl::string_view label, Decision decision) const;
 
-  // The Seal, Unseal and GetSharedSecret questions' policy: decoded, with
-  // every DomainRule leaf answered by `policy` without recording.
+  // The DomainRuleChecker the Unseal and GetSharedSecret questions evaluate
+  // with: each DomainRule leaf answered from one policy snapshot, without
+  // recording (tao_call_questions.cc).
   class UnrecordedLabels;
 
   const VerifyingKey policy_key_;
