@@ -14,12 +14,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "channels/framing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "seal_policy/codec.h"
 #include "tao/attestation.h"
 #include "tao/clock.h"
+#include "tao/file_util.h"
 #include "tao_domain/audit_log.h"
 #include "tao_domain/compiled_policy.h"
 #include "tests/testing/names.h"
@@ -489,10 +491,37 @@ TEST_F(TaoRequestHandlerTest, OneRequestIsOneAuditRecord) {
   ExpectDenied(Attest(*alice_, Claim(Program(*alice_, 'f').text())),
                "Attest refused");
   EXPECT_EQ(log->records(), 6u);
-  // What was recorded: the operation, allow/deny, the reason.
   auto summary = VerifyAuditLog(path);
   ASSERT_THAT(summary, IsOk());
   EXPECT_EQ(summary->records, 6u);
+  // What was recorded: operation, label (the Seal's labels, the policy
+  // bytes), allow or deny.
+  ASSERT_OK_AND_ASSIGN(std::string trail, ReadFileToString(path));
+  std::vector<std::vector<std::string>> records;
+  for (absl::string_view line :
+       absl::StrSplit(trail, '\n', absl::SkipEmpty())) {
+    records.push_back(absl::StrSplit(line, '\t'));
+    ASSERT_EQ(records.back().size(), 9u) << line;
+  }
+  ASSERT_EQ(records.size(), 6u);
+  std::vector<std::string> labels;
+  for (int i = 0; i < 60; ++i) labels.push_back(absl::StrCat("label-", i));
+  EXPECT_EQ(records[0][3], "Seal");
+  EXPECT_EQ(records[0][4], absl::StrJoin(labels, ","));
+  EXPECT_EQ(records[0][5], "allow");
+  EXPECT_THAT(records[0][6], HasSubstr("and 52 more labels granted"));
+  EXPECT_EQ(records[1][3], "Unseal");
+  EXPECT_EQ(records[1][4], all);
+  EXPECT_EQ(records[1][5], "allow");
+  EXPECT_EQ(records[2][3], "Unseal");
+  EXPECT_EQ(records[2][5], "deny");
+  EXPECT_EQ(records[3][3], "GetSharedSecret");
+  EXPECT_EQ(records[3][4], "DomainRule(label-7)");
+  EXPECT_EQ(records[4][3], "Attest");
+  EXPECT_EQ(records[4][5], "allow");
+  EXPECT_EQ(records[5][3], "Attest");
+  EXPECT_EQ(records[5][5], "deny");
+  EXPECT_THAT(records[5][6], HasSubstr("Attest refused"));
 }
 
 // ---- What the loop must wipe -----------------------------------------------
