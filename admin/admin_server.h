@@ -4,6 +4,9 @@
 #ifndef TAO_ADMIN_ADMIN_SERVER_H_
 #define TAO_ADMIN_ADMIN_SERVER_H_
 
+#include <sys/types.h>
+
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -24,6 +27,18 @@ struct AdminServerOptions {
   mode_t socket_mode = 0660;
   // gid to own the socket (so a group can reach it); -1 keeps ours.
   gid_t socket_group = static_cast<gid_t>(-1);
+  // Connections open at once. A connection over a limit is closed as soon
+  // as it is accepted (one log line per second at most says so). Root
+  // (uid 0) is limited by max_connections only; every other uid by
+  // max_connections_per_uid and by max_connections minus
+  // root_reserved_connections, so no flood from another uid locks root out.
+  // max_connections is lowered to fit the descriptor limit if need be.
+  size_t max_connections_per_uid = 64;
+  size_t max_connections = 1024;
+  size_t root_reserved_connections = 64;
+  // When accept fails for want of descriptors (EMFILE, ENFILE, ENOBUFS,
+  // ENOMEM), the listener is left alone this long before the next try.
+  absl::Duration accept_backoff = absl::Milliseconds(100);
 };
 
 // Owns the gRPC server and the acceptor thread. Thread-safe.
@@ -45,15 +60,37 @@ class AdminServer {
   const std::string& socket_path() const { return path_; }
 
  private:
-  AdminServer(std::string path, UniqueFd listen_fd, UniqueFd wake_fd,
-              std::unique_ptr<grpc::Server> server,
+  AdminServer(const AdminServerOptions& options, UniqueFd listen_fd,
+              UniqueFd wake_fd, std::unique_ptr<grpc::Server> server,
               PeerCredentialRegistry* peers)
-      : path_(std::move(path)),
+      : options_(options),
+        path_(options.socket_path),
         listen_fd_(std::move(listen_fd)),
         wake_fd_(std::move(wake_fd)),
         server_(std::move(server)),
         peers_(peers) {}
   void AcceptLoop();
+  // Accepts one connection; false when the listener should be left alone
+  // for a while (no descriptors left).
+  bool AcceptOne();
+  // True if a connection from `uid` fits under the limits; forgets the
+  // connections gRPC has closed before saying no.
+  bool Admit(uid_t uid);
+  // Drops the tracked connections whose descriptor no longer refers to the
+  // socket we accepted (gRPC closed it; the number may have been reused).
+  void ForgetClosedConnections();
+  // Logs `message` unless a line was logged under `last` within a second.
+  void LogRateLimited(absl::Time* last, int* suppressed,
+                      const std::string& message);
+
+  // A connection handed to gRPC: who, and which socket (st_dev, st_ino).
+  struct Tracked {
+    uid_t uid;
+    dev_t dev;
+    ino_t ino;
+  };
+
+  const AdminServerOptions options_;
 
   std::string path_;
   UniqueFd listen_fd_;
@@ -63,6 +100,13 @@ class AdminServer {
   std::thread acceptor_;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  // The acceptor thread's own state.
+  std::map<int, Tracked> connections_;
+  std::map<uid_t, size_t> per_uid_;
+  absl::Time last_limit_log_ = absl::InfinitePast();
+  int limit_suppressed_ = 0;
+  absl::Time last_accept_log_ = absl::InfinitePast();
+  int accept_suppressed_ = 0;
 };
 
 }  // namespace tao

@@ -158,6 +158,23 @@ AdminServiceImpl::AdminServiceImpl(HostedProgramChannel& loop,
       events_(events),
       options_(std::move(options)) {}
 
+namespace {
+
+// What a denied admin caller is told: that it was denied, and nothing of
+// the policy (no near misses, no rule ids, no other rule's matchers); the
+// host's log keeps the whole reason. Admin:Info, which describes the host,
+// says only "permission denied".
+std::string DenialForCaller(absl::string_view operation,
+                            const Decision& decision) {
+  if (operation == "Admin:Info") return "permission denied";
+  absl::string_view reason = decision.reason;
+  size_t cut = reason.find("; ");
+  if (cut != absl::string_view::npos) reason = reason.substr(0, cut);
+  return absl::StrCat(reason, " (the host's log has the details)");
+}
+
+}  // namespace
+
 absl::Status AdminServiceImpl::Authorize(grpc::ServerContext* context,
                                          absl::string_view operation,
                                          Caller* caller_out) {
@@ -190,7 +207,7 @@ absl::Status AdminServiceImpl::Authorize(grpc::ServerContext* context,
   if (!decision.allowed) {
     LOG(INFO) << "denied " << operation << " to uid " << peer->uid << ": "
               << decision.reason;
-    return absl::PermissionDeniedError(decision.reason);
+    return absl::PermissionDeniedError(DenialForCaller(operation, decision));
   }
   return absl::OkStatus();
 }

@@ -1,5 +1,8 @@
 #include "admin/peer_credentials.h"
 
+#include <errno.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -47,6 +50,33 @@ std::vector<gid_t> GroupsOfProcess(pid_t pid, gid_t gid) {
     }
   }
   return groups;
+}
+
+std::vector<gid_t> GroupsOfPeer(int fd, pid_t pid, gid_t gid) {
+#ifdef SO_PEERGROUPS
+  std::vector<gid_t> peer(64);
+  while (true) {
+    socklen_t len = static_cast<socklen_t>(peer.size() * sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, peer.data(), &len) == 0) {
+      peer.resize(len / sizeof(gid_t));
+      std::vector<gid_t> groups = {gid};
+      for (gid_t g : peer) {
+        if (std::find(groups.begin(), groups.end(), g) == groups.end()) {
+          groups.push_back(g);
+        }
+      }
+      return groups;
+    }
+    // ERANGE: `len` now says how much room the list needs.
+    if (errno != ERANGE || len / sizeof(gid_t) <= peer.size() ||
+        len / sizeof(gid_t) > 65536) {
+      break;
+    }
+    peer.resize(len / sizeof(gid_t));
+  }
+  if (errno != ENOPROTOOPT) return {gid};
+#endif
+  return GroupsOfProcess(pid, gid);
 }
 
 }  // namespace tao

@@ -21,7 +21,9 @@ struct PeerCredentials {
   pid_t pid = 0;
   uid_t uid = 0;
   gid_t gid = 0;
-  std::vector<gid_t> groups;  // supplementary groups, read from /proc
+  // gid, then the supplementary groups the peer had when it connected
+  // (SO_PEERGROUPS; /proc/<pid>/status on kernels without it).
+  std::vector<gid_t> groups;
 };
 
 class PeerCredentialRegistry {
@@ -40,6 +42,11 @@ class PeerCredentialRegistry {
 // The supplementary groups of process `pid` (from /proc/<pid>/status), or
 // just `gid` if they cannot be read.
 std::vector<gid_t> GroupsOfProcess(pid_t pid, gid_t gid);
+
+// `gid` and the supplementary groups of the peer of unix socket `fd`, as
+// the kernel recorded them at connect time (SO_PEERGROUPS, Linux 4.13);
+// falls back to GroupsOfProcess(pid, gid) only if the kernel lacks it.
+std::vector<gid_t> GroupsOfPeer(int fd, pid_t pid, gid_t gid);
 
 }  // namespace tao
 

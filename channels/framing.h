@@ -22,11 +22,17 @@ absl::Status AppendFrame(const google::protobuf::MessageLite& message,
                          size_t max_frame_size, std::string* out);
 
 // Accumulates bytes from a stream and cuts them into frames. Holds at most
-// one frame plus what arrived after it. Thread-compatible.
+// one frame plus what arrived after it. Requests may carry plaintext (a
+// Seal's data), so the buffer never frees or leaves behind an unwiped copy:
+// growing it, compacting it and destroying it wipe what it leaves, and Wipe
+// clears a frame once it is answered. Thread-compatible.
 class FrameReader {
  public:
   explicit FrameReader(size_t max_frame_size = kDefaultMaxFrameSize)
       : max_frame_size_(max_frame_size) {}
+  ~FrameReader();
+  FrameReader(FrameReader&& other) noexcept;
+  FrameReader& operator=(FrameReader&& other) noexcept;
 
   // Where to read the next bytes into, and how many fit; call Commit(n)
   // after writing n of them. Lets callers read(2) straight into the buffer.
@@ -39,6 +45,12 @@ class FrameReader {
   // bytes are needed. kInvalidArgument if the announced length exceeds the
   // cap: the stream cannot be trusted any further.
   absl::StatusOr<bool> Next(absl::string_view* frame);
+
+  // Overwrites with zeros the bytes of `frame`, a view the last Next
+  // returned (valid until the next WritableSpace or Append): for a request
+  // that carried plaintext, once it is answered. Ignores a view that does
+  // not lie in the buffer.
+  void Wipe(absl::string_view frame);
 
   // How many more bytes would complete the header or the frame in progress
   // (at least 1).
@@ -55,6 +67,8 @@ class FrameReader {
 
  private:
   void Compact();
+  // Wipes the whole buffer (its bytes, consumed or not).
+  void WipeBuffer();
 
   size_t max_frame_size_;
   std::string buffer_;

@@ -981,41 +981,18 @@ void HostedProgramChannel::Shutdown(absl::Duration grace) {
 
 bool HostedProgramChannel::Answer(Child& c, absl::string_view frame,
                                   std::string* out) {
-  // Seal and Unseal in their usual encoding: answered without copying the
-  // data through protobuf messages.
-  if (std::optional<BulkRequestView> bulk = ParseBulkRequest(frame)) {
-    ++c.calls;
-    absl::StatusCode code =
-        handler_.HandleBulk(*bulk, c.name, options_.max_frame_size, out);
-    if (code == absl::StatusCode::kPermissionDenied) ++c.denials;
-    return code == absl::StatusCode::kOk &&
-           bulk->kind == BulkRequestView::Kind::kUnseal;
-  }
-  TaoRequest request;
-  if (!request.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
-    CloseChannel(c, "a frame that does not parse as a TaoRequest");
+  // The handler parses, asks the domain and acts; the loop counts and wipes.
+  auto answered =
+      handler_.AnswerFrame(frame, &c.name, options_.max_frame_size, out);
+  if (!answered.ok()) {
+    CloseChannel(c, answered.status().message());
     return false;
   }
   ++c.calls;
-  TaoResponse response = handler_.Handle(request, &c.name);
-  if (response.code() ==
-      static_cast<int32_t>(absl::StatusCode::kPermissionDenied)) {
-    ++c.denials;
-  }
-  absl::Status framed = AppendFrame(response, options_.max_frame_size, out);
-  if (!framed.ok()) {
-    TaoResponse too_big;
-    too_big.set_id(request.id());
-    too_big.set_code(
-        static_cast<int32_t>(absl::StatusCode::kResourceExhausted));
-    too_big.set_message(std::string(framed.message()));
-    auto unused = AppendFrame(too_big, options_.max_frame_size, out);
-    (void)unused;
-  }
-  if (!response.has_unsealed()) return false;
-  // The unsealed plaintext was copied into the frame; wipe the response copy.
-  SecretString wipe(std::move(*response.mutable_unsealed()->mutable_data()));
-  return framed.ok();
+  if (answered->code == absl::StatusCode::kPermissionDenied) ++c.denials;
+  // A Seal's plaintext does not outlive its answer in the frame reader.
+  if (answered->request_held_secret) c.reader.Wipe(frame);
+  return answered->response_holds_secret;
 }
 
 void HostedProgramChannel::Dispatch(Child& c, absl::string_view frame) {

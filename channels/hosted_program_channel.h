@@ -228,8 +228,10 @@ class HostedProgramChannel {
   // the response to its output without leaving unwiped plaintext behind.
   void Dispatch(Child& child, absl::string_view frame)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Appends the answer to `frame` to `out`; true if it holds unsealed
-  // plaintext. May close the child's channel (a frame that does not parse).
+  // Appends the answer to `frame` to `out`; true if it holds plaintext (an
+  // unsealed bundle or a shared secret). Wipes `frame` if it carried
+  // plaintext (a Seal). May close the child's channel (a frame that does not
+  // parse).
   bool Answer(Child& child, absl::string_view frame, std::string* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

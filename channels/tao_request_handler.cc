@@ -2,64 +2,20 @@
 
 #include <openssl/crypto.h>
 
-#include <algorithm>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "channels/framing.h"
-#include "seal_policy/codec.h"
-#include "seal_policy/evaluator.h"
 #include "tao/status_macros.h"
 
 namespace tao {
 namespace {
 
+// The policy a request names by leaving it empty (docs/channel-protocol.md).
 constexpr absl::string_view kDefaultSealPolicy = "SameProgram";
 
-// A request's policy bytes (empty: SameProgram), decoded; the bytes are
-// what gets sealed and compared later.
-struct RequestedPolicy {
-  std::string bytes;
-  SealPolicy policy;
-};
-
-absl::StatusOr<RequestedPolicy> DecodeRequestedPolicy(
-    const std::string& bytes) {
-  RequestedPolicy out{bytes.empty() ? std::string(kDefaultSealPolicy) : bytes,
-                      {}};
-  auto policy = DecodeSealPolicy(out.bytes);
-  if (!policy.ok()) return policy.status();
-  out.policy = *std::move(policy);
-  return out;
-}
-
-bool MentionsOnlySingleKind(const SealPolicy& policy) {
-  return policy.kind_case() != SealPolicy::kAllOf &&
-         policy.kind_case() != SealPolicy::kAnyOf;
-}
-
-void CollectDomainLabels(const SealPolicy& policy,
-                         std::vector<std::string>* labels) {
-  switch (policy.kind_case()) {
-    case SealPolicy::kDomainRule:
-      if (std::find(labels->begin(), labels->end(),
-                    policy.domain_rule().label()) == labels->end()) {
-        labels->push_back(policy.domain_rule().label());
-      }
-      break;
-    case SealPolicy::kAllOf:
-      for (const auto& p : policy.all_of().policies())
-        CollectDomainLabels(p, labels);
-      break;
-    case SealPolicy::kAnyOf:
-      for (const auto& p : policy.any_of().policies())
-        CollectDomainLabels(p, labels);
-      break;
-    default:
-      break;
-  }
+std::string PolicyOrDefault(absl::string_view policy) {
+  return policy.empty() ? std::string(kDefaultSealPolicy) : std::string(policy);
 }
 
 absl::Status Denied(const Decision& decision) {
@@ -71,36 +27,106 @@ absl::Status FrameTooLarge(size_t size, size_t cap) {
       "the response of ", size, " bytes would exceed the frame cap of ", cap));
 }
 
+void Wipe(std::string* s) { OPENSSL_cleanse(s->data(), s->size()); }
+
+// The view HandleBulk takes of a parsed Seal or Unseal request.
+BulkRequestView BulkView(const TaoRequest& request) {
+  BulkRequestView view;
+  view.id = request.id();
+  if (request.has_seal()) {
+    view.kind = BulkRequestView::Kind::kSeal;
+    view.data = request.seal().data();
+    view.policy = request.seal().policy();
+  } else {
+    view.kind = BulkRequestView::Kind::kUnseal;
+    view.data = request.unseal().bundle();
+  }
+  return view;
+}
+
+bool IsBulk(const TaoRequest& request) {
+  return request.has_seal() || request.has_unseal();
+}
+
 }  // namespace
 
+absl::StatusOr<TaoRequestHandler::Answered> TaoRequestHandler::AnswerFrame(
+    absl::string_view frame, Principal* name, size_t max_frame_size,
+    std::string* out) const {
+  Answered answered;
+  // Seal and Unseal in their usual encoding: answered without copying the
+  // data through protobuf messages.
+  if (std::optional<BulkRequestView> bulk = ParseBulkRequest(frame)) {
+    const bool seal = bulk->kind == BulkRequestView::Kind::kSeal;
+    answered.code = HandleBulk(*bulk, *name, max_frame_size, out);
+    answered.response_holds_secret =
+        !seal && answered.code == absl::StatusCode::kOk;
+    answered.request_held_secret = seal;
+    return answered;
+  }
+  TaoRequest request;
+  if (!request.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
+    return absl::InvalidArgumentError(
+        "a frame that does not parse as a TaoRequest");
+  }
+  // Any other encoding of Seal or Unseal takes the same path.
+  if (IsBulk(request)) {
+    const bool seal = request.has_seal();
+    answered.code = HandleBulk(BulkView(request), *name, max_frame_size, out);
+    answered.response_holds_secret =
+        !seal && answered.code == absl::StatusCode::kOk;
+    answered.request_held_secret = seal;
+    if (seal) Wipe(request.mutable_seal()->mutable_data());
+    return answered;
+  }
+  TaoResponse response = Handle(request, name, max_frame_size);
+  answered.code = static_cast<absl::StatusCode>(response.code());
+  absl::Status framed = AppendFrame(response, max_frame_size, out);
+  if (!framed.ok()) {
+    TaoResponse too_big;
+    too_big.set_id(request.id());
+    too_big.set_code(
+        static_cast<int32_t>(absl::StatusCode::kResourceExhausted));
+    too_big.set_message(std::string(framed.message()));
+    auto unused = AppendFrame(too_big, max_frame_size, out);
+    (void)unused;
+    answered.code = absl::StatusCode::kResourceExhausted;
+  }
+  // A shared secret was copied into the frame; wipe the response's copy.
+  if (request.has_get_shared_secret() && response.has_data()) {
+    Wipe(response.mutable_data());
+    answered.response_holds_secret = framed.ok();
+  }
+  return answered;
+}
+
 TaoResponse TaoRequestHandler::Handle(const TaoRequest& request,
-                                      Principal* name) const {
+                                      Principal* name,
+                                      size_t max_frame_size) const {
   TaoResponse response;
+  if (IsBulk(request)) {
+    std::string out;
+    HandleBulk(BulkView(request), *name, max_frame_size, &out);
+    const bool parsed = response.ParseFromArray(
+        out.data() + kFrameHeaderSize,
+        static_cast<int>(out.size() - kFrameHeaderSize));
+    Wipe(&out);
+    if (parsed) return response;
+    response.Clear();
+    response.set_id(request.id());
+    response.set_code(static_cast<int32_t>(absl::StatusCode::kInternal));
+    response.set_message("the copy-free answer does not parse");
+    return response;
+  }
   response.set_id(request.id());
-  const Caller caller = Caller::Program(*name);
   absl::Status status = absl::OkStatus();
   switch (request.args_case()) {
     case TaoRequest::kGetTaoName:
-      response.set_name((*name).text());
+      response.set_name(name->text());
       break;
-    case TaoRequest::kExtendTaoName: {
-      auto sub = Subprincipal::Parse(request.extend_tao_name().subprincipal());
-      if (!sub.ok()) {
-        status = sub.status();
-      } else if (sub->kind() != "Ext") {
-        status = absl::InvalidArgumentError(absl::StrCat(
-            "only Ext(...) may be added to a name, not ", sub->kind(),
-            "(...): measurements and publishers are the host's to assign"));
-      } else {
-        auto extended = (*name).Extend(*sub);
-        if (extended.ok()) {
-          *name = *std::move(extended);
-        } else {
-          status = extended.status();
-        }
-      }
+    case TaoRequest::kExtendTaoName:
+      status = ExtendName(request.extend_tao_name(), name);
       break;
-    }
     case TaoRequest::kGetRandomBytes: {
       auto bytes = host_.GetRandomBytes(request.get_random_bytes().size());
       if (bytes.ok()) {
@@ -110,71 +136,20 @@ TaoResponse TaoRequestHandler::Handle(const TaoRequest& request,
       }
       break;
     }
-    case TaoRequest::kGetSharedSecret: {
-      const GetSharedSecretArgs& args = request.get_shared_secret();
-      auto requested = DecodeRequestedPolicy(args.policy());
-      if (!requested.ok()) {
-        status = requested.status();
-        break;
-      }
-      const std::string& policy_bytes = requested->bytes;
-      const SealPolicy* policy = &requested->policy;
-      if (!MentionsOnlySingleKind(*policy)) {
-        status = absl::InvalidArgumentError(
-            "a shared secret takes a single-kind policy, not AllOf or AnyOf");
-        break;
-      }
-      Decision allowed = domain_.Authorize(caller, "GetSharedSecret");
-      if (allowed.allowed) {
-        // Every caller the policy admits must derive the same secret, so the
-        // binding is what the policy compares: the exact name for
-        // SameProgram, the measured prefix for SameMeasurement, nothing more
-        // for the others (whose admission is checked right here, with the
-        // caller as its own sealer).
-        std::string binding;
-        if (policy->has_same_program()) {
-          binding = (*name).text();
-        } else if (policy->has_same_measurement()) {
-          int mi = LastMeasurementIndex((*name));
-          if (mi < 0) {
-            allowed = Decision::Deny(
-                "SameMeasurement: the caller has no measurement");
-          } else {
-            binding = (*name).RootKey().text();
-            for (int i = 0; i <= mi; ++i) {
-              absl::StrAppend(&binding, ".",
-                              (*name).subprincipals()[i].ToString());
-            }
-          }
-        } else {
-          allowed = EvaluateSealPolicy(
-              *policy,
-              SealPolicyContext{(*name), (*name), host_.name(), &domain_});
-          allowed = domain_.Record(caller, "GetSharedSecret", policy_bytes,
-                                   std::move(allowed));
-        }
-        if (allowed.allowed) {
-          auto secret = host_.DeriveSecret(
-              absl::StrCat("shared-secret:", policy_bytes.size(), ":",
-                           policy_bytes, binding),
-              args.size());
-          if (secret.ok()) {
-            response.set_data(secret->Copy());
-          } else {
-            status = secret.status();
-          }
-        }
-      }
-      if (!allowed.allowed) status = Denied(allowed);
+    case TaoRequest::kGetSharedSecret:
+      status = SharedSecret(request.get_shared_secret(), *name, &response);
       break;
-    }
     case TaoRequest::kAttest: {
-      Decision allowed = domain_.Authorize(caller, "Attest");
-      if (!allowed.allowed) {
-        status = Denied(allowed);
+      auto allowed = domain_.AuthorizeAttest(*name, request.attest());
+      if (!allowed.ok()) {
+        status = allowed.status();
         break;
       }
-      auto attestation = host_.Attest((*name), request.attest());
+      if (!allowed->allowed) {
+        status = Denied(*allowed);
+        break;
+      }
+      auto attestation = host_.Attest(*name, request.attest());
       if (attestation.ok()) {
         *response.mutable_attestation() = *std::move(attestation);
       } else {
@@ -182,31 +157,9 @@ TaoResponse TaoRequestHandler::Handle(const TaoRequest& request,
       }
       break;
     }
-    case TaoRequest::kSeal: {
-      const SealArgs& args = request.seal();
-      auto policy_bytes = CheckSeal(caller, args.policy());
-      if (!policy_bytes.ok()) {
-        status = policy_bytes.status();
-        break;
-      }
-      status = host_.EncryptTo(args.data(), *policy_bytes, *name,
-                               response.mutable_data());
-      break;
-    }
-    case TaoRequest::kUnseal: {
-      auto unsealed = host_.Decrypt(request.unseal().bundle());
-      if (!unsealed.ok()) {
-        status = unsealed.status();
-        break;
-      }
-      status = CheckUnseal(caller, *name, unsealed->policy, unsealed->sealer);
-      if (!status.ok()) break;
-      UnsealResult* result = response.mutable_unsealed();
-      result->set_data(unsealed->data.data(), unsealed->data.size());
-      result->set_policy(std::move(unsealed->policy));
-      result->set_sealer(unsealed->sealer.text());
-      break;
-    }
+    case TaoRequest::kSeal:
+    case TaoRequest::kUnseal:
+      break;  // answered above
     case TaoRequest::ARGS_NOT_SET:
       status = absl::InvalidArgumentError("a request without a method");
       break;
@@ -219,39 +172,30 @@ TaoResponse TaoRequestHandler::Handle(const TaoRequest& request,
   return response;
 }
 
-absl::StatusOr<std::string> TaoRequestHandler::CheckSeal(
-    const Caller& caller, const std::string& requested_policy) const {
-  auto requested = DecodeRequestedPolicy(requested_policy);
-  if (!requested.ok()) return requested.status();
-  // May the caller seal at all, and under each DomainRule label it names?
-  std::vector<std::string> labels;
-  CollectDomainLabels(requested->policy, &labels);
-  Decision allowed = Decision::Allow("");
-  if (labels.empty()) {
-    allowed = domain_.Authorize(caller, "Seal");
-  } else {
-    for (const std::string& label : labels) {
-      allowed = domain_.Authorize(caller, "Seal", label);
-      if (!allowed.allowed) break;
-    }
+absl::Status TaoRequestHandler::ExtendName(const ExtendTaoNameArgs& args,
+                                           Principal* name) const {
+  TAO_ASSIGN_OR_RETURN(Subprincipal sub,
+                       Subprincipal::Parse(args.subprincipal()));
+  if (sub.kind() != "Ext") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "only Ext(...) may be added to a name, not ", sub.kind(),
+        "(...): measurements and publishers are the host's to assign"));
   }
-  if (!allowed.allowed) return Denied(allowed);
-  return std::move(requested->bytes);
+  TAO_ASSIGN_OR_RETURN(Principal extended, name->Extend(sub));
+  *name = std::move(extended);
+  return absl::OkStatus();
 }
 
-absl::Status TaoRequestHandler::CheckUnseal(const Caller& caller,
-                                            const Principal& name,
-                                            absl::string_view policy,
-                                            const Principal& sealer) const {
-  auto decision = EvaluateSealPolicyBytes(
-      policy, SealPolicyContext{name, sealer, host_.name(), &domain_});
-  if (!decision.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "the sealed policy does not decode: ", decision.status().message()));
-  }
-  Decision recorded =
-      domain_.Record(caller, "Unseal", policy, *std::move(decision));
-  if (!recorded.allowed) return Denied(recorded);
+absl::Status TaoRequestHandler::SharedSecret(const GetSharedSecretArgs& args,
+                                             const Principal& name,
+                                             TaoResponse* response) const {
+  TAO_ASSIGN_OR_RETURN(SharedSecretDecision answer,
+                       domain_.AuthorizeSharedSecret(
+                           name, PolicyOrDefault(args.policy()), host_.name()));
+  if (!answer.decision.allowed) return Denied(answer.decision);
+  TAO_ASSIGN_OR_RETURN(SecretString secret,
+                       host_.DeriveSecret(answer.context, args.size()));
+  response->set_data(secret.data(), secret.size());
   return absl::OkStatus();
 }
 
@@ -278,16 +222,16 @@ absl::Status TaoRequestHandler::SealInto(const BulkRequestView& request,
                                          const Principal& name,
                                          size_t max_frame_size,
                                          std::string* out) const {
-  TAO_ASSIGN_OR_RETURN(
-      std::string policy_bytes,
-      CheckSeal(Caller::Program(name), std::string(request.policy)));
-  const size_t bundle_size = SealedBundleSize(
-      policy_bytes.size(), name.text().size(), request.data.size());
+  const std::string policy = PolicyOrDefault(request.policy);
+  TAO_ASSIGN_OR_RETURN(Decision allowed, domain_.AuthorizeSeal(name, policy));
+  if (!allowed.allowed) return Denied(allowed);
+  const size_t bundle_size =
+      SealedBundleSize(policy.size(), name.text().size(), request.data.size());
   const size_t frame_size = DataResponseSize(request.id, bundle_size);
   if (frame_size > max_frame_size)
     return FrameTooLarge(frame_size, max_frame_size);
   AppendDataResponseHead(request.id, bundle_size, out);
-  return host_.EncryptTo(request.data, policy_bytes, name, out);
+  return host_.EncryptTo(request.data, policy, name, out);
 }
 
 absl::Status TaoRequestHandler::UnsealInto(const BulkRequestView& request,
@@ -309,11 +253,19 @@ absl::Status TaoRequestHandler::UnsealInto(const BulkRequestView& request,
   out->resize(at + data_size);
   TAO_ASSIGN_OR_RETURN(Principal sealer,
                        host_.DecryptInto(bundle, out->data() + at));
-  absl::Status allowed =
-      sealer.text() != bundle.sealer
-          ? absl::DataLossError(
-                "sealed bundle names its sealer in a non-canonical form")
-          : CheckUnseal(Caller::Program(name), name, bundle.policy, sealer);
+  absl::Status allowed = absl::OkStatus();
+  if (sealer.text() != bundle.sealer) {
+    allowed = absl::DataLossError(
+        "sealed bundle names its sealer in a non-canonical form");
+  } else {
+    auto decision =
+        domain_.AuthorizeUnseal(name, bundle.policy, sealer, host_.name());
+    if (!decision.ok()) {
+      allowed = decision.status();
+    } else if (!decision->allowed) {
+      allowed = Denied(*decision);
+    }
+  }
   if (!allowed.ok()) OPENSSL_cleanse(out->data() + at, data_size);
   return allowed;
 }

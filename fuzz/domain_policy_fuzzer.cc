@@ -21,9 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       tao::Decision d = tao::DecideWithPolicy(
           **policy, tao::Caller::Program(tao::fuzz::ProgramName()), op, "");
       if (d.reason.empty()) std::abort();
-      d = tao::DecideWithPolicy(**policy, tao::Caller::User(1000, {1000}), op,
-                                "x");
-      if (d.reason.empty()) std::abort();
+      tao::Decision user = tao::DecideWithPolicy(
+          **policy, tao::Caller::User(1000, {1000}), op, "x");
+      if (user.reason.empty()) std::abort();
     }
     // Printing and re-parsing the text form gives an equivalent policy.
     auto again = tao::ParseDomainPolicyText(tao::DomainPolicyToText(**policy));

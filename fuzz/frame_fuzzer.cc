@@ -4,7 +4,8 @@
 // response answers its request's id, and an oversized frame is refused.
 // Seal and Unseal frames that the loop's copy-free path accepts
 // (ParseBulkRequest) must mean what protobuf reads, and get the answer
-// Handle gives.
+// Handle gives; AnswerFrame, the loop's entry point, answers every frame
+// that parses with one whole response frame.
 #include <cstdint>
 #include <cstdlib>
 
@@ -27,6 +28,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     tao::TaoRequest request;
     const bool parsed =
         request.ParseFromArray(frame.data(), static_cast<int>(frame.size()));
+    // The loop's entry point: it answers what parses with one whole frame
+    // that answers the request, and refuses only what does not parse.
+    {
+      std::string out;
+      tao::Principal entry_name = name;
+      auto answered = handler->AnswerFrame(frame, &entry_name, 2 << 20, &out);
+      const bool bulk = tao::ParseBulkRequest(frame).has_value();
+      if (answered.ok() != (parsed || bulk)) std::abort();
+      if (answered.ok()) {
+        tao::FrameReader answer(2 << 20);
+        answer.Append(out);
+        absl::string_view body;
+        tao::TaoResponse response;
+        auto got = answer.Next(&body);
+        if (!got.ok() || !*got || answer.buffered() != 0 ||
+            !response.ParseFromArray(body.data(),
+                                     static_cast<int>(body.size())) ||
+            response.code() != static_cast<int32_t>(answered->code)) {
+          std::abort();
+        }
+        if (parsed && response.id() != request.id()) std::abort();
+      }
+    }
     if (auto bulk = tao::ParseBulkRequest(frame)) {
       if (!parsed || request.id() != bulk->id) std::abort();
       const bool seal = bulk->kind == tao::BulkRequestView::Kind::kSeal;

@@ -28,8 +28,8 @@ trap cleanup EXIT
 # in a state directory the host gives it (<state_root>/<name>, mode 0700).
 start_host() {
   "$apps/taohost/taohost" --keys_dir="$demo/keys" --domain_dir="$demo/domain" \
-    --runtime_dir="$demo/run" --state_root="$demo/state" \
-    >"$demo/taohost.out" 2>>"$demo/taohost.log" &
+    --policy_key_file="$demo/etc/policy_key" --runtime_dir="$demo/run" \
+    --state_root="$demo/state" >"$demo/taohost.out" 2>>"$demo/taohost.log" &
   host_pid=$!
   for _ in $(seq 100); do
     grep -q "admin socket ready" "$demo/taohost.out" 2>/dev/null && break
@@ -58,6 +58,10 @@ rules {
 POLICY
 domain --domain_dir="$demo/domain" sign
 domain --domain_dir="$demo/domain" check --uid=0 Admin:Start
+# The host pins the policy key from a file only root may change, away from
+# the policy it pins (on a real host: /etc/tao/policy_key).
+mkdir -m 0755 "$demo/etc"
+install -m 0644 "$demo/domain/policy_name" "$demo/etc/policy_key"
 
 step "2. Start taohost (keys created on first start, policy verified, admin socket)"
 start_host

@@ -1,4 +1,12 @@
 // Decision: allow or deny, always with a reason a person can act on.
+//
+// Only the two folders that decide can make one: the seal-policy evaluator
+// (EvaluateSealPolicy) and the domain (TaoDomain, CompiledDomainPolicy). Its
+// constructor and factories are private and those are its only friends, and
+// its fields are const, so code elsewhere (the listen loop, admin, tools) can
+// read a Decision it received, copy it and pass it on, but cannot construct
+// an allow, nor turn a deny into one. tests/compile_fail/ shows it: a file
+// that calls Decision::Allow from outside does not compile.
 #ifndef TAO_SEAL_POLICY_DECISION_H_
 #define TAO_SEAL_POLICY_DECISION_H_
 
@@ -7,15 +15,38 @@
 
 namespace tao {
 
-struct Decision {
-  bool allowed = false;
-  std::string reason;
+class CompiledDomainPolicy;
+class Decision;
+class SealPolicy;
+struct SealPolicyContext;
+class TaoDomain;
+
+Decision EvaluateSealPolicy(const SealPolicy& policy,
+                            const SealPolicyContext& context);
+
+// Immutable; copyable, not assignable. Thread-compatible.
+class Decision {
+ public:
+  Decision(const Decision&) = default;
+  Decision(Decision&&) = default;
+
+  const bool allowed;
+  const std::string reason;
+
+ private:
+  friend class CompiledDomainPolicy;
+  friend class TaoDomain;
+  friend Decision EvaluateSealPolicy(const SealPolicy& policy,
+                                     const SealPolicyContext& context);
+
+  Decision(bool allowed_in, std::string reason_in)
+      : allowed(allowed_in), reason(std::move(reason_in)) {}
 
   static Decision Allow(std::string reason) {
-    return {true, std::move(reason)};
+    return Decision(true, std::move(reason));
   }
   static Decision Deny(std::string reason) {
-    return {false, std::move(reason)};
+    return Decision(false, std::move(reason));
   }
 };
 

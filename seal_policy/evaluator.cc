@@ -1,6 +1,7 @@
 #include "seal_policy/evaluator.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -10,30 +11,38 @@
 namespace tao {
 namespace {
 
+// An evaluation's answer before it becomes a Decision: only
+// EvaluateSealPolicy, below, makes one.
+struct Verdict {
+  bool allowed;
+  std::string reason;
+  static Verdict Allow(std::string reason) { return {true, std::move(reason)}; }
+  static Verdict Deny(std::string reason) { return {false, std::move(reason)}; }
+};
+
 std::string Short(const Principal& p) {
   const std::string& t = p.text();
   if (t.size() <= 160) return t;
   return absl::StrCat(t.substr(0, 60), "...", t.substr(t.size() - 90));
 }
 
-Decision SameProgram(const SealPolicyContext& c) {
+Verdict SameProgram(const SealPolicyContext& c) {
   if (c.caller == c.sealer) {
-    return Decision::Allow("SameProgram: the caller is the sealer");
+    return Verdict::Allow("SameProgram: the caller is the sealer");
   }
-  return Decision::Deny(absl::StrCat("SameProgram: the caller ",
-                                     Short(c.caller), " is not the sealer ",
-                                     Short(c.sealer)));
+  return Verdict::Deny(absl::StrCat("SameProgram: the caller ", Short(c.caller),
+                                    " is not the sealer ", Short(c.sealer)));
 }
 
-Decision SameMeasurement(const SealPolicyContext& c) {
+Verdict SameMeasurement(const SealPolicyContext& c) {
   int ci = LastMeasurementIndex(c.caller);
   int si = LastMeasurementIndex(c.sealer);
   if (si < 0) {
-    return Decision::Deny(
+    return Verdict::Deny(
         "SameMeasurement: the sealer's name has no measurement");
   }
   if (ci < 0) {
-    return Decision::Deny(
+    return Verdict::Deny(
         "SameMeasurement: the caller's name has no measurement");
   }
   const auto& cs = c.caller.subprincipals();
@@ -41,73 +50,73 @@ Decision SameMeasurement(const SealPolicyContext& c) {
   bool same = ci == si && c.caller.key_spki() == c.sealer.key_spki();
   for (int i = 0; same && i <= ci; ++i) same = cs[i] == ss[i];
   if (same) {
-    return Decision::Allow(absl::StrCat("SameMeasurement: the caller runs ",
-                                        cs[ci].ToString(),
-                                        " as the sealer did"));
+    return Verdict::Allow(absl::StrCat("SameMeasurement: the caller runs ",
+                                       cs[ci].ToString(),
+                                       " as the sealer did"));
   }
   if (cs[ci] == ss[si]) {
-    return Decision::Deny(
+    return Verdict::Deny(
         absl::StrCat("SameMeasurement: the caller runs ", cs[ci].ToString(),
                      " as the sealer did, but under another host"));
   }
-  return Decision::Deny(absl::StrCat("SameMeasurement: the caller runs ",
-                                     cs[ci].ToString(), ", but the sealer ran ",
-                                     ss[si].ToString()));
+  return Verdict::Deny(absl::StrCat("SameMeasurement: the caller runs ",
+                                    cs[ci].ToString(), ", but the sealer ran ",
+                                    ss[si].ToString()));
 }
 
-Decision SameSignerCheck(const SameSigner& policy, const SealPolicyContext& c) {
+Verdict SameSignerCheck(const SameSigner& policy, const SealPolicyContext& c) {
   auto signer = Principal::Parse(policy.signer());
   if (!signer.ok() || !signer->subprincipals().empty()) {
-    return Decision::Deny(
+    return Verdict::Deny(
         "SameSigner: the policy's signer is not a key principal");
   }
   int mi = LastMeasurementIndex(c.caller);
   const auto& subs = c.caller.subprincipals();
   if (mi < 0 || mi + 1 >= static_cast<int>(subs.size()) ||
       subs[mi + 1].kind() != "Publisher") {
-    return Decision::Deny(
+    return Verdict::Deny(
         "SameSigner: the caller's program carries no verified publisher "
         "signature");
   }
   auto claim = ParsePublisher(subs[mi + 1]);
   if (!claim.ok()) {
-    return Decision::Deny(
+    return Verdict::Deny(
         absl::StrCat("SameSigner: ", claim.status().message()));
   }
   if (claim->publisher_spki != signer->key_spki()) {
-    return Decision::Deny(
+    return Verdict::Deny(
         absl::StrCat("SameSigner: the caller is published by another key, not ",
                      Short(*signer)));
   }
   if (claim->product != policy.product()) {
-    return Decision::Deny(absl::StrCat("SameSigner: the caller is product '",
-                                       claim->product, "', not '",
-                                       policy.product(), "'"));
+    return Verdict::Deny(absl::StrCat("SameSigner: the caller is product '",
+                                      claim->product, "', not '",
+                                      policy.product(), "'"));
   }
   if (claim->version < policy.min_version()) {
-    return Decision::Deny(absl::StrCat(
+    return Verdict::Deny(absl::StrCat(
         "SameSigner: the caller is version ", claim->version, " of '",
         claim->product, "', older than the minimum ", policy.min_version()));
   }
-  return Decision::Allow(absl::StrCat("SameSigner: the caller is version ",
-                                      claim->version, " of '", claim->product,
-                                      "' (minimum ", policy.min_version(),
-                                      ") by the required publisher"));
+  return Verdict::Allow(absl::StrCat("SameSigner: the caller is version ",
+                                     claim->version, " of '", claim->product,
+                                     "' (minimum ", policy.min_version(),
+                                     ") by the required publisher"));
 }
 
-Decision SameHost(const SealPolicyContext& c) {
+Verdict SameHost(const SealPolicyContext& c) {
   if (c.caller != c.host && c.caller.IsSelfOrSubprincipalOf(c.host)) {
-    return Decision::Allow("SameHost: the caller is a program of this host");
+    return Verdict::Allow("SameHost: the caller is a program of this host");
   }
-  return Decision::Deny(absl::StrCat("SameHost: the caller ", Short(c.caller),
-                                     " is not a program of this host ",
-                                     Short(c.host)));
+  return Verdict::Deny(absl::StrCat("SameHost: the caller ", Short(c.caller),
+                                    " is not a program of this host ",
+                                    Short(c.host)));
 }
 
-Decision Evaluate(const SealPolicy& policy, const SealPolicyContext& c,
-                  int depth) {
+Verdict Evaluate(const SealPolicy& policy, const SealPolicyContext& c,
+                 int depth) {
   if (depth > kMaxSealPolicyDepth) {
-    return Decision::Deny("the seal policy nests too deeply");
+    return Verdict::Deny("the seal policy nests too deeply");
   }
   switch (policy.kind_case()) {
     case SealPolicy::kSameProgram:
@@ -120,45 +129,43 @@ Decision Evaluate(const SealPolicy& policy, const SealPolicyContext& c,
       return SameHost(c);
     case SealPolicy::kDomainRule: {
       if (c.domain == nullptr) {
-        return Decision::Deny(absl::StrCat("DomainRule(",
-                                           policy.domain_rule().label(),
-                                           "): no domain policy is loaded"));
+        return Verdict::Deny(absl::StrCat("DomainRule(",
+                                          policy.domain_rule().label(),
+                                          "): no domain policy is loaded"));
       }
-      Decision d =
+      DomainRuleAnswer d =
           c.domain->CheckUnsealLabel(c.caller, policy.domain_rule().label());
-      d.reason = absl::StrCat("DomainRule(", policy.domain_rule().label(),
-                              "): ", d.reason);
-      return d;
+      return Verdict{d.allowed,
+                     absl::StrCat("DomainRule(", policy.domain_rule().label(),
+                                  "): ", d.reason)};
     }
     case SealPolicy::kAllOf: {
       if (policy.all_of().policies().empty()) {
-        return Decision::Deny("AllOf: an empty AllOf grants nothing");
+        return Verdict::Deny("AllOf: an empty AllOf grants nothing");
       }
       std::vector<std::string> reasons;
       for (const SealPolicy& child : policy.all_of().policies()) {
-        Decision d = Evaluate(child, c, depth + 1);
-        if (!d.allowed)
-          return Decision::Deny(absl::StrCat("AllOf: ", d.reason));
+        Verdict d = Evaluate(child, c, depth + 1);
+        if (!d.allowed) return Verdict::Deny(absl::StrCat("AllOf: ", d.reason));
         reasons.push_back(std::move(d.reason));
       }
-      return Decision::Allow(
+      return Verdict::Allow(
           absl::StrCat("AllOf: ", absl::StrJoin(reasons, "; ")));
     }
     case SealPolicy::kAnyOf: {
       std::vector<std::string> reasons;
       for (const SealPolicy& child : policy.any_of().policies()) {
-        Decision d = Evaluate(child, c, depth + 1);
-        if (d.allowed)
-          return Decision::Allow(absl::StrCat("AnyOf: ", d.reason));
+        Verdict d = Evaluate(child, c, depth + 1);
+        if (d.allowed) return Verdict::Allow(absl::StrCat("AnyOf: ", d.reason));
         reasons.push_back(std::move(d.reason));
       }
-      return Decision::Deny(
+      return Verdict::Deny(
           absl::StrCat("AnyOf: none holds: ", absl::StrJoin(reasons, "; ")));
     }
     case SealPolicy::KIND_NOT_SET:
       break;
   }
-  return Decision::Deny("the seal policy has no kind");
+  return Verdict::Deny("the seal policy has no kind");
 }
 
 }  // namespace
@@ -173,7 +180,8 @@ int LastMeasurementIndex(const Principal& name) {
 
 Decision EvaluateSealPolicy(const SealPolicy& policy,
                             const SealPolicyContext& context) {
-  return Evaluate(policy, context, 0);
+  Verdict verdict = Evaluate(policy, context, 0);
+  return Decision(verdict.allowed, std::move(verdict.reason));
 }
 
 absl::StatusOr<Decision> EvaluateSealPolicyBytes(

@@ -12,6 +12,8 @@
 #ifndef TAO_SEAL_POLICY_EVALUATOR_H_
 #define TAO_SEAL_POLICY_EVALUATOR_H_
 
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "seal_policy/decision.h"
@@ -20,14 +22,21 @@
 
 namespace tao {
 
+// A DomainRuleChecker's answer for one DomainRule leaf. It is an input to an
+// evaluation, not a Decision: EvaluateSealPolicy makes the Decision.
+struct DomainRuleAnswer {
+  bool allowed = false;
+  std::string reason;
+};
+
 // Decides DomainRule{label}. TaoDomain implements it. Implementations must
 // be thread-safe.
 class DomainRuleChecker {
  public:
   virtual ~DomainRuleChecker() = default;
   // May `caller` unseal data sealed under DomainRule{label}?
-  virtual Decision CheckUnsealLabel(const Principal& caller,
-                                    absl::string_view label) const = 0;
+  virtual DomainRuleAnswer CheckUnsealLabel(const Principal& caller,
+                                            absl::string_view label) const = 0;
 };
 
 // Everything an evaluation may look at. Pointers are not owned; `domain` may
@@ -40,7 +49,9 @@ struct SealPolicyContext {
 };
 
 // Evaluates `policy`. Thread-safe; never fails: a policy it cannot satisfy
-// denies, with the reason.
+// denies, with the reason. The only maker of Decisions outside tao_domain/
+// (seal_policy/decision.h). The listen loop never calls it: it asks
+// TaoDomain, whose typed questions evaluate and record.
 Decision EvaluateSealPolicy(const SealPolicy& policy,
                             const SealPolicyContext& context);
 

@@ -1,7 +1,10 @@
 #include "tao/soft_tao.h"
 
+#include <openssl/crypto.h>
+
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "tao/key_store.h"
 #include "tao/status_macros.h"
@@ -20,6 +23,10 @@ absl::StatusOr<std::unique_ptr<SoftTao>> SoftTao::Create(
   dir_options.dir = options.keys_dir;
   dir_options.basename = std::string(kHostKeyBasename);
   dir_options.passphrase = options.passphrase;
+  absl::Cleanup wipe = [&dir_options] {
+    OPENSSL_cleanse(dir_options.passphrase.data(),
+                    dir_options.passphrase.size());
+  };
   dir_options.create_if_missing = options.create_if_missing;
   dir_options.scrypt = options.scrypt;
   bool created = false;

@@ -11,9 +11,12 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "seal_policy/codec.h"
 #include "tao/crypto.h"
+#include "tao/file_util.h"
 #include "tao/principal.h"
 #include "tao/status_macros.h"
 #include "tao/text_proto.h"
@@ -247,6 +250,87 @@ absl::StatusOr<DomainPolicy> VerifySignedDomainPolicy(
   }
   TAO_RETURN_IF_ERROR(ValidateDomainPolicy(policy));
   return policy;
+}
+
+absl::StatusOr<uint64_t> PeekDomainPolicySerial(
+    absl::string_view signed_bytes) {
+  SignedDomainPolicy signed_policy;
+  DomainPolicy policy;
+  if (signed_bytes.size() > kMaxDomainPolicySize ||
+      !signed_policy.ParseFromArray(signed_bytes.data(),
+                                    static_cast<int>(signed_bytes.size())) ||
+      !policy.ParseFromString(signed_policy.serialized_policy())) {
+    return absl::InvalidArgumentError("signed domain policy does not parse");
+  }
+  return policy.serial();
+}
+
+namespace {
+
+constexpr absl::string_view kSerialMarkTag = "tao-policy-serial-v1";
+
+absl::StatusOr<std::string> SerialMac(absl::string_view key, uint64_t serial) {
+  // HKDF-Expand is HMAC-SHA256 keyed by the extracted key over the info.
+  TAO_ASSIGN_OR_RETURN(
+      SecretString mac,
+      HkdfSha256(key, kSerialMarkTag, absl::StrCat(kSerialMarkTag, " ", serial),
+                 32));
+  return HexEncode(mac.view());
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PolicySerialMark>> PolicySerialMark::Open(
+    std::string path, SecretString key) {
+  if (key.size() < 32) {
+    return absl::InvalidArgumentError("the serial mark needs a 32-byte key");
+  }
+  uint64_t highest = 0;
+  auto text = ReadFileToString(path, 4096);
+  if (text.ok()) {
+    std::vector<absl::string_view> parts = absl::StrSplit(
+        absl::StripTrailingAsciiWhitespace(*text), ' ', absl::SkipEmpty());
+    uint64_t serial = 0;
+    if (parts.size() != 3 || parts[0] != kSerialMarkTag ||
+        !absl::SimpleAtoi(parts[1], &serial)) {
+      return absl::DataLossError(absl::StrCat(
+          path,
+          ": not a policy serial mark; remove it only if this host "
+          "should forget which policies it accepted"));
+    }
+    TAO_ASSIGN_OR_RETURN(std::string mac, SerialMac(key.view(), serial));
+    if (!ConstantTimeEquals(mac, parts[2])) {
+      return absl::DataLossError(
+          absl::StrCat(path,
+                       ": the policy serial mark was altered (its MAC does not "
+                       "verify with this host's keys)"));
+    }
+    highest = serial;
+  } else if (!absl::IsNotFound(text.status())) {
+    return text.status();
+  }
+  return std::unique_ptr<PolicySerialMark>(
+      new PolicySerialMark(std::move(path), std::move(key), highest));
+}
+
+uint64_t PolicySerialMark::highest() const {
+  absl::MutexLock lock(&mu_);
+  return highest_;
+}
+
+absl::Status PolicySerialMark::Accept(uint64_t serial) {
+  absl::MutexLock lock(&mu_);
+  if (serial < highest_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("policy serial ", serial, " is older than ", highest_,
+                     ", the highest this host accepted"));
+  }
+  if (serial == highest_) return absl::OkStatus();
+  TAO_ASSIGN_OR_RETURN(std::string mac, SerialMac(key_.view(), serial));
+  TAO_RETURN_IF_ERROR(WriteFileAtomically(
+      path_, absl::StrCat(kSerialMarkTag, " ", serial, " ", mac, "\n"), 0600));
+  highest_ = serial;
+  return absl::OkStatus();
 }
 
 }  // namespace tao

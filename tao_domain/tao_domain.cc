@@ -65,9 +65,10 @@ Decision TaoDomain::Record(const Caller& caller, absl::string_view operation,
   return decision;
 }
 
-Decision TaoDomain::CheckUnsealLabel(const Principal& caller,
-                                     absl::string_view label) const {
-  return Authorize(Caller::Program(caller), "Unseal", label);
+DomainRuleAnswer TaoDomain::CheckUnsealLabel(const Principal& caller,
+                                             absl::string_view label) const {
+  Decision d = Authorize(Caller::Program(caller), "Unseal", label);
+  return DomainRuleAnswer{d.allowed, d.reason};
 }
 
 std::string TaoDomain::domain_name() const {

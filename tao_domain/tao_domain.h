@@ -1,7 +1,10 @@
 // TaoDomain: the one place decisions are made. It holds a domain policy that
 // its policy key signed, answers "may this caller do this operation" with
 // allow or deny and the reason, writes every decision to the audit trail, and
-// decides DomainRule seal policies. Nothing else in the host decides.
+// answers the typed question of each Tao call (Seal, Unseal, GetSharedSecret,
+// Attest), seal policies and DomainRule labels included. Nothing else in the
+// host decides: a Decision can be made only here and by the seal-policy
+// evaluator (seal_policy/decision.h).
 #ifndef TAO_TAO_DOMAIN_TAO_DOMAIN_H_
 #define TAO_TAO_DOMAIN_TAO_DOMAIN_H_
 
@@ -9,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -17,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "seal_policy/decision.h"
 #include "seal_policy/evaluator.h"
+#include "tao/attestation.pb.h"
 #include "tao/clock.h"
 #include "tao/keys.h"
 #include "tao/principal.h"
@@ -26,6 +31,30 @@
 #include "tao_domain/domain_policy.pb.h"
 
 namespace tao {
+
+// ---- Typed questions of the Tao calls: answers that carry more ----------
+
+// The answer to GetSharedSecret: the decision and, on allow, what the secret
+// is derived from. Made only by TaoDomain; immutable.
+class SharedSecretDecision {
+ public:
+  const Decision decision;
+  // What the secret is bound to: the caller's exact name (SameProgram), its
+  // measured prefix (SameMeasurement), or "" (the other kinds, whose callers
+  // all share one secret per policy). Empty on deny.
+  const std::string binding;
+  // The HKDF context the host derives the secret from (policy bytes and
+  // binding; TaoHost::DeriveSecret). Empty on deny.
+  const std::string context;
+
+ private:
+  friend class TaoDomain;
+  SharedSecretDecision(Decision decision_in, std::string binding_in,
+                       std::string context_in)
+      : decision(std::move(decision_in)),
+        binding(std::move(binding_in)),
+        context(std::move(context_in)) {}
+};
 
 // Thread-safe. Reload swaps the policy atomically; decisions in flight see
 // either the old or the new one.
@@ -52,15 +81,57 @@ class TaoDomain final : public DomainRuleChecker {
   Decision Explain(const Caller& caller, absl::string_view operation,
                    absl::string_view label = "") const;
 
-  // Appends a decision made elsewhere on the domain's behalf (a seal policy
-  // evaluated by the listen loop) to the audit trail. Returns `decision`, or
-  // a deny if it cannot be recorded.
-  Decision Record(const Caller& caller, absl::string_view operation,
-                  absl::string_view label, Decision decision) const;
+  // DomainRuleChecker: Authorize(program caller, "Unseal", label), recorded.
+  // The listen loop does not use it (AuthorizeUnseal records one decision
+  // for a whole policy); tools and tests evaluating a policy by hand do.
+  DomainRuleAnswer CheckUnsealLabel(const Principal& caller,
+                                    absl::string_view label) const override;
 
-  // DomainRuleChecker: Authorize(program caller, "Unseal", label).
-  Decision CheckUnsealLabel(const Principal& caller,
-                            absl::string_view label) const override;
+  // ---- Typed questions of the Tao calls ----------------------------------
+  // Each answers one request of the hosted program named `caller` and writes
+  // exactly one audit record with the reason, however many DomainRule leaves
+  // the policy has (a decision that cannot be recorded is a deny). `policy`
+  // is canonical seal-policy bytes (seal_policy/codec.h). A request that
+  // cannot be asked (a policy that does not decode) is an error status and
+  // is not recorded. Implemented in tao_call_questions.cc.
+
+  // May `caller` seal under `policy`? Needs a Seal grant for every
+  // DomainRule label the policy names (a grant without labels if it names
+  // none). kInvalidArgument if `policy` does not decode.
+  absl::StatusOr<Decision> AuthorizeSeal(const Principal& caller,
+                                         absl::string_view policy) const;
+
+  // May `caller` have what `sealer` sealed under `policy`, on the host
+  // named `host` (for SameHost)? Evaluates the policy: SameProgram,
+  // SameMeasurement, SameSigner, SameHost, AllOf/AnyOf, and DomainRule
+  // leaves against the policy's Unseal grants (unrecorded: the one record is
+  // the answer's). kDataLoss if `policy` does not decode.
+  absl::StatusOr<Decision> AuthorizeUnseal(const Principal& caller,
+                                           absl::string_view policy,
+                                           const Principal& sealer,
+                                           const Principal& host) const;
+
+  // May `caller`, a program of `host`, have a shared secret under `policy`,
+  // and what is it bound to? Needs a GetSharedSecret grant. Every caller
+  // the policy admits derives the same secret, so the binding is what the
+  // policy compares: SameProgram binds the exact name, SameMeasurement the
+  // measured prefix; the other kinds bind nothing more and are evaluated
+  // with the caller as its own sealer. kInvalidArgument for a policy that
+  // does not decode or is AllOf/AnyOf (a compound policy has no one
+  // binding).
+  absl::StatusOr<SharedSecretDecision> AuthorizeSharedSecret(
+      const Principal& caller, absl::string_view policy,
+      const Principal& host) const;
+
+  // May `caller` have `statement` signed by its host? Needs an Attest
+  // grant, and the statement's speaker (empty: the caller) must be the
+  // caller or the caller extended by Ext(...) subprincipals only, as
+  // ExtendTaoName allows; so must a delegation's delegator. A program can
+  // never speak as caller.Program(...), .Args(...) or .Publisher(...): those
+  // are the host's to assign. kInvalidArgument if the speaker or the
+  // delegator does not parse.
+  absl::StatusOr<Decision> AuthorizeAttest(const Principal& caller,
+                                           const Statement& statement) const;
 
   std::string domain_name() const;
   DomainPolicy policy() const;
@@ -87,6 +158,16 @@ class TaoDomain final : public DomainRuleChecker {
         clock_(clock),
         policy_(std::move(policy)) {}
   std::shared_ptr<const CompiledDomainPolicy> Current() const;
+
+  // Appends `decision`, made here on the domain's behalf, to the audit
+  // trail. Returns `decision`, or a deny if it cannot be recorded.
+  Decision Record(const Caller& caller, absl::string_view operation,
+                  absl::string_view label, Decision decision) const;
+
+  // The DomainRuleChecker the Unseal and GetSharedSecret questions evaluate
+  // with: each DomainRule leaf answered from one policy snapshot, without
+  // recording (tao_call_questions.cc).
+  class UnrecordedLabels;
 
   const VerifyingKey policy_key_;
   AuditLog* const audit_;

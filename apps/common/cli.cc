@@ -2,6 +2,7 @@
 
 #include <gflags/gflags.h>
 #include <glog/logging.h>
+#include <openssl/crypto.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <iostream>
 #include <iterator>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "tao/file_util.h"
@@ -63,6 +65,7 @@ absl::StatusOr<std::string> ReadPassphrase(const std::string& passphrase_file) {
     auto contents = ReadFileToString(passphrase_file, 4096);
     if (!contents.ok()) return contents.status();
     passphrase = contents->substr(0, contents->find('\n'));
+    OPENSSL_cleanse(contents->data(), contents->size());
   } else if (const char* env = std::getenv("TAO_PASSPHRASE")) {
     passphrase = env;
   }
@@ -71,6 +74,20 @@ absl::StatusOr<std::string> ReadPassphrase(const std::string& passphrase_file) {
         "no passphrase: set --passphrase_file or the TAO_PASSPHRASE variable");
   }
   return passphrase;
+}
+
+void ScrubPassphraseFromEnvironment() {
+  constexpr absl::string_view kName = "TAO_PASSPHRASE=";
+  std::vector<char*> entries;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (absl::string_view(*e).substr(0, kName.size()) == kName) {
+      entries.push_back(*e);
+    }
+  }
+  ::unsetenv("TAO_PASSPHRASE");
+  // The entries still point into the memory the kernel shows as
+  // /proc/<pid>/environ (or into copies setenv made): wipe them in place.
+  for (char* entry : entries) OPENSSL_cleanse(entry, std::strlen(entry));
 }
 
 void PrintError(absl::string_view program, const absl::Status& status) {

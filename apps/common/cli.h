@@ -37,6 +37,12 @@ absl::Status WriteOutput(const std::string& path, absl::string_view data,
 // gives a non-empty passphrase.
 absl::StatusOr<std::string> ReadPassphrase(const std::string& passphrase_file);
 
+// Removes TAO_PASSPHRASE from the environment (unsetenv) and overwrites the
+// original bytes of every such entry with zeros, so that neither getenv nor
+// /proc/<pid>/environ shows it any more. Call it once the passphrase has
+// been read, before starting any thread that reads the environment.
+void ScrubPassphraseFromEnvironment();
+
 // Prints "<program>: <status>" to stderr.
 void PrintError(absl::string_view program, const absl::Status& status);
 

@@ -3,6 +3,7 @@
 // sign programs so that hosts can name their publisher, product and version.
 #include <gflags/gflags.h>
 
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "tao/file_util.h"
 #include "tao/key_store.h"
 #include "tao/program_signature.h"
+#include "tao/status_macros.h"
 #include "tao_domain/audit_log.h"
 #include "tao_domain/policy_io.h"
 #include "tao_domain/tao_domain.h"
@@ -32,6 +34,9 @@ DEFINE_string(passphrase_file, "",
 DEFINE_uint64(
     scrypt_n, 1 << 15,
     "scrypt cost N for fresh keys (a power of two, 2^10..2^20 with r=8).");
+DEFINE_uint64(serial, 0,
+              "sign: the policy's serial (default: the serial of the "
+              "domain's current policy.signed + 1, or 1).");
 DEFINE_string(label, "", "check: the label of a Seal or Unseal request.");
 DEFINE_int64(uid, -1, "check: ask as an admin client with this OS uid.");
 DEFINE_string(gids, "", "check: comma-separated OS group ids of that client.");
@@ -54,7 +59,9 @@ Usage:
                                                 passphrase), a starter policy.txt
                                                 and its signed form policy.signed
   tao-domain --domain_dir=D sign [POLICY_TXT]   check and sign POLICY_TXT (default
-                                                D/policy.txt) into D/policy.signed
+                                                D/policy.txt) into D/policy.signed,
+                                                with serial --serial=N (default:
+                                                the current policy.signed's + 1)
   tao-domain --domain_dir=D show [SIGNED]       verify and print the signed policy
   tao-domain --domain_dir=D check [NAME] OP     dry-run a decision and explain it
         (--label=L for Seal/Unseal labels; --uid=U --gids=G,.. for admin callers;
@@ -196,14 +203,48 @@ absl::Status SignPolicyFile(const SigningKey& key,
     return absl::InvalidArgumentError(
         absl::StrCat(text_path, ": ", policy.status().message()));
   }
+  // The serial: --serial, else one in the text, else the current signed
+  // policy's + 1 (hosts refuse a serial lower than one they accepted).
+  uint64_t previous = 0;
+  auto current =
+      ReadFileToString(DomainFile("policy.signed"), kMaxDomainPolicySize);
+  if (current.ok()) {
+    auto serial = PeekDomainPolicySerial(*current);
+    if (serial.ok()) previous = *serial;
+  } else if (!absl::IsNotFound(current.status())) {
+    return current.status();
+  }
+  // policy.serial remembers the last serial signed here, should
+  // policy.signed be removed or replaced by an older copy.
+  auto last = ReadFileToString(DomainFile("policy.serial"), 64);
+  uint64_t last_serial = 0;
+  if (last.ok() &&
+      absl::SimpleAtoi(absl::StripAsciiWhitespace(*last), &last_serial)) {
+    previous = std::max(previous, last_serial);
+  }
+  if (FLAGS_serial != 0) {
+    policy->set_serial(FLAGS_serial);
+  } else if (policy->serial() == 0) {
+    policy->set_serial(previous + 1);
+  }
+  if (policy->serial() <= previous) {
+    std::cerr << "tao-domain: warning: serial " << policy->serial()
+              << " is not above the current policy's " << previous
+              << "; hosts that accepted that one will refuse this one\n";
+  }
   auto signed_policy = SignDomainPolicy(*policy, key);
   if (!signed_policy.ok()) return signed_policy.status();
   absl::Status written =
       WriteFileAtomically(DomainFile("policy.signed"), *signed_policy, 0644);
   if (!written.ok()) return written;
+  if (policy->serial() > previous) {
+    TAO_RETURN_IF_ERROR(
+        WriteFileAtomically(DomainFile("policy.serial"),
+                            absl::StrCat(policy->serial(), "\n"), 0644));
+  }
   std::cout << "signed " << policy->rules_size() << " rules of domain '"
-            << policy->domain_name() << "' into " << DomainFile("policy.signed")
-            << "\n";
+            << policy->domain_name() << "' (serial " << policy->serial()
+            << ") into " << DomainFile("policy.signed") << "\n";
   return absl::OkStatus();
 }
 
@@ -269,6 +310,7 @@ int Show(const std::vector<std::string>& args) {
       args.size() == 2 ? args[1] : DomainFile("policy.signed"));
   if (!policy.ok()) return FailVerification(policy.status());
   std::cout << "# verified: signed by the domain's policy key\n"
+            << "# serial: " << policy->serial() << "\n"
             << DomainPolicyToText(*policy);
   return kExitOk;
 }

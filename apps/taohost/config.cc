@@ -38,7 +38,8 @@ absl::StatusOr<TaohostConfig> ParseTaohostConfig(absl::string_view text) {
            {"runtime_dir", &config.runtime_dir()},
            {"admin_socket", &config.admin_socket()},
            {"log_dir", &config.log_dir()},
-           {"audit_log", &config.audit_log()}}) {
+           {"audit_log", &config.audit_log()},
+           {"policy_key_file", &config.policy_key_file()}}) {
     absl::Status ok = CheckPath(field, *path);
     if (!ok.ok()) return ok;
   }
@@ -120,6 +121,15 @@ void ApplyTaohostDefaults(TaohostConfig* config) {
   if (config->state_root().empty()) {
     config->set_state_root("/var/lib/tao/programs");
   }
+  if (config->policy_key_file().empty()) {
+    config->set_policy_key_file("/etc/tao/policy_key");
+  }
+  if (config->admin_max_connections_per_uid() == 0)
+    config->set_admin_max_connections_per_uid(64);
+  if (config->admin_max_connections() == 0)
+    config->set_admin_max_connections(1024);
+  if (config->admin_root_reserved_connections() == 0)
+    config->set_admin_root_reserved_connections(64);
   if (!config->has_measurement_cache_mib()) {
     config->set_measurement_cache_mib(
         static_cast<uint32_t>(kRecommendedMeasurementCacheBytes >> 20));

@@ -7,6 +7,7 @@
 #include <glog/logging.h>
 #include <google/protobuf/stubs/logging.h>
 #include <grp.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "admin/admin_service.h"
 #include "apps/common/cli.h"
 #include "apps/taohost/config.h"
+#include "apps/taohost/host_files.h"
 #include "channels/hosted_program_channel.h"
 #include "program_factory/process_factory.h"
 #include "tao/file_util.h"
@@ -44,6 +46,10 @@ DEFINE_string(admin_socket, "",
 DEFINE_string(state_root, "",
               "Overrides state_root: where programs' state directories "
               "live.");
+DEFINE_string(policy_key_file, "",
+              "Overrides policy_key_file: the pinned policy key (default "
+              "/etc/tao/policy_key), owned by root, not group/other "
+              "writable.");
 DEFINE_uint64(scrypt_n, 1 << 15,
               "scrypt cost N when the host's keys are created.");
 
@@ -58,8 +64,10 @@ Usage:
 
 Starts the host: loads or creates the keys in keys_dir (passphrase from
 passphrase_file or TAO_PASSPHRASE), verifies the domain's policy.signed against
-its pinned policy_name, opens the audit trail, serves the admin API on a unix
-socket (mode 0660) and starts the configured programs. Drive it with taoctl.
+the key pinned in policy_key_file (default /etc/tao/policy_key) and refuses a
+policy serial lower than it accepted before, opens the audit trail, serves the
+admin API on a unix socket (mode 0660) and starts the configured programs.
+Drive it with taoctl.
 
 Signals: SIGTERM and SIGINT stop every program (grace, then SIGKILL) and exit;
 SIGHUP reloads the policy (a bad policy leaves the old one in force).
@@ -86,24 +94,14 @@ absl::StatusOr<TaohostConfig> LoadConfig() {
   if (!FLAGS_runtime_dir.empty()) config.set_runtime_dir(FLAGS_runtime_dir);
   if (!FLAGS_admin_socket.empty()) config.set_admin_socket(FLAGS_admin_socket);
   if (!FLAGS_state_root.empty()) config.set_state_root(FLAGS_state_root);
+  if (!FLAGS_policy_key_file.empty())
+    config.set_policy_key_file(FLAGS_policy_key_file);
   ApplyTaohostDefaults(&config);
   if (config.keys_dir().empty() || config.domain_dir().empty()) {
     return absl::InvalidArgumentError(
         "keys_dir and domain_dir are required (in --config or as flags)");
   }
   return config;
-}
-
-absl::StatusOr<VerifyingKey> LoadPolicyKey(const std::string& domain_dir) {
-  std::string path = absl::StrCat(domain_dir, "/policy_name");
-  auto text = ReadFileToString(path, 1 << 16);
-  if (!text.ok()) return text.status();
-  auto name = Principal::Parse(absl::StripAsciiWhitespace(*text));
-  if (!name.ok() || !name->subprincipals().empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a key principal"));
-  }
-  return VerifyingKey::FromSpki(name->key_spki());
 }
 
 // protobuf logs an ERROR for every malformed string field it parses; a
@@ -129,16 +127,32 @@ int Run(const TaohostConfig& config) {
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Start-up hygiene (apps/taohost/host_files.h): non-dumpable before any
+  // secret is read, the passphrase out of the environment at once, the
+  // directories checked before anything in them is trusted.
+  absl::Status hardened = HardenHostProcess();
+  if (!hardened.ok()) {
+    PrintError("taohost", hardened);
+    return kExitFailure;
+  }
   auto passphrase = ReadPassphrase(config.passphrase_file());
+  ScrubPassphraseFromEnvironment();
   if (!passphrase.ok()) {
     PrintError("taohost", passphrase.status());
     return kExitUsage;
+  }
+  absl::Status dirs = PrepareHostDirectories(config);
+  if (!dirs.ok()) {
+    PrintError("taohost", dirs);
+    return kExitFailure;
   }
   SoftTaoOptions tao_options;
   tao_options.keys_dir = config.keys_dir();
   tao_options.passphrase = *passphrase;
   tao_options.scrypt.n = FLAGS_scrypt_n;
   auto soft_tao = SoftTao::Create(tao_options);
+  OPENSSL_cleanse(tao_options.passphrase.data(), tao_options.passphrase.size());
+  OPENSSL_cleanse(passphrase->data(), passphrase->size());
   if (!soft_tao.ok()) {
     PrintError("taohost", soft_tao.status());
     return kExitFailure;
@@ -146,27 +160,22 @@ int Run(const TaohostConfig& config) {
   const TaoHost& host = (*soft_tao)->host();
   LOG(INFO) << "host name: " << host.name().text();
 
-  auto policy_key = LoadPolicyKey(config.domain_dir());
+  auto policy_key = LoadPinnedPolicyKey(config.policy_key_file());
   if (!policy_key.ok()) {
     PrintError("taohost", policy_key.status());
     return kExitFailure;
   }
-  const std::string policy_path =
-      absl::StrCat(config.domain_dir(), "/policy.signed");
-  auto load_policy = [policy_path]() {
-    return ReadFileToString(policy_path, 4 << 20);
-  };
+  auto policy_file = PolicyFile::Open(config, host, *policy_key);
+  if (!policy_file.ok()) {
+    PrintError("taohost", policy_file.status());
+    return kExitFailure;
+  }
+  const std::string policy_path = (*policy_file)->path();
+  auto load_policy = [file = policy_file->get()] { return file->Load(); };
   auto signed_policy = load_policy();
   if (!signed_policy.ok()) {
     PrintError("taohost", signed_policy.status());
     return kExitFailure;
-  }
-  for (const std::string& dir : {config.runtime_dir(), config.log_dir()}) {
-    absl::Status made = EnsureDirectory(dir, 0750);
-    if (!made.ok()) {
-      PrintError("taohost", made);
-      return kExitFailure;
-    }
   }
   auto audit = AuditLog::Open(config.audit_log());
   if (!audit.ok()) {
@@ -212,7 +221,16 @@ int Run(const TaohostConfig& config) {
                     "docs/taohost.md";
   }
   HostedProgramChannelOptions loop_options;
-  loop_options.log_dir = config.log_dir();
+  // Program logs go to a directory of this host run, <log_dir>/<run>/
+  // <id>.log: ids start at 1 again after a restart, and the logs of an
+  // earlier run must not be overwritten.
+  auto run_log_dir = MakeRunLogDirectory(config.log_dir());
+  if (!run_log_dir.ok()) {
+    PrintError("taohost", run_log_dir.status());
+    return kExitFailure;
+  }
+  LOG(INFO) << "program logs of this run in " << *run_log_dir;
+  loop_options.log_dir = *run_log_dir;
   loop_options.max_frame_size = config.max_frame_size();
   loop_options.on_event = [&events](const ProgramEvent& event) {
     events.Publish(ToAdminEvent(event));
@@ -241,6 +259,11 @@ int Run(const TaohostConfig& config) {
   AdminServerOptions server_options;
   server_options.socket_path = config.admin_socket();
   server_options.socket_mode = static_cast<mode_t>(config.admin_socket_mode());
+  server_options.max_connections_per_uid =
+      config.admin_max_connections_per_uid();
+  server_options.max_connections = config.admin_max_connections();
+  server_options.root_reserved_connections =
+      config.admin_root_reserved_connections();
   if (!config.admin_socket_group().empty()) {
     struct group* group = ::getgrnam(config.admin_socket_group().c_str());
     if (group == nullptr) {

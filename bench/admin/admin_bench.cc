@@ -635,6 +635,7 @@ Host StartHost(const Settings& s, const std::string& root,
       Spawn(s.taohost,
             {"taohost", "--config=" + config, "--keys_dir=" + root + "/keys",
              "--domain_dir=" + root + "/domain",
+             "--policy_key_file=" + root + "/domain/policy_name",
              "--runtime_dir=" + h.runtime_dir, "--scrypt_n=1024"},
             {{out[1], 1}}, h.log);
   close(out[1]);
@@ -1372,8 +1373,7 @@ int main(int argc, char** argv) {
     rows.push_back(
         {"GetTaoName, new connection" + tag, MsP99(fresh),
          Ms(rtt0.median()) + " warm", X(1.0 * fresh.median() / rtt0.median()),
-         "connect + HTTP/2 handshake, SO_PEERCRED and a read of "
-         "/proc/<pid>/status for the "
+         "connect + HTTP/2 handshake, SO_PEERCRED and SO_PEERGROUPS for the "
          "caller's groups, then the call (what each taoctl invocation pays)"});
     rows.push_back(
         {absl::StrFormat("Shutdown RPC, %d children", s.n) + tag,

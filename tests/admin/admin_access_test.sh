@@ -27,7 +27,7 @@ check "nobody runs as uid 65534" test "$(as_nobody id -u)" = 65534
 
 # --- (a) the default mode: nobody cannot connect ---------------------------------
 sock="$work/pub/a.sock"
-if ! start_host host-a --keys_dir="$work/keys" --domain_dir="$work/dom" \
+if ! start_host host-a --keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" \
     --runtime_dir="$work/run-a" --admin_socket="$sock" --scrypt_n=1024; then
   failed=$((failed + 1)); finish; exit 1
 fi
@@ -46,6 +46,7 @@ cat >"$work/taohost.conf" <<EOF
 # taohost configuration for the access test
 keys_dir: "$work/keys"
 domain_dir: "$work/dom"
+policy_key_file: "$work/dom/policy_name"
 runtime_dir: "$work/run-b"
 admin_socket: "$sock"
 admin_socket_mode: 0666

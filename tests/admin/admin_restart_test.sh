@@ -10,7 +10,7 @@
 make_domain "$work/dom" || { echo "FAIL: could not make the domain"; exit 1; }
 run="$work/run"
 sock="$run/admin.sock"
-if ! start_host host --keys_dir="$work/keys" --domain_dir="$work/dom" \
+if ! start_host host --keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" \
     --runtime_dir="$run" --scrypt_n=1024; then
   failed=$((failed + 1)); finish; exit 1
 fi

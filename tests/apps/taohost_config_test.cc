@@ -24,6 +24,23 @@ TEST(TaohostConfigTest, DefaultsFillWhatIsUnset) {
             kRecommendedMeasurementCacheBytes);
 }
 
+// The pinned policy key is not read from beside the policy by default.
+TEST(TaohostConfigTest, ThePinnedKeyAndConnectionLimitsHaveDefaults) {
+  auto config = ParseTaohostConfig("keys_dir: \"/k\"\ndomain_dir: \"/d\"\n");
+  ASSERT_THAT(config, IsOk());
+  ApplyTaohostDefaults(&*config);
+  EXPECT_EQ(config->policy_key_file(), "/etc/tao/policy_key");
+  EXPECT_EQ(config->admin_max_connections_per_uid(), 64u);
+  EXPECT_EQ(config->admin_max_connections(), 1024u);
+  EXPECT_EQ(config->admin_root_reserved_connections(), 64u);
+  config = ParseTaohostConfig("policy_key_file: \"/d/policy_name\"\n");
+  ASSERT_THAT(config, IsOk());
+  ApplyTaohostDefaults(&*config);
+  EXPECT_EQ(config->policy_key_file(), "/d/policy_name");
+  EXPECT_THAT(ParseTaohostConfig("policy_key_file: \"relative\"\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(TaohostConfigTest, AMeasurementCacheOfZeroStaysOff) {
   auto config = ParseTaohostConfig("measurement_cache_mib: 0\n");
   ASSERT_THAT(config, IsOk());

@@ -143,6 +143,49 @@ TEST(FrameReaderTest, OneByteAtATimeThroughWritableSpace) {
   EXPECT_FALSE(reader.mid_frame());
 }
 
+// A Seal's plaintext in the reader: Wipe zeroes exactly that frame, which
+// the loop does once it is answered, and leaves the frames after it intact.
+TEST(FrameReaderTest, WipeZeroesAnAnsweredFrameAndNothingElse) {
+  std::vector<TaoRequest> requests = {Request(1, 5000), Request(2, 40)};
+  FrameReader reader;
+  reader.Append(Frames(requests));
+  absl::string_view first;
+  ASSERT_THAT(reader.Next(&first), test::IsOkAndHolds(true));
+  TaoRequest parsed;
+  ASSERT_TRUE(
+      parsed.ParseFromArray(first.data(), static_cast<int>(first.size())));
+  EXPECT_THAT(parsed, SameRequest(requests[0]));
+  reader.Wipe(first);
+  EXPECT_EQ(first, std::string(first.size(), '\0'))
+      << "the answered frame's bytes are still in the buffer";
+  // A view that is not in the buffer is ignored.
+  const std::string elsewhere = "not the reader's";
+  reader.Wipe(elsewhere);
+  EXPECT_EQ(elsewhere, "not the reader's");
+  std::vector<TaoRequest> rest = Drain(reader);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_THAT(rest[0], SameRequest(requests[1]));
+}
+
+// Growing, compacting and moving keep every byte that is still wanted.
+TEST(FrameReaderTest, GrowthAndMovesKeepWhatIsBuffered) {
+  std::vector<TaoRequest> requests = {Request(1, 100), Request(2, 300000),
+                                      Request(3, 7)};
+  const std::string stream = Frames(requests);
+  FrameReader reader(1 << 20);
+  std::vector<TaoRequest> got;
+  for (size_t at = 0; at < stream.size(); at += 1000) {
+    reader.Append(absl::string_view(stream).substr(at, 1000));
+    if (at == 50000) {
+      FrameReader moved(std::move(reader));
+      reader = std::move(moved);
+    }
+    for (TaoRequest& r : Drain(reader)) got.push_back(r);
+  }
+  ASSERT_EQ(got.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_THAT(got[i], SameRequest(requests[i]));
+}
+
 TEST(FrameReaderTest, ManyFramesInOneRead) {
   std::vector<TaoRequest> requests;
   for (int i = 0; i < 500; ++i) requests.push_back(Request(i, i % 17));

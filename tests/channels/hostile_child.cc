@@ -12,9 +12,10 @@
 //   hostile-child half-close        half a frame, then closes the channel
 //   hostile-child close-mid         a large Seal request, then closes at once
 //   hostile-child flood METHOD N [SIZE]
-//                                   N requests (random|attest|seal|name|unseal;
-//                                   SIZE bytes of random, sealed or unsealed
-//                                   data) written without reading a reply
+//                                   N requests (random|attest|seal|name|unseal|
+//                                   secret; SIZE bytes of random, sealed,
+//                                   unsealed or shared-secret data) written
+//                                   without reading a reply
 //                                   until the host stops taking them
 //                                   (backpressure) or all are written; then
 //                                   reads and checks every reply
@@ -23,6 +24,13 @@
 //                                   and the channel stays up
 //   hostile-child bad-args          hostile arguments to every method: each is
 //                                   refused, and the channel stays up
+//   hostile-child forge-attest FILE asks the host to sign statements for names
+//                                   it does not have (its name extended by a
+//                                   Program, Args or Publisher, a sibling, the
+//                                   host; a delegation for one): each must be
+//                                   refused; any attestation the host signs
+//                                   anyway is written to FILE. Its own name
+//                                   and its Ext(...) extensions must work.
 //   hostile-child ignore-term       blocks SIGTERM, says "ready", sleeps
 //   hostile-child sleep SECONDS     says "ready", sleeps
 //   hostile-child spam BYTES CHUNK  writes BYTES to stdout, CHUNK at a time
@@ -48,9 +56,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "channels/framing.h"
 #include "channels/tao_rpc.pb.h"
+#include "tao/file_util.h"
 #include "tests/testing/raw_channel.h"
 
 namespace {
@@ -223,6 +233,74 @@ int BadArgs() {
   return 0;
 }
 
+// Asks for statements the host must refuse to sign, and two it must sign.
+int ForgeAttest(const std::string& file) {
+  tao::TaoRequest ask;
+  ask.set_id(1);
+  ask.mutable_get_tao_name();
+  tao::TaoResponse named;
+  if (!Call(ask, &named) || named.code() != 0) return Bad("no name");
+  const std::string name = named.name();
+  const std::string key = name.substr(0, name.find(").") + 1);
+  const std::string digest = "sha256:" + std::string(64, 'e');
+  auto claim = [](const std::string& speaker) {
+    tao::Statement s;
+    s.set_speaker(speaker);
+    s.mutable_predicate()->set_name("runs");
+    return s;
+  };
+  auto delegation = [&key](const std::string& delegator) {
+    tao::Statement s;
+    s.mutable_delegation()->set_delegate(key);
+    s.mutable_delegation()->set_delegator(delegator);
+    return s;
+  };
+  const std::vector<std::pair<std::string, tao::Statement>> forged = {
+      {"forged-program", claim(name + ".Program(" + digest + ")")},
+      {"forged-args", claim(name + ".Args(" + digest + ")")},
+      {"forged-after-ext",
+       claim(name + ".Ext(role:x).Program(" + digest + ")")},
+      {"forged-host", claim(key)},
+      {"forged-delegator", delegation(name + ".Program(" + digest + ")")},
+  };
+  uint64_t id = 10;
+  std::string signed_anyway;
+  for (const auto& [what, statement] : forged) {
+    tao::TaoRequest request;
+    request.set_id(++id);
+    *request.mutable_attest() = statement;
+    tao::TaoResponse response;
+    if (!Call(request, &response)) return Bad("no reply to " + what);
+    Say(what + ": " + CodeName(response.code()) + ": " + response.message());
+    if (response.has_attestation()) {
+      response.attestation().AppendToString(&signed_anyway);
+    }
+  }
+  if (!signed_anyway.empty()) {
+    if (!tao::WriteFileAtomically(file, signed_anyway).ok()) {
+      return Bad("cannot write " + file);
+    }
+    return Bad("the host signed a forged statement");
+  }
+  const std::vector<std::pair<std::string, tao::Statement>> own = {
+      {"own-name", claim(name)},
+      {"own-ext", claim(name + ".Ext(role:x)")},
+      {"own-delegation", delegation(name)},
+  };
+  for (const auto& [what, statement] : own) {
+    tao::TaoRequest request;
+    request.set_id(++id);
+    *request.mutable_attest() = statement;
+    tao::TaoResponse response;
+    if (!Call(request, &response)) return Bad("no reply to " + what);
+    Say(what + ": " + CodeName(response.code()));
+    if (response.code() != 0 || !response.has_attestation()) {
+      return Bad(what + " was refused: " + response.message());
+    }
+  }
+  return 0;
+}
+
 int Flood(const std::string& method, size_t n, uint32_t size) {
   // unseal: one Seal of SIZE distinct bytes first; the flood unseals it.
   std::string secret, bundle;
@@ -251,6 +329,8 @@ int Flood(const std::string& method, size_t n, uint32_t size) {
       request.mutable_get_tao_name();
     } else if (method == "unseal") {
       request.mutable_unseal()->set_bundle(bundle);
+    } else if (method == "secret") {
+      request.mutable_get_shared_secret()->set_size(size);
     } else {
       return 2;
     }
@@ -306,6 +386,13 @@ int Flood(const std::string& method, size_t n, uint32_t size) {
       if (method == "unseal" && response.unsealed().data() != secret) {
         error = "reply " + std::to_string(i) + " unsealed other bytes";
         return;
+      }
+      if (method == "secret") {
+        if (i == 1) secret = response.data();
+        if (response.data().size() != size || response.data() != secret) {
+          error = "reply " + std::to_string(i) + " is another secret";
+          return;
+        }
       }
       ++received;
     }
@@ -415,6 +502,7 @@ int Run(int argc, char** argv) {
   }
   if (mode == "unknown") return Unknown();
   if (mode == "bad-args") return BadArgs();
+  if (mode == "forge-attest" && argc >= 3) return ForgeAttest(argv[2]);
   return 2;
 }
 

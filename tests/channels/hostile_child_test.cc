@@ -165,6 +165,35 @@ TEST_P(HostileChildTest, PipelinedUnsealsAllArriveWhole) {
   EXPECT_THAT(log, HasSubstr("received 64 replies"));
 }
 
+// Shared secrets answered back to back are plaintext in the output buffer
+// too: staged and wiped like unsealed data, and every reply still arrives
+// whole, in order, and the same.
+TEST_P(HostileChildTest, PipelinedSharedSecretsAllArriveWhole) {
+  std::string log = Hostile({"flood", "secret", "2000", "8160"}, 0);
+  EXPECT_THAT(log, HasSubstr("received 2000 replies"));
+}
+
+// A program asks its host to sign statements for names it does not have:
+// its name extended by a measurement (which a relying party's `measurement`
+// matcher would accept as that program), by Args, after an Ext, the host
+// itself, and a delegation for such a name. Every one is refused with the
+// reason, nothing is signed, and its own name and Ext(...) still work.
+TEST_P(HostileChildTest, ForgedAttestationsAreRefused) {
+  const std::string signed_anyway = dir_.Join("signed-anyway");
+  std::string log = Hostile({"forge-attest", signed_anyway}, 0);
+  for (const char* what : {"forged-program", "forged-args", "forged-after-ext",
+                           "forged-host", "forged-delegator"}) {
+    EXPECT_THAT(log, HasSubstr(absl::StrCat(what, ": PERMISSION_DENIED")))
+        << log;
+  }
+  EXPECT_THAT(log, HasSubstr("is not the caller or the caller extended by "
+                             "Ext(...) only"));
+  EXPECT_THAT(log, HasSubstr("own-name: OK"));
+  EXPECT_THAT(log, HasSubstr("own-ext: OK"));
+  EXPECT_THAT(log, HasSubstr("own-delegation: OK"));
+  EXPECT_FALSE(PathExists(signed_anyway)) << "the host signed a forgery";
+}
+
 // A flood of requests that are cheap to send but cost the host a signature
 // each, all arriving at once. With the default limits the loop must still
 // interleave the sibling's calls with the flood's: the sibling finishes

@@ -14,6 +14,7 @@
 #include "tao/crypto.h"
 #include "tao/keys.h"
 #include "tao/principal.h"
+#include "tests/testing/names.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tao_printers.h"
 
@@ -26,27 +27,11 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-std::string Digest(char c) { return std::string(kSha256Size, c); }
-
-// `p` extended with `sub`; on failure the test fails and `p` comes back.
-Principal Sub(const Principal& p, const absl::StatusOr<Subprincipal>& sub) {
-  EXPECT_THAT(sub, IsOk());
-  if (!sub.ok()) return p;
-  auto extended = p.Extend(*sub);
-  EXPECT_THAT(extended, IsOk());
-  return extended.ok() ? *extended : p;
-}
-
-Principal Program(const Principal& p, char c) {
-  return Sub(p, Subprincipal::Program(Digest(c)));
-}
-Principal Args(const Principal& p, char c) {
-  return Sub(p, Subprincipal::Args(Digest(c)));
-}
-Principal Ext(const Principal& p, absl::string_view label,
-              absl::string_view value) {
-  return Sub(p, Subprincipal::Ext(label, value));
-}
+using ::tao::test::Args;
+using ::tao::test::Digest;
+using ::tao::test::Ext;
+using ::tao::test::Program;
+using ::tao::test::Sub;
 
 SealPolicy AllOfPolicy(const std::vector<SealPolicy>& children) {
   SealPolicy p;
@@ -63,19 +48,19 @@ SealPolicy AnyOfPolicy(const std::vector<SealPolicy>& children) {
 // A DomainRuleChecker that answers from a table and records what it was asked.
 class FakeDomain : public DomainRuleChecker {
  public:
-  void Set(std::string label, Decision decision) {
+  void Set(std::string label, DomainRuleAnswer answer) {
     absl::MutexLock lock(&mu_);
-    answers_.emplace_back(std::move(label), std::move(decision));
+    answers_.emplace_back(std::move(label), std::move(answer));
   }
 
-  Decision CheckUnsealLabel(const Principal& caller,
-                            absl::string_view label) const override {
+  DomainRuleAnswer CheckUnsealLabel(const Principal& caller,
+                                    absl::string_view label) const override {
     absl::MutexLock lock(&mu_);
     asked_.emplace_back(caller.text(), std::string(label));
     for (const auto& [l, d] : answers_) {
       if (l == label) return d;
     }
-    return Decision::Deny("fake: no answer for this label");
+    return DomainRuleAnswer{false, "fake: no answer for this label"};
   }
 
   std::vector<std::pair<std::string, std::string>> asked() const {
@@ -85,7 +70,7 @@ class FakeDomain : public DomainRuleChecker {
 
  private:
   mutable absl::Mutex mu_;
-  std::vector<std::pair<std::string, Decision>> answers_;
+  std::vector<std::pair<std::string, DomainRuleAnswer>> answers_;
   mutable std::vector<std::pair<std::string, std::string>> asked_;
 };
 
@@ -375,8 +360,8 @@ TEST_F(SealPolicyEvaluatorTest, SameHostOfAStackedHost) {
 
 TEST_F(SealPolicyEvaluatorTest, DomainRuleAsksTheDomainAndPrefixesItsReason) {
   FakeDomain domain;
-  domain.Set("db", Decision::Allow("rule 'x' grants Unseal(db)"));
-  domain.Set("web", Decision::Deny("no rule grants Unseal(web)"));
+  domain.Set("db", DomainRuleAnswer{true, "rule 'x' grants Unseal(db)"});
+  domain.Set("web", DomainRuleAnswer{false, "no rule grants Unseal(web)"});
   Principal caller = Program(*host_, 'a');
   Principal sealer = Program(*host_, 'b');
 
@@ -431,7 +416,7 @@ TEST_F(SealPolicyEvaluatorTest, AllOfAllowsOnlyWhenEveryPolicyAllows) {
 
 TEST_F(SealPolicyEvaluatorTest, AnyOfAllowsWhenOnePolicyAllows) {
   FakeDomain domain;
-  domain.Set("db", Decision::Allow("granted"));
+  domain.Set("db", DomainRuleAnswer{true, "granted"});
   Principal sealer = Program(*host_, 'a');
   Principal caller = Program(*host_, 'b');
   Decision one =

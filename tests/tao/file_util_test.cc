@@ -1,10 +1,16 @@
 #include "tao/file_util.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -191,6 +197,123 @@ TEST_F(FileUtilTest, PathExists) {
   EXPECT_TRUE(PathExists(tmp_.Join("f")));
   ASSERT_EQ(::symlink("nowhere", tmp_.Join("dangling").c_str()), 0);
   EXPECT_FALSE(PathExists(tmp_.Join("dangling")));  // stat follows links
+}
+
+// A FIFO planted where a file is expected is refused at once: before, the
+// open blocked until a writer came (forever, for the host).
+TEST_F(FileUtilTest, ReadAFifoIsRefusedAtOnce) {
+  const std::string fifo = tmp_.Join("policy.signed");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_THAT(ReadFileToString(fifo),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not a regular file")));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+TEST_F(FileUtilTest, ReadThroughASymlinkIsRefused) {
+  const std::string target = tmp_.Join("real");
+  ASSERT_THAT(WriteFileAtomically(target, "secret"), IsOk());
+  const std::string link = tmp_.Join("link");
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  EXPECT_THAT(ReadFileToString(link),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not a regular file")));
+  EXPECT_THAT(ReadFileToString(target), IsOkAndHolds(std::string("secret")));
+}
+
+TEST_F(FileUtilTest, ReadADeviceOrSocketIsRefused) {
+  EXPECT_THAT(ReadFileToString("/dev/zero", 16),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not a regular file")));
+}
+
+TEST(AtomicTemporaryTest, NamesAsMkostempMakesThem) {
+  EXPECT_TRUE(IsAtomicWriteTemporary("host_keys.tmp.aB3xYz"));
+  EXPECT_FALSE(IsAtomicWriteTemporary("host_keys"));
+  EXPECT_FALSE(IsAtomicWriteTemporary(".tmp.aB3xYz"));
+  EXPECT_FALSE(IsAtomicWriteTemporary("a.tmp.short"));
+  EXPECT_FALSE(IsAtomicWriteTemporary("a.tmp.aB3x-z"));
+}
+
+TEST_F(FileUtilTest, SweepRemovesOnlyTemporaries) {
+  ASSERT_THAT(WriteFileAtomically(tmp_.Join("host_keys"), "k"), IsOk());
+  ASSERT_THAT(WriteFileAtomically(tmp_.Join("host_keys.tmp.Ab12Cd"), "x"),
+              IsOk());
+  ASSERT_THAT(WriteFileAtomically(tmp_.Join("policy_serial.tmp.zzzzzz"), "y"),
+              IsOk());
+  ASSERT_THAT(EnsureDirectory(tmp_.Join("dir.tmp.Ab12Cd")), IsOk());
+  EXPECT_THAT(SweepTemporaries(tmp_.path()), IsOkAndHolds(2));
+  EXPECT_THAT(ListDirectory(tmp_.path()),
+              ElementsAre("dir.tmp.Ab12Cd", "host_keys"));
+}
+
+// The sweeper waits for a writer that holds the directory's shared lock,
+// so a temporary that is being written is never removed under it.
+TEST_F(FileUtilTest, SweepWaitsForAWriterAtWork) {
+  const std::string tmp_file = tmp_.Join("state.tmp.Wr1ter");
+  UniqueFd writer(::open(tmp_.path().c_str(), O_RDONLY | O_DIRECTORY));
+  ASSERT_TRUE(writer.valid());
+  ASSERT_EQ(::flock(writer.get(), LOCK_SH), 0);
+  ASSERT_THAT(WriteFileAtomically(tmp_file, "half"), IsOk());
+  std::atomic<bool> swept{false};
+  std::thread sweeper([&] {
+    ASSERT_THAT(SweepTemporaries(tmp_.path()), IsOk());
+    swept = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(swept);
+  EXPECT_TRUE(PathExists(tmp_file)) << "swept while a writer held the lock";
+  // Another atomic writer may still work meanwhile (its lock is shared)...
+  EXPECT_THAT(WriteFileAtomically(tmp_.Join("other"), "x"), IsOk());
+  writer.Reset();  // ...and once the writer is done, the sweep runs.
+  sweeper.join();
+  EXPECT_TRUE(swept);
+  EXPECT_FALSE(PathExists(tmp_file));
+}
+
+TEST_F(FileUtilTest, DirectoryChecksNameThePathAndTheFix) {
+  const std::string dir = tmp_.Join("keys");
+  ASSERT_THAT(EnsureDirectory(dir, 0700), IsOk());
+  EXPECT_THAT(CheckDirectoryAccess(dir, ::geteuid(), 0077), IsOk());
+  ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
+  EXPECT_THAT(CheckDirectoryAccess(dir, ::geteuid(), 0022),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(absl::StrCat("chmod 0755 ", dir))));
+  ASSERT_EQ(::chmod(dir.c_str(), 0750), 0);
+  EXPECT_THAT(CheckDirectoryAccess(dir, ::geteuid(), 0022), IsOk());
+  EXPECT_THAT(CheckDirectoryAccess(dir, ::geteuid(), 0077),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(absl::StrCat("chmod 0700 ", dir))));
+  const std::string link = tmp_.Join("link");
+  ASSERT_EQ(::symlink(dir.c_str(), link.c_str()), 0);
+  EXPECT_THAT(CheckDirectoryAccess(link, ::geteuid(), 0022),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(CheckDirectoryAccess(tmp_.Join("none"), ::geteuid(), 0022),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(FileUtilTest, FileChecksCoverTheFileAndItsDirectory) {
+  const std::string dir = tmp_.Join("etc");
+  ASSERT_THAT(EnsureDirectory(dir, 0755), IsOk());
+  ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);
+  const std::string key = dir + "/policy_key";
+  ASSERT_THAT(WriteFileAtomically(key, "key(...)\n", 0644), IsOk());
+  EXPECT_THAT(CheckFileAccess(key, ::geteuid()), IsOk());
+  ASSERT_EQ(::chmod(key.c_str(), 0666), 0);
+  EXPECT_THAT(CheckFileAccess(key, ::geteuid()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("writable by group or others")));
+  ASSERT_EQ(::chmod(key.c_str(), 0644), 0);
+  ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
+  EXPECT_THAT(CheckFileAccess(key, ::geteuid()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(absl::StrCat("chmod 0755 ", dir))));
+  ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);
+  const std::string link = dir + "/link";
+  ASSERT_EQ(::symlink(key.c_str(), link.c_str()), 0);
+  EXPECT_THAT(CheckFileAccess(link, ::geteuid()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(TempDirTest, IsRemovedWithItsContents) {

@@ -518,7 +518,7 @@ TEST_F(AuditedDomainTest, OneRecordPerAuthorizeNoneForExplain) {
   EXPECT_FALSE(deny.allowed);
   domain_->Explain(Caller::Program(*program_), "Execute");
   domain_->Explain(Caller::User(0), "Admin:Stop");
-  Decision unseal = domain_->CheckUnsealLabel(*program_, "db");
+  DomainRuleAnswer unseal = domain_->CheckUnsealLabel(*program_, "db");
   EXPECT_TRUE(unseal.allowed);
   EXPECT_EQ(log_->records(), 3u);
 
@@ -567,14 +567,14 @@ TEST_F(AuditedDomainTest, ADecisionThatCannotBeRecordedIsADenial) {
   ASSERT_TRUE(
       domain_->Authorize(Caller::Program(*program_), "Execute").allowed);
   std::string contents = Read();
-  Decision d;
+  std::optional<Decision> d;
   {
     FileSizeLimit limit(contents.size());
     ASSERT_TRUE(limit.ok());
-    d = domain_->Authorize(Caller::Program(*program_), "Execute");
+    d.emplace(domain_->Authorize(Caller::Program(*program_), "Execute"));
   }
-  EXPECT_FALSE(d.allowed);
-  EXPECT_THAT(d.reason, HasSubstr("could not be recorded in the audit trail"));
+  EXPECT_FALSE(d->allowed);
+  EXPECT_THAT(d->reason, HasSubstr("could not be recorded in the audit trail"));
   EXPECT_EQ(Read(), contents);
   // Once the trail can be written again, decisions resume.
   EXPECT_TRUE(
@@ -584,32 +584,44 @@ TEST_F(AuditedDomainTest, ADecisionThatCannotBeRecordedIsADenial) {
   EXPECT_EQ(summary->records, 2u);
 }
 
+// Record is private: nothing outside the domain can hand it a decision. The
+// decisions it records for the typed questions are the ones the domain made
+// (here the seal-policy evaluation of an Unseal): an allow and a deny are
+// recorded as answered, and an allow that cannot be recorded becomes a deny.
 TEST_F(AuditedDomainTest, RecordAppendsADecisionMadeElsewhere) {
-  Decision allow =
-      Decision::Allow("SameMeasurement: the caller runs the same program");
-  Decision got =
-      domain_->Record(Caller::Program(*program_), "Unseal", "", allow);
+  auto other =
+      host_->Extend(*Subprincipal::Program(std::string(kSha256Size, 'b')));
+  ASSERT_THAT(other, IsOk());
+  auto allowed =
+      domain_->AuthorizeUnseal(*program_, "SameMeasurement", *program_, *host_);
+  ASSERT_THAT(allowed, IsOk());
+  const Decision& got = *allowed;
   EXPECT_TRUE(got.allowed);
-  EXPECT_EQ(got.reason, allow.reason);
-  Decision deny = Decision::Deny("SameProgram: the caller is not the sealer");
-  got = domain_->Record(Caller::Program(*program_), "Unseal", "", deny);
-  EXPECT_FALSE(got.allowed);
-  EXPECT_EQ(got.reason, deny.reason);
+  EXPECT_THAT(got.reason, HasSubstr("SameMeasurement"));
+  auto denied =
+      domain_->AuthorizeUnseal(*other, "SameProgram", *program_, *host_);
+  ASSERT_THAT(denied, IsOk());
+  EXPECT_FALSE(denied->allowed);
+  EXPECT_THAT(denied->reason, HasSubstr("is not the sealer"));
   std::vector<std::string> lines = Lines(Read());
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(Fields(lines[0])[5], "allow");
-  EXPECT_EQ(Fields(lines[0])[6], absl::CEscape(allow.reason));
+  EXPECT_EQ(Fields(lines[0])[6], absl::CEscape(got.reason));
   EXPECT_EQ(Fields(lines[1])[5], "deny");
+  EXPECT_EQ(Fields(lines[1])[6], absl::CEscape(denied->reason));
   EXPECT_THAT(VerifyAuditLog(path_), IsOk());
   // An allow that cannot be recorded becomes a deny.
   std::string contents = Read();
+  std::optional<absl::StatusOr<Decision>> unrecorded;
   {
     FileSizeLimit limit(contents.size());
     ASSERT_TRUE(limit.ok());
-    got = domain_->Record(Caller::Program(*program_), "Unseal", "", allow);
+    unrecorded.emplace(domain_->AuthorizeUnseal(*program_, "SameMeasurement",
+                                                *program_, *host_));
   }
-  EXPECT_FALSE(got.allowed);
-  EXPECT_THAT(got.reason, HasSubstr("could not be recorded"));
+  ASSERT_THAT(*unrecorded, IsOk());
+  EXPECT_FALSE((*unrecorded)->allowed);
+  EXPECT_THAT((*unrecorded)->reason, HasSubstr("could not be recorded"));
   EXPECT_EQ(Read(), contents);
 }
 

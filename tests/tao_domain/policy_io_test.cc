@@ -1,6 +1,7 @@
 #include "tao_domain/policy_io.h"
 
 #include <google/protobuf/text_format.h>
+#include <sys/stat.h>
 
 #include <optional>
 #include <string>
@@ -11,12 +12,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tao/crypto.h"
+#include "tao/file_util.h"
 #include "tao/keys.h"
 #include "tao/principal.h"
 #include "tao/program_signature.h"
 #include "tao_domain/domain_policy.pb.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tao_printers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace tao {
 namespace {
@@ -430,8 +433,8 @@ TEST_F(DomainPolicyIoTest, UnknownFieldInTheEnvelopeIsRefused) {
 
 TEST_F(DomainPolicyIoTest, UnknownFieldInsideTheSignedPolicyIsRefused) {
   DomainPolicy policy = Parse(GoodText());
-  // At the top level: field 3, varint 1.
-  std::string top = absl::StrCat(Serialize(policy), "\x18\x01");
+  // At the top level: field 15, varint 1 (field 3 is now the serial).
+  std::string top = absl::StrCat(Serialize(policy), "\x78\x01");
   EXPECT_THAT(VerifySignedDomainPolicy(
                   Envelope(top, *policy_key_, policy_key_->verifying_key()),
                   policy_key_->verifying_key()),
@@ -484,6 +487,79 @@ TEST_F(DomainPolicyIoTest, SignedButInvalidPolicyIsRefused) {
           Envelope(Serialize(dup), *policy_key_, policy_key_->verifying_key()),
           policy_key_->verifying_key()),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("duplicate id")));
+}
+
+TEST_F(DomainPolicyIoTest, SerialIsSignedAndPeekable) {
+  DomainPolicy policy = Parse(GoodText());
+  policy.set_serial(7);
+  auto signed_policy = SignDomainPolicy(policy, *policy_key_);
+  ASSERT_THAT(signed_policy, IsOk());
+  auto verified =
+      VerifySignedDomainPolicy(*signed_policy, policy_key_->verifying_key());
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_EQ(verified->serial(), 7u);
+  auto peeked = PeekDomainPolicySerial(*signed_policy);
+  ASSERT_THAT(peeked, IsOk());
+  EXPECT_EQ(*peeked, 7u);
+  EXPECT_THAT(PeekDomainPolicySerial("garbage"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+SecretString MarkKey(char c) { return SecretString(std::string(32, c)); }
+
+TEST(PolicySerialMarkTest, RefusesALowerSerialAndRemembersAcrossOpens) {
+  test::TempDir dir;
+  const std::string path = dir.Join("policy_serial");
+  {
+    auto mark = PolicySerialMark::Open(path, MarkKey('k'));
+    ASSERT_THAT(mark, IsOk());
+    EXPECT_EQ((*mark)->highest(), 0u);
+    EXPECT_THAT((*mark)->Accept(0), IsOk());  // a policy from before serials
+    EXPECT_THAT((*mark)->Accept(5), IsOk());
+    EXPECT_THAT((*mark)->Accept(5), IsOk());  // the same policy, re-read
+    EXPECT_THAT(
+        (*mark)->Accept(3),
+        StatusIs(absl::StatusCode::kFailedPrecondition,
+                 HasSubstr("policy serial 3 is older than 5, the highest this "
+                           "host accepted")));
+  }
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto again = PolicySerialMark::Open(path, MarkKey('k'));
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ((*again)->highest(), 5u);
+  EXPECT_THAT((*again)->Accept(4),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT((*again)->Accept(6), IsOk());
+  EXPECT_EQ((*again)->highest(), 6u);
+}
+
+TEST(PolicySerialMarkTest, AnEditedMarkIsRefused) {
+  test::TempDir dir;
+  const std::string path = dir.Join("policy_serial");
+  {
+    auto mark = PolicySerialMark::Open(path, MarkKey('k'));
+    ASSERT_THAT(mark, IsOk());
+    ASSERT_THAT((*mark)->Accept(9), IsOk());
+  }
+  auto text = ReadFileToString(path);
+  ASSERT_THAT(text, IsOk());
+  EXPECT_THAT(*text, HasSubstr("tao-policy-serial-v1 9 "));
+  // Lowering the number without the host's key breaks the MAC.
+  std::string edited = absl::StrReplaceAll(*text, {{" 9 ", " 1 "}});
+  ASSERT_THAT(WriteFileAtomically(path, edited), IsOk());
+  EXPECT_THAT(PolicySerialMark::Open(path, MarkKey('k')),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("altered")));
+  // A mark made with other keys does not verify either.
+  ASSERT_THAT(WriteFileAtomically(path, *text), IsOk());
+  EXPECT_THAT(PolicySerialMark::Open(path, MarkKey('x')),
+              StatusIs(absl::StatusCode::kDataLoss));
+  ASSERT_THAT(WriteFileAtomically(path, "junk\n"), IsOk());
+  EXPECT_THAT(PolicySerialMark::Open(path, MarkKey('k')),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(PolicySerialMark::Open(path, SecretString(std::string(8, 'k'))),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

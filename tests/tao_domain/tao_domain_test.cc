@@ -21,6 +21,7 @@
 #include "tao/principal.h"
 #include "tao_domain/domain_policy.pb.h"
 #include "tao_domain/policy_io.h"
+#include "tests/testing/names.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tao_printers.h"
 
@@ -33,28 +34,12 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-std::string Digest(char c) { return std::string(kSha256Size, c); }
-std::string DigestArg(char c) {
-  return absl::StrCat("sha256:", HexEncode(Digest(c)));
-}
-
-Principal Sub(const Principal& p, const absl::StatusOr<Subprincipal>& sub) {
-  EXPECT_THAT(sub, IsOk());
-  if (!sub.ok()) return p;
-  auto extended = p.Extend(*sub);
-  EXPECT_THAT(extended, IsOk());
-  return extended.ok() ? *extended : p;
-}
-Principal Program(const Principal& p, char c) {
-  return Sub(p, Subprincipal::Program(Digest(c)));
-}
-Principal Args(const Principal& p, char c) {
-  return Sub(p, Subprincipal::Args(Digest(c)));
-}
-Principal Ext(const Principal& p, absl::string_view label,
-              absl::string_view value) {
-  return Sub(p, Subprincipal::Ext(label, value));
-}
+using ::tao::test::Args;
+using ::tao::test::Digest;
+using ::tao::test::DigestArg;
+using ::tao::test::Ext;
+using ::tao::test::Program;
+using ::tao::test::Sub;
 
 std::string Serialize(const google::protobuf::Message& m) {
   std::string out;
@@ -523,7 +508,7 @@ TEST_F(TaoDomainTest, CheckUnsealLabelDecidesDomainRuleSealPolicies) {
   Principal reader = Args(Program(*host_, 'b'), '1');
   Principal stranger = Program(*other_host_, 'b');
 
-  Decision direct = domain->CheckUnsealLabel(reader, "db");
+  DomainRuleAnswer direct = domain->CheckUnsealLabel(reader, "db");
   EXPECT_TRUE(direct.allowed);
 
   SealPolicyContext ok{reader, sealer, *host_, domain.get()};
