@@ -309,19 +309,19 @@ absl::StatusOr<ChildInfo> HostedProgramChannel::Launch(
   // Decide: a denied program never runs. Who asked may start it as it
   // asked, and it may run as it asked.
   const RunAs& run_as = program->identity().run_as;
-  Decision decision = admin.has_value()
-                          ? domain_.AuthorizeStart(*admin, name, run_as)
-                          : domain_.AuthorizeExecute(name, run_as);
-  if (decision.allowed && admin.has_value()) {
-    decision = domain_.AuthorizeExecute(name, run_as);
-  }
-  if (!decision.allowed) {
+  auto deny = [&](const Decision& decision) {
     LOG(INFO) << "denied the start of " << request.spec.path << ": "
               << decision.reason;
     Emit(ProgramEvent{ProgramEvent::kDenied, 0, restart_of, name.text(),
                       decision.reason, absl::Now()});
     return absl::PermissionDeniedError(decision.reason);
+  };
+  if (admin.has_value()) {
+    const Decision start = domain_.AuthorizeStart(*admin, name, run_as);
+    if (!start.allowed) return deny(start);
   }
+  const Decision execute = domain_.AuthorizeExecute(name, run_as);
+  if (!execute.allowed) return deny(execute);
   // Connect and start.
   TAO_ASSIGN_OR_RETURN(ChannelPair pair, MakeChannelPair(request.channel));
   TAO_RETURN_IF_ERROR(program->Start(std::move(pair.child)));

@@ -32,6 +32,7 @@ sock="$work/admin.sock"
 cat >"$work/taohost.conf" <<CONF
 keys_dir: "$work/keys"
 domain_dir: "$work/dom"
+policy_key_file: "$work/dom/policy_name"
 runtime_dir: "$work/run"
 admin_socket: "$sock"
 admin_socket_mode: 0666
