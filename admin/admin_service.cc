@@ -38,6 +38,11 @@ void FillProgram(const ChildInfo& info, admin::HostedProgram* out) {
   out->set_restart(std::string(RestartModeName(info.restart)));
   out->set_restarts(static_cast<uint32_t>(info.restarts));
   out->set_previous_id(info.previous_id);
+  if (info.confinement.uid.has_value()) out->set_uid(*info.confinement.uid);
+  if (info.confinement.gid.has_value()) out->set_gid(*info.confinement.gid);
+  out->set_dynamic_uid(info.confinement.dynamic_uid);
+  out->set_cgroup(info.confinement.cgroup);
+  out->set_state_directory(info.confinement.state_directory);
 }
 
 absl::StatusOr<StartRequest> ToStartRequest(
@@ -59,6 +64,7 @@ absl::StatusOr<StartRequest> ToStartRequest(
   if (!in.working_dir().empty()) out.spec.working_dir = in.working_dir();
   if (in.has_uid()) out.spec.uid = in.uid();
   if (in.has_gid()) out.spec.gid = in.gid();
+  out.spec.state_directory = in.state_directory();
   switch (in.restart()) {
     case admin::RESTART_ON_FAILURE:
       out.restart.mode = RestartPolicy::kOnFailure;
@@ -170,7 +176,8 @@ std::string DenialForCaller(absl::string_view operation,
 }  // namespace
 
 absl::Status AdminServiceImpl::Authorize(grpc::ServerContext* context,
-                                         absl::string_view operation) {
+                                         absl::string_view operation,
+                                         Caller* caller_out) {
   std::optional<PeerCredentials> peer = peers_.Lookup(context->peer());
   if (!peer.has_value()) {
     return absl::UnauthenticatedError(
@@ -178,6 +185,22 @@ absl::Status AdminServiceImpl::Authorize(grpc::ServerContext* context,
                      context->peer(), ")"));
   }
   Caller caller = Caller::User(peer->uid, peer->groups);
+  // A hosted program on the admin socket is that program, not its uid: a
+  // program granted uid 0 does not inherit root's admin rules.
+  std::optional<HostedProcess> hosted;
+  if (peer->pid > 0) hosted = loop_.ProgramOfPid(peer->pid);
+  if (hosted.has_value()) {
+    auto name = hosted->id.has_value()
+                    ? Principal::Parse(hosted->name)
+                    : absl::StatusOr<Principal>(absl::NotFoundError("none"));
+    if (!name.ok()) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "cannot identify the caller of ", operation, ": pid ", peer->pid,
+          " belongs to the host's programs but to none that runs"));
+    }
+    caller = Caller::Program(*std::move(name));
+  }
+  if (caller_out != nullptr) *caller_out = caller;
   Decision decision = domain_.Authorize(caller, operation);
   VLOG(1) << operation << " by uid " << peer->uid << ": "
           << (decision.allowed ? "allowed" : "denied");
@@ -193,11 +216,15 @@ grpc::Status AdminServiceImpl::StartHostedProgram(
     grpc::ServerContext* context,
     const admin::StartHostedProgramRequest* request,
     admin::HostedProgram* response) {
-  absl::Status allowed = Authorize(context, "Admin:Start");
+  Caller caller;
+  absl::Status allowed = Authorize(context, "Admin:Start", &caller);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
   auto start = ToStartRequest(*request);
   if (!start.ok()) return ToGrpcStatus(start.status());
-  auto info = loop_.StartHostedProgram(*start);
+  // The loop asks again once the program is measured: may this caller
+  // start this program as this identity (Admin:Start's programs and
+  // run_as_uids)?
+  auto info = loop_.StartHostedProgram(*start, caller);
   if (!info.ok()) return ToGrpcStatus(info.status());
   FillProgram(*info, response);
   return grpc::Status::OK;

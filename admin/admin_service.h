@@ -108,9 +108,12 @@ class AdminServiceImpl final : public admin::AdminService::Service {
 
  private:
   // Identifies the caller and asks the domain; OK, UNAUTHENTICATED or
-  // PERMISSION_DENIED with the domain's reason.
+  // PERMISSION_DENIED with the domain's reason. A caller that is one of the
+  // host's own hosted programs (or a descendant) is that program, never its
+  // uid. `caller_out`, if set, receives who the caller is.
   absl::Status Authorize(grpc::ServerContext* context,
-                         absl::string_view operation);
+                         absl::string_view operation,
+                         Caller* caller_out = nullptr);
 
   HostedProgramChannel& loop_;
   TaoDomain& domain_;

@@ -108,7 +108,9 @@ struct HostedProgramChannel::Child {
   std::optional<absl::Time> kill_deadline;
   uint64_t calls = 0;
   uint64_t denials = 0;
-  StartRequest request;  // kept to restart it
+  StartRequest request;         // kept to restart it
+  std::optional<Caller> admin;  // who started it, asked again on restarts
+  Confinement confinement;
   int restarts = 0;
   int streak = 0;  // restarts in a row without a long run
   uint64_t previous_id = 0;
@@ -253,13 +255,31 @@ void HostedProgramChannel::Emit(ProgramEvent event) {
 }
 
 absl::StatusOr<ChildInfo> HostedProgramChannel::StartHostedProgram(
-    const StartRequest& request) {
-  return Launch(request, /*restart_of=*/0, /*restarts=*/0, /*streak=*/0);
+    const StartRequest& request, std::optional<Caller> admin) {
+  return Launch(request, admin, /*restart_of=*/0, /*restarts=*/0,
+                /*streak=*/0);
+}
+
+std::optional<HostedProcess> HostedProgramChannel::ProgramOfPid(
+    pid_t pid) const {
+  absl::StatusOr<ProcessFacts> facts = ReadProcessFacts(pid);
+  // A caller whose process cannot be read is not known to be none of ours.
+  if (!facts.ok()) return HostedProcess{std::nullopt, ""};
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, child] : children_) {
+    if (child->program != nullptr && child->program->Owns(*facts)) {
+      return HostedProcess{id, child->name.text()};
+    }
+  }
+  for (const FactoryRegistration& reg : factories_) {
+    if (reg.factory->Hosts(*facts)) return HostedProcess{std::nullopt, ""};
+  }
+  return std::nullopt;
 }
 
 absl::StatusOr<ChildInfo> HostedProgramChannel::Launch(
-    const StartRequest& request, uint64_t restart_of, int restarts,
-    int streak) {
+    const StartRequest& request, const std::optional<Caller>& admin,
+    uint64_t restart_of, int restarts, int streak) {
   const FactoryRegistration* reg = nullptr;
   for (const FactoryRegistration& r : factories_) {
     if (r.name == request.factory) reg = &r;
@@ -286,15 +306,22 @@ absl::StatusOr<ChildInfo> HostedProgramChannel::Launch(
   for (const Subprincipal& sub : program->identity().subprincipals) {
     TAO_ASSIGN_OR_RETURN(name, name.Extend(sub));
   }
-  // Decide: a denied program never runs.
-  Decision decision = domain_.Authorize(Caller::Program(name), "Execute");
-  if (!decision.allowed) {
-    LOG(INFO) << "denied Execute for " << request.spec.path << ": "
+  // Decide: a denied program never runs. Who asked may start it as it
+  // asked, and it may run as it asked.
+  const RunAs& run_as = program->identity().run_as;
+  auto deny = [&](const Decision& decision) {
+    LOG(INFO) << "denied the start of " << request.spec.path << ": "
               << decision.reason;
     Emit(ProgramEvent{ProgramEvent::kDenied, 0, restart_of, name.text(),
                       decision.reason, absl::Now()});
     return absl::PermissionDeniedError(decision.reason);
+  };
+  if (admin.has_value()) {
+    const Decision start = domain_.AuthorizeStart(*admin, name, run_as);
+    if (!start.allowed) return deny(start);
   }
+  const Decision execute = domain_.AuthorizeExecute(name, run_as);
+  if (!execute.allowed) return deny(execute);
   // Connect and start.
   TAO_ASSIGN_OR_RETURN(ChannelPair pair, MakeChannelPair(request.channel));
   TAO_RETURN_IF_ERROR(program->Start(std::move(pair.child)));
@@ -307,6 +334,8 @@ absl::StatusOr<ChildInfo> HostedProgramChannel::Launch(
     Child& c = *child;
     c.id = next_id_++;
     c.request = request;
+    c.admin = admin;
+    c.confinement = program->confinement();
     c.restarts = restarts;
     c.previous_id = restart_of;
     c.streak = streak;
@@ -333,7 +362,7 @@ absl::StatusOr<ChildInfo> HostedProgramChannel::Launch(
       // Without an exit notification the program cannot be managed: stop it.
       absl::Status status =
           absl::ErrnoToStatus(errno, "watch the program's exit");
-      auto killed = program->Signal(SIGKILL);
+      auto killed = program->KillTree();
       (void)killed;
       return status;
     }
@@ -347,8 +376,11 @@ absl::StatusOr<ChildInfo> HostedProgramChannel::Launch(
     c.program = std::move(program);
     ++running_;
     UpdateInterest(c);
-    LOG(INFO) << "started program " << c.id << " (pid " << c.pid << ") as "
-              << c.name.text();
+    LOG(INFO) << "started program " << c.id << " (pid " << c.pid << ", uid "
+              << c.confinement.uid.value_or(0)
+              << (c.confinement.dynamic_uid ? " dynamic" : "") << ", cgroup "
+              << (c.confinement.cgroup.empty() ? "none" : c.confinement.cgroup)
+              << ") as " << c.name.text();
     info = InfoOf(c);
     children_.emplace(c.id, std::move(child));
   }
@@ -373,8 +405,8 @@ void HostedProgramChannel::RestartLoop() {
     PendingRestart due = std::move(restarts_.front());
     restarts_.pop_front();
     mu_.Unlock();
-    auto started =
-        Launch(due.request, due.previous_id, due.restarts, due.streak);
+    auto started = Launch(due.request, due.admin, due.previous_id, due.restarts,
+                          due.streak);
     if (!started.ok()) {
       LOG(WARNING) << "could not restart program " << due.previous_id << ": "
                    << started.status();
@@ -543,10 +575,11 @@ void HostedProgramChannel::DrainOutput(Child& c) {
 void HostedProgramChannel::HandleExit(Child& c) {
   if (c.program == nullptr) return;
   // The pidfd is readable: the program has exited and is a zombie, so its
-  // pid (and process group id) cannot be reused yet. What it left behind in
-  // its process group goes with it: a hosted program's children do not
-  // outlive it.
-  ::kill(-c.pid, SIGKILL);
+  // pid (and process group id) cannot be reused yet. What it left behind
+  // goes with it (its cgroup, else its process group): a hosted program's
+  // children do not outlive it.
+  auto killed = c.program->KillTree();
+  (void)killed;
   absl::StatusOr<ExitStatus> status = c.program->Reap();
   if (!status.ok()) return;  // spurious: not exited yet
   DrainOutput(c);
@@ -581,8 +614,12 @@ void HostedProgramChannel::HandleExit(Child& c) {
       for (int i = 1; i < streak && backoff < policy.max_backoff; ++i)
         backoff *= 2;
       backoff = std::min(backoff, policy.max_backoff);
-      PendingRestart restart{absl::Now() + backoff, c.id, c.restarts + 1,
-                             streak, c.request};
+      PendingRestart restart{absl::Now() + backoff,
+                             c.id,
+                             c.restarts + 1,
+                             streak,
+                             c.request,
+                             c.admin};
       auto at = std::upper_bound(
           restarts_.begin(), restarts_.end(), restart.at,
           [](absl::Time t, const PendingRestart& r) { return t < r.at; });
@@ -622,7 +659,7 @@ absl::Duration HostedProgramChannel::ExpireDeadlines() {
     if (*child.kill_deadline <= now) {
       LOG(INFO) << "program " << child.id
                 << " did not stop in time; killing it";
-      auto killed = child.program->Signal(SIGKILL);
+      auto killed = child.program->KillTree();
       (void)killed;
       child.kill_deadline.reset();
       it = with_deadline_.erase(it);
@@ -814,7 +851,8 @@ absl::Status HostedProgramChannel::Signal(uint64_t id, int signal,
     return absl::FailedPreconditionError(absl::StrCat(
         "program ", id, " already exited (", c.exit->ToString(), ")"));
   }
-  TAO_RETURN_IF_ERROR(c.program->Signal(signal));
+  TAO_RETURN_IF_ERROR(signal == SIGKILL ? c.program->KillTree()
+                                        : c.program->Signal(signal));
   c.no_restart = true;
   if (grace.has_value()) {
     c.state = ProgramState::kStopping;
@@ -854,6 +892,7 @@ ChildInfo HostedProgramChannel::InfoOf(const Child& c) const {
   info.restart = c.request.restart.mode;
   info.restarts = c.restarts;
   info.previous_id = c.previous_id;
+  info.confinement = c.confinement;
   return info;
 }
 
@@ -909,8 +948,9 @@ void HostedProgramChannel::Shutdown(absl::Duration grace) {
     absl::Time deadline = absl::Now() + grace;
     for (auto& [id, child] : children_) {
       if (child->program == nullptr) continue;
-      auto signaled = child->program->Signal(
-          grace > absl::ZeroDuration() ? SIGTERM : SIGKILL);
+      auto signaled = grace > absl::ZeroDuration()
+                          ? child->program->Signal(SIGTERM)
+                          : child->program->KillTree();
       (void)signaled;
       child->state = ProgramState::kStopping;
       if (!child->kill_deadline.has_value() ||

@@ -117,6 +117,16 @@ struct ChildInfo {
   RestartPolicy::Mode restart = RestartPolicy::kNever;
   int restarts = 0;          // how many runs came before this one
   uint64_t previous_id = 0;  // the run this one restarted, if any
+  // Its identity, cgroup and state directory (kept in the exit record).
+  Confinement confinement;
+};
+
+// A process that belongs to the host's programs (ProgramOfPid).
+struct HostedProcess {
+  // The running program it belongs to; nullopt if it belongs to none that
+  // runs now (a leftover of one that ended).
+  std::optional<uint64_t> id;
+  std::string name;  // that program's name text
 };
 
 // Thread-safe. The loop runs on its own thread from Create until Shutdown or
@@ -134,11 +144,22 @@ class HostedProgramChannel {
   // Kills every program still running, reaps it and stops the loop.
   ~HostedProgramChannel();
 
-  // Measures, authorizes (Execute), connects and starts a program. A denied
-  // program never runs: kPermissionDenied with the domain's reason.
-  // kInvalidArgument for an unknown factory or a kind it is not paired with;
-  // the factory's errors pass through.
-  absl::StatusOr<ChildInfo> StartHostedProgram(const StartRequest& request);
+  // Measures, authorizes, connects and starts a program. `admin` is the
+  // admin caller who asked (none for the host's own boot programs): the
+  // domain is asked AuthorizeStart(admin, name, run-as), then
+  // AuthorizeExecute(name, run-as), after measuring and before anything
+  // starts; restarts ask again. A denied program never runs:
+  // kPermissionDenied with the domain's reason. kInvalidArgument for an
+  // unknown factory or a kind it is not paired with; the factory's errors
+  // pass through.
+  absl::StatusOr<ChildInfo> StartHostedProgram(
+      const StartRequest& request, std::optional<Caller> admin = std::nullopt);
+
+  // Whether process `pid` belongs to the host's programs (their cgroups or
+  // dynamic uids, descendants included), and to which running one. nullopt:
+  // it does not. A process that is gone (or cannot be read) counts as one of
+  // theirs with no id, so that it is never taken for its uid.
+  std::optional<HostedProcess> ProgramOfPid(pid_t pid) const;
 
   // SIGTERM now, SIGKILL after `grace` if it is still running. kNotFound
   // for an unknown id, kFailedPrecondition if it already exited.
@@ -197,6 +218,7 @@ class HostedProgramChannel {
 
   // Starts `request`; `restart_of` is the run it replaces (0: none).
   absl::StatusOr<ChildInfo> Launch(const StartRequest& request,
+                                   const std::optional<Caller>& admin,
                                    uint64_t restart_of, int restarts,
                                    int streak);
   void Emit(ProgramEvent event);
@@ -247,6 +269,7 @@ class HostedProgramChannel {
     int restarts;
     int streak;
     StartRequest request;
+    std::optional<Caller> admin;
   };
   std::deque<PendingRestart> restarts_ ABSL_GUARDED_BY(mu_);
   std::vector<ProgramEvent> pending_events_ ABSL_GUARDED_BY(mu_);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -11,11 +12,13 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "program_factory/internal/subprocess.h"
+#include "program_factory/internal/process_program.h"
+#include "program_factory/internal/state_directory.h"
 #include "tao/byte_reader.h"
 #include "tao/crypto.h"
 #include "tao/file_util.h"
@@ -28,81 +31,14 @@ namespace {
 constexpr ChannelKind kProcessChannelKinds[] = {ChannelKind::kPipe,
                                                 ChannelKind::kSocketpair};
 
-class ProcessProgram final : public HostedProgram {
- public:
-  ProcessProgram(ProgramSpec spec, MeasuredExecutable executable,
-                 ProgramIdentity identity)
-      : spec_(std::move(spec)),
-        executable_(std::move(executable)),
-        identity_(std::move(identity)) {}
-
-  const ProgramIdentity& identity() const override { return identity_; }
-
-  absl::Status Start(ChildEndpoint endpoint) override {
-    if (child_.running() || started_) {
-      return absl::FailedPreconditionError("the program was already started");
-    }
-    started_ = true;
-    UniqueFd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!dev_null.valid()) return absl::ErrnoToStatus(errno, "open /dev/null");
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0)
-      return absl::ErrnoToStatus(errno, "pipe2");
-    UniqueFd out_read(out[0]);
-    UniqueFd out_write(out[1]);
-
-    internal::LaunchOptions launch;
-    launch.exec_fd = executable_.memfd.get();
-    launch.argv.push_back(spec_.path);
-    launch.argv.insert(launch.argv.end(), spec_.args.begin(), spec_.args.end());
-    for (const auto& [name, value] : spec_.env) {
-      launch.envp.push_back(absl::StrCat(name, "=", value));
-    }
-    launch.envp.push_back(absl::StrCat("TAO_CHANNEL=", endpoint.channel_env));
-    launch.fds_to_remap = {
-        {dev_null.get(), 0}, {out_write.get(), 1}, {out_write.get(), 2}};
-    for (const ChildEndpoint::Fd& fd : endpoint.fds) {
-      launch.fds_to_remap.push_back({fd.fd.get(), fd.child_number});
-    }
-    launch.working_dir = spec_.working_dir.empty() ? "/" : spec_.working_dir;
-    launch.uid = spec_.uid;
-    launch.gid = spec_.gid;
-    TAO_ASSIGN_OR_RETURN(child_, internal::Launch(launch));
-    // The child has its copies; ours close here (endpoint, out_write).
-    if (::fcntl(out_read.get(), F_SETFL, O_NONBLOCK) != 0) {
-      return absl::ErrnoToStatus(errno, "make the output pipe non-blocking");
-    }
-    output_ = std::move(out_read);
-    executable_.memfd.Reset();
-    return absl::OkStatus();
-  }
-
-  pid_t pid() const override { return child_.pid(); }
-  int exit_fd() const override { return child_.pidfd(); }
-  UniqueFd TakeOutput() override { return std::move(output_); }
-
-  absl::Status Signal(int signal) override { return child_.Signal(signal); }
-
-  absl::StatusOr<ExitStatus> Reap() override {
-    TAO_ASSIGN_OR_RETURN(auto status, child_.TryReap());
-    ExitStatus out;
-    out.signaled = status.first;
-    out.code = status.second;
-    return out;
-  }
-
- private:
-  ProgramSpec spec_;
-  MeasuredExecutable executable_;
-  ProgramIdentity identity_;
-  bool started_ = false;
-  internal::Subprocess child_;
-  UniqueFd output_;
-};
-
 absl::Status CheckEnvironment(const ProgramSpec& spec,
                               const std::vector<std::string>& allowlist) {
+  std::set<std::string> seen;
   for (const auto& [name, value] : spec.env) {
+    if (!seen.insert(name).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "environment variable ", name, " is set more than once"));
+    }
     if (name.empty() || name.find('=') != std::string::npos ||
         name.find('\0') != std::string::npos ||
         value.find('\0') != std::string::npos) {
@@ -273,24 +209,39 @@ absl::StatusOr<MeasuredExecutable> MeasureExecutable(const std::string& path,
   return out;
 }
 
+namespace {
+
+void AppendString(absl::string_view s, std::string* out) {
+  AppendU32(static_cast<uint32_t>(s.size()), out);
+  out->append(s.data(), s.size());
+}
+
+}  // namespace
+
+std::string DigestArgs(const ArgsMeasurement& m) {
+  std::vector<std::pair<std::string, std::string>> env = m.env;
+  std::sort(env.begin(), env.end());
+  std::string encoded = "tao-args-v2";
+  AppendU32(static_cast<uint32_t>(m.argv.size()), &encoded);
+  for (const std::string& arg : m.argv) AppendString(arg, &encoded);
+  AppendU32(static_cast<uint32_t>(env.size()), &encoded);
+  for (const auto& [name, value] : env) {
+    AppendString(name, &encoded);
+    AppendString(value, &encoded);
+  }
+  AppendString(m.working_dir.empty() ? "/" : m.working_dir, &encoded);
+  AppendString(m.run_as.ToString(), &encoded);
+  AppendString(m.state_directory, &encoded);
+  return Sha256(encoded);
+}
+
 std::string DigestArgsAndEnv(
     const std::vector<std::string>& argv,
     std::vector<std::pair<std::string, std::string>> env) {
-  std::sort(env.begin(), env.end());
-  std::string encoded = "tao-args-v1";
-  AppendU32(static_cast<uint32_t>(argv.size()), &encoded);
-  for (const std::string& arg : argv) {
-    AppendU32(static_cast<uint32_t>(arg.size()), &encoded);
-    encoded += arg;
-  }
-  AppendU32(static_cast<uint32_t>(env.size()), &encoded);
-  for (const auto& [name, value] : env) {
-    AppendU32(static_cast<uint32_t>(name.size()), &encoded);
-    encoded += name;
-    AppendU32(static_cast<uint32_t>(value.size()), &encoded);
-    encoded += value;
-  }
-  return Sha256(encoded);
+  ArgsMeasurement m;
+  m.argv = argv;
+  m.env = std::move(env);
+  return DigestArgs(m);
 }
 
 ProcessFactory::ProcessFactory(ProcessFactoryOptions options)
@@ -299,6 +250,67 @@ ProcessFactory::ProcessFactory(ProcessFactoryOptions options)
     cache_ =
         std::make_unique<MeasurementCache>(options_.measurement_cache_bytes);
   }
+  std::unique_ptr<internal::CgroupTree> tree;
+  auto root = internal::FindCgroup2Root(options_.cgroup_root);
+  if (root.ok()) {
+    std::string instance = options_.cgroup_instance.empty()
+                               ? absl::StrCat("host-", ::getpid())
+                               : options_.cgroup_instance;
+    auto created = internal::CgroupTree::Create(*root, instance);
+    if (created.ok()) {
+      tree = *std::move(created);
+    } else {
+      cgroup_status_ = created.status();
+    }
+  } else {
+    cgroup_status_ = root.status();
+  }
+  if (options_.dynamic_uids.first == 0 ||
+      options_.dynamic_uids.first > options_.dynamic_uids.last) {
+    init_status_ = absl::InvalidArgumentError(
+        absl::StrCat("dynamic uid range ", options_.dynamic_uids.ToString(),
+                     " is empty "
+                     "or contains root"));
+  } else if (absl::IsInvalidArgument(cgroup_status_)) {
+    init_status_ = cgroup_status_;  // a configured root that is no cgroup2
+  }
+  resources_ = std::make_shared<internal::ProgramResources>(
+      options_.dynamic_uids, options_.state_root, std::move(tree));
+}
+
+ProcessFactory::~ProcessFactory() = default;
+
+absl::StatusOr<std::unique_ptr<ProcessFactory>> ProcessFactory::Create(
+    ProcessFactoryOptions options) {
+  std::string passwd = options.passwd_file;
+  std::string group = options.group_file;
+  auto factory = std::make_unique<ProcessFactory>(std::move(options));
+  TAO_RETURN_IF_ERROR(factory->init_status_);
+  TAO_RETURN_IF_ERROR(
+      CheckRangeIsUnused(factory->options_.dynamic_uids, passwd, group));
+  TAO_RETURN_IF_ERROR(
+      internal::CheckStateRootReachable(factory->options_.state_root));
+  return factory;
+}
+
+bool ProcessFactory::cgroups_in_force() const {
+  return resources_->cgroups() != nullptr;
+}
+
+size_t ProcessFactory::dynamic_uids_in_use() const {
+  return resources_->uids().in_use();
+}
+
+bool ProcessFactory::Hosts(const ProcessFacts& facts) const {
+  if (const internal::CgroupTree* tree = resources_->cgroups()) {
+    if (absl::StartsWith(facts.cgroup, tree->relative_path() + "/")) {
+      return true;
+    }
+  }
+  for (uint32_t uid : facts.uids) {
+    if (options_.dynamic_uids.Contains(uid)) return true;
+  }
+  return false;
 }
 
 absl::Span<const ChannelKind> ProcessFactory::channel_kinds() const {
@@ -312,6 +324,31 @@ absl::StatusOr<std::unique_ptr<HostedProgram>> ProcessFactory::NewHostedProgram(
         absl::StrCat("program path '", spec.path, "' must be absolute"));
   }
   TAO_RETURN_IF_ERROR(CheckEnvironment(spec, options_.env_allowlist));
+  if (!spec.state_directory.empty()) {
+    TAO_RETURN_IF_ERROR(
+        internal::ValidateStateDirectoryName(spec.state_directory));
+  }
+  const std::string working_dir =
+      spec.working_dir.empty() ? "/" : spec.working_dir;
+  if (working_dir[0] != '/' || working_dir.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("working directory '", working_dir, "' must be absolute"));
+  }
+  if (spec.gid.has_value() && !spec.uid.has_value()) {
+    return absl::InvalidArgumentError(
+        "a gid needs a uid (a dynamic identity has a group of its own)");
+  }
+  RunAs run_as = spec.run_as();
+  if (run_as.uid.has_value() && !run_as.gid.has_value()) {
+    // The user's primary group, or the group of the same number.
+    struct passwd pw, *found = nullptr;
+    char buf[4096];
+    run_as.gid =
+        ::getpwuid_r(*run_as.uid, &pw, buf, sizeof(buf), &found) == 0 &&
+                found != nullptr
+            ? found->pw_gid
+            : *run_as.uid;
+  }
   TAO_ASSIGN_OR_RETURN(
       MeasuredExecutable executable,
       MeasureExecutable(spec.path, options_.max_program_size, cache_.get()));
@@ -337,14 +374,23 @@ absl::StatusOr<std::unique_ptr<HostedProgram>> ProcessFactory::NewHostedProgram(
     return signature.status();
   }
 
-  std::vector<std::string> argv = {spec.path};
-  argv.insert(argv.end(), spec.args.begin(), spec.args.end());
-  identity.args_digest = DigestArgsAndEnv(argv, spec.env);
+  ArgsMeasurement measured;
+  measured.argv = {spec.path};
+  measured.argv.insert(measured.argv.end(), spec.args.begin(), spec.args.end());
+  measured.env = spec.env;
+  measured.working_dir = working_dir;
+  measured.run_as = run_as;
+  measured.state_directory = spec.state_directory;
+  identity.args_digest = DigestArgs(measured);
+  identity.run_as = run_as;
   TAO_ASSIGN_OR_RETURN(Subprincipal args,
                        Subprincipal::Args(identity.args_digest));
   identity.subprincipals.push_back(std::move(args));
+  ProgramSpec normalized = spec;
+  normalized.working_dir = working_dir;
   return std::unique_ptr<HostedProgram>(
-      new ProcessProgram(spec, std::move(executable), std::move(identity)));
+      new internal::ProcessProgram(std::move(normalized), std::move(executable),
+                                   std::move(identity), resources_));
 }
 
 }  // namespace tao

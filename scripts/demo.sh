@@ -24,9 +24,12 @@ host_pid=""
 cleanup() { [ -n "$host_pid" ] && kill "$host_pid" 2>/dev/null; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
+# Programs run as dynamic uids of their own, not as root: each keeps its files
+# in a state directory the host gives it (<state_root>/<name>, mode 0700).
 start_host() {
   "$apps/taohost/taohost" --keys_dir="$demo/keys" --domain_dir="$demo/domain" \
-    --policy_key_file="$demo/etc/policy_key" --runtime_dir="$demo/run" >"$demo/taohost.out" 2>>"$demo/taohost.log" &
+    --policy_key_file="$demo/etc/policy_key" --runtime_dir="$demo/run" \
+    --state_root="$demo/state" >"$demo/taohost.out" 2>>"$demo/taohost.log" &
   host_pid=$!
   for _ in $(seq 100); do
     grep -q "admin socket ready" "$demo/taohost.out" 2>/dev/null && break
@@ -41,9 +44,11 @@ secret_m=$(domain measure "$apps/demo_secret/demo-secret" | sed -n 's/^Program(\
 attest_m=$(domain measure "$apps/demo_attest/demo-attest" | sed -n 's/^Program(\(.*\))$/\1/p')
 cat >"$demo/domain/policy.txt" <<POLICY
 domain_name: "demo"
-# root administers the host.
+# root administers the host (a hosted program on the admin socket is that
+# program, never root, whatever uid it runs as).
 rules { id: "root-admin" operations: "Admin:*" principals { uid: 0 } }
-# demo-secret and demo-attest, by measurement, may run and use the Tao.
+# demo-secret and demo-attest, by measurement, may run and use the Tao, each
+# as a dynamic uid of its own (no run_as_uids: never as root).
 rules {
   id: "demo-programs"
   operations: ["Execute", "Seal", "Unseal", "Attest", "GetSharedSecret"]
@@ -61,12 +66,14 @@ install -m 0644 "$demo/domain/policy_name" "$demo/etc/policy_key"
 step "2. Start taohost (keys created on first start, policy verified, admin socket)"
 start_host
 
-step "3. demo-secret seals a fresh secret"
-taoctl start --wait "$apps/demo_secret/demo-secret" "$demo/secret.sealed" | grep -E "state|name"
+secret_state="$demo/state/demo-secret/secret.sealed"
+step "3. demo-secret seals a fresh secret (in its state directory, as a dynamic uid)"
+taoctl --state_dir=demo-secret start --wait "$apps/demo_secret/demo-secret" "$secret_state" |
+  grep -E "state|name|runs as|cgroup"
 taoctl logs 1
 
 step "4. demo-secret runs again (a new process) and unseals it"
-taoctl start --wait "$apps/demo_secret/demo-secret" "$demo/secret.sealed" >/dev/null
+taoctl --state_dir=demo-secret start --wait "$apps/demo_secret/demo-secret" "$secret_state" >/dev/null
 taoctl logs 2
 
 step "5. taoctl list"
@@ -77,17 +84,21 @@ taoctl shutdown
 wait "$host_pid" && echo "taohost exited cleanly"
 host_pid=""
 start_host
-taoctl start --wait "$apps/demo_secret/demo-secret" "$demo/secret.sealed" >/dev/null
+taoctl --state_dir=demo-secret start --wait "$apps/demo_secret/demo-secret" "$secret_state" >/dev/null
 taoctl logs 1
 
 step "7. demo-attest has its key attested; tao-attest verifies the chain"
-taoctl start --wait "$apps/demo_attest/demo-attest" "$demo/demo-attest.att" >/dev/null
+attestation="$demo/state/demo-attest/demo-attest.att"
+taoctl --state_dir=demo-attest start --wait "$apps/demo_attest/demo-attest" "$attestation" >/dev/null
 taoctl logs 2
-"$apps/tao_attest/tao-attest" verify --root="$demo/keys/host_name" "$demo/demo-attest.att"
+"$apps/tao_attest/tao-attest" verify --root="$demo/keys/host_name" "$attestation"
 
-step "8. A program the policy does not name is never started"
+step "8. A program the policy does not name is never started, nor demo-secret as root"
 if taoctl start "$apps/tao_attest/tao-attest" show /dev/null; then
   echo "UNEXPECTED: an unlisted program started"; exit 1
+fi
+if taoctl --uid=0 start "$apps/demo_secret/demo-secret" /dev/null; then
+  echo "UNEXPECTED: demo-secret started as root without a run_as_uids grant"; exit 1
 fi
 
 step "9. Shut down: every program stopped, the audit trail intact"

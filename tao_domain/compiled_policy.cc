@@ -124,31 +124,51 @@ std::string Caller::Describe() const {
   return absl::StrJoin(parts, ", ");
 }
 
+namespace {
+
+template <typename ParsedMatcher, typename Matchers>
+std::vector<ParsedMatcher> ParseMatchers(const Matchers& matchers) {
+  std::vector<ParsedMatcher> out;
+  out.reserve(matchers.size());
+  for (const Matcher& m : matchers) {
+    ParsedMatcher& parsed = out.emplace_back();
+    if (m.kind_case() == Matcher::kNamePrefix) {
+      auto prefix = Principal::Parse(m.name_prefix());
+      if (prefix.ok()) parsed.name_prefix = *std::move(prefix);
+    } else if (m.kind_case() == Matcher::kSigner) {
+      auto signer = Principal::Parse(m.signer().signer());
+      if (signer.ok()) parsed.signer_spki = signer->key_spki();
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 CompiledDomainPolicy::CompiledDomainPolicy(DomainPolicy policy)
     : policy_(std::move(policy)) {
   parsed_.reserve(policy_.rules_size());
+  parsed_programs_.reserve(policy_.rules_size());
   for (const Rule& rule : policy_.rules()) {
-    std::vector<ParsedMatcher>& matchers = parsed_.emplace_back();
-    matchers.reserve(rule.principals_size());
-    for (const Matcher& m : rule.principals()) {
-      ParsedMatcher& parsed = matchers.emplace_back();
-      if (m.kind_case() == Matcher::kNamePrefix) {
-        auto prefix = Principal::Parse(m.name_prefix());
-        if (prefix.ok()) parsed.name_prefix = *std::move(prefix);
-      } else if (m.kind_case() == Matcher::kSigner) {
-        auto signer = Principal::Parse(m.signer().signer());
-        if (signer.ok()) parsed.signer_spki = signer->key_spki();
-      }
-    }
+    parsed_.push_back(ParseMatchers<ParsedMatcher>(rule.principals()));
+    parsed_programs_.push_back(ParseMatchers<ParsedMatcher>(rule.programs()));
   }
 }
 
 Decision CompiledDomainPolicy::Decide(const Caller& caller,
                                       absl::string_view operation,
                                       absl::string_view label) const {
-  const DomainPolicy& policy = policy_;
   std::string what = label.empty() ? std::string(operation)
                                    : absl::StrCat(operation, "(", label, ")");
+  return DecideImpl(caller, operation, label, what, nullptr);
+}
+
+Decision CompiledDomainPolicy::DecideImpl(const Caller& caller,
+                                          absl::string_view operation,
+                                          absl::string_view label,
+                                          absl::string_view what,
+                                          const Refusal& refuse) const {
+  const DomainPolicy& policy = policy_;
   if (!IsKnownOperation(operation) || operation == "Admin:*") {
     return Decision::Deny(absl::StrCat("domain '", policy.domain_name(),
                                        "': unknown operation '", operation,
@@ -167,17 +187,29 @@ Decision CompiledDomainPolicy::Decide(const Caller& caller,
                              absl::StrJoin(rule.labels(), ", "), "]")));
       continue;
     }
-    for (int k = 0; k < rule.principals_size(); ++k) {
+    bool refused = false;
+    for (int k = 0; k < rule.principals_size() && !refused; ++k) {
       std::optional<std::string> how =
           Match(rule.principals(k), parsed_[r][k], caller);
+      if (how.has_value() && refuse) {
+        if (std::optional<std::string> why = refuse(r)) {
+          near_misses.push_back(absl::StrCat("rule '", rule.id(), "' grants ",
+                                             operation, " (matched by ", *how,
+                                             ") but ", *why));
+          refused = true;
+          continue;
+        }
+      }
       if (how.has_value()) {
         return Decision::Allow(absl::StrCat("domain '", policy.domain_name(),
                                             "': rule '", rule.id(), "' grants ",
                                             what, " (matched by ", *how, ")"));
       }
     }
-    near_misses.push_back(
-        absl::StrCat("rule '", rule.id(), "' grants ", what, " to others"));
+    if (!refused) {
+      near_misses.push_back(
+          absl::StrCat("rule '", rule.id(), "' grants ", what, " to others"));
+    }
   }
   std::string reason =
       absl::StrCat("domain '", policy.domain_name(), "': no rule grants ", what,
@@ -188,6 +220,74 @@ Decision CompiledDomainPolicy::Decide(const Caller& caller,
     absl::StrAppend(&reason, "; ", absl::StrJoin(near_misses, "; "));
   }
   return Decision::Deny(std::move(reason));
+}
+
+namespace {
+
+bool Lists(const Rule& rule, uint32_t uid) {
+  return std::find(rule.run_as_uids().begin(), rule.run_as_uids().end(), uid) !=
+         rule.run_as_uids().end();
+}
+
+std::string UidList(const Rule& rule) {
+  return rule.run_as_uids().empty()
+             ? std::string("lists no run_as_uids")
+             : absl::StrCat("lists run_as_uids [",
+                            absl::StrJoin(rule.run_as_uids(), ", "), "]");
+}
+
+}  // namespace
+
+Decision CompiledDomainPolicy::DecideExecute(const Principal& name,
+                                             const RunAs& run_as) const {
+  // A dynamic identity is the default and needs no words.
+  std::string what = run_as.dynamic()
+                         ? std::string("Execute")
+                         : absl::StrCat("Execute as ", run_as.ToString());
+  return DecideImpl(Caller::Program(name), "Execute", "", what,
+                    [this, &run_as](int r) -> std::optional<std::string> {
+                      const Rule& rule = policy_.rules(r);
+                      if (run_as.dynamic() || Lists(rule, *run_as.uid))
+                        return std::nullopt;
+                      return absl::StrCat("not as uid ", *run_as.uid, " (it ",
+                                          UidList(rule), ")");
+                    });
+}
+
+Decision CompiledDomainPolicy::DecideStart(const Caller& admin,
+                                           const Principal& name,
+                                           const RunAs& run_as) const {
+  std::string what = absl::StrCat(
+      "Admin:Start of ", ShortName(name.text()),
+      run_as.dynamic() ? "" : absl::StrCat(" as ", run_as.ToString()));
+  const Caller program = Caller::Program(name);
+  return DecideImpl(
+      admin, "Admin:Start", "", what,
+      [this, &run_as, &program, &name](int r) -> std::optional<std::string> {
+        const Rule& rule = policy_.rules(r);
+        if (!rule.programs().empty()) {
+          bool matched = false;
+          for (int k = 0; k < rule.programs_size() && !matched; ++k) {
+            matched = Match(rule.programs(k), parsed_programs_[r][k], program)
+                          .has_value();
+          }
+          if (!matched) {
+            return absl::StrCat("not for program ", ShortName(name.text()),
+                                " (no matcher of its programs matches)");
+          }
+        }
+        if (!run_as.dynamic() && !rule.run_as_uids().empty() &&
+            !Lists(rule, *run_as.uid)) {
+          return absl::StrCat("not as uid ", *run_as.uid, " (it ",
+                              UidList(rule), ")");
+        }
+        return std::nullopt;
+      });
+}
+
+Decision DecideExecuteWithPolicy(const DomainPolicy& policy,
+                                 const Principal& name, const RunAs& run_as) {
+  return CompiledDomainPolicy(policy).DecideExecute(name, run_as);
 }
 
 Decision DecideWithPolicy(const DomainPolicy& policy, const Caller& caller,

@@ -6,6 +6,7 @@
 #define TAO_TAO_DOMAIN_COMPILED_POLICY_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "seal_policy/decision.h"
 #include "tao/principal.h"
+#include "tao/run_as.h"
 #include "tao_domain/domain_policy.pb.h"
 
 namespace tao {
@@ -42,9 +44,23 @@ class CompiledDomainPolicy {
   Decision Decide(const Caller& caller, absl::string_view operation,
                   absl::string_view label) const;
 
+  // Execute for program `name` running as `run_as`: a rule that grants
+  // Execute to the name and, for an explicit uid, lists it in run_as_uids.
+  Decision DecideExecute(const Principal& name, const RunAs& run_as) const;
+  // Admin:Start by `admin` of program `name` as `run_as`: a rule that grants
+  // Admin:Start to the caller, whose `programs` (if any) match the name and
+  // whose run_as_uids (if any) list an explicit uid.
+  Decision DecideStart(const Caller& admin, const Principal& name,
+                       const RunAs& run_as) const;
+
   const DomainPolicy& policy() const { return policy_; }
 
  private:
+  // Why rule `r`, which matched, still does not grant; nullopt: it does.
+  using Refusal = std::function<std::optional<std::string>(int r)>;
+  Decision DecideImpl(const Caller& caller, absl::string_view operation,
+                      absl::string_view label, absl::string_view what,
+                      const Refusal& refuse) const;
   // What a matcher needs pre-parsed; parallel to the rules' principals.
   struct ParsedMatcher {
     std::optional<Principal> name_prefix;    // kNamePrefix
@@ -55,13 +71,18 @@ class CompiledDomainPolicy {
                                    const Caller& caller) const;
 
   DomainPolicy policy_;
-  std::vector<std::vector<ParsedMatcher>> parsed_;  // [rule][matcher]
+  std::vector<std::vector<ParsedMatcher>> parsed_;           // [rule][matcher]
+  std::vector<std::vector<ParsedMatcher>> parsed_programs_;  // [rule][m]
 };
 
 // The decision `policy` makes; pure. Compiles `policy` on every call: for
 // tests and tools, not for the loop.
 Decision DecideWithPolicy(const DomainPolicy& policy, const Caller& caller,
                           absl::string_view operation, absl::string_view label);
+
+// DecideExecute with `policy`; for tools (tao-domain check).
+Decision DecideExecuteWithPolicy(const DomainPolicy& policy,
+                                 const Principal& name, const RunAs& run_as);
 
 }  // namespace tao
 

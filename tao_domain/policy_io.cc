@@ -163,6 +163,27 @@ absl::Status ValidateDomainPolicy(const DomainPolicy& policy) {
             i, rule, absl::StrCat("principals #", j + 1, ": ", ok.message()));
       }
     }
+    // Run-as grants (run_as_uids, programs): docs/domain-policy.md.
+    bool execute_or_start = false, start = false;
+    for (const std::string& op : rule.operations()) {
+      start |= op == "Admin:Start" || op == "Admin:*";
+      execute_or_start |= op == "Execute" || start;
+    }
+    if (!rule.run_as_uids().empty() && !execute_or_start) {
+      return RuleError(i, rule,
+                       "run_as_uids apply only to Execute and "
+                       "Admin:Start");
+    }
+    if (!rule.programs().empty() && !start) {
+      return RuleError(i, rule, "programs apply only to Admin:Start");
+    }
+    for (int j = 0; j < rule.programs_size(); ++j) {
+      absl::Status ok = CheckMatcher(rule.programs(j));
+      if (!ok.ok()) {
+        return RuleError(i, rule,
+                         absl::StrCat("programs #", j + 1, ": ", ok.message()));
+      }
+    }
   }
   return absl::OkStatus();
 }

@@ -77,4 +77,16 @@ std::string TaoDomain::domain_name() const {
 
 DomainPolicy TaoDomain::policy() const { return Current()->policy(); }
 
+Decision TaoDomain::AuthorizeExecute(const Principal& name,
+                                     const RunAs& run_as) const {
+  return Record(Caller::Program(name), "Execute", "",
+                Current()->DecideExecute(name, run_as));
+}
+
+Decision TaoDomain::AuthorizeStart(const Caller& admin, const Principal& name,
+                                   const RunAs& run_as) const {
+  return Record(admin, "Admin:Start", "",
+                Current()->DecideStart(admin, name, run_as));
+}
+
 }  // namespace tao

@@ -25,6 +25,7 @@
 #include "tao/clock.h"
 #include "tao/keys.h"
 #include "tao/principal.h"
+#include "tao/run_as.h"
 #include "tao_domain/audit_log.h"
 #include "tao_domain/compiled_policy.h"
 #include "tao_domain/domain_policy.pb.h"
@@ -135,6 +136,18 @@ class TaoDomain final : public DomainRuleChecker {
   std::string domain_name() const;
   DomainPolicy policy() const;
   const VerifyingKey& policy_key() const { return policy_key_; }
+
+  // ---- Run-as questions: who runs as whom, and who may start what ----
+  // Each decides with the current policy and records the decision (a
+  // decision that cannot be recorded is a deny).
+
+  // May program `name` run as `run_as`? Execute, and for an explicit uid
+  // (root included) a matching rule's run_as_uids must list it.
+  Decision AuthorizeExecute(const Principal& name, const RunAs& run_as) const;
+  // May `admin` start program `name` (as measured) as `run_as`? Admin:Start,
+  // within the matching rule's `programs` and `run_as_uids`.
+  Decision AuthorizeStart(const Caller& admin, const Principal& name,
+                          const RunAs& run_as) const;
 
  private:
   TaoDomain(VerifyingKey policy_key,

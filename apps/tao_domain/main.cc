@@ -40,6 +40,9 @@ DEFINE_uint64(serial, 0,
 DEFINE_string(label, "", "check: the label of a Seal or Unseal request.");
 DEFINE_int64(uid, -1, "check: ask as an admin client with this OS uid.");
 DEFINE_string(gids, "", "check: comma-separated OS group ids of that client.");
+DEFINE_int64(run_as_uid, -1,
+             "check Execute: the program runs as this explicit uid (default: "
+             "a dynamic uid of its own).");
 DEFINE_string(product, "", "sign-program: the product name.");
 DEFINE_uint64(product_version, 0, "sign-program: the product version.");
 DEFINE_string(out, "",
@@ -61,7 +64,8 @@ Usage:
                                                 the current policy.signed's + 1)
   tao-domain --domain_dir=D show [SIGNED]       verify and print the signed policy
   tao-domain --domain_dir=D check [NAME] OP     dry-run a decision and explain it
-        (--label=L for Seal/Unseal labels; --uid=U --gids=G,.. for admin callers)
+        (--label=L for Seal/Unseal labels; --uid=U --gids=G,.. for admin callers;
+         --run_as_uid=U for Execute as an explicit uid)
   tao-domain audit-verify AUDIT_LOG             check the audit trail's hash chain
   tao-domain --keys_dir=K new-publisher         create a publisher key
   tao-domain --keys_dir=K --product=P --product_version=N sign-program PROGRAM
@@ -84,7 +88,9 @@ constexpr absl::string_view kStarterPolicy =
 # without a rule. Edit, then run `tao-domain sign` and reload the host.
 domain_name: "%NAME%"
 
-# Administrators: root may make every admin call.
+# Administrators: root may make every admin call. (A hosted program that
+# reaches the admin socket is that program, never its uid: this rule does not
+# apply to it even if it runs as root.)
 rules {
   id: "root-admin"
   operations: "Admin:*"
@@ -92,11 +98,23 @@ rules {
 }
 
 # Example: let one program run and seal, by measurement (see
-# `tao-domain measure PROGRAM`).
+# `tao-domain measure PROGRAM`). It runs as a dynamic uid of its own; to run
+# it as an explicit user (root is uid 0), list the uids it may run as:
 # rules {
 #   id: "demo-exec"
 #   operations: ["Execute", "Seal", "Unseal", "Attest", "GetSharedSecret"]
 #   principals { measurement: "sha256:<64 hex digits>" }
+#   # run_as_uids: 0
+# }
+
+# Example: an operator (uid 1000) may start that one program, and only as a
+# dynamic uid or as uid 1000.
+# rules {
+#   id: "operator-start"
+#   operations: "Admin:Start"
+#   principals { uid: 1000 }
+#   programs { measurement: "sha256:<64 hex digits>" }
+#   run_as_uids: 1000
 # }
 
 # Example: every version >= 2 of a signed product may run.
@@ -337,9 +355,19 @@ int Check(const std::vector<std::string>& args) {
         << "' (Execute, Seal, Unseal, Attest, GetSharedSecret, Admin:<Call>)\n";
     return kExitUsage;
   }
+  if (FLAGS_run_as_uid > static_cast<int64_t>(UINT32_MAX) ||
+      (FLAGS_run_as_uid >= 0 &&
+       (operation != "Execute" || !caller.program.has_value()))) {
+    std::cerr << "tao-domain: --run_as_uid needs a NAME, Execute and a uid\n";
+    return kExitUsage;
+  }
   auto policy = LoadSignedPolicy(DomainFile("policy.signed"));
   if (!policy.ok()) return FailVerification(policy.status());
-  Decision d = DecideWithPolicy(*policy, caller, operation, FLAGS_label);
+  Decision d = FLAGS_run_as_uid >= 0
+                   ? DecideExecuteWithPolicy(
+                         *policy, *caller.program,
+                         RunAs::User(static_cast<uint32_t>(FLAGS_run_as_uid)))
+                   : DecideWithPolicy(*policy, caller, operation, FLAGS_label);
   std::cout << (d.allowed ? "ALLOW: " : "DENY: ") << d.reason << "\n";
   return d.allowed ? kExitOk : kExitRejected;
 }

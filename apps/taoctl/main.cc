@@ -31,6 +31,9 @@ DEFINE_string(cwd, "", "start: working directory (default /).");
 DEFINE_int64(uid, -1, "start: run the program as this uid.");
 DEFINE_int64(gid, -1, "start: run the program as this gid.");
 DEFINE_string(channel, "pipe", "start: pipe or socketpair.");
+DEFINE_string(state_dir, "",
+              "start: a state directory of the program's own (a name: "
+              "<state root>/NAME, in TAO_STATE_DIRECTORY).");
 DEFINE_string(restart, "never", "start: never, on-failure or always.");
 DEFINE_uint32(max_restarts, 0, "start: most restarts in a row (0: no limit).");
 DEFINE_uint32(backoff_ms, 500,
@@ -54,7 +57,8 @@ Commands:
   start PATH [ARGS...]   measure, authorize and start a program; prints its id
                          (taoctl's flags go before PATH; all after it is the
                          program's)
-        (--env=A=1,B=2 --cwd=DIR --uid=N --gid=N --channel=pipe|socketpair
+        (--env=A=1,B=2 --cwd=DIR --uid=N --gid=N --state_dir=NAME
+         --channel=pipe|socketpair
          --restart=never|on-failure|always --max_restarts=N --backoff_ms=N --wait)
   stop ID                SIGTERM, then SIGKILL after --grace_ms
   kill ID                SIGKILL now
@@ -149,7 +153,14 @@ void PrintProgram(const admin::HostedProgram& p) {
             << "\n"
             << "restart:  " << p.restart()
             << " (restarts so far: " << p.restarts() << ")\n"
-            << "calls:    " << p.calls() << " (" << p.denials() << " denied)\n";
+            << "calls:    " << p.calls() << " (" << p.denials() << " denied)\n"
+            << "runs as:  uid " << p.uid() << " gid " << p.gid()
+            << (p.dynamic_uid() ? " (dynamic)" : "") << "\n"
+            << "cgroup:   " << (p.cgroup().empty() ? "none" : p.cgroup())
+            << "\n";
+  if (!p.state_directory().empty()) {
+    std::cout << "state dir: " << p.state_directory() << "\n";
+  }
 }
 
 bool ParseId(const std::vector<std::string>& args, uint64_t* id) {
@@ -191,6 +202,7 @@ int Run(const std::vector<std::string>& args) {
     request.set_working_dir(FLAGS_cwd);
     if (FLAGS_uid >= 0) request.set_uid(static_cast<uint32_t>(FLAGS_uid));
     if (FLAGS_gid >= 0) request.set_gid(static_cast<uint32_t>(FLAGS_gid));
+    request.set_state_directory(FLAGS_state_dir);
     request.set_channel(FLAGS_channel);
     if (FLAGS_restart == "on-failure") {
       request.set_restart(admin::RESTART_ON_FAILURE);

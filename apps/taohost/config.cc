@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "program_factory/internal/state_directory.h"
 #include "program_factory/process_factory.h"
 #include "tao/text_proto.h"
 
@@ -69,6 +70,31 @@ absl::StatusOr<TaohostConfig> ParseTaohostConfig(absl::string_view text) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, "unknown factory '", program.factory(), "'"));
     }
+    if (!program.state_directory().empty()) {
+      absl::Status name =
+          internal::ValidateStateDirectoryName(program.state_directory());
+      if (!name.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(where, name.message()));
+      }
+    }
+  }
+  // Hosted programs' identities.
+  if (!config.dynamic_uid_range().empty()) {
+    auto range = ParseUidRange(config.dynamic_uid_range());
+    if (!range.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("taohost config: ", range.status().message()));
+    }
+  }
+  for (const auto& [field, path] :
+       std::vector<std::pair<const char*, const std::string*>>{
+           {"state_root", &config.state_root()}}) {
+    absl::Status ok = CheckPath(field, *path);
+    if (!ok.ok()) return ok;
+  }
+  if (!config.cgroup_root().empty() && config.cgroup_root() != "none") {
+    absl::Status ok = CheckPath("cgroup_root", config.cgroup_root());
+    if (!ok.ok()) return ok;
   }
   return config;
 }
@@ -89,6 +115,12 @@ void ApplyTaohostDefaults(TaohostConfig* config) {
   if (config->factories().empty()) config->add_factories("process");
   if (config->max_frame_size() == 0) config->set_max_frame_size(16 << 20);
   if (config->shutdown_grace_ms() == 0) config->set_shutdown_grace_ms(10000);
+  if (config->dynamic_uid_range().empty()) {
+    config->set_dynamic_uid_range(kDefaultDynamicUidRange.ToString());
+  }
+  if (config->state_root().empty()) {
+    config->set_state_root("/var/lib/tao/programs");
+  }
   if (config->policy_key_file().empty()) {
     config->set_policy_key_file("/etc/tao/policy_key");
   }

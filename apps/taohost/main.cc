@@ -43,6 +43,9 @@ DEFINE_string(domain_dir, "",
 DEFINE_string(runtime_dir, "", "Overrides runtime_dir (default /run/tao).");
 DEFINE_string(admin_socket, "",
               "Overrides admin_socket (default <runtime_dir>/admin.sock).");
+DEFINE_string(state_root, "",
+              "Overrides state_root: where programs' state directories "
+              "live.");
 DEFINE_string(policy_key_file, "",
               "Overrides policy_key_file: the pinned policy key (default "
               "/etc/tao/policy_key), owned by root, not group/other "
@@ -90,6 +93,7 @@ absl::StatusOr<TaohostConfig> LoadConfig() {
   if (!FLAGS_domain_dir.empty()) config.set_domain_dir(FLAGS_domain_dir);
   if (!FLAGS_runtime_dir.empty()) config.set_runtime_dir(FLAGS_runtime_dir);
   if (!FLAGS_admin_socket.empty()) config.set_admin_socket(FLAGS_admin_socket);
+  if (!FLAGS_state_root.empty()) config.set_state_root(FLAGS_state_root);
   if (!FLAGS_policy_key_file.empty())
     config.set_policy_key_file(FLAGS_policy_key_file);
   ApplyTaohostDefaults(&config);
@@ -194,7 +198,28 @@ int Run(const TaohostConfig& config) {
   ProcessFactoryOptions factory_options;
   factory_options.measurement_cache_bytes =
       size_t{config.measurement_cache_mib()} << 20;
-  ProcessFactory process_factory(factory_options);
+  // Hosted programs' identities, state directories and cgroups.
+  auto uid_range = ParseUidRange(config.dynamic_uid_range());
+  if (!uid_range.ok()) {
+    PrintError("taohost", uid_range.status());
+    return kExitUsage;
+  }
+  factory_options.dynamic_uids = *uid_range;
+  factory_options.state_root = config.state_root();
+  factory_options.cgroup_root = config.cgroup_root();
+  auto factory = ProcessFactory::Create(factory_options);
+  if (!factory.ok()) {
+    PrintError("taohost", factory.status());
+    return kExitFailure;
+  }
+  ProcessFactory& process_factory = **factory;
+  if (!process_factory.cgroups_in_force()) {
+    LOG(WARNING) << "no cgroup per program ("
+                 << process_factory.cgroup_status().message()
+                 << "): a program's descendants that call setsid() can "
+                    "outlive it unless it runs as a dynamic uid; see "
+                    "docs/taohost.md";
+  }
   HostedProgramChannelOptions loop_options;
   // Program logs go to a directory of this host run, <log_dir>/<run>/
   // <id>.log: ids start at 1 again after a restart, and the logs of an
@@ -269,6 +294,7 @@ int Run(const TaohostConfig& config) {
       request.spec.working_dir = program.working_dir();
     if (program.has_uid()) request.spec.uid = program.uid();
     if (program.has_gid()) request.spec.gid = program.gid();
+    request.spec.state_directory = program.state_directory();
     request.channel = program.channel() == "socketpair"
                           ? ChannelKind::kSocketpair
                           : ChannelKind::kPipe;

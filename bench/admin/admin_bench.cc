@@ -267,6 +267,9 @@ std::string MakeTempDir(const std::string& base) {
   if (mkdtemp(tmpl.data()) == nullptr) {
     Die(absl::StrCat("mkdtemp in ", base, ": ", strerror(errno)));
   }
+  // Hosted programs run as dynamic uids of their own and write their
+  // results here: sticky and world-writable, like /tmp.
+  chmod(tmpl.c_str(), 01777);
   return tmpl;
 }
 

@@ -204,6 +204,9 @@ class TempDir {
     std::string tmpl = absl::StrCat(base != nullptr && *base ? base : "/tmp",
                                     "/tao_loop_bench.XXXXXX");
     if (mkdtemp(tmpl.data()) == nullptr) Die("mkdtemp failed");
+    // Hosted programs run as dynamic uids of their own and write their
+    // results here: sticky and world-writable, like /tmp.
+    chmod(tmpl.c_str(), 01777);
     path_ = tmpl;
   }
   ~TempDir() {

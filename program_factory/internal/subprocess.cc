@@ -22,6 +22,7 @@ namespace {
 // Steps the child may fail at, reported with errno through a pipe.
 enum ChildStep : int {
   kStepDup = 1,
+  kStepCgroup,
   kStepSetsid,
   kStepSetgroups,
   kStepSetgid,
@@ -34,6 +35,8 @@ const char* StepName(int step) {
   switch (step) {
     case kStepDup:
       return "install descriptors";
+    case kStepCgroup:
+      return "join the program's cgroup";
     case kStepSetsid:
       return "start a session";
     case kStepSetgroups:
@@ -65,6 +68,8 @@ struct ChildArgs {
   char* const* argv;
   char* const* envp;
   const char* working_dir;
+  int cgroup_procs_fd;
+  bool drop_groups;
   bool set_gid;
   gid_t gid;
   bool set_uid;
@@ -103,6 +108,12 @@ TAO_CHILD_ATTRIBUTES int ChildMain(void* arg) {
   }
   const unsigned long empty[2] = {};
   ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty, nullptr, NSIG / 8);
+  // Into the program's cgroup before anything else, so that nothing the
+  // program will ever fork is born outside it.
+  if (a.cgroup_procs_fd >= 0 &&
+      ::syscall(SYS_write, a.cgroup_procs_fd, "0", 1) != 1) {
+    ChildFail(a.report_fd, kStepCgroup);
+  }
   if (::syscall(SYS_setsid) < 0) ChildFail(a.report_fd, kStepSetsid);
   // Keep the program and the report pipe out of the way of the targets.
   int exec_fd = static_cast<int>(
@@ -132,11 +143,12 @@ TAO_CHILD_ATTRIBUTES int ChildMain(void* arg) {
                 CLOSE_RANGE_CLOEXEC) != 0) {
     ChildFail(report_fd, kStepDup);
   }
-  if (a.set_gid) {
-    if (::syscall(SYS_setgroups, 0, nullptr) != 0)
-      ChildFail(report_fd, kStepSetgroups);
-    if (::syscall(SYS_setgid, a.gid) != 0) ChildFail(report_fd, kStepSetgid);
-  }
+  // A new identity keeps none of the host's groups: setgroups(0) whenever
+  // the uid or the gid changes, then the gid, then the uid.
+  if (a.drop_groups && ::syscall(SYS_setgroups, 0, nullptr) != 0)
+    ChildFail(report_fd, kStepSetgroups);
+  if (a.set_gid && ::syscall(SYS_setgid, a.gid) != 0)
+    ChildFail(report_fd, kStepSetgid);
   if (a.set_uid && ::syscall(SYS_setuid, a.uid) != 0)
     ChildFail(report_fd, kStepSetuid);
   if (::syscall(SYS_chdir, a.working_dir) != 0)
@@ -144,6 +156,29 @@ TAO_CHILD_ATTRIBUTES int ChildMain(void* arg) {
   // fexecve(3) as glibc does it: execveat of the descriptor itself.
   ::syscall(SYS_execveat, exec_fd, "", a.argv, a.envp, AT_EMPTY_PATH);
   ChildFail(report_fd, kStepExec);
+}
+
+struct KillerArgs {
+  uid_t uid;
+  int report_fd;
+};
+
+// The helper of KillEveryProcessOf: becomes `uid` (all three uids, no
+// groups) and kills every process that uid may signal. Never execs.
+TAO_CHILD_ATTRIBUTES int KillerMain(void* arg) {
+  const KillerArgs& a = *static_cast<const KillerArgs*>(arg);
+  const unsigned long empty[2] = {};
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty, nullptr, NSIG / 8);
+  if (::syscall(SYS_setgroups, 0, nullptr) != 0 ||
+      ::syscall(SYS_setresgid, a.uid, a.uid, a.uid) != 0 ||
+      ::syscall(SYS_setresuid, a.uid, a.uid, a.uid) != 0) {
+    ChildFail(a.report_fd, kStepSetuid);
+  }
+  if (::syscall(SYS_kill, -1, SIGKILL) != 0 && errno != ESRCH) {
+    ChildFail(a.report_fd, kStepExec);
+  }
+  ::syscall(SYS_exit_group, 0);
+  __builtin_unreachable();
 }
 
 #undef TAO_CHILD_ATTRIBUTES
@@ -206,6 +241,50 @@ absl::StatusOr<std::pair<bool, int>> Subprocess::TryReap() {
   return std::make_pair(false, WEXITSTATUS(status));
 }
 
+absl::Status KillEveryProcessOf(uid_t uid) {
+  if (uid == 0) {
+    return absl::InvalidArgumentError("will not kill every process of root");
+  }
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0)
+    return absl::ErrnoToStatus(errno, "pipe2");
+  UniqueFd report_read(report[0]);
+  UniqueFd report_write(report[1]);
+  KillerArgs args{uid, report[1]};
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t map_size = kChildStackSize + page;
+  void* stack =
+      ::mmap(nullptr, map_size, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+  if (stack == MAP_FAILED)
+    return absl::ErrnoToStatus(errno, "map the helper's stack");
+  unsigned long all[2], old[2];
+  std::memset(all, 0xff, sizeof(all));
+  ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, all, old, NSIG / 8);
+  // CLONE_VFORK: we resume once the helper has exited. No SIGCHLD, and
+  // __WCLONE below: the loop's orphan reaper never sees it.
+  pid_t pid = ::clone(KillerMain, static_cast<char*>(stack) + map_size,
+                      CLONE_VM | CLONE_VFORK, &args);
+  int clone_errno = errno;
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, nullptr, NSIG / 8);
+  ::munmap(stack, map_size);
+  if (pid < 0) return absl::ErrnoToStatus(clone_errno, "clone");
+  int status = 0;
+  while (::waitpid(pid, &status, __WCLONE) < 0 && errno == EINTR) {
+  }
+  report_write.Reset();
+  int failure[2] = {0, 0};
+  ssize_t n;
+  do {
+    n = ::read(report_read.get(), failure, sizeof(failure));
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof(failure))) {
+    return absl::ErrnoToStatus(failure[1],
+                               absl::StrCat("kill the processes of uid ", uid));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Subprocess> Launch(const LaunchOptions& options) {
   // Everything the child touches is prepared here, before clone().
   std::vector<char*> argv;
@@ -247,6 +326,8 @@ absl::StatusOr<Subprocess> Launch(const LaunchOptions& options) {
   args.argv = argv.data();
   args.envp = envp.data();
   args.working_dir = working_dir;
+  args.cgroup_procs_fd = options.cgroup_procs_fd;
+  args.drop_groups = set_gid || set_uid;
   args.set_gid = set_gid;
   args.gid = gid;
   args.set_uid = set_uid;

@@ -27,8 +27,14 @@ struct LaunchOptions {
   // child}. Every other descriptor of the parent is O_CLOEXEC and vanishes.
   std::vector<std::pair<int, int>> fds_to_remap;
   std::string working_dir = "/";
+  // Identity: with either set, the child also drops every supplementary
+  // group (setgroups(0)) before it sets the gid, then the uid.
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
+  // cgroup.procs of the program's cgroup, open for writing (not owned; -1:
+  // none). The child writes "0" to it first, before anything else it does,
+  // so that it and every descendant live in that cgroup.
+  int cgroup_procs_fd = -1;
 };
 
 // A started child. Move-only; owns the pid and a pidfd, and always reaps:
@@ -54,7 +60,13 @@ class Subprocess {
   UniqueFd pidfd_;
 };
 
-// Starts a child: new session, remapped descriptors, signal mask and
+// Sends SIGKILL to every process whose real or saved uid is `uid` (not 0),
+// at once: a helper drops to `uid` and calls kill(-1, SIGKILL), which the
+// kernel applies to every such process while no new one can be forked.
+// Needs root. For identities that belong to one program alone.
+absl::Status KillEveryProcessOf(uid_t uid);
+
+// Starts a child: new session, cgroup, remapped descriptors, signal mask and
 // dispositions reset, optional gid/uid drop, chdir, fexecve. Returns once
 // the child has exec'd (or failed); the time it takes does not grow with the
 // caller's memory size. Returns the child's errno (with the step that

@@ -21,7 +21,9 @@ secret_bin=$5
 demo_attest_bin=$6
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tao-admin.XXXXXX")
-chmod 0711 "$work"
+# Hosted programs run as dynamic uids of their own (not root): like /tmp,
+# they may create files here, each its own (sticky).
+chmod 01777 "$work"
 export TAO_PASSPHRASE='admin test passphrase'
 
 host_pids=()     # every taohost this script started

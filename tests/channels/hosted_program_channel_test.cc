@@ -117,6 +117,7 @@ TEST_F(HostedProgramChannelTest, SameMeasurementIgnoresArgs) {
 TEST_F(HostedProgramChannelTest, ADifferentProgramCannotUnseal) {
   std::string state = dir_.Join("state");
   std::string sealed = RunToExit(DEMO_SECRET, {state}, 0);
+  Share(state);
   std::string log = RunToExit(TOOL, {"unseal", state}, 1);
   EXPECT_THAT(log, HasSubstr("PERMISSION_DENIED"));
   EXPECT_THAT(log, HasSubstr("SameProgram: the caller"));
@@ -125,6 +126,7 @@ TEST_F(HostedProgramChannelTest, ADifferentProgramCannotUnseal) {
   // Nor under SameMeasurement.
   std::string state2 = dir_.Join("state2");
   RunToExit(DEMO_SECRET, {state2, "SameMeasurement"}, 0);
+  Share(state2);
   log = RunToExit(TOOL, {"unseal", state2}, 1);
   EXPECT_THAT(log,
               HasSubstr("SameMeasurement: the caller runs Program(sha256:"));
@@ -179,6 +181,7 @@ TEST_F(SameSignerTest, AnUpgradeUnsealsAndAnOlderVersionCannot) {
   std::string policy = Policy(1);
   EXPECT_THAT(policy, StartsWith("SameSigner(key(ecdsa-p256:"));
   EXPECT_THAT(RunToExit(v1, {"seal", bundle, policy}, 0), HasSubstr("tool v1"));
+  Share(bundle);
 
   // v1 itself, and its upgrade v2 (other bytes, other name), unseal.
   EXPECT_THAT(RunToExit(v1, {"unseal", bundle}, 0),
@@ -222,6 +225,7 @@ TEST_F(SameSignerTest, AnUnsignedCopyIsDenied) {
   std::string unsigned_v2 = Install(TOOL_V2, "tool-v2-unsigned", -1);
   std::string bundle = dir_.Join("bundle");
   RunToExit(v1, {"seal", bundle, Policy(1)}, 0);
+  Share(bundle);
   std::string log = RunToExit(unsigned_v2, {"unseal", bundle}, 1);
   EXPECT_THAT(log, HasSubstr("no verified publisher signature"));
 }
@@ -230,6 +234,7 @@ TEST_F(SameSignerTest, AnotherPublishersProgramIsDenied) {
   std::string v1 = Install(TOOL_V1, "tool-v1", 1);
   std::string bundle = dir_.Join("bundle");
   RunToExit(v1, {"seal", bundle, Policy(1)}, 0);
+  Share(bundle);
   auto other = SigningKey::Generate();
   ASSERT_THAT(other, IsOk());
   publisher_ = std::make_unique<SigningKey>(*std::move(other));
@@ -475,12 +480,14 @@ TEST_F(HostedProgramChannelTest, AnExtendedNameIsWhatPolicyChecksSee) {
   std::string bundle = dir_.Join("bundle");
   const std::vector<std::string> args = {"extend-from", ext, "keep", bundle};
   ASSERT_THAT(WriteFileAtomically(ext, "Ext(role:admin)"), IsOk());
+  Share(ext);
   std::string first = RunToExit(TOOL, args, 0);
   EXPECT_THAT(first, HasSubstr("sealed "));
   std::string second = RunToExit(TOOL, args, 0);
   EXPECT_THAT(second, HasSubstr("data: tao-client-tool sealed data"));
   EXPECT_THAT(After(second, "sealer: "), testing::EndsWith(".Ext(role:admin)"));
   ASSERT_THAT(WriteFileAtomically(ext, "Ext(role:guest)"), IsOk());
+  Share(ext);
   std::string third = RunToExit(TOOL, args, 1);
   EXPECT_THAT(third, HasSubstr("SameProgram: the caller"));
   EXPECT_THAT(last_.name, testing::EndsWith(".Ext(role:guest)"));

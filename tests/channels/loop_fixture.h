@@ -6,6 +6,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <memory>
 #include <string>
@@ -32,6 +33,10 @@ inline const std::vector<std::string>& AllProgramOperations() {
 
 class LoopFixture : public ::testing::Test {
  protected:
+  // Programs run as dynamic uids of their own (not root): they may create
+  // files in the test's directory (sticky, like /tmp), each its own.
+  LoopFixture() { ::chmod(dir_.path().c_str(), 01777); }
+
   void SetUp() override {
     MakeEphemeralHost();
     MakeDomain(AllowEverything());
@@ -153,6 +158,13 @@ class LoopFixture : public ::testing::Test {
     if (!started.ok()) return "";
     last_ = Finish(started->id, want_exit);
     return LogOf(last_);
+  }
+
+  // Makes `path` readable by every program: each runs as a dynamic uid of
+  // its own, so a file one program (or the test, as root) wrote with mode
+  // 0600 is another's only through this.
+  static void Share(const std::string& path) {
+    ASSERT_EQ(::chmod(path.c_str(), 0644), 0) << path;
   }
 
   // The rest of the first line of `text` after `marker` ("" if absent).

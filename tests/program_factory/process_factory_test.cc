@@ -620,6 +620,9 @@ TEST_F(ProcessFactoryTest, ConcurrentStartsFromSeveralThreads) {
 }
 
 TEST_F(ProcessFactoryTest, WorkingDirectoryIsSetAndABadOneFailsWithTheReason) {
+  // The program runs as a dynamic uid of its own: it must be able to enter
+  // the directory (a TempDir is 0700 root).
+  ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
   ProgramSpec spec;
   spec.path = PROBE_CHILD;
   spec.args = {"cwd"};

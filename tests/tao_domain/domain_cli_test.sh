@@ -107,6 +107,7 @@ rules {
   id: "v1-exec"
   operations: "Execute"
   principals { measurement: "$m1" }
+  run_as_uids: 1000
 }
 rules {
   id: "signed-exec"
@@ -129,6 +130,13 @@ check "ALLOW names the signer rule" output_has "rule 'signed-exec' grants Execut
 expect_exit 1 "check denies unsigned v2" dom check "$host.Program($m2)" Execute
 check "DENY with a reason" output_has "^DENY: domain 'corp': no rule grants Execute to program key(ecdsa-p256:"
 check "DENY lists the near misses" output_has "rule 'signed-exec' grants Execute to others"
+# Execute as an explicit uid: only with run_as_uids (none here).
+expect_exit 1 "check --run_as_uid=0 denies v1 as root" dom check --run_as_uid=0 "$name_v1" Execute
+check "DENY says why not as root" output_has "^DENY: domain 'corp': no rule grants Execute as uid 0 to program"
+check "the near miss names the uid" output_has "rule 'v1-exec' grants Execute (matched by measurement .*) but not as uid 0 (it lists run_as_uids \[1000\])"
+expect_exit 0 "check --run_as_uid=1000 allows v1 as uid 1000" dom check --run_as_uid=1000 "$name_v1" Execute
+check "ALLOW names the uid" output_has "^ALLOW: domain 'corp': rule 'v1-exec' grants Execute as uid 1000 (matched by measurement"
+expect_exit 2 "--run_as_uid needs Execute" dom check --run_as_uid=0 "$name_v1" Seal
 expect_exit 1 "check denies v2 signed as version 1" \
   dom check "$host.Program($m2).Publisher(ecdsa-p256:$publisher_b64,demo,1)" Execute
 expect_exit 1 "check denies v2 signed as another product" \
