@@ -4,6 +4,7 @@
 #include <gflags/gflags.h>
 
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "tao/key_store.h"
 #include "tao/program_signature.h"
 #include "tao_domain/audit_log.h"
+#include "tao_domain/audit_verify.h"
 #include "tao_domain/policy_io.h"
 #include "tao_domain/tao_domain.h"
 
@@ -37,6 +39,12 @@ DEFINE_int64(uid, -1, "check: ask as an admin client with this OS uid.");
 DEFINE_string(gids, "", "check: comma-separated OS group ids of that client.");
 DEFINE_string(product, "", "sign-program: the product name.");
 DEFINE_uint64(product_version, 0, "sign-program: the product version.");
+DEFINE_string(checkpoint, "",
+              "audit-verify: also check the trail against this signed "
+              "checkpoint (needs --key).");
+DEFINE_string(key, "",
+              "audit-verify: the host's name file (keys_dir/host_name), whose "
+              "key signed the checkpoint.");
 DEFINE_string(out, "",
               "sign-program: where to write (default PROGRAM.taosig).");
 
@@ -56,6 +64,7 @@ Usage:
   tao-domain --domain_dir=D check [NAME] OP     dry-run a decision and explain it
         (--label=L for Seal/Unseal labels; --uid=U --gids=G,.. for admin callers)
   tao-domain audit-verify AUDIT_LOG             check the audit trail's hash chain
+      [--checkpoint=F --key=HOST_NAME_FILE]     (every rotated file) and its checkpoint
   tao-domain --keys_dir=K new-publisher         create a publisher key
   tao-domain --keys_dir=K --product=P --product_version=N sign-program PROGRAM
                                                 write PROGRAM.taosig
@@ -303,14 +312,32 @@ int Check(const std::vector<std::string>& args) {
 }
 
 int AuditVerify(const std::vector<std::string>& args) {
-  if (args.size() != 2) {
-    std::cerr << "usage: tao-domain audit-verify AUDIT_LOG\n";
+  if (args.size() != 2 || FLAGS_checkpoint.empty() != FLAGS_key.empty()) {
+    std::cerr << "usage: tao-domain audit-verify AUDIT_LOG "
+                 "[--checkpoint=F --key=HOST_NAME_FILE]\n";
     return kExitUsage;
   }
-  auto summary = VerifyAuditLog(args[1]);
+  std::optional<VerifyingKey> key;
+  if (!FLAGS_key.empty()) {
+    auto text = ReadFileToString(FLAGS_key, 1 << 16);
+    if (!text.ok()) return Fail(text.status());
+    auto name = Principal::Parse(absl::StripAsciiWhitespace(*text));
+    if (!name.ok()) return Fail(name.status());
+    auto parsed = VerifyingKey::FromSpki(name->key_spki());
+    if (!parsed.ok()) return Fail(parsed.status());
+    key = *std::move(parsed);
+  }
+  auto summary = VerifyAuditTrail(args[1], FLAGS_checkpoint,
+                                  key.has_value() ? &*key : nullptr);
   if (!summary.ok()) return Fail(summary.status());
-  std::cout << "intact: " << summary->records << " records, last hash "
-            << summary->last_hash_hex << "\n";
+  std::cout << "intact: " << summary->last_seq << " records, last hash "
+            << summary->last_hash_hex;
+  if (summary->files > 1 || summary->first_seq > 1) {
+    std::cout << " (" << summary->files << " files, records "
+              << summary->first_seq << " to " << summary->last_seq << ")";
+  }
+  if (summary->checkpoint_checked) std::cout << "; matches its checkpoint";
+  std::cout << "\n";
   return kExitOk;
 }
 
