@@ -74,7 +74,17 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
     log->file_ = std::make_shared<File>();
     log->file_->fd = std::move(fd);
   }
-  TAO_RETURN_IF_ERROR(log->OpenExisting(existed));
+  absl::Status opened = log->OpenExisting(existed);
+  if (!opened.ok()) {
+    // Leave no empty trail of ours behind where one was missing.
+    absl::MutexLock lock(&log->mu_);
+    struct stat now;
+    if (!existed && log->file_ != nullptr &&
+        ::fstat(log->file_->fd.get(), &now) == 0 && now.st_size == 0) {
+      ::unlink(path.c_str());
+    }
+    return opened;
+  }
   {
     absl::MutexLock lock(&log->mu_);
     // What was there before us is on the disk from here on.
