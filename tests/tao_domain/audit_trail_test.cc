@@ -18,15 +18,20 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tao/clock.h"
 #include "tao/crypto.h"
 #include "tao/file_util.h"
 #include "tao/keys.h"
+#include "tao/principal.h"
 #include "tao_domain/audit_log.h"
 #include "tao_domain/audit_verify.h"
+#include "tao_domain/policy_io.h"
+#include "tao_domain/tao_domain.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -443,6 +448,127 @@ TEST_F(AuditTrailTest, SyncModeSharesOneFdatasyncAmongConcurrentCallers) {
             << " fdatasyncs\n";
   EXPECT_LT(syncs.load(), appends / 5);
   EXPECT_THAT(VerifyAuditLog(path_), IsOk());
+}
+
+// A domain over a real trail: Execute for the host's programs, Admin:* for
+// root.
+class AuditedDomainFloodTest : public AuditTrailTest {
+ protected:
+  void SetUp() override {
+    AuditTrailTest::SetUp();
+    auto policy_key = SigningKey::Generate();
+    ASSERT_THAT(policy_key, IsOk());
+    policy_key_.emplace(*std::move(policy_key));
+    host_ = Principal::ForKey(key_->verifying_key());
+    for (char c : {'a', 'b'}) {
+      auto p =
+          host_->Extend(*Subprincipal::Program(std::string(kSha256Size, c)));
+      ASSERT_THAT(p, IsOk());
+      programs_.push_back(*p);
+    }
+    signed_policy_ = Sign("audited");
+    auto log = AuditLog::Open(path_, Options());
+    ASSERT_THAT(log, IsOk());
+    log_ = *std::move(log);
+    auto domain = TaoDomain::Create(policy_key_->verifying_key(),
+                                    signed_policy_, log_.get(), clock_);
+    ASSERT_THAT(domain, IsOk());
+    domain_ = *std::move(domain);
+  }
+
+  std::string Sign(absl::string_view name) {
+    auto policy = ParseDomainPolicyText(absl::StrCat(
+        "domain_name: \"", name, "\"\n",
+        "rules { id: \"exec\" operations: \"Execute\" principals { "
+        "name_prefix: \"",
+        host_->text(),
+        "\" } }\n"
+        "rules { id: \"root\" operations: \"Admin:*\" principals { uid: 0 "
+        "} }\n"));
+    EXPECT_THAT(policy, IsOk());
+    auto signed_policy = SignDomainPolicy(*policy, *policy_key_);
+    EXPECT_THAT(signed_policy, IsOk());
+    return signed_policy.value_or("");
+  }
+
+  std::vector<std::vector<std::string>> Records() {
+    std::vector<std::vector<std::string>> out;
+    for (const std::string& line : Lines(Read(path_)))
+      out.push_back(Fields(line));
+    return out;
+  }
+
+  RealClock clock_;
+  std::optional<SigningKey> policy_key_;
+  std::optional<Principal> host_;
+  std::vector<Principal> programs_;
+  std::string signed_policy_;
+  std::unique_ptr<AuditLog> log_;
+  std::unique_ptr<TaoDomain> domain_;
+};
+
+TEST_F(AuditedDomainFloodTest, AFloodIsRateLimitedIntoBoundedRecords) {
+  const Caller flooder = Caller::Program(programs_[0]);
+  absl::Time start = absl::Now();
+  int allowed = 0, limited = 0;
+  for (int i = 0; i < 100000; ++i) {
+    Decision d = domain_->Authorize(flooder, "Execute");
+    if (d.allowed) {
+      ++allowed;
+    } else {
+      ASSERT_THAT(d.reason, HasSubstr("rate limited"));
+      ++limited;
+    }
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  // Extending its name does not make the program a new caller.
+  auto extended = programs_[0].Extend(*Subprincipal::Parse("Ext(flood:fresh)"));
+  ASSERT_THAT(extended, IsOk());
+  EXPECT_FALSE(
+      domain_->Authorize(Caller::Program(*extended), "Execute").allowed);
+  // A sibling still gets answers, and root too.
+  EXPECT_TRUE(
+      domain_->Authorize(Caller::Program(programs_[1]), "Execute").allowed);
+  EXPECT_TRUE(domain_->Authorize(Caller::User(0), "Admin:List").allowed);
+  domain_.reset();  // writes the summaries still owed
+  log_.reset();
+  std::vector<std::vector<std::string>> records = Records();
+  const double bound = 2000 + 1000 * (seconds + 1) + 10;
+  std::cout << "100000 decisions in " << seconds << " s: " << allowed
+            << " allowed, " << limited << " rate limited, " << records.size()
+            << " records\n";
+  EXPECT_LT(static_cast<double>(records.size()), bound);
+  EXPECT_GT(limited, 90000);
+  uint64_t summarized = 0;
+  for (const auto& f : records) {
+    if (f[3] != "RateLimited") continue;
+    EXPECT_EQ(f[5], "note");
+    uint64_t n = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(
+        Fields(absl::StrReplaceAll(f[6], {{" ", "\t"}}))[0], &n));
+    summarized += n;
+  }
+  EXPECT_EQ(summarized, static_cast<uint64_t>(limited) + 1);
+  EXPECT_THAT(VerifyAuditLog(path_), IsOk());
+}
+
+TEST_F(AuditedDomainFloodTest, AReloadWritesOneRecordWithThePolicyHash) {
+  const uint64_t before = log_->records();
+  const std::string fresh = Sign("renamed");
+  ASSERT_THAT(domain_->Reload(fresh, "SIGHUP"), IsOk());
+  EXPECT_EQ(domain_->domain_name(), "renamed");
+  EXPECT_EQ(log_->records(), before + 1);
+  // A policy that does not verify is not recorded as a reload.
+  EXPECT_FALSE(domain_->Reload("garbage").ok());
+  EXPECT_EQ(log_->records(), before + 1);
+  std::vector<std::string> f = Records().back();
+  EXPECT_EQ(f[2], "SIGHUP");
+  EXPECT_EQ(f[3], "Reload");
+  EXPECT_EQ(f[5], "note");
+  EXPECT_THAT(
+      f[6],
+      AllOf(HasSubstr(absl::StrCat("policy sha256:", HexEncode(Sha256(fresh)))),
+            HasSubstr("policy_serial 0"), HasSubstr("domain renamed")));
 }
 
 }  // namespace
