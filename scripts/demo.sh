@@ -26,7 +26,7 @@ trap cleanup EXIT
 
 start_host() {
   "$apps/taohost/taohost" --keys_dir="$demo/keys" --domain_dir="$demo/domain" \
-    --runtime_dir="$demo/run" >"$demo/taohost.out" 2>>"$demo/taohost.log" &
+    --runtime_dir="$demo/run" --state_dir="$demo/state" >"$demo/taohost.out" 2>>"$demo/taohost.log" &
   host_pid=$!
   for _ in $(seq 100); do
     grep -q "admin socket ready" "$demo/taohost.out" 2>/dev/null && break
@@ -91,6 +91,7 @@ taoctl info
 taoctl shutdown
 wait "$host_pid" && echo "taohost exited cleanly"
 host_pid=""
-domain audit-verify "$demo/run/audit.log"
+domain audit-verify "$demo/state/audit/audit.log" \
+  --checkpoint="$demo/state/audit/audit.log.checkpoint" --key="$demo/keys/host_name"
 
 printf '\nDemo complete. Files are in %s (taohost.log has the host log).\n' "$demo"

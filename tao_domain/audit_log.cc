@@ -98,7 +98,7 @@ AuditLog::~AuditLog() {
   {
     absl::MutexLock lock(&mu_);
     closing_ = true;
-    cv_.SignalAll();
+    writer_cv_.Signal();
   }
   if (writer_.joinable()) writer_.join();
 }
@@ -169,7 +169,7 @@ absl::StatusOr<uint64_t> AuditLog::AppendLines(
   last_hash_ = std::move(hash);
   stats_.appended += records.size();
   next_seq_ = seq;
-  cv_.Signal();
+  writer_cv_.Signal();
   return seq - 1;
 }
 
@@ -263,7 +263,7 @@ absl::Status AuditLog::WaitDurable(uint64_t ticket) {
   absl::MutexLock lock(&mu_);
   const uint64_t failures = stats_.sync_failures;
   sync_requested_ = true;
-  cv_.SignalAll();
+  writer_cv_.Signal();
   while (durable_seq_ < ticket) {
     if (stats_.sync_failures > failures && failed_through_ >= ticket) {
       return sync_error_;
@@ -362,7 +362,7 @@ void AuditLog::WriterLoop() {
       if (has_key && durable_seq_ > checkpoint_seq_) {
         wake = std::min(wake, last_checkpoint_ + options_.checkpoint_interval);
       }
-      cv_.WaitWithDeadline(&mu_, wake);
+      writer_cv_.WaitWithDeadline(&mu_, wake);
     }
     const uint64_t target = next_seq_ - 1;
     AuditCheckpoint point;

@@ -192,7 +192,8 @@ class AuditLog {
   std::thread writer_;
 
   mutable absl::Mutex mu_;
-  absl::CondVar cv_;
+  absl::CondVar cv_;         // durable_seq_ moved: for WaitDurable
+  absl::CondVar writer_cv_;  // work for the writer
   std::shared_ptr<File> file_ ABSL_GUARDED_BY(mu_);
   // Files rotated away whose last records are not synced yet.
   std::vector<std::shared_ptr<File>> unsynced_ ABSL_GUARDED_BY(mu_);
