@@ -148,8 +148,10 @@ absl::Status AuditLog::OpenExisting(bool existed) {
     std::string remembered = absl::StrCat(
         "its checkpoint ", checkpoint_path_, " remembers ", cp->records,
         " records ending in ", HexEncode(cp->last_hash));
-    if (!existed ||
-        (index < 0 && !current_first.ok() && rotated_first_.empty())) {
+    // (audit.log alone may be missing after a crash in the middle of a
+    // rotation, while the checkpointed record is in audit.log.1.)
+    if (index < 0 &&
+        (!existed || (!current_first.ok() && rotated_first_.empty()))) {
       mismatch = absl::DataLossError(absl::StrCat(
           "the audit trail ", path_, " is missing but ", remembered));
     } else if (index < 0) {
@@ -239,6 +241,16 @@ absl::Status AuditLog::OpenExisting(bool existed) {
     AuditCheckpoint old = cp.value_or(AuditCheckpoint{});
     old.chain = Sha256(cp_text);  // names the old checkpoint in the record
     return StartNewChain(old, mismatch.message());
+  }
+  if (size_ == 0 && next_seq_ > 1) {
+    // A rotation was cut short before the new file's first record: it
+    // still starts with one, so the file says what it continues.
+    std::vector<std::vector<std::string>> rotate = {
+        {"host", "Rotate", "", "note",
+         absl::StrCat("continues from ", AuditFilePath(path_, 1),
+                      " (records to ", next_seq_ - 1, ")")}};
+    TAO_ASSIGN_OR_RETURN(uint64_t seq, AppendLines(rotate, absl::Now()));
+    (void)seq;
   }
   return absl::OkStatus();
 }
