@@ -516,10 +516,10 @@ void HostedProgramChannel::FlushResponses(Child& c) {
       c.held.pop_front();
     }
   }
-  if (c.held.empty()) {
-    held_.erase(c.id);
-  } else {
+  if (!c.held.empty()) {
     held_.insert(c.id);
+  } else if (!held_.empty()) {
+    held_.erase(c.id);
   }
   while (c.channel_open && c.sendable() > 0) {
     ssize_t n;
