@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -87,6 +88,33 @@ TEST_F(AuditHandoffTest, ASiblingIsAnsweredWhileSealsWaitForTheDisk) {
   std::cout << "sibling answered in " << b_took << "; the Seals waited "
             << a_took << " for a disk that takes " << kSlowSync
             << " per sync\n";
+}
+
+// A program that floods the domain with decisions gets "rate limited"
+// answers past its burst, and they cost no record each: the trail stays
+// small, and a sibling's decisions are answered and recorded as usual.
+TEST_F(AuditHandoffTest, AFloodOfDecisionsIsRateLimitedAndASiblingIsServed) {
+  const uint64_t before = log_->records();
+  auto a = Start(HOSTILE_CHILD, {"flood", "attest-limited", "100000"});
+  ASSERT_THAT(a, IsOk());
+  auto b = Start("/bin/sh",
+                 {"-c", absl::StrCat("sleep 0.3; exec ", TOOL, " attest")});
+  ASSERT_THAT(b, IsOk());
+  ChildInfo b_done = Finish(b->id, 0);
+  EXPECT_THAT(LogOf(b_done), HasSubstr("attested"));
+  ChildInfo a_done = Finish(a->id, 0, absl::Seconds(60));
+  const std::string log = LogOf(a_done);
+  EXPECT_THAT(log, HasSubstr("received 100000 replies"));
+  size_t at = log.find("rate limited ");
+  ASSERT_NE(at, std::string::npos) << log;
+  const long limited = std::atol(log.c_str() + at + 13);
+  EXPECT_GE(limited, 100000 - 2000);
+  // The burst (2000), the two Executes and the sibling's Attest; no record
+  // per denial.
+  const uint64_t records = log_->records() - before;
+  std::cout << "100000 Attests from one program: " << limited
+            << " rate limited, " << records << " records\n";
+  EXPECT_LE(records, 2000u + 10u);
 }
 
 }  // namespace
