@@ -292,9 +292,11 @@ AuditLogStats AuditLog::stats() const {
 
 void AuditLog::PruneFiles() {
   // Never delete the file the last checkpoint points into (Open starts
-  // there) or anything newer.
+  // there) or anything newer. Without a checkpoint, only what is synced
+  // has been rotated away, and the oldest files go.
   while (static_cast<int>(rotated_first_.size()) > options_.keep_files &&
-         rotated_first_.back() < checkpoint_file_) {
+         (options_.checkpoint_key == nullptr ||
+          rotated_first_.back() < checkpoint_file_)) {
     const std::string old =
         AuditFilePath(path_, static_cast<int>(rotated_first_.size()));
     if (::unlink(old.c_str()) != 0 && errno != ENOENT) {
@@ -393,6 +395,7 @@ void AuditLog::WriterLoop() {
         if (target >= durable_seq_) durable_point_ = point;
         durable_seq_ = std::max(durable_seq_, target);
         retry_at = absl::InfinitePast();
+        if (!has_key) PruneFiles();
       } else {
         ++stats_.sync_failures;
         failed_through_ = target;

@@ -342,6 +342,29 @@ TEST_F(AuditTrailTest, RotationKeepsTheChainAndBoundsTheTotalSize) {
   EXPECT_THAT(VerifyAuditTrail(path_), StatusIs(absl::StatusCode::kDataLoss));
 }
 
+// Without a checkpoint key the oldest files are still deleted.
+TEST_F(AuditTrailTest, RotationWithoutACheckpointStillBoundsTheFiles) {
+  AuditLogOptions o;
+  o.max_bytes = 2 * kAuditMaxLine;
+  o.keep_files = 1;
+  {
+    auto log = AuditLog::Open(path_, o);
+    ASSERT_THAT(log, IsOk());
+    AuditRecord r = Rec(0);
+    r.reason = std::string(900, 'y');
+    for (uint64_t written = 0; written < 5 * o.max_bytes; written += 1000)
+      ASSERT_THAT((*log)->AppendNoWait(r), IsOk());
+    EXPECT_GE((*log)->stats().rotations, 3u);
+  }
+  int files = 0;
+  for (const std::string& name : test::ListDirectory(dir_.path())) {
+    if (absl::StartsWith(name, "audit.log")) ++files;
+  }
+  EXPECT_LE(files, o.keep_files + 2);
+  EXPECT_FALSE(PathExists(path_ + ".checkpoint"));
+  EXPECT_THAT(VerifyAuditTrail(path_), IsOk());
+}
+
 // Open verifies from the checkpoint forward: a 200 MB trail opens without
 // reading it, in bounded memory.
 TEST_F(AuditTrailTest, OpeningALargeTrailWithACheckpointReadsLittle) {
