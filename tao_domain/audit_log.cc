@@ -315,6 +315,8 @@ void AuditLog::WriteCheckpoint(const AuditCheckpoint& cp) {
                 : text.status();
   absl::MutexLock lock(&mu_);
   if (!written.ok()) {
+    // Tried again at the next interval, not at once (a full disk).
+    last_checkpoint_ = absl::Now();
     LOG(WARNING) << "audit checkpoint not written: " << written;
     return;
   }
@@ -373,7 +375,10 @@ void AuditLog::WriterLoop() {
     point.chain = chain_;
     point.file_first_seq = file_->first_seq;
     point.offset = last_offset_;
-    if (target > durable_seq_ || dir_dirty_) {
+    // After a failed sync, the next try waits for retry_at (a checkpoint
+    // or a close may have woken us earlier).
+    if ((target > durable_seq_ || dir_dirty_) &&
+        (closing_ || absl::Now() >= retry_at)) {
       std::vector<std::shared_ptr<File>> files = std::move(unsynced_);
       unsynced_.clear();
       files.push_back(file_);

@@ -365,6 +365,37 @@ TEST_F(AuditTrailTest, RotationWithoutACheckpointStillBoundsTheFiles) {
   EXPECT_THAT(VerifyAuditTrail(path_), IsOk());
 }
 
+// A disk whose syncs fail is retried every 100 ms, not spun on, and the
+// records become durable once it recovers.
+TEST_F(AuditTrailTest, AFailingSyncIsRetriedNotSpunOn) {
+  std::atomic<int> calls{0};
+  std::atomic<bool> failing{false};
+  AuditLogOptions o = Options();
+  o.checkpoint_interval = absl::Milliseconds(1);
+  o.syncer = [&](int fd) {
+    ++calls;
+    if (failing) {
+      errno = EIO;
+      return -1;
+    }
+    return ::fdatasync(fd);
+  };
+  auto log = AuditLog::Open(path_, o);
+  ASSERT_THAT(log, IsOk());
+  ASSERT_THAT((*log)->Append(Rec(0)), IsOk());
+  failing = true;
+  calls = 0;
+  auto ticket = (*log)->AppendNoWait(Rec(1));
+  ASSERT_THAT(ticket, IsOk());
+  EXPECT_FALSE((*log)->WaitDurable(*ticket).ok());
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_LE(calls.load(), 10);
+  EXPECT_LT((*log)->durable_seq(), *ticket);
+  failing = false;
+  absl::SleepFor(absl::Milliseconds(400));
+  EXPECT_GE((*log)->durable_seq(), *ticket);
+}
+
 // Open verifies from the checkpoint forward: a 200 MB trail opens without
 // reading it, in bounded memory.
 TEST_F(AuditTrailTest, OpeningALargeTrailWithACheckpointReadsLittle) {
