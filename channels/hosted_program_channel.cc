@@ -33,6 +33,8 @@ enum TagKind : uint64_t {
   kTagOutput = 3
 };
 constexpr uint64_t kWakeTag = ~uint64_t{0};
+// The audit trail's writer signals this after every sync.
+constexpr uint64_t kAuditTag = ~uint64_t{1};
 constexpr size_t kReadChunk = 256 * 1024;
 constexpr size_t kMinReadChunk = 4 * 1024;
 // Buffers larger than this are released once a channel is idle again; up to
@@ -46,6 +48,15 @@ constexpr int kMaxRequestsPerTurn = 16;
 constexpr absl::Duration kOrphanScanInterval = absl::Seconds(1);
 
 uint64_t Tag(uint64_t id, TagKind kind) { return (id << 2) | kind; }
+
+// The trail whose records must be on the disk before the answers they
+// record are sent (sync durability), or null: answers go at once.
+AuditLog* SyncTrail(const TaoDomain& domain) {
+  AuditLog* trail = domain.audit();
+  return trail != nullptr && trail->durability() == AuditDurability::kSync
+             ? trail
+             : nullptr;
+}
 
 absl::Status SetNonBlocking(int fd) {
   int flags = ::fcntl(fd, F_GETFL);
@@ -126,6 +137,9 @@ struct HostedProgramChannel::Child {
   size_t out_pos = 0;
   // `out` holds unsealed plaintext: WipeOutput once it is sent.
   bool out_has_secret = false;
+  // Answers held until the trail is durable: (offset in `out` where they
+  // start, the record they wait for), in order.
+  std::deque<std::pair<size_t, uint64_t>> held;
   uint32_t in_mask = 0;   // events registered for in_fd (0: not registered)
   uint32_t out_mask = 0;  // events registered for out_fd
 
@@ -139,6 +153,10 @@ struct HostedProgramChannel::Child {
       : name(std::move(n)), reader(max_frame) {}
   int write_fd() const { return out_fd.valid() ? out_fd.get() : in_fd.get(); }
   size_t pending() const { return out.size() - out_pos; }
+  // What may be sent now: up to the first held answer.
+  size_t sendable() const {
+    return (held.empty() ? out.size() : held.front().first) - out_pos;
+  }
   // Unsealed plaintext does not outlive its delivery in the host's memory.
   void WipeOutput() {
     if (out_has_secret) OPENSSL_cleanse(out.data(), out.size());
@@ -218,6 +236,13 @@ HostedProgramChannel::Create(const TaoHost& host, TaoDomain& domain,
   ev.data.u64 = kWakeTag;
   if (::epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, wake_fd.get(), &ev) != 0) {
     return absl::ErrnoToStatus(errno, "epoll_ctl wake fd");
+  }
+  if (SyncTrail(domain) != nullptr) {
+    ev.data.u64 = kAuditTag;
+    if (::epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, domain.audit()->wake_fd(),
+                    &ev) != 0) {
+      return absl::ErrnoToStatus(errno, "epoll_ctl audit fd");
+    }
   }
   std::unique_ptr<HostedProgramChannel> loop(new HostedProgramChannel(
       host, domain, std::move(factories), std::move(options),
@@ -417,7 +442,7 @@ void HostedProgramChannel::RestartLoop() {
 
 void HostedProgramChannel::UpdateInterest(Child& c) {
   bool want_in = c.channel_open && c.pending() < options_.max_buffered_output;
-  bool want_out = c.channel_open && c.pending() > 0;
+  bool want_out = c.channel_open && c.sendable() > 0;
   auto apply = [this, &c](int fd, uint32_t* current, uint32_t wanted,
                           TagKind kind) {
     if (*current == wanted) return;
@@ -475,7 +500,15 @@ void HostedProgramChannel::ReadRequests(Child& c) {
         return;
       }
       if (!*ready) break;
+      AuditLog* trail = SyncTrail(domain_);
+      const uint64_t before = trail != nullptr ? trail->appended_seq() : 0;
+      const size_t start = c.out.size();
       Dispatch(c, frame);
+      // An answer that recorded a decision waits for the record's sync.
+      if (trail != nullptr && c.out.size() > start &&
+          trail->appended_seq() > before) {
+        c.held.emplace_back(start, trail->appended_seq());
+      }
       ++answered;
     }
     if (drained || budget == 0 || c.pending() >= options_.max_buffered_output) {
@@ -507,12 +540,25 @@ void HostedProgramChannel::ReadRequests(Child& c) {
 }
 
 void HostedProgramChannel::FlushResponses(Child& c) {
-  while (c.channel_open && c.pending() > 0) {
+  // Answers whose records are durable now may go.
+  if (!c.channel_open) c.held.clear();
+  if (AuditLog* trail = SyncTrail(domain_); !c.held.empty()) {
+    const uint64_t durable = trail->durable_seq();
+    while (!c.held.empty() && c.held.front().second <= durable) {
+      c.held.pop_front();
+    }
+  }
+  if (!c.held.empty()) {
+    held_.insert(c.id);
+  } else if (!held_.empty()) {
+    held_.erase(c.id);
+  }
+  while (c.channel_open && c.sendable() > 0) {
     ssize_t n;
     if (c.out_fd.valid()) {
-      n = ::write(c.out_fd.get(), c.out.data() + c.out_pos, c.pending());
+      n = ::write(c.out_fd.get(), c.out.data() + c.out_pos, c.sendable());
     } else {
-      n = ::send(c.in_fd.get(), c.out.data() + c.out_pos, c.pending(),
+      n = ::send(c.in_fd.get(), c.out.data() + c.out_pos, c.sendable(),
                  MSG_NOSIGNAL);
     }
     if (n < 0) {
@@ -757,6 +803,9 @@ void HostedProgramChannel::Loop() {
   sigemptyset(&pipe_set);
   sigaddset(&pipe_set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
+  // Decisions made here never wait for the disk; their answers wait in
+  // `held` instead.
+  AuditLog::HoldAnswersOnThisThread();
   struct epoll_event events[64];
   absl::Duration timeout = absl::InfiniteDuration();
   while (true) {
@@ -782,6 +831,23 @@ void HostedProgramChannel::Loop() {
         uint64_t count;
         ssize_t r = ::read(wake_fd_.get(), &count, sizeof(count));
         (void)r;
+        continue;
+      }
+      if (events[i].data.u64 == kAuditTag) {
+        uint64_t count;
+        ssize_t r = ::read(domain_.audit()->wake_fd(), &count, sizeof(count));
+        (void)r;
+        absl::MutexLock lock(&mu_);
+        std::vector<uint64_t> held(held_.begin(), held_.end());
+        for (uint64_t id : held) {
+          auto it = children_.find(id);
+          if (it == children_.end()) {
+            held_.erase(id);
+            continue;
+          }
+          FlushResponses(*it->second);
+          UpdateInterest(*it->second);
+        }
         continue;
       }
       absl::MutexLock lock(&mu_);

@@ -257,6 +257,8 @@ class HostedProgramChannel {
   bool adopts_orphans_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_adoption_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool program_exited_ ABSL_GUARDED_BY(mu_) = false;
+  // The ids of programs with answers held until the audit trail is durable.
+  std::set<uint64_t> held_ ABSL_GUARDED_BY(mu_);
   // The ids of programs with a kill deadline (being stopped).
   std::set<uint64_t> with_deadline_ ABSL_GUARDED_BY(mu_);
   // A write on the loop thread failed with EPIPE: a SIGPIPE is pending there.

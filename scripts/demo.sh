@@ -25,11 +25,11 @@ cleanup() { [ -n "$host_pid" ] && kill "$host_pid" 2>/dev/null; wait 2>/dev/null
 trap cleanup EXIT
 
 # Programs run as dynamic uids of their own, not as root: each keeps its files
-# in a state directory the host gives it (<state_root>/<name>, mode 0700).
+# in a state directory the host gives it (<state_dir>/programs/<name>, mode 0700).
 start_host() {
   "$apps/taohost/taohost" --keys_dir="$demo/keys" --domain_dir="$demo/domain" \
     --policy_key_file="$demo/etc/policy_key" --runtime_dir="$demo/run" \
-    --state_root="$demo/state" >"$demo/taohost.out" 2>>"$demo/taohost.log" &
+    --state_dir="$demo/state" >"$demo/taohost.out" 2>>"$demo/taohost.log" &
   host_pid=$!
   for _ in $(seq 100); do
     grep -q "admin socket ready" "$demo/taohost.out" 2>/dev/null && break
@@ -66,7 +66,7 @@ install -m 0644 "$demo/domain/policy_name" "$demo/etc/policy_key"
 step "2. Start taohost (keys created on first start, policy verified, admin socket)"
 start_host
 
-secret_state="$demo/state/demo-secret/secret.sealed"
+secret_state="$demo/state/programs/demo-secret/secret.sealed"
 step "3. demo-secret seals a fresh secret (in its state directory, as a dynamic uid)"
 taoctl --state_dir=demo-secret start --wait "$apps/demo_secret/demo-secret" "$secret_state" |
   grep -E "state|name|runs as|cgroup"
@@ -88,7 +88,7 @@ taoctl --state_dir=demo-secret start --wait "$apps/demo_secret/demo-secret" "$se
 taoctl logs 1
 
 step "7. demo-attest has its key attested; tao-attest verifies the chain"
-attestation="$demo/state/demo-attest/demo-attest.att"
+attestation="$demo/state/programs/demo-attest/demo-attest.att"
 taoctl --state_dir=demo-attest start --wait "$apps/demo_attest/demo-attest" "$attestation" >/dev/null
 taoctl logs 2
 "$apps/tao_attest/tao-attest" verify --root="$demo/keys/host_name" "$attestation"
@@ -106,6 +106,7 @@ taoctl info
 taoctl shutdown
 wait "$host_pid" && echo "taohost exited cleanly"
 host_pid=""
-domain audit-verify "$demo/run/audit.log"
+domain audit-verify "$demo/state/audit/audit.log" \
+  --checkpoint="$demo/state/audit/audit.log.checkpoint" --key="$demo/keys/host_name"
 
 printf '\nDemo complete. Files are in %s (taohost.log has the host log).\n' "$demo"

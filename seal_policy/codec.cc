@@ -39,10 +39,17 @@ absl::Status CheckSigner(absl::string_view signer) {
   return absl::OkStatus();
 }
 
-absl::Status Encode(const SealPolicy& policy, int depth, std::string* out) {
+absl::Status Encode(const SealPolicy& policy, int depth, int* leaves,
+                    std::string* out) {
   if (depth > kMaxSealPolicyDepth) {
     return absl::InvalidArgumentError(
         absl::StrCat("seal policy nests deeper than ", kMaxSealPolicyDepth));
+  }
+  if (policy.kind_case() != SealPolicy::kAllOf &&
+      policy.kind_case() != SealPolicy::kAnyOf &&
+      ++*leaves > kMaxSealPolicyLeaves) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "seal policy has more than ", kMaxSealPolicyLeaves, " leaves"));
   }
   switch (policy.kind_case()) {
     case SealPolicy::kSameProgram:
@@ -82,7 +89,7 @@ absl::Status Encode(const SealPolicy& policy, int depth, std::string* out) {
       out->append(all ? "AllOf(" : "AnyOf(");
       for (int i = 0; i < children.size(); ++i) {
         if (i > 0) out->push_back(',');
-        absl::Status ok = Encode(children[i], depth + 1, out);
+        absl::Status ok = Encode(children[i], depth + 1, leaves, out);
         if (!ok.ok()) return ok;
       }
       out->push_back(')');
@@ -145,6 +152,12 @@ class Parser {
     }
     size_t start = pos_;
     absl::string_view kind = ReadUntil("(),");
+    if (kind != "AllOf" && kind != "AnyOf" &&
+        ++leaves_ > kMaxSealPolicyLeaves) {
+      pos_ = start;
+      return Error(absl::StrCat("more than ", kMaxSealPolicyLeaves,
+                                " leaves in the policy"));
+    }
     if (kind == "SameProgram") {
       out->mutable_same_program();
       return absl::OkStatus();
@@ -241,13 +254,15 @@ class Parser {
 
   absl::string_view text_;
   size_t pos_ = 0;
+  int leaves_ = 0;  // policies parsed so far that are not AllOf or AnyOf
 };
 
 }  // namespace
 
 absl::StatusOr<std::string> EncodeSealPolicy(const SealPolicy& policy) {
   std::string out;
-  absl::Status ok = Encode(policy, 0, &out);
+  int leaves = 0;
+  absl::Status ok = Encode(policy, 0, &leaves, &out);
   if (!ok.ok()) return ok;
   if (out.size() > kMaxSealPolicyTextSize) {
     return absl::InvalidArgumentError("encoded seal policy exceeds 64 KiB");

@@ -22,6 +22,11 @@ namespace tao {
 inline constexpr size_t kMaxSealPolicyTextSize = 64 * 1024;
 inline constexpr int kMaxSealPolicyDepth = 16;
 inline constexpr int kMaxSealPolicyChildren = 64;
+// Most leaves (every kind but AllOf and AnyOf) one policy may have: each is
+// a check, and a DomainRule leaf is a question to the domain, so a policy's
+// cost is bounded however it nests (docs/seal-policy.md). 512 is the first
+// power of two above what 64 KiB of the longest DomainRule leaves holds.
+inline constexpr int kMaxSealPolicyLeaves = 512;
 
 // The canonical bytes of `policy`. Returns kInvalidArgument for a policy that
 // has no encoding: an unset kind, an empty AllOf/AnyOf, a bad signer, product

@@ -37,6 +37,9 @@ class TaoHost {
     return keys_.signing_key.verifying_key();
   }
   const std::optional<Attestation>& delegation() const { return delegation_; }
+  // The host's signing key, for the host's own statements about itself
+  // (the audit trail's checkpoint). Never handed to a hosted program.
+  const SigningKey& signing_key() const { return keys_.signing_key; }
 
   // `n` random bytes (at most 1 MiB, else kInvalidArgument).
   absl::StatusOr<std::string> GetRandomBytes(size_t n) const;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "tao/program_signature.h"
 #include "tao/status_macros.h"
 #include "tao_domain/audit_log.h"
+#include "tao_domain/audit_verify.h"
 #include "tao_domain/policy_io.h"
 #include "tao_domain/tao_domain.h"
 
@@ -45,6 +47,12 @@ DEFINE_int64(run_as_uid, -1,
              "a dynamic uid of its own).");
 DEFINE_string(product, "", "sign-program: the product name.");
 DEFINE_uint64(product_version, 0, "sign-program: the product version.");
+DEFINE_string(checkpoint, "",
+              "audit-verify: also check the trail against this signed "
+              "checkpoint (needs --key).");
+DEFINE_string(key, "",
+              "audit-verify: the host's name file (keys_dir/host_name), whose "
+              "key signed the checkpoint.");
 DEFINE_string(out, "",
               "sign-program: where to write (default PROGRAM.taosig).");
 
@@ -67,6 +75,7 @@ Usage:
         (--label=L for Seal/Unseal labels; --uid=U --gids=G,.. for admin callers;
          --run_as_uid=U for Execute as an explicit uid)
   tao-domain audit-verify AUDIT_LOG             check the audit trail's hash chain
+      [--checkpoint=F --key=HOST_NAME_FILE]     (every rotated file) and its checkpoint
   tao-domain --keys_dir=K new-publisher         create a publisher key
   tao-domain --keys_dir=K --product=P --product_version=N sign-program PROGRAM
                                                 write PROGRAM.taosig
@@ -373,14 +382,32 @@ int Check(const std::vector<std::string>& args) {
 }
 
 int AuditVerify(const std::vector<std::string>& args) {
-  if (args.size() != 2) {
-    std::cerr << "usage: tao-domain audit-verify AUDIT_LOG\n";
+  if (args.size() != 2 || FLAGS_checkpoint.empty() != FLAGS_key.empty()) {
+    std::cerr << "usage: tao-domain audit-verify AUDIT_LOG "
+                 "[--checkpoint=F --key=HOST_NAME_FILE]\n";
     return kExitUsage;
   }
-  auto summary = VerifyAuditLog(args[1]);
+  std::optional<VerifyingKey> key;
+  if (!FLAGS_key.empty()) {
+    auto text = ReadFileToString(FLAGS_key, 1 << 16);
+    if (!text.ok()) return Fail(text.status());
+    auto name = Principal::Parse(absl::StripAsciiWhitespace(*text));
+    if (!name.ok()) return Fail(name.status());
+    auto parsed = VerifyingKey::FromSpki(name->key_spki());
+    if (!parsed.ok()) return Fail(parsed.status());
+    key = *std::move(parsed);
+  }
+  auto summary = VerifyAuditTrail(args[1], FLAGS_checkpoint,
+                                  key.has_value() ? &*key : nullptr);
   if (!summary.ok()) return Fail(summary.status());
-  std::cout << "intact: " << summary->records << " records, last hash "
-            << summary->last_hash_hex << "\n";
+  std::cout << "intact: " << summary->last_seq << " records, last hash "
+            << summary->last_hash_hex;
+  if (summary->files > 1 || summary->first_seq > 1) {
+    std::cout << " (" << summary->files << " files, records "
+              << summary->first_seq << " to " << summary->last_seq << ")";
+  }
+  if (summary->checkpoint_checked) std::cout << "; matches its checkpoint";
+  std::cout << "\n";
   return kExitOk;
 }
 

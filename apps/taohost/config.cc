@@ -39,7 +39,8 @@ absl::StatusOr<TaohostConfig> ParseTaohostConfig(absl::string_view text) {
            {"admin_socket", &config.admin_socket()},
            {"log_dir", &config.log_dir()},
            {"audit_log", &config.audit_log()},
-           {"policy_key_file", &config.policy_key_file()}}) {
+           {"policy_key_file", &config.policy_key_file()},
+           {"state_dir", &config.state_dir()}}) {
     absl::Status ok = CheckPath(field, *path);
     if (!ok.ok()) return ok;
   }
@@ -49,6 +50,20 @@ absl::StatusOr<TaohostConfig> ParseTaohostConfig(absl::string_view text) {
           absl::StrCat("taohost config: unknown factory '", factory,
                        "' (available: process)"));
     }
+  }
+  if (!config.audit_durability().empty() &&
+      config.audit_durability() != "sync" &&
+      config.audit_durability() != "batch") {
+    return absl::InvalidArgumentError(
+        "taohost config: audit_durability must be sync or batch");
+  }
+  if (config.audit_max_bytes() != 0 && config.audit_max_bytes() < (4 << 20)) {
+    return absl::InvalidArgumentError(
+        "taohost config: audit_max_bytes must be at least 4 MiB");
+  }
+  if (config.has_audit_keep_files() && config.audit_keep_files() == 0) {
+    return absl::InvalidArgumentError(
+        "taohost config: audit_keep_files must be at least 1");
   }
   if (config.admin_socket_mode() > 07777) {
     return absl::InvalidArgumentError(
@@ -109,9 +124,23 @@ void ApplyTaohostDefaults(TaohostConfig* config) {
   if (config->log_dir().empty()) {
     config->set_log_dir(absl::StrCat(config->runtime_dir(), "/logs"));
   }
+  // The audit trail is state, not runtime: it must survive a stop (the
+  // shipped unit deletes /run/tao) and a reboot.
+  if (config->state_dir().empty()) config->set_state_dir("/var/lib/tao");
   if (config->audit_log().empty()) {
-    config->set_audit_log(absl::StrCat(config->runtime_dir(), "/audit.log"));
+    config->set_audit_log(
+        absl::StrCat(config->state_dir(), "/audit/audit.log"));
   }
+  if (config->audit_durability().empty()) config->set_audit_durability("batch");
+  if (config->audit_batch_window_ms() == 0)
+    config->set_audit_batch_window_ms(10);
+  if (config->audit_max_bytes() == 0)
+    config->set_audit_max_bytes(uint64_t{64} << 20);
+  if (!config->has_audit_keep_files()) config->set_audit_keep_files(8);
+  if (!config->has_audit_rate_per_program())
+    config->set_audit_rate_per_program(1000);
+  if (config->audit_rate_burst() == 0)
+    config->set_audit_rate_burst(2 * config->audit_rate_per_program());
   if (config->factories().empty()) config->add_factories("process");
   if (config->max_frame_size() == 0) config->set_max_frame_size(16 << 20);
   if (config->shutdown_grace_ms() == 0) config->set_shutdown_grace_ms(10000);
@@ -119,7 +148,7 @@ void ApplyTaohostDefaults(TaohostConfig* config) {
     config->set_dynamic_uid_range(kDefaultDynamicUidRange.ToString());
   }
   if (config->state_root().empty()) {
-    config->set_state_root("/var/lib/tao/programs");
+    config->set_state_root(absl::StrCat(config->state_dir(), "/programs"));
   }
   if (config->policy_key_file().empty()) {
     config->set_policy_key_file("/etc/tao/policy_key");

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
@@ -52,6 +53,18 @@ DEFINE_string(policy_key_file, "",
               "writable.");
 DEFINE_uint64(scrypt_n, 1 << 15,
               "scrypt cost N when the host's keys are created.");
+// The audit trail.
+DEFINE_string(state_dir, "",
+              "Overrides state_dir (default /var/lib/tao): the audit trail "
+              "lives in <state_dir>/audit.");
+DEFINE_string(audit_log, "",
+              "Overrides audit_log (default <state_dir>/audit/audit.log).");
+DEFINE_string(audit_durability, "", "Overrides audit_durability: sync|batch.");
+DEFINE_bool(audit_accept_new_chain, false,
+            "Start a new audit chain although the trail does not match its "
+            "signed checkpoint (missing, shorter, replaced); the old files "
+            "are moved aside and the new chain's first record names the old "
+            "checkpoint. An explicit operator action: never in a unit file.");
 
 namespace tao {
 namespace {
@@ -96,6 +109,13 @@ absl::StatusOr<TaohostConfig> LoadConfig() {
   if (!FLAGS_state_root.empty()) config.set_state_root(FLAGS_state_root);
   if (!FLAGS_policy_key_file.empty())
     config.set_policy_key_file(FLAGS_policy_key_file);
+  if (!FLAGS_state_dir.empty()) config.set_state_dir(FLAGS_state_dir);
+  if (!FLAGS_audit_log.empty()) config.set_audit_log(FLAGS_audit_log);
+  if (!FLAGS_audit_durability.empty()) {
+    if (FLAGS_audit_durability != "sync" && FLAGS_audit_durability != "batch")
+      return absl::InvalidArgumentError("--audit_durability: sync or batch");
+    config.set_audit_durability(FLAGS_audit_durability);
+  }
   ApplyTaohostDefaults(&config);
   if (config.keys_dir().empty() || config.domain_dir().empty()) {
     return absl::InvalidArgumentError(
@@ -177,14 +197,44 @@ int Run(const TaohostConfig& config) {
     PrintError("taohost", signed_policy.status());
     return kExitFailure;
   }
-  auto audit = AuditLog::Open(config.audit_log());
+  // The audit trail: its directory is state (0700, created on first start).
+  // The state directory itself is 0711, so that programs may pass through
+  // it to their own state directories under state_root.
+  const std::string audit_dir =
+      config.audit_log().substr(0, config.audit_log().rfind('/'));
+  std::vector<std::string> audit_dirs = {audit_dir};
+  if (absl::StartsWith(audit_dir, config.state_dir() + "/")) {
+    audit_dirs.insert(audit_dirs.begin(), config.state_dir());
+  }
+  for (const std::string& dir : audit_dirs) {
+    absl::Status made =
+        EnsureDirectory(dir, dir == config.state_dir() ? 0711 : 0700);
+    if (!made.ok()) {
+      PrintError("taohost", made);
+      return kExitFailure;
+    }
+  }
+  AuditLogOptions audit_options;
+  audit_options.durability = config.audit_durability() == "sync"
+                                 ? AuditDurability::kSync
+                                 : AuditDurability::kBatch;
+  audit_options.batch_window =
+      absl::Milliseconds(config.audit_batch_window_ms());
+  audit_options.max_bytes = config.audit_max_bytes();
+  audit_options.keep_files = static_cast<int>(config.audit_keep_files());
+  audit_options.checkpoint_key = &host.signing_key();
+  audit_options.accept_new_chain = FLAGS_audit_accept_new_chain;
+  auto audit = AuditLog::Open(config.audit_log(), audit_options);
   if (!audit.ok()) {
     PrintError("taohost", audit.status());
     return kExitFailure;
   }
   RealClock clock;
-  auto domain =
-      TaoDomain::Create(*policy_key, *signed_policy, audit->get(), clock);
+  TaoDomainOptions domain_options;
+  domain_options.rate.per_second = config.audit_rate_per_program();
+  domain_options.rate.burst = config.audit_rate_burst();
+  auto domain = TaoDomain::Create(*policy_key, *signed_policy, audit->get(),
+                                  clock, domain_options);
   if (!domain.ok()) {
     PrintError("taohost",
                absl::Status(
@@ -325,7 +375,7 @@ int Run(const TaohostConfig& config) {
     if (sig == SIGHUP) {
       auto bytes = load_policy();
       absl::Status reloaded =
-          bytes.ok() ? (*domain)->Reload(*bytes) : bytes.status();
+          bytes.ok() ? (*domain)->Reload(*bytes, "SIGHUP") : bytes.status();
       if (reloaded.ok()) {
         LOG(INFO) << "SIGHUP: reloaded the policy of domain '"
                   << (*domain)->domain_name() << "'";

@@ -28,7 +28,8 @@ check "nobody runs as uid 65534" test "$(as_nobody id -u)" = 65534
 # --- (a) the default mode: nobody cannot connect ---------------------------------
 sock="$work/pub/a.sock"
 if ! start_host host-a --keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" \
-    --runtime_dir="$work/run-a" --admin_socket="$sock" --scrypt_n=1024; then
+    --runtime_dir="$work/run-a" --audit_log="$work/run-a/audit.log" --state_dir="$work/run-a/state" \
+    --admin_socket="$sock" --scrypt_n=1024; then
   failed=$((failed + 1)); finish; exit 1
 fi
 check "the default socket mode is 0660" test "$(stat -c %a "$sock")" = 660
@@ -48,6 +49,7 @@ keys_dir: "$work/keys"
 domain_dir: "$work/dom"
 policy_key_file: "$work/dom/policy_name"
 runtime_dir: "$work/run-b"
+audit_log: "$work/run-b/audit.log"
 admin_socket: "$sock"
 admin_socket_mode: 0666
 shutdown_grace_ms: 2000

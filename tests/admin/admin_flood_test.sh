@@ -21,6 +21,7 @@ keys_dir: "$work/keys"
 domain_dir: "$work/dom"
 policy_key_file: "$work/dom/policy_name"
 runtime_dir: "$work/run"
+state_dir: "$work/state"
 admin_socket: "$sock"
 admin_socket_mode: 0666
 shutdown_grace_ms: 2000

@@ -36,6 +36,7 @@ policy_key_file: "$work/dom/policy_name"
 runtime_dir: "$work/run"
 admin_socket: "$sock"
 admin_socket_mode: 0666
+state_dir: "$work/hoststate"
 state_root: "$work/state"
 shutdown_grace_ms: 2000
 CONF

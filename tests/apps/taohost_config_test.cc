@@ -53,6 +53,41 @@ TEST(TaohostConfigTest, AMeasurementCacheOfZeroStaysOff) {
   EXPECT_EQ(config->measurement_cache_mib(), 64u);
 }
 
+// The trail is state: it survives a stop (the shipped unit deletes
+// /run/tao on every stop), so it does not default to the runtime dir.
+TEST(TaohostConfigTest, TheAuditTrailDefaultsToTheStateDir) {
+  auto config = ParseTaohostConfig("keys_dir: \"/k\"\ndomain_dir: \"/d\"\n");
+  ASSERT_THAT(config, IsOk());
+  ApplyTaohostDefaults(&*config);
+  EXPECT_EQ(config->state_dir(), "/var/lib/tao");
+  EXPECT_EQ(config->audit_log(), "/var/lib/tao/audit/audit.log");
+  EXPECT_EQ(config->audit_durability(), "batch");
+  EXPECT_EQ(config->audit_batch_window_ms(), 10u);
+  EXPECT_EQ(config->audit_max_bytes(), uint64_t{64} << 20);
+  EXPECT_EQ(config->audit_keep_files(), 8u);
+  EXPECT_EQ(config->audit_rate_per_program(), 1000u);
+  EXPECT_EQ(config->audit_rate_burst(), 2000u);
+  config = ParseTaohostConfig(
+      "state_dir: \"/srv/tao\"\naudit_durability: \"sync\"\n"
+      "audit_rate_per_program: 0\n");
+  ASSERT_THAT(config, IsOk());
+  ApplyTaohostDefaults(&*config);
+  EXPECT_EQ(config->audit_log(), "/srv/tao/audit/audit.log");
+  EXPECT_EQ(config->audit_durability(), "sync");
+  EXPECT_EQ(config->audit_rate_per_program(), 0u);
+}
+
+TEST(TaohostConfigTest, BadAuditSettingsAreRefused) {
+  EXPECT_THAT(ParseTaohostConfig("audit_durability: \"sometimes\"\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseTaohostConfig("audit_max_bytes: 1000\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseTaohostConfig("audit_keep_files: 0\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseTaohostConfig("state_dir: \"relative\"\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(TaohostConfigTest, UnknownFieldsAreRefused) {
   EXPECT_THAT(ParseTaohostConfig("measurement_cache: 1\n"),
               StatusIs(absl::StatusCode::kInvalidArgument));

@@ -19,6 +19,9 @@
 //                                   until the host stops taking them
 //                                   (backpressure) or all are written; then
 //                                   reads and checks every reply
+//                                   (attest-limited: attest, where a
+//                                   PERMISSION_DENIED "rate limited" reply
+//                                   is expected too, and counted)
 //   hostile-child unknown           requests with no method (an unknown field,
 //                                   an empty frame): INVALID_ARGUMENT replies,
 //                                   and the channel stays up
@@ -321,7 +324,7 @@ int Flood(const std::string& method, size_t n, uint32_t size) {
     request.set_id(i);
     if (method == "random") {
       request.mutable_get_random_bytes()->set_size(size);
-    } else if (method == "attest") {
+    } else if (method == "attest" || method == "attest-limited") {
       request.mutable_attest()->mutable_predicate()->set_name("flood");
     } else if (method == "seal") {
       request.mutable_seal()->set_data(std::string(size, 'x'));
@@ -364,7 +367,7 @@ int Flood(const std::string& method, size_t n, uint32_t size) {
     Say("no stall: wrote all " + std::to_string(all.size()) + " bytes");
   }
   // Phase 2: read every reply while writing the rest.
-  size_t received = 0;
+  size_t received = 0, limited = 0;
   std::string error;
   std::thread reader([&] {
     for (size_t i = 1; i <= n; ++i) {
@@ -372,6 +375,13 @@ int Flood(const std::string& method, size_t n, uint32_t size) {
       if (!ReadResponse(&response, 10000)) {
         error = "no reply " + std::to_string(i);
         return;
+      }
+      if (method == "attest-limited" && response.id() == i &&
+          response.code() == 7 &&
+          response.message().find("rate limited") != std::string::npos) {
+        ++limited;
+        ++received;
+        continue;
       }
       if (response.id() != i || response.code() != 0) {
         error = "reply " + std::to_string(i) + " has id " +
@@ -404,6 +414,9 @@ int Flood(const std::string& method, size_t n, uint32_t size) {
                 .count();
   Say("received " + std::to_string(received) + " replies in " +
       std::to_string(ms) + " ms");
+  if (method == "attest-limited") {
+    Say("rate limited " + std::to_string(limited));
+  }
   if (!wrote) return Bad("write failed after the stall");
   if (!error.empty()) return Bad(error);
   return 0;

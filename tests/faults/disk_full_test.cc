@@ -22,10 +22,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "tao/clock.h"
 #include "tao/file_util.h"
 #include "tao/key_store.h"
 #include "tao/soft_tao.h"
 #include "tao_domain/audit_log.h"
+#include "tao_domain/policy_io.h"
+#include "tao_domain/tao_domain.h"
 #include "tests/faults/crash_values.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -227,6 +230,61 @@ TEST_F(DiskFullTest, AnAuditAppendOnAFullDiskFailsAndTheTrailStillVerifies) {
   verified = VerifyAuditLog(path);
   ASSERT_THAT(verified, IsOk());
   EXPECT_EQ(verified->records, static_cast<uint64_t>(acknowledged) + 1);
+}
+
+// A full disk denies every decision it cannot record, except root's ways
+// to stop what runs: Admin:Stop, Admin:Kill and Admin:Shutdown proceed, are
+// counted, and are written once there is room again.
+TEST_F(DiskFullTest, AFullDiskNeverDeniesRootsStopKillOrShutdown) {
+  const std::string path = OnDisk("audit.log");
+  auto log = AuditLog::Open(path);
+  ASSERT_THAT(log, IsOk());
+  auto policy_key = SigningKey::Generate();
+  ASSERT_THAT(policy_key, IsOk());
+  auto policy = ParseDomainPolicyText(
+      "domain_name: \"full\"\n"
+      "rules { id: \"root\" operations: \"Admin:*\" principals { uid: 0 } }\n"
+      "rules { id: \"ops\" operations: \"Admin:List\" principals { uid: 1000 "
+      "} }\n");
+  ASSERT_THAT(policy, IsOk());
+  auto signed_policy = SignDomainPolicy(*policy, *policy_key);
+  ASSERT_THAT(signed_policy, IsOk());
+  RealClock clock;
+  auto domain = TaoDomain::Create(policy_key->verifying_key(), *signed_policy,
+                                  log->get(), clock);
+  ASSERT_THAT(domain, IsOk());
+  ASSERT_TRUE((*domain)->Authorize(Caller::User(1000), "Admin:List").allowed);
+
+  FillLeaving(0);
+  Decision denied;
+  for (int i = 0; i < 200; ++i) {
+    denied = (*domain)->Authorize(Caller::User(1000), "Admin:List");
+    if (!denied.allowed) break;
+  }
+  ASSERT_FALSE(denied.allowed) << "200 records fitted on a full disk";
+  EXPECT_THAT(denied.reason, HasSubstr("could not be recorded"));
+  EXPECT_THAT(denied.reason, HasSubstr(kNoSpace));
+  // Root's other calls are denied like anyone's...
+  EXPECT_FALSE((*domain)->Authorize(Caller::User(0), "Admin:Start").allowed);
+  // ...but never its last resorts.
+  for (const char* op : {"Admin:Stop", "Admin:Kill", "Admin:Shutdown"}) {
+    Decision d = (*domain)->Authorize(Caller::User(0), op);
+    EXPECT_TRUE(d.allowed) << op << ": " << d.reason;
+  }
+  EXPECT_EQ((*domain)->unrecorded(), 3u);
+  const std::string full = ReadFileToString(path).value_or("");
+
+  // Room again: the next decision writes what was owed first.
+  ASSERT_EQ(::unlink(OnDisk("filler").c_str()), 0);
+  EXPECT_TRUE((*domain)->Authorize(Caller::User(1000), "Admin:List").allowed);
+  const std::string after = ReadFileToString(path).value_or("");
+  ASSERT_GT(after.size(), full.size());
+  const std::string added = after.substr(full.size());
+  for (const char* op : {"Admin:Stop", "Admin:Kill", "Admin:Shutdown"}) {
+    EXPECT_THAT(added, HasSubstr(op));
+  }
+  EXPECT_THAT(added, HasSubstr("recorded late"));
+  EXPECT_THAT(VerifyAuditLog(path), IsOk());
 }
 
 // ---- Key creation -----------------------------------------------------------

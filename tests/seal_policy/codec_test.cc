@@ -447,6 +447,34 @@ TEST_F(SealPolicyCodecTest, DecodeRejectsTooManyChildren) {
                    6 + 9 * kMaxSealPolicyChildren, "more than 64");
 }
 
+// One request's cost is bounded by its leaves, however they nest: a 64 x 64
+// tree of short DomainRule leaves fits in 64 KiB but has 4096 leaves.
+TEST_F(SealPolicyCodecTest, TooManyLeavesAreRefusedAtDecodeAndEncode) {
+  std::vector<std::string> row(64, "DomainRule(a)");
+  std::vector<std::string> rows(
+      64, absl::StrCat("AnyOf(", absl::StrJoin(row, ","), ")"));
+  std::string wide = absl::StrCat("AnyOf(", absl::StrJoin(rows, ","), ")");
+  ASSERT_LT(wide.size(), kMaxSealPolicyTextSize);
+  EXPECT_THAT(DecodeSealPolicy(wide),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("more than 512 leaves")));
+  // Exactly the bound is accepted; one more is refused at the extra leaf.
+  std::vector<std::string> eight(
+      8, absl::StrCat("AnyOf(", absl::StrJoin(row, ","), ")"));
+  std::string bound = absl::StrCat("AnyOf(", absl::StrJoin(eight, ","), ")");
+  EXPECT_THAT(DecodeSealPolicy(bound), IsOk());
+  std::string over =
+      absl::StrCat("AnyOf(", absl::StrJoin(eight, ","), ",SameHost)");
+  ExpectRejectedAt(over, over.size() - 9, "more than 512 leaves");
+  std::vector<SealPolicy> leaves(64, DomainRulePolicy("a"));
+  std::vector<SealPolicy> groups(8, AnyOfPolicy(leaves));
+  EXPECT_THAT(EncodeSealPolicy(AnyOfPolicy(groups)), IsOk());
+  groups.push_back(SameHostPolicy());
+  EXPECT_THAT(EncodeSealPolicy(AnyOfPolicy(groups)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("more than 512 leaves")));
+}
+
 // Decode accepts only what Encode produces: every accepted input re-encodes
 // to itself, for inputs made by mutating valid encodings byte by byte.
 TEST_F(SealPolicyCodecTest, EveryAcceptedMutationIsCanonical) {
