@@ -47,7 +47,7 @@ std::string KeyFingerprint(absl::string_view spki) {
 }
 
 std::string ShortKeyName(absl::string_view spki) {
-  return absl::StrCat("key(ecdsa-p256 ", KeyFingerprint(spki), ")");
+  return absl::StrCat("key(ecdsa-p256:", KeyFingerprint(spki), ")");
 }
 
 std::string ShortSubprincipal(const Subprincipal& sub, bool whole_digest) {

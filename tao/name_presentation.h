@@ -24,7 +24,7 @@ inline constexpr size_t kShortNameMaxLength = 320;
 // characters. Defined for any bytes; it does not check that they are a key.
 std::string KeyFingerprint(absl::string_view spki);
 
-// A key for people: `key(ecdsa-p256 SHA256:<43 characters>)`, 66 characters.
+// A key for people: `key(ecdsa-p256:SHA256:<43 characters>)`, 66 characters.
 std::string ShortKeyName(absl::string_view spki);
 
 // One subprincipal for people, always with its kind:

@@ -49,7 +49,7 @@ malformed, bad-signature, untrusted-signer, speaker-not-signer,
 bad-delegation, expired, not-yet-valid, chain-too-deep.
 
 show prints the statement and every link of the chain without verifying,
-for people: names short (a key as its fingerprint, key(ecdsa-p256 SHA256:..),
+for people: names short (a key as its fingerprint, key(ecdsa-p256:SHA256:..),
 the last measurement whole; see docs/names.md), or whole with --full. verify
 prints whole names: its output is the verified statement itself.
 

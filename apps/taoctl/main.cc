@@ -54,7 +54,7 @@ constexpr absl::string_view kUsage =
 Usage:
   taoctl [--socket=PATH] [--json] [--full] COMMAND [ARGS]
 
-Names are shown short: the key as its fingerprint, key(ecdsa-p256 SHA256:..),
+Names are shown short: the key as its fingerprint, key(ecdsa-p256:SHA256:..),
 the last measurement whole and other digests cut (see docs/names.md). --full
 and --json show whole names; `name` always prints the whole name.
 

@@ -132,12 +132,12 @@ der = base64.urlsafe_b64decode(b + "=" * (-len(b) % 4))
 print("SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode().rstrip("="))' "$host_name")
 expect_exit 0 "list (short names)" ctl list
 check "list shows the key as its fingerprint and the whole measurement" \
-  grep -qF "key(ecdsa-p256 $host_fp).Program($m_secret)" "$work/out"
-check "list shows no whole key" bash -c "! grep -qF 'key(ecdsa-p256:' '$work/out'"
+  grep -qF "key(ecdsa-p256:$host_fp).Program($m_secret)" "$work/out"
+check "list shows no whole key" bash -c "! grep -qF 'key(ecdsa-p256:MFkw' '$work/out'"
 expect_exit 0 "list --full" ctl --full list
 check "list --full shows the whole name" grep -qF "$host_name.Program($m_secret)" "$work/out"
 expect_exit 0 "info (short names)" ctl info
-check "info shows the host's name as its fingerprint" stdout_has "^name:      key(ecdsa-p256 $host_fp)$"
+check "info shows the host's name as its fingerprint" stdout_has "^name:      key(ecdsa-p256:$host_fp)$"
 expect_exit 0 "info --full" ctl --full info
 check "info --full shows the whole name" grep -qxF "name:      $host_name" "$work/out"
 

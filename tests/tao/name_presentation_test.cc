@@ -121,7 +121,7 @@ TEST_F(NamePresentationTest, SameKeySameFingerprintOtherKeyAnother) {
 TEST_F(NamePresentationTest, ShortKeyName) {
   std::string shown = ShortName(*key_);
   EXPECT_EQ(shown,
-            absl::StrCat("key(ecdsa-p256 ", OpenSslFingerprint(spki_), ")"));
+            absl::StrCat("key(ecdsa-p256:", OpenSslFingerprint(spki_), ")"));
   EXPECT_EQ(shown, ShortKeyName(spki_));
   EXPECT_EQ(shown.size(), 66u);
   // A short form is never taken for a name.
