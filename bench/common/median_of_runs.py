@@ -15,7 +15,7 @@ not rows. Each column keeps its harness's meaning:
   - a cell of yes/NO words (the met? column) becomes "K/N" runs that said yes;
   - any other cell keeps its text, and each of its numbers becomes the median
     over the runs of the number at that place ("12.6 us (p99 51.3 us)",
-    "1995 MB/s (525.6 us)", "2.45x"), with as many decimals as the runs had.
+    "1995 MB/s (525.6 us)", "2.45x"), written as the middle run wrote it.
 
 A last column gives the spread (min..max) of the first number of the value
 column. Each run's full output is kept (in --keep DIR, or a temp dir that is
@@ -133,18 +133,27 @@ def median_cell(cells):
         with_numbers = [c for c in cells if first_number(c) is not None]
         if not with_numbers:
             return cells[0]
-        m = statistics.median(first_number(c) for c in with_numbers)
+        m = median_text([NUM.search(c).group(0) for c in with_numbers])
         first = NUM.search(with_numbers[0])
-        return (with_numbers[0][:first.start()] +
-                fmt(m, decimals(first.group(0))) + with_numbers[0][first.end():])
+        return with_numbers[0][:first.start()] + m + with_numbers[0][first.end():]
     numbers = [NUM.findall(c) for c in cells]
     parts = NUM.split(cells[0])
     out = parts[0]
     for i in range(len(numbers[0])):
-        column = [n[i] for n in numbers]
-        places = max(decimals(n) for n in column)
-        out += fmt(statistics.median(float(n) for n in column), places) + parts[i + 1]
+        out += median_text([n[i] for n in numbers]) + parts[i + 1]
     return out
+
+
+def median_text(texts):
+    """The median of numbers written as `texts`, written as the harness wrote
+    it: the middle run's own text for an odd count, else the mean of the two
+    middle ones with as many decimals as they had."""
+    ordered = sorted(texts, key=float)
+    mid = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[mid]
+    lo, hi = ordered[mid - 1], ordered[mid]
+    return fmt((float(lo) + float(hi)) / 2, max(decimals(lo), decimals(hi)))
 
 
 def summarize(runs):
