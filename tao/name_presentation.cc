@@ -159,26 +159,32 @@ std::string ShortName(const Principal& name, size_t max_length) {
 }
 
 std::string ShortenNamesIn(absl::string_view text, size_t max_length) {
+  // The text is untrusted (a statement from a file, a reason quoting a
+  // program's name), so every search is bounded by what a valid name can
+  // hold: a canonical key is always kKeyText long, and no subprincipal is
+  // longer than kMaxSubText (Ext: 4 + 64 + 1 + 1024 + 1). The scan is linear
+  // in the text's length.
+  constexpr size_t kKeyText = sizeof("key(ecdsa-p256:") - 1 + 122 + 1;
+  constexpr size_t kMaxSubText = 1100;
   std::string out;
   size_t copied = 0;  // text[0, copied) is in `out`
   size_t at = text.find(kKeyPrefix);
   while (at != absl::string_view::npos) {
     size_t end = absl::string_view::npos;  // one past the name, if any
-    size_t close = text.find(')', at + kKeyPrefix.size());
-    if (close != absl::string_view::npos &&
-        Principal::Parse(text.substr(at, close + 1 - at)).ok()) {
-      end = close + 1;
+    if (at + kKeyText <= text.size() && text[at + kKeyText - 1] == ')' &&
+        Principal::Parse(text.substr(at, kKeyText)).ok()) {
+      end = at + kKeyText;
       size_t subs = 0;
       // The longest run of valid `.Kind(argument)` after the key.
       while (subs < kMaxSubprincipals && end + 1 < text.size() &&
              text[end] == '.' &&
              absl::ascii_isupper(static_cast<unsigned char>(text[end + 1]))) {
-        size_t sub_close = text.find(')', end + 1);
+        size_t sub_close = text.substr(end + 1, kMaxSubText).find(')');
         if (sub_close == absl::string_view::npos ||
-            !Subprincipal::Parse(text.substr(end + 1, sub_close - end)).ok()) {
+            !Subprincipal::Parse(text.substr(end + 1, sub_close + 1)).ok()) {
           break;
         }
-        end = sub_close + 1;
+        end += 1 + sub_close + 1;
         ++subs;
       }
     }

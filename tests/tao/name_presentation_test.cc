@@ -12,6 +12,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tao/crypto.h"
@@ -274,6 +276,35 @@ TEST_F(NamePresentationTest, ShortenNamesInStopsAtTheNamesEnd) {
   std::string two = absl::StrCat("\"", key_->text(), "\"", program.text());
   EXPECT_EQ(ShortenNamesIn(two),
             absl::StrCat("\"", ShortName(*key_), "\"", ShortName(program)));
+}
+
+TEST_F(NamePresentationTest, ShortenNamesInIsLinearOnHostileText) {
+  // Unclosed prefixes, valid keys followed by unclosed or invalid
+  // subprincipals, and a longest-possible Ext: megabytes of it finish at once
+  // (an unbounded search for ')' from every prefix took minutes).
+  std::string hostile;
+  while (hostile.size() < (8u << 20)) hostile += "key(ecdsa-p256:";
+  std::string mixed;
+  while (mixed.size() < (2u << 20)) {
+    absl::StrAppend(&mixed, key_->text(), ".Ext(a:", std::string(1024, 'v'),
+                    ").A", std::string(2000, 'x'));
+  }
+  absl::Time start = absl::Now();
+  EXPECT_EQ(ShortenNamesIn(hostile), hostile);
+  std::string shortened = ShortenNamesIn(mixed);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_THAT(shortened, StartsWith(ShortKeyName(spki_) + ".Ext(a:vvvv"));
+  EXPECT_LT(shortened.size(), mixed.size());
+}
+
+TEST_F(NamePresentationTest, ShortenNamesInTakesTheLongestSubprincipals) {
+  // The longest Ext (64-character label, 1024-character value) and a
+  // Publisher are part of the name.
+  Principal name = Extend(*key_, Program('\x0c'));
+  name = Extend(name, Sub(Subprincipal::Publisher(*publisher_, "p", 1)));
+  name = Extend(name, Ext(std::string(64, 'l'), std::string(1024, 'v')));
+  EXPECT_EQ(ShortenNamesIn(absl::StrCat("[", name.text(), "]")),
+            absl::StrCat("[", ShortName(name), "]"));
 }
 
 }  // namespace
