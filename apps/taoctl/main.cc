@@ -24,8 +24,9 @@ DEFINE_string(socket, "/run/tao/admin.sock", "The host's admin socket.");
 DEFINE_bool(json, false,
             "Print results as JSON (one object per line) for scripts.");
 DEFINE_bool(full, false,
-            "Print whole names (their canonical text) in tables, reasons and "
-            "events, instead of the short form of docs/names.md.");
+            "Print whole names (their canonical text) in tables, events and "
+            "messages, instead of the short form of docs/names.md (a denial "
+            "reason comes from the domain with its names already short).");
 DEFINE_int64(
     timeout_ms, 0,
     "Deadline for the call in milliseconds (0: none for wait, logs -f and "
