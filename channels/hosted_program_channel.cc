@@ -20,6 +20,7 @@
 #include "channels/tao_rpc.pb.h"
 #include "channels/wire_format.h"
 #include "glog/logging.h"
+#include "tao/name_presentation.h"
 #include "tao/status_macros.h"
 
 namespace tao {
@@ -405,7 +406,7 @@ absl::StatusOr<ChildInfo> HostedProgramChannel::Launch(
               << c.confinement.uid.value_or(0)
               << (c.confinement.dynamic_uid ? " dynamic" : "") << ", cgroup "
               << (c.confinement.cgroup.empty() ? "none" : c.confinement.cgroup)
-              << ") as " << c.name.text();
+              << ") as " << ShortName(c.name);
     info = InfoOf(c);
     children_.emplace(c.id, std::move(child));
   }

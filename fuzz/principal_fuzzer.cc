@@ -1,9 +1,12 @@
 // Principal names: parsing never crashes, and whatever parses prints back to
-// the same text (the canonical form) and parses again to an equal name.
+// the same text (the canonical form) and parses again to an equal name. The
+// presentation for people (tao/name_presentation.h) never crashes either,
+// keeps its bound and the key's short form, and shortening is idempotent.
 #include <cstdint>
 #include <cstdlib>
 
 #include "fuzz/fuzz_support.h"
+#include "tao/name_presentation.h"
 #include "tao/principal.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -15,7 +18,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto again = tao::Principal::Parse(name->text());
     if (!again.ok() || *again != *name) std::abort();
     if (!name->IsSelfOrSubprincipalOf(name->RootKey())) std::abort();
+    std::string shown = tao::ShortName(*name);
+    if (shown.size() > tao::kShortNameMaxLength) std::abort();
+    if (shown.rfind(tao::ShortKeyName(name->key_spki()), 0) != 0) std::abort();
+    if (tao::ShortenNamesIn(text) != shown) std::abort();
   }
+  std::string shortened = tao::ShortenNamesIn(text);
+  if (tao::ShortenNamesIn(shortened) != shortened) std::abort();
   auto sub = tao::Subprincipal::Parse(text);
   if (sub.ok()) {
     auto again = tao::Subprincipal::Parse(sub->ToString());

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "seal_policy/evaluator.h"
+#include "tao/name_presentation.h"
 #include "tao_domain/policy_io.h"
 
 namespace tao {
@@ -74,8 +75,7 @@ std::optional<std::string> CompiledDomainPolicy::Match(
       return std::nullopt;
     case Matcher::kMeasurement:
       if (mi >= 0 && subs[mi].argument() == m.measurement()) {
-        return absl::StrCat("measurement ", m.measurement().substr(0, 19),
-                            "...");
+        return absl::StrCat("measurement ", m.measurement());
       }
       return std::nullopt;
     case Matcher::kSigner: {
@@ -213,7 +213,7 @@ Decision CompiledDomainPolicy::DecideImpl(const Caller& caller,
   }
   std::string reason =
       absl::StrCat("domain '", policy.domain_name(), "': no rule grants ", what,
-                   " to ", ShortName(caller.Describe()));
+                   " to ", ShortenNamesIn(caller.Describe()));
   if (near_misses.empty()) {
     absl::StrAppend(&reason, "; no rule grants ", operation, " at all");
   } else {

@@ -16,6 +16,7 @@
 #include "tao/clock.h"
 #include "tao/crypto.h"
 #include "tao/file_util.h"
+#include "tao/name_presentation.h"
 #include "tao/principal.h"
 
 DEFINE_string(root, "",
@@ -25,6 +26,9 @@ DEFINE_string(root, "",
 DEFINE_string(at, "",
               "Verify as of this time (RFC 3339, e.g. 2026-01-02T03:04:05Z) "
               "instead of now.");
+DEFINE_bool(full, false,
+            "show: print whole names (their canonical text) instead of the "
+            "short form of docs/names.md.");
 
 namespace tao {
 namespace {
@@ -33,7 +37,7 @@ constexpr absl::string_view kUsage = R"usage(verify and show Tao attestations.
 
 Usage:
   tao-attest verify --root=ROOT_FILE[,ROOT_FILE...] [--at=TIME] ATTESTATION
-  tao-attest show ATTESTATION
+  tao-attest show [--full] ATTESTATION
 
 ATTESTATION is a file holding a serialized tao.Attestation, or - for stdin.
 
@@ -44,7 +48,10 @@ validity window. It prints the verified statement, or the reason it fails:
 malformed, bad-signature, untrusted-signer, speaker-not-signer,
 bad-delegation, expired, not-yet-valid, chain-too-deep.
 
-show prints the statement and every link of the chain without verifying.
+show prints the statement and every link of the chain without verifying,
+for people: names short (a key as its fingerprint, key(ecdsa-p256:SHA256:..),
+the last measurement whole; see docs/names.md), or whole with --full. verify
+prints whole names: its output is the verified statement itself.
 
 Exit codes: 0 verified (or shown), 1 rejected, 2 usage error, 3 other failure.)usage";
 
@@ -89,13 +96,18 @@ std::string TimeText(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
+// A message that holds names, as show prints it.
+std::string Names(absl::string_view text) {
+  return FLAGS_full ? std::string(text) : ShortenNamesIn(text);
+}
+
 void ShowLink(const Attestation& attestation, int depth) {
   std::string indent(static_cast<size_t>(2 * depth), ' ');
   std::cout << indent << (depth == 0 ? "attestation" : "delegation") << ":\n";
   Statement statement;
   if (statement.ParseFromString(attestation.serialized_statement())) {
-    std::cout << indent << "  statement: " << DescribeStatement(statement)
-              << "\n";
+    std::cout << indent
+              << "  statement: " << Names(DescribeStatement(statement)) << "\n";
   } else {
     std::cout << indent << "  statement: (unparsable, "
               << attestation.serialized_statement().size() << " bytes)\n";
@@ -103,7 +115,8 @@ void ShowLink(const Attestation& attestation, int depth) {
   auto signer = VerifyingKey::FromSpki(attestation.signer_key());
   std::cout << indent << "  signer: "
             << (signer.ok()
-                    ? Principal::ForKey(*signer).text()
+                    ? (FLAGS_full ? Principal::ForKey(*signer).text()
+                                  : ShortKeyName(signer->spki()))
                     : absl::StrCat("(invalid key: ", signer.status().message(),
                                    ")"))
             << "\n";

@@ -18,10 +18,15 @@
 #include "admin/admin.grpc.pb.h"
 #include "apps/common/cli.h"
 #include "grpcpp/grpcpp.h"
+#include "tao/name_presentation.h"
 
 DEFINE_string(socket, "/run/tao/admin.sock", "The host's admin socket.");
 DEFINE_bool(json, false,
             "Print results as JSON (one object per line) for scripts.");
+DEFINE_bool(full, false,
+            "Print whole names (their canonical text) in tables, events and "
+            "messages, instead of the short form of docs/names.md (a denial "
+            "reason comes from the domain with its names already short).");
 DEFINE_int64(
     timeout_ms, 0,
     "Deadline for the call in milliseconds (0: none for wait, logs -f and "
@@ -51,7 +56,11 @@ constexpr absl::string_view kUsage =
     R"usage(drive a running taohost over its admin socket.
 
 Usage:
-  taoctl [--socket=PATH] [--json] COMMAND [ARGS]
+  taoctl [--socket=PATH] [--json] [--full] COMMAND [ARGS]
+
+Names are shown short: the key as its fingerprint, key(ecdsa-p256:SHA256:..),
+the last measurement whole and other digests cut (see docs/names.md). --full
+and --json show whole names; `name` always prints the whole name.
 
 Commands:
   start PATH [ARGS...]   measure, authorize and start a program; prints its id
@@ -66,7 +75,7 @@ Commands:
   wait ID                block until the program exits; prints its exit status
   logs ID [-f]           the program's stdout and stderr (-f: follow)
   events                 stream started/exited/denied/restarted/policy-reloaded
-  name                   the host's Tao name
+  name                   the host's Tao name, whole (for scripts and policies)
   info                   version, uptime, factories and channel kinds, counts
   reload                 reload the domain policy (a bad one leaves the old)
   shutdown               stop every program and the host
@@ -101,11 +110,17 @@ int ExitCodeFor(grpc::StatusCode code) {
   }
 }
 
+// `text` (a name, or a message that holds names) as people read it: short,
+// unless --full.
+std::string Names(absl::string_view text) {
+  return FLAGS_full ? std::string(text) : ShortenNamesIn(text);
+}
+
 int Fail(const grpc::Status& status) {
   std::cerr << "taoctl: "
             << absl::StatusCodeToString(
                    static_cast<absl::StatusCode>(status.error_code()))
-            << ": " << status.error_message() << "\n";
+            << ": " << Names(status.error_message()) << "\n";
   if (status.error_code() == grpc::UNAVAILABLE) {
     std::cerr << "taoctl: is taohost running, and is " << FLAGS_socket
               << " its admin socket?\n";
@@ -132,12 +147,6 @@ void PrintJson(const google::protobuf::Message& message) {
   std::cout << json << "\n";
 }
 
-std::string Shorten(const std::string& name, size_t width) {
-  if (name.size() <= width) return name;
-  return absl::StrCat(name.substr(0, 18), "...",
-                      name.substr(name.size() - (width - 21)));
-}
-
 void PrintProgram(const admin::HostedProgram& p) {
   if (FLAGS_json) return PrintJson(p);
   std::cout << "id:       " << p.id() << "\n"
@@ -145,7 +154,7 @@ void PrintProgram(const admin::HostedProgram& p) {
             << (p.exited() ? " (" + p.exit_status() + ")" : "") << "\n"
             << "pid:      " << p.pid() << "\n"
             << "path:     " << p.path() << "\n"
-            << "name:     " << p.name() << "\n"
+            << "name:     " << Names(p.name()) << "\n"
             << "started:  "
             << absl::FormatTime("%Y-%m-%d %H:%M:%S",
                                 absl::FromUnixMillis(p.start_time_unix_ms()),
@@ -288,7 +297,7 @@ int Run(const std::vector<std::string>& args) {
       std::cout << absl::StrFormat(
           "%-6d %-9s %-8d %-14s %-7d %-8s %s\n", p.id(), p.state(), p.pid(),
           p.exited() ? p.exit_status() : "-", p.calls(), p.restart(), p.path());
-      std::cout << absl::StrFormat("%-6s %s\n", "", Shorten(p.name(), 110));
+      std::cout << absl::StrFormat("%-6s %s\n", "", Names(p.name()));
     }
     return 0;
   }
@@ -323,7 +332,7 @@ int Run(const std::vector<std::string>& args) {
                   << (event.previous_id()
                           ? absl::StrCat(" (after ", event.previous_id(), ")")
                           : "")
-                  << " " << event.detail() << "\n";
+                  << " " << Names(event.detail()) << "\n";
       }
       std::cout.flush();
     }
@@ -357,7 +366,7 @@ int Run(const std::vector<std::string>& args) {
               << "uptime:    "
               << absl::FormatDuration(absl::Milliseconds(response.uptime_ms()))
               << "\n"
-              << "name:      " << response.tao_name() << "\n"
+              << "name:      " << Names(response.tao_name()) << "\n"
               << "domain:    " << response.domain_name() << "\n"
               << "programs:  " << response.running() << " running, "
               << response.known() << " known\n";

@@ -29,6 +29,7 @@
 #include "channels/hosted_program_channel.h"
 #include "program_factory/process_factory.h"
 #include "tao/file_util.h"
+#include "tao/name_presentation.h"
 #include "tao/soft_tao.h"
 #include "tao_domain/audit_log.h"
 #include "tao_domain/tao_domain.h"
@@ -178,7 +179,7 @@ int Run(const TaohostConfig& config) {
     return kExitFailure;
   }
   const TaoHost& host = (*soft_tao)->host();
-  LOG(INFO) << "host name: " << host.name().text();
+  LOG(INFO) << "host name: " << ShortName(host.name());
 
   auto policy_key = LoadPinnedPolicyKey(config.policy_key_file());
   if (!policy_key.ok()) {

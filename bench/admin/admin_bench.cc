@@ -59,7 +59,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "admin/admin.grpc.pb.h"
+#include "bench/common/bench_flags.h"
+#include "bench/common/bench_process.h"
 #include "bench/common/bench_util.h"
+#include "gflags/gflags.h"
 #include "grpcpp/create_channel_posix.h"
 #include "grpcpp/grpcpp.h"
 #include "tao/crypto.h"
@@ -70,35 +73,48 @@
 
 extern char** environ;
 
+// Flags (gflags accepts each with dashes too: --list-calls, --rtt-calls,
+// --shutdown-probe, --disk-dir, --tmpfs-dir, --runtime-dir, as before).
+DEFINE_bool(quick, false,
+            "200 starts per phase, 20 list calls per row, fewer baseline "
+            "iterations.");
+DEFINE_int32(n, 1000,
+             "Starts per start phase, and the children of the last list row.");
+DEFINE_int32(threads, 4, "Client threads in the concurrent start phase.");
+DEFINE_int32(list_calls, 50, "Calls per list row.");
+DEFINE_int32(rtt_calls, 500, "GetTaoName calls on a warm connection.");
+DEFINE_int32(shutdown_probe, 0,
+             "K > 0: only start taohost K times and time its exit after "
+             "Shutdown.");
+DEFINE_string(audit, "both", "Where the audit log is: disk, tmpfs or both.");
+DEFINE_string(disk_dir, "", "The disk directory (default $TMPDIR, else /tmp).");
+DEFINE_string(tmpfs_dir, "/dev/shm", "The tmpfs directory.");
+DEFINE_string(runtime_dir, "",
+              "Where the hosts' runtime dirs go (default: the disk "
+              "directory).");
+DEFINE_string(taohost, TAO_ADMIN_BENCH_TAOHOST, "The taohost binary.");
+DEFINE_string(idle, TAO_ADMIN_BENCH_IDLE, "The idle hosted program.");
+DEFINE_bool(keep, false,
+            "Keep the temp directories (taohost logs, audit logs, domain).");
+
 namespace {
 
 namespace admin = tao::admin;
 using tao::bench::Check;
 using tao::bench::ClockNs;
 using tao::bench::Die;
+using tao::bench::Dist;
+using tao::bench::HighFd;
 using tao::bench::LoadMeter;
+using tao::bench::Median;
 using tao::bench::MonoNs;
+using tao::bench::RaiseNofile;
 using tao::bench::ReadFile;
+using tao::bench::RemoveAll;
+using tao::bench::StatusField;
+using tao::bench::WaitPid;
 
 // ---- Small utilities --------------------------------------------------------
-
-// Sorted copy; the median is the middle element, the p99 the element at
-// ceil(0.99 n) - 1 (of 50 samples: the largest).
-struct Dist {
-  std::vector<int64_t> v;
-  explicit Dist(std::vector<int64_t> samples) : v(std::move(samples)) {
-    std::sort(v.begin(), v.end());
-  }
-  int64_t median() const { return v.empty() ? 0 : v[v.size() / 2]; }
-  int64_t p99() const {
-    if (v.empty()) return 0;
-    size_t i = static_cast<size_t>(std::ceil(0.99 * v.size()));
-    return v[std::min(v.size(), std::max<size_t>(i, 1)) - 1];
-  }
-  size_t n() const { return v.size(); }
-};
-
-int64_t MedianOf(std::vector<int64_t> v) { return Dist(std::move(v)).median(); }
 
 std::string Ms(double ns) {
   double ms = ns / 1e6;
@@ -115,22 +131,6 @@ std::string X(double ratio) {
   if (!std::isfinite(ratio) || ratio <= 0) return "-";
   return ratio >= 100 ? absl::StrFormat("%.0fx", ratio)
                       : absl::StrFormat("%.2fx", ratio);
-}
-
-// /proc/<pid>/status field in KiB (VmRSS, VmHWM, VmPTE) or a count (Threads).
-int64_t StatusField(pid_t pid, const char* field) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  const std::string prefix = absl::StrCat(field, ":");
-  while (std::getline(in, line)) {
-    if (!absl::StartsWith(line, prefix)) continue;
-    std::string rest = line.substr(prefix.size());
-    absl::string_view digits = absl::StripAsciiWhitespace(rest);
-    digits = digits.substr(0, digits.find(' '));
-    int64_t v = 0;
-    if (absl::SimpleAtoi(digits, &v)) return v;
-  }
-  return -1;
 }
 
 // utime + stime of every thread of `pid`, living and exited, in ns (the
@@ -263,19 +263,7 @@ std::string FsType(const std::string& dir) {
 bool IsTmpfs(const std::string& dir) { return FsType(dir) == "tmpfs"; }
 
 std::string MakeTempDir(const std::string& base) {
-  std::string tmpl = absl::StrCat(base, "/tao_admin_bench.XXXXXX");
-  if (mkdtemp(tmpl.data()) == nullptr) {
-    Die(absl::StrCat("mkdtemp in ", base, ": ", strerror(errno)));
-  }
-  // Hosted programs run as dynamic uids of their own and write their
-  // results here: sticky and world-writable, like /tmp.
-  chmod(tmpl.c_str(), 01777);
-  return tmpl;
-}
-
-void RemoveAll(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
+  return tao::bench::MakeTempDir(base, "tao_admin_bench");
 }
 
 // ---- Processes --------------------------------------------------------------
@@ -285,48 +273,10 @@ void RemoveAll(const std::string& path) {
 pid_t Spawn(const std::string& path, const std::vector<std::string>& args,
             const std::vector<std::pair<int, int>>& remap,
             const std::string& out = "") {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  for (const auto& [from, to] : remap)
-    posix_spawn_file_actions_adddup2(&actions, from, to);
-  const bool stdout_remapped = std::any_of(
-      remap.begin(), remap.end(), [](const auto& r) { return r.second == 1; });
-  const std::string sink = out.empty() ? "/dev/null" : out;
-  if (!stdout_remapped) {
-    posix_spawn_file_actions_addopen(&actions, 1, sink.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-  }
-  posix_spawn_file_actions_addopen(&actions, 2, sink.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  std::vector<char*> argv;
-  for (const std::string& a : args)
-    argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc =
-      posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) Die(absl::StrCat("posix_spawn ", path, ": ", strerror(rc)));
-  return pid;
-}
-
-// Moves `fd` to a number >= 10, close-on-exec, so that it never is one of
-// the child's targets (a dup2 onto itself would keep FD_CLOEXEC).
-int HighFd(int fd) {
-  if (fd < 0) Die(absl::StrCat("descriptor: ", strerror(errno)));
-  int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-  if (high < 0) Die("F_DUPFD_CLOEXEC failed");
-  close(fd);
-  return high;
-}
-
-int WaitPid(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR)
-      Die(absl::StrCat("waitpid ", pid, ": ", strerror(errno)));
-  }
-  return status;
+  tao::bench::SpawnOptions options;
+  if (!out.empty()) options.output = out;
+  options.stderr_too = true;
+  return tao::bench::Spawn(path, args, remap, options);
 }
 
 std::string DescribeStatus(int status) {
@@ -373,64 +323,43 @@ struct Settings {
   std::string runtime_base;
 };
 
-void Usage() {
-  std::fprintf(
-      stderr,
-      "usage: tao_admin_bench [--quick] [--n=N] [--threads=T] "
-      "[--list-calls=K]\n"
-      "         [--rtt-calls=R] [--audit=disk|tmpfs|both] [--disk-dir=DIR]\n"
-      "         [--tmpfs-dir=DIR] [--runtime-dir=DIR] [--taohost=PATH] "
-      "[--idle=PATH]\n"
-      "         [--keep] [--shutdown-probe=K]\n"
-      "See bench/admin/README.md.\n");
-}
-
 Settings ParseArgs(int argc, char** argv) {
+  tao::bench::ParseBenchFlags(
+      "the admin API of a real taohost, end to end.\n"
+      "Usage: tao_admin_bench [flags]; see bench/admin/README.md.",
+      "bench/admin/", &argc, &argv);
   Settings s;
   const char* tmpdir = getenv("TMPDIR");
   s.disk_base = tmpdir != nullptr && *tmpdir ? tmpdir : "/tmp";
-  auto int_flag = [](absl::string_view arg, absl::string_view name, int* out) {
-    if (!absl::ConsumePrefix(&arg, name)) return false;
-    if (!absl::SimpleAtoi(arg, out) || *out < 0)
-      Die(absl::StrCat("bad value in ", name, arg));
-    return true;
-  };
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view a = argv[i];
-    if (a == "--quick") {
-      s.n = 200;
-      s.list_calls = 20;
-      s.rtt_calls = 100;
-      s.bare_calls = 500;
-      s.fresh_calls = 20;
-      s.spawns = 200;
-      s.syncs = 50;
-    } else if (a == "--keep") {
-      s.keep = true;
-    } else if (int_flag(a, "--n=", &s.n) ||
-               int_flag(a, "--threads=", &s.threads) ||
-               int_flag(a, "--list-calls=", &s.list_calls) ||
-               int_flag(a, "--rtt-calls=", &s.rtt_calls) ||
-               int_flag(a, "--shutdown-probe=", &s.shutdown_probe)) {
-    } else if (absl::ConsumePrefix(&a, "--audit=")) {
-      s.disk = a == "disk" || a == "both";
-      s.tmpfs = a == "tmpfs" || a == "both";
-      if (!s.disk && !s.tmpfs) Die("--audit= takes disk, tmpfs or both");
-    } else if (absl::ConsumePrefix(&a, "--disk-dir=")) {
-      s.disk_base = std::string(a);
-    } else if (absl::ConsumePrefix(&a, "--tmpfs-dir=")) {
-      s.tmpfs_base = std::string(a);
-    } else if (absl::ConsumePrefix(&a, "--runtime-dir=")) {
-      s.runtime_base = std::string(a);
-    } else if (absl::ConsumePrefix(&a, "--taohost=")) {
-      s.taohost = std::string(a);
-    } else if (absl::ConsumePrefix(&a, "--idle=")) {
-      s.idle = std::string(a);
-    } else {
-      Usage();
-      std::exit(a == "--help" || a == "-h" ? 0 : 2);
-    }
+  if (FLAGS_quick) {
+    s.n = 200;
+    s.list_calls = 20;
+    s.rtt_calls = 100;
+    s.bare_calls = 500;
+    s.fresh_calls = 20;
+    s.spawns = 200;
+    s.syncs = 50;
   }
+  s.keep = FLAGS_keep;
+  // Given explicitly, these win over --quick, wherever they stand.
+  auto int_flag = [](const char* name, int32_t value, int* out) {
+    if (!tao::bench::FlagWasSet(name)) return;
+    if (value < 0) Die(absl::StrCat("bad value in --", name, "=", value));
+    *out = value;
+  };
+  int_flag("n", FLAGS_n, &s.n);
+  int_flag("threads", FLAGS_threads, &s.threads);
+  int_flag("list_calls", FLAGS_list_calls, &s.list_calls);
+  int_flag("rtt_calls", FLAGS_rtt_calls, &s.rtt_calls);
+  int_flag("shutdown_probe", FLAGS_shutdown_probe, &s.shutdown_probe);
+  s.disk = FLAGS_audit == "disk" || FLAGS_audit == "both";
+  s.tmpfs = FLAGS_audit == "tmpfs" || FLAGS_audit == "both";
+  if (!s.disk && !s.tmpfs) Die("--audit= takes disk, tmpfs or both");
+  if (tao::bench::FlagWasSet("disk_dir")) s.disk_base = FLAGS_disk_dir;
+  s.tmpfs_base = FLAGS_tmpfs_dir;
+  s.runtime_base = FLAGS_runtime_dir;
+  s.taohost = FLAGS_taohost;
+  s.idle = FLAGS_idle;
   if (s.n < 1 || s.threads < 1 || s.list_calls < 1 || s.rtt_calls < 1) {
     Die("--n, --threads, --list-calls and --rtt-calls must be at least 1");
   }
@@ -625,7 +554,10 @@ Host StartHost(const Settings& s, const std::string& root,
   const std::string config = absl::StrCat(root, "/taohost-", tag, ".conf");
   // Only the audit trail's place is set here; the flags give the rest.
   Check(tao::WriteFileAtomically(
-            config, absl::StrCat("audit_log: \"", audit_path, "\"\n"), 0644),
+            config,
+            absl::StrCat("audit_log: \"", audit_path, "\"\nstate_dir: \"", root,
+                         "/state-", tag, "\"\n"),
+            0644),
         "write the taohost config");
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) Die("pipe2");
@@ -1074,20 +1006,14 @@ int main(int argc, char** argv) {
          1);
 
   // The host keeps ~5 descriptors per child; it inherits our limit.
-  struct rlimit nofile;
-  getrlimit(RLIMIT_NOFILE, &nofile);
   const rlim_t want = static_cast<rlim_t>(s.n) * 6 + 1024;
-  if (nofile.rlim_cur < want) {
-    nofile.rlim_cur = std::min(want, nofile.rlim_max);
-    setrlimit(RLIMIT_NOFILE, &nofile);
-    getrlimit(RLIMIT_NOFILE, &nofile);
-  }
-  if (nofile.rlim_cur < want) {
+  const rlim_t nofile = RaiseNofile(want);
+  if (nofile < want) {
     std::fprintf(
         stderr,
         "tao_admin_bench: WARNING: RLIMIT_NOFILE is %llu (hard limit), "
         "%d children may need %llu\n",
-        static_cast<unsigned long long>(nofile.rlim_cur), s.n,
+        static_cast<unsigned long long>(nofile), s.n,
         static_cast<unsigned long long>(want));
   }
 
@@ -1176,7 +1102,7 @@ int main(int argc, char** argv) {
   for (const Placement& p : placements) (p.label == "disk" ? disk : tmpfs) = &p;
   const double fdatasync_gap_ns =
       disk && tmpfs
-          ? static_cast<double>(MedianOf(disk->rtt0) - MedianOf(tmpfs->rtt0))
+          ? static_cast<double>(Median(disk->rtt0) - Median(tmpfs->rtt0))
           : -1;
 
   std::printf(
@@ -1205,7 +1131,7 @@ int main(int argc, char** argv) {
       s.n, s.threads, s.list_calls, s.rtt_calls);
   std::printf("CPU affinity: %s; nice %d; RLIMIT_NOFILE %llu\n",
               AffinityText().c_str(), getpriority(PRIO_PROCESS, 0),
-              static_cast<unsigned long long>(nofile.rlim_cur));
+              static_cast<unsigned long long>(nofile));
   std::printf(
       "baselines: posix_spawn+exit+waitpid of the idle program %s (p99 %s), "
       "%.0f /s; fork+execve+exit+waitpid %s; %ld live idle children: spawned "
@@ -1244,9 +1170,9 @@ int main(int argc, char** argv) {
     }
     // First and last tenth of the serial starts: what grows with the children.
     const size_t tenth = std::max<size_t>(1, p.serial.ns.size() / 10);
-    const int64_t first = MedianOf(
+    const int64_t first = Median(
         std::vector<int64_t>(p.serial.ns.begin(), p.serial.ns.begin() + tenth));
-    const int64_t last = MedianOf(
+    const int64_t last = Median(
         std::vector<int64_t>(p.serial.ns.end() - tenth, p.serial.ns.end()));
 
     rows.push_back({"start rate, 1 client" + tag,
@@ -1286,8 +1212,8 @@ int main(int argc, char** argv) {
              "is the API "
              "floor",
              Ms(first), Ms(last), Ms(p.serial.host_cpu_ns / n),
-             Ms(p.serial.host_wait_ns / n), Ms(MedianOf(p.serial.child_cpu_ns)),
-             Ms(MedianOf(p.serial.child_wait_ns)), p.stats_n.rss_kb / 1024.0,
+             Ms(p.serial.host_wait_ns / n), Ms(Median(p.serial.child_cpu_ns)),
+             Ms(Median(p.serial.child_wait_ns)), p.stats_n.rss_kb / 1024.0,
              static_cast<long>(p.stats_n.pte_kb), fds_per_child,
              Ms(fork_d.median()), Ms(rtt0.median()))});
     rows.push_back({absl::StrFormat("start rate, %d clients", s.threads) + tag,
@@ -1317,8 +1243,8 @@ int main(int argc, char** argv) {
                          "run-queue wait %s; the child's CPU %s and run-queue "
                          "wait %s (medians)",
                          Ms(p.concurrent.host_wait_ns / n),
-                         Ms(MedianOf(p.concurrent.child_cpu_ns)),
-                         Ms(MedianOf(p.concurrent.child_wait_ns)))});
+                         Ms(Median(p.concurrent.child_cpu_ns)),
+                         Ms(Median(p.concurrent.child_wait_ns)))});
     auto list_row = [&](const std::string& what, const ListSample& l) {
       if (l.ns.empty()) return;
       const Dist d(l.ns);

@@ -61,8 +61,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "bench/common/bench_flags.h"
+#include "bench/common/bench_process.h"
 #include "bench/common/bench_util.h"
 #include "channels/hosted_program_channel.h"
+#include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "program_factory/process_factory.h"
 #include "tao/clock.h"
@@ -76,7 +79,36 @@
 #include "tao_domain/policy_io.h"
 #include "tao_domain/tao_domain.h"
 
-extern char** environ;
+// Flags (gflags accepts each with dashes too: --no-storm, --big-client,
+// --child-env, --loop-nice, --loop-sched, --iterations-1mib, as before).
+DEFINE_bool(quick, false,
+            "Fewer iterations (2,000 small calls, 30 of 1 MiB, 8 launches) and "
+            "a storm of 100 children x 20 Seals.");
+DEFINE_bool(no_storm, false, "Skip the storm.");
+DEFINE_int32(children, 1000, "Storm: the number of children.");
+DEFINE_int32(seals, 50, "Storm: Seals per child.");
+DEFINE_int32(cpu, -1,
+             "The CPU of the pinned phase (-1: the last in the harness's "
+             "affinity mask).");
+DEFINE_string(client, TAO_BENCH_CLIENT, "The hosted client binary.");
+DEFINE_string(big_client, TAO_BENCH_CLIENT_BIG,
+              "The ~10 MB client binary of the launch rows.");
+DEFINE_string(only, "",
+              "Comma-separated row keys to run (raw32 raw1m raw1m_bigpipe "
+              "name random32 seal32 unseal32 seal1m unseal1m attest "
+              "seal32_socket seal32_audit launch denied storm), plus unpinned "
+              "or pinned for one phase; empty: all.");
+DEFINE_string(child_env, "",
+              "NAME=VALUE for the hosted clients' environment; may be given "
+              "more than once.");
+DEFINE_int32(loop_nice, 0, "Storm: renice the loop's threads (needs root).");
+DEFINE_string(loop_sched, "",
+              "Storm: fifo (SCHED_FIFO loop threads) or split (loop threads "
+              "on the last CPU, children on the others).");
+DEFINE_int64(iterations, 20000, "Iterations of the small rows.");
+DEFINE_int64(iterations_1mib, 300, "Iterations of the 1 MiB rows.");
+DEFINE_string(phase, "", "Internal: storm runs the storm host process.");
+DEFINE_string(out, "", "Internal: the storm process's result file.");
 
 namespace {
 
@@ -86,9 +118,17 @@ using tao::HostedProgramChannel;
 using tao::bench::Check;
 using tao::bench::ClockNs;
 using tao::bench::Die;
+using tao::bench::HighFd;
 using tao::bench::LoadMeter;
+using tao::bench::MakeTempDir;
+using tao::bench::Median;
 using tao::bench::MonoNs;
+using tao::bench::RaiseNofile;
 using tao::bench::ReadFile;
+using tao::bench::RemoveAll;
+using tao::bench::Spawn;
+using tao::bench::StatusField;
+using tao::bench::WaitPid;
 
 // ---- Small utilities --------------------------------------------------------
 
@@ -111,34 +151,8 @@ int64_t KvInt(const std::map<std::string, std::string>& kv,
   return v;
 }
 
-int64_t Median(std::vector<int64_t> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-double MedianD(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 // "VmHWM" or "VmRSS" of this process, in KiB.
-int64_t StatusKb(const char* field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (absl::StartsWith(line, field) && line.size() > strlen(field) &&
-        line[strlen(field)] == ':') {
-      int64_t kb = 0;
-      std::string rest = line.substr(strlen(field) + 1);
-      absl::string_view digits = absl::StripAsciiWhitespace(rest);
-      digits = digits.substr(0, digits.find(' '));
-      if (absl::SimpleAtoi(digits, &kb)) return kb;
-    }
-  }
-  return -1;
-}
+int64_t StatusKb(const char* field) { return StatusField(getpid(), field); }
 
 std::set<pid_t> TaskIds() {
   std::set<pid_t> ids;
@@ -201,18 +215,10 @@ class TempDir {
  public:
   TempDir() {
     const char* base = getenv("TMPDIR");
-    std::string tmpl = absl::StrCat(base != nullptr && *base ? base : "/tmp",
-                                    "/tao_loop_bench.XXXXXX");
-    if (mkdtemp(tmpl.data()) == nullptr) Die("mkdtemp failed");
-    // Hosted programs run as dynamic uids of their own and write their
-    // results here: sticky and world-writable, like /tmp.
-    chmod(tmpl.c_str(), 01777);
-    path_ = tmpl;
+    path_ =
+        MakeTempDir(base != nullptr && *base ? base : "/tmp", "tao_loop_bench");
   }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
+  ~TempDir() { RemoveAll(path_); }
   std::string Join(const std::string& name) const {
     return absl::StrCat(path_, "/", name);
   }
@@ -221,47 +227,6 @@ class TempDir {
  private:
   std::string path_;
 };
-
-// Moves `fd` to a number >= 10 (so it never collides with the child's 3 and
-// 4), close-on-exec.
-int HighFd(int fd) {
-  int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-  if (high < 0) Die("F_DUPFD_CLOEXEC failed");
-  close(fd);
-  return high;
-}
-
-// posix_spawn(p) with `remap` (parent fd -> child fd) and stdout/stderr of
-// the child going to /dev/null unless keep_output. Returns the pid.
-pid_t Spawn(const std::string& path, const std::vector<std::string>& args,
-            const std::vector<std::pair<int, int>>& remap,
-            bool search_path = false) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  for (const auto& [from, to] : remap)
-    posix_spawn_file_actions_adddup2(&actions, from, to);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> argv;
-  for (const std::string& a : args)
-    argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = search_path ? posix_spawnp(&pid, path.c_str(), &actions, nullptr,
-                                      argv.data(), environ)
-                       : posix_spawn(&pid, path.c_str(), &actions, nullptr,
-                                     argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) Die(absl::StrCat("posix_spawn ", path, ": ", strerror(rc)));
-  return pid;
-}
-
-int WaitPid(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) Die("waitpid failed");
-  }
-  return status;
-}
 
 void WriteFull(int fd, const char* p, size_t n) {
   while (n > 0) {
@@ -619,7 +584,7 @@ double MedianUs(int batches, int per_batch, F&& f) {
     for (int i = 0; i < per_batch; ++i) f();
     us.push_back((MonoNs() - t0) / 1e3 / per_batch);
   }
-  return MedianD(us);
+  return Median(us);
 }
 
 HostWork MeasureHostWork(Host& h, bool quick) {
@@ -721,8 +686,8 @@ MeasureSteps MeasureMeasurement(const std::string& path, int rounds) {
     close(memfd);
     close(file);
   }
-  return MeasureSteps{MedianD(copy), MedianD(mmap_hash), MedianD(populate_hash),
-                      MedianD(fused)};
+  return MeasureSteps{Median(copy), Median(mmap_hash), Median(populate_hash),
+                      Median(fused)};
 }
 
 // ---- The table --------------------------------------------------------------
@@ -966,14 +931,6 @@ void AddPhaseRows(const PhaseResult& p, const HostWork& w,
 
 // ---- The storm (phase 7), in a fresh host process ---------------------------
 
-void RaiseNofile(rlim_t want) {
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
-  if (rl.rlim_cur >= want) return;
-  rl.rlim_cur = std::min(want, rl.rlim_max);
-  setrlimit(RLIMIT_NOFILE, &rl);
-}
-
 int RunStormPhase(const Settings& s, const std::string& out) {
   RaiseNofile(static_cast<rlim_t>(s.children) * 8 + 256);
   TempDir dir;
@@ -1203,69 +1160,38 @@ int Main(int argc, char** argv) {
   // As taohost does (apps/taohost/main.cc): no lock-order bookkeeping on
   // every acquisition in the host.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  const std::vector<std::string> child_env =
+      tao::bench::RepeatedFlag(argc, argv, "child_env");
+  tao::bench::ParseBenchFlags(
+      "the listen loop with real hosted processes, against "
+      "raw pipes.\nUsage: tao_loop_bench [flags]; see bench/e2e/README.md.",
+      "bench/e2e/", &argc, &argv);
+  auto non_negative = [](int64_t v, const char* flag) {
+    if (v < 0) Die(absl::StrCat("bad number in --", flag, "=", v));
+    return v;
+  };
   Settings s;
-  std::string phase, out;
-  bool children_set = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const char* flag) -> std::optional<std::string> {
-      std::string prefix = absl::StrCat(flag, "=");
-      if (absl::StartsWith(a, prefix)) return a.substr(prefix.size());
-      return std::nullopt;
-    };
-    auto number = [&](const std::string& v) {
-      int64_t n = 0;
-      if (!absl::SimpleAtoi(v, &n) || n < 0)
-        Die(absl::StrCat("bad number in ", a));
-      return n;
-    };
-    if (a == "--quick") {
-      s.quick = true;
-    } else if (a == "--no-storm") {
-      s.storm = false;
-    } else if (auto v = value("--children")) {
-      s.children = static_cast<int>(number(*v));
-      children_set = true;
-    } else if (auto v = value("--seals")) {
-      s.storm_seals = static_cast<int>(number(*v));
-    } else if (auto v = value("--cpu")) {
-      s.cpu = static_cast<int>(number(*v));
-    } else if (auto v = value("--client")) {
-      s.client = *v;
-    } else if (auto v = value("--big-client")) {
-      s.big_client = *v;
-    } else if (auto v = value("--phase")) {
-      phase = *v;
-    } else if (auto v = value("--out")) {
-      out = *v;
-    } else if (auto v = value("--only")) {
-      for (absl::string_view k : absl::StrSplit(*v, ',', absl::SkipEmpty())) {
-        s.only.insert(std::string(k));
-      }
-    } else if (auto v = value("--child-env")) {
-      size_t eq = v->find('=');
-      if (eq == std::string::npos) Die("--child-env=NAME=VALUE");
-      s.child_env.emplace_back(v->substr(0, eq), v->substr(eq + 1));
-    } else if (auto v = value("--loop-nice")) {
-      int n = 0;
-      if (!absl::SimpleAtoi(*v, &n)) Die("--loop-nice=N");
-      s.loop_nice = n;
-    } else if (auto v = value("--loop-sched")) {
-      s.loop_sched = *v;
-    } else if (auto v = value("--iterations")) {
-      s.iters_small = number(*v);
-    } else if (auto v = value("--iterations-1mib")) {
-      s.iters_big = number(*v);
-    } else {
-      std::fprintf(
-          stderr,
-          "usage: tao_loop_bench [--quick] [--no-storm] [--children=N] "
-          "[--seals=N] [--cpu=N] [--client=PATH] [--big-client=PATH] "
-          "[--only=ROW,...] [--iterations=N] [--iterations-1mib=N]\n"
-          "see bench/e2e/README.md\n");
-      return 2;
-    }
+  s.quick = FLAGS_quick;
+  s.storm = !FLAGS_no_storm;
+  s.children = static_cast<int>(non_negative(FLAGS_children, "children"));
+  const bool children_set = tao::bench::FlagWasSet("children");
+  s.storm_seals = static_cast<int>(non_negative(FLAGS_seals, "seals"));
+  if (tao::bench::FlagWasSet("cpu"))
+    s.cpu = static_cast<int>(non_negative(FLAGS_cpu, "cpu"));
+  s.client = FLAGS_client;
+  s.big_client = FLAGS_big_client;
+  const std::string phase = FLAGS_phase, out = FLAGS_out;
+  for (absl::string_view k : absl::StrSplit(FLAGS_only, ',', absl::SkipEmpty()))
+    s.only.insert(std::string(k));
+  for (const std::string& v : child_env) {
+    size_t eq = v.find('=');
+    if (eq == std::string::npos) Die("--child-env=NAME=VALUE");
+    s.child_env.emplace_back(v.substr(0, eq), v.substr(eq + 1));
   }
+  if (tao::bench::FlagWasSet("loop_nice")) s.loop_nice = FLAGS_loop_nice;
+  s.loop_sched = FLAGS_loop_sched;
+  s.iters_small = non_negative(FLAGS_iterations, "iterations");
+  s.iters_big = non_negative(FLAGS_iterations_1mib, "iterations-1mib");
   // The loop logs every start and exit at INFO; keep the table readable.
   FLAGS_minloglevel = google::GLOG_WARNING;
   FLAGS_logtostderr = true;
@@ -1400,8 +1326,10 @@ int Main(int argc, char** argv) {
       Check(tao::MeasureExecutable(s.client, size_t{1} << 30), "measure small");
       measure_small.push_back(MonoNs() - t0);
       t0 = MonoNs();
+      tao::bench::SpawnOptions on_path;
+      on_path.search_path = true;
       pid_t pid = Spawn("openssl", {"openssl", "dgst", "-sha256", s.big_client},
-                        {}, true);
+                        {}, on_path);
       int st = WaitPid(pid);
       openssl_big.push_back(MonoNs() - t0);
       if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) Die("openssl dgst failed");

@@ -124,6 +124,23 @@ check "list --json: the name is the host's name extended by the measurement" \
   test "$(json_eval "$work/list.json" "[o['name'].startswith('$host_name.Program($m_secret)') for o in objs]")" = \
   "[True, True, True]"
 
+# --- names as people read them (docs/names.md) ----------------------------------
+# The host key's fingerprint, computed here: SHA-256 of the DER SPKI, base64.
+host_fp=$(python3 -c 'import base64, hashlib, sys
+b = sys.argv[1][len("key(ecdsa-p256:"):-1]
+der = base64.urlsafe_b64decode(b + "=" * (-len(b) % 4))
+print("SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode().rstrip("="))' "$host_name")
+expect_exit 0 "list (short names)" ctl list
+check "list shows the key as its fingerprint and the whole measurement" \
+  grep -qF "key(ecdsa-p256:$host_fp).Program($m_secret)" "$work/out"
+check "list shows no whole key" bash -c "! grep -qF 'key(ecdsa-p256:MFkw' '$work/out'"
+expect_exit 0 "list --full" ctl --full list
+check "list --full shows the whole name" grep -qF "$host_name.Program($m_secret)" "$work/out"
+expect_exit 0 "info (short names)" ctl info
+check "info shows the host's name as its fingerprint" stdout_has "^name:      key(ecdsa-p256:$host_fp)$"
+expect_exit 0 "info --full" ctl --full info
+check "info --full shows the whole name" grep -qxF "name:      $host_name" "$work/out"
+
 # --- logs -f streams while the program runs -------------------------------------
 expect_exit 0 "start a program that prints over a second" \
   ctl --env=PATH=/usr/bin:/bin start "$sh_path" -c 'echo tick 1; sleep 0.6; echo tick 2; sleep 0.6; echo tick 3'
