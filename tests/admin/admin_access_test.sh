@@ -28,7 +28,7 @@ check "nobody runs as uid 65534" test "$(as_nobody id -u)" = 65534
 # --- (a) the default mode: nobody cannot connect ---------------------------------
 sock="$work/pub/a.sock"
 if ! start_host host-a --keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" \
-    --runtime_dir="$work/run-a" --audit_log="$work/run-a/audit.log" --state_dir="$work/run-a/state" \
+    --runtime_dir="$work/run-a" --audit_log="$work/run-a/audit.log" --state_dir="$work/run-a.state" \
     --admin_socket="$sock" --scrypt_n=1024; then
   failed=$((failed + 1)); finish; exit 1
 fi

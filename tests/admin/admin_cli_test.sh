@@ -13,7 +13,7 @@
 make_domain "$work/dom" || { echo "FAIL: could not make the domain"; exit 1; }
 run="$work/run"
 sock="$run/admin.sock"
-host_args=(--keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" --runtime_dir="$run" --audit_log="$run/audit.log" --state_dir="$run/state" --scrypt_n=1024)
+host_args=(--keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" --runtime_dir="$run" --audit_log="$run/audit.log" --state_dir="$run.state" --scrypt_n=1024)
 
 # --- --help and start-up errors ----------------------------------------------
 expect_exit 0 "taohost --help exits 0" "$taohost_bin" --help
@@ -25,7 +25,7 @@ expect_exit 2 "taohost without keys_dir or domain_dir" "$taohost_bin" --runtime_
 check "names the missing settings" stderr_has "keys_dir and domain_dir are required"
 expect_exit 3 "taohost with a missing domain" \
   "$taohost_bin" --keys_dir="$work/keys0" --domain_dir="$work/no-such-domain" --policy_key_file="$work/no-such-domain/policy_name" \
-  --runtime_dir="$work/r1" --audit_log="$work/r1/audit.log" --state_dir="$work/r1/state" --scrypt_n=1024
+  --runtime_dir="$work/r1" --audit_log="$work/r1/audit.log" --state_dir="$work/r1.state" --scrypt_n=1024
 check "missing domain: the message names the policy file" stderr_has "$work/no-such-domain/policy_name"
 check "missing domain: no socket left behind" test ! -e "$work/r1/admin.sock"
 printf 'keys_dir: "%s"\nthis is not a config\n' "$work/keys0" >"$work/bad.conf"
@@ -42,7 +42,7 @@ cp -r "$work/dom" "$work/dom-bad"
 flip_bit "$work/dom-bad/policy.signed" $(($(stat -c %s "$work/dom-bad/policy.signed") - 3))
 expect_exit 3 "taohost with a tampered policy.signed" \
   "$taohost_bin" --keys_dir="$work/keys0" --domain_dir="$work/dom-bad" --policy_key_file="$work/dom-bad/policy_name" \
-  --runtime_dir="$work/r2" --audit_log="$work/r2/audit.log" --state_dir="$work/r2/state" --scrypt_n=1024
+  --runtime_dir="$work/r2" --audit_log="$work/r2/audit.log" --state_dir="$work/r2.state" --scrypt_n=1024
 check "tampered policy: the message names policy.signed" stderr_has "$work/dom-bad/policy.signed"
 
 expect_exit 4 "taoctl with no host on the socket" ctl list
@@ -57,11 +57,11 @@ check "the admin socket is mode 0660" test "$(stat -c %a "$sock")" = 660
 check "the ready line names the socket" grep -q "admin socket ready at $sock" "$work/host.out"
 
 expect_exit 3 "a second taohost on the same runtime dir refuses to start" \
-  "$taohost_bin" --keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" --runtime_dir="$run" --audit_log="$run/audit.log" --state_dir="$run/state" --scrypt_n=1024
+  "$taohost_bin" --keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" --runtime_dir="$run" --audit_log="$run/audit.log" --state_dir="$run.state" --scrypt_n=1024
 check "second host: says the audit trail has a writer already" \
   stderr_has "$run/audit.log is already open for writing"
 expect_exit 3 "a second taohost on another runtime dir but the same socket refuses to start" \
-  "$taohost_bin" --keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" --runtime_dir="$work/run2" --audit_log="$work/run2/audit.log" --state_dir="$work/run2/state" \
+  "$taohost_bin" --keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" --runtime_dir="$work/run2" --audit_log="$work/run2/audit.log" --state_dir="$work/run2.state" \
   --admin_socket="$sock" --scrypt_n=1024
 check "second host: says another host is already serving" stderr_has "already serving"
 check "the first host still serves after that" ctl list >/dev/null 2>&1

@@ -12,27 +12,27 @@ run="$work/run"
 sock="$run/admin.sock"
 pin="$work/dom/policy_name"
 host_args=(--keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$pin"
-           --runtime_dir="$run" --state_dir="$run/state" --scrypt_n=1024)
+           --runtime_dir="$run" --state_dir="$run.state" --scrypt_n=1024)
 
 # --- Directories and the pinned key are checked before anything is read --------
 mkdir -m 0777 "$work/keys-open"
 chmod 0777 "$work/keys-open"
 expect_exit 3 "a world-writable keys dir is refused" \
   "$taohost_bin" --keys_dir="$work/keys-open" --domain_dir="$work/dom" \
-  --policy_key_file="$pin" --runtime_dir="$work/r1" --state_dir="$work/r1/state" --scrypt_n=1024
+  --policy_key_file="$pin" --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
 check "the refusal names the path and the fix" stderr_has "fix with: chmod 0700 $work/keys-open"
 check "no keys were made in it" test ! -e "$work/keys-open/host_keys"
 chmod 0750 "$work/keys-open"
 expect_exit 3 "a group-readable keys dir is refused" \
   "$taohost_bin" --keys_dir="$work/keys-open" --domain_dir="$work/dom" \
-  --policy_key_file="$pin" --runtime_dir="$work/r1" --state_dir="$work/r1/state" --scrypt_n=1024
+  --policy_key_file="$pin" --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
 check "again naming the fix" stderr_has "chmod 0700 $work/keys-open"
 
 cp -a "$work/dom" "$work/dom-open"
 chmod 0777 "$work/dom-open"
 expect_exit 3 "a world-writable domain dir is refused" \
   "$taohost_bin" --keys_dir="$work/keys1" --domain_dir="$work/dom-open" \
-  --policy_key_file="$work/dom-open/policy_name" --runtime_dir="$work/r1" --state_dir="$work/r1/state" --scrypt_n=1024
+  --policy_key_file="$work/dom-open/policy_name" --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
 check "the refusal names the domain dir and the fix" stderr_has "chmod 0755 $work/dom-open"
 
 mkdir -m 0755 "$work/etc"
@@ -40,19 +40,19 @@ cp "$pin" "$work/etc/policy_key"
 chmod 0666 "$work/etc/policy_key"
 expect_exit 3 "a world-writable pinned policy key is refused" \
   "$taohost_bin" --keys_dir="$work/keys1" --domain_dir="$work/dom" \
-  --policy_key_file="$work/etc/policy_key" --runtime_dir="$work/r1" --state_dir="$work/r1/state" --scrypt_n=1024
+  --policy_key_file="$work/etc/policy_key" --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
 check "the refusal names the key file" stderr_has "$work/etc/policy_key is writable by group or others"
 chmod 0644 "$work/etc/policy_key"
 chmod 0777 "$work/etc"
 expect_exit 3 "a pinned key in a world-writable directory is refused" \
   "$taohost_bin" --keys_dir="$work/keys1" --domain_dir="$work/dom" \
-  --policy_key_file="$work/etc/policy_key" --runtime_dir="$work/r1" --state_dir="$work/r1/state" --scrypt_n=1024
+  --policy_key_file="$work/etc/policy_key" --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
 check "the refusal names that directory" stderr_has "chmod 0755 $work/etc"
 chmod 0755 "$work/etc"
 if [ ! -e /etc/tao/policy_key ]; then
   expect_exit 3 "without policy_key_file the pin is /etc/tao/policy_key, not the domain's" \
     "$taohost_bin" --keys_dir="$work/keys1" --domain_dir="$work/dom" \
-    --runtime_dir="$work/r1" --state_dir="$work/r1/state" --scrypt_n=1024
+    --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
   check "the message names /etc/tao/policy_key" stderr_has "/etc/tao/policy_key"
 fi
 
@@ -62,7 +62,7 @@ mv "$work/dom-link/policy.signed" "$work/real.signed"
 ln -s "$work/real.signed" "$work/dom-link/policy.signed"
 expect_exit 3 "a symlink policy.signed is refused" \
   "$taohost_bin" --keys_dir="$work/keys1" --domain_dir="$work/dom-link" \
-  --policy_key_file="$work/dom-link/policy_name" --runtime_dir="$work/r1" --state_dir="$work/r1/state" --scrypt_n=1024
+  --policy_key_file="$work/dom-link/policy_name" --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
 check "it is not read through" stderr_has "not a regular file"
 cp -a "$work/dom" "$work/dom-fifo"
 rm "$work/dom-fifo/policy.signed"
@@ -70,7 +70,7 @@ mkfifo "$work/dom-fifo/policy.signed"
 t0=$(now_ms)
 expect_exit 3 "a FIFO policy.signed is refused" \
   timeout 10 "$taohost_bin" --keys_dir="$work/keys1" --domain_dir="$work/dom-fifo" \
-  --policy_key_file="$work/dom-fifo/policy_name" --runtime_dir="$work/r1" --state_dir="$work/r1/state" --scrypt_n=1024
+  --policy_key_file="$work/dom-fifo/policy_name" --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
 check "at once (took $(($(now_ms) - t0)) ms)" test $(($(now_ms) - t0)) -lt 5000
 check "saying it is not a regular file" stderr_has "not a regular file"
 
@@ -174,7 +174,7 @@ chmod 0755 "$work/dom"
 nsock="$work/nrun/admin.sock"
 setpriv --reuid=nobody --regid=nogroup --clear-groups \
   "$taohost_bin" --keys_dir="$work/nkeys" --domain_dir="$work/dom" \
-  --policy_key_file="$pin" --runtime_dir="$work/nrun" --state_dir="$work/nrun/state" --scrypt_n=1024 \
+  --policy_key_file="$pin" --runtime_dir="$work/nrun" --state_dir="$work/nrun.state" --scrypt_n=1024 \
   >"$work/nobody-host.out" 2>"$work/nobody-host.err" &
 npid=$!
 host_pids+=("$npid")

@@ -145,7 +145,7 @@ if ! start_host host4 "${host_args[@]}"; then failed=$((failed + 1)); finish; ex
 { kill -KILL "$host_pid"; host_exit "$host_pid" 5; } 2>/dev/null
 check "a SIGKILLed host leaves its socket file behind" test -S "$sock"
 expect_exit 4 "nobody answers on it" ctl list
-if ! start_host host5 --keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" --runtime_dir="$run" --audit_log="$run/audit.log" --state_dir="$run/state" \
+if ! start_host host5 --keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" --runtime_dir="$run" --audit_log="$run/audit.log" --state_dir="$run.state" \
     --scrypt_n=1024; then failed=$((failed + 1)); finish; exit 1; fi
 passed=$((passed + 1))
 verbose "ok: the next host replaces the stale socket"

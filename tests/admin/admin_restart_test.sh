@@ -11,7 +11,7 @@ make_domain "$work/dom" || { echo "FAIL: could not make the domain"; exit 1; }
 run="$work/run"
 sock="$run/admin.sock"
 if ! start_host host --keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" \
-    --runtime_dir="$run" --audit_log="$run/audit.log" --state_dir="$run/state" --scrypt_n=1024; then
+    --runtime_dir="$run" --audit_log="$run/audit.log" --state_dir="$run.state" --scrypt_n=1024; then
   failed=$((failed + 1)); finish; exit 1
 fi
 
