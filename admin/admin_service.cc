@@ -431,7 +431,7 @@ grpc::Status AdminServiceImpl::ReloadPolicy(
         absl::StrCat("policy not reloaded, the old one stays in force: ",
                      bytes.status().message())));
   }
-  absl::Status reloaded = domain_.Reload(*bytes);
+  absl::Status reloaded = domain_.Reload(*bytes, "admin ReloadPolicy");
   if (!reloaded.ok()) return ToGrpcStatus(reloaded);
   DomainPolicy policy = domain_.policy();
   response->set_domain_name(policy.domain_name());

@@ -63,12 +63,12 @@ absl::Status TaoDomain::Reload(absl::string_view signed_policy,
   }
   auto fresh = std::make_shared<const CompiledDomainPolicy>(*std::move(policy));
   if (audit_ != nullptr) {
-    // policy_serial: the signed policy's serial number (0: none).
     auto ticket = audit_->AppendNote(
         by, "Reload", "",
         absl::StrCat("policy sha256:", HexEncode(Sha256(signed_policy)),
-                     " policy_serial 0 domain ", fresh->policy().domain_name(),
-                     " rules ", fresh->policy().rules_size()),
+                     " policy_serial ", fresh->policy().serial(), " domain ",
+                     fresh->policy().domain_name(), " rules ",
+                     fresh->policy().rules_size()),
         clock_.Now());
     absl::Status logged = ticket.status();
     if (logged.ok() && audit_->durability() == AuditDurability::kSync &&
