@@ -1,6 +1,9 @@
 #include "program_factory/internal/identity.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <vector>
@@ -77,14 +80,39 @@ absl::StatusOr<uint32_t> UidAllocator::Allocate(absl::string_view hint) {
   uint64_t start = h % size;
   for (uint64_t i = 0; i < size; ++i) {
     uint32_t uid = static_cast<uint32_t>(range_.first + (start + i) % size);
-    if (used_.insert(uid).second) return uid;
+    if (used_.count(uid) != 0 || !ClaimOnMachine(uid)) continue;
+    used_.insert(uid);
+    return uid;
   }
-  return absl::ResourceExhaustedError("no dynamic uid is free");
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "no dynamic uid of ", range_.ToString(), " is free on this machine"));
+}
+
+bool UidAllocator::ClaimOnMachine(uint32_t uid) {
+  if (!lock_dir_ready_) {
+    // Made root-owned and private; an existing one must be a real
+    // directory (never a link another user planted).
+    if (::mkdir(lock_dir_.c_str(), 0700) != 0 && errno != EEXIST) return true;
+    struct stat st;
+    if (::lstat(lock_dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return true;
+    }
+    lock_dir_ready_ = true;
+  }
+  const std::string path = absl::StrCat(lock_dir_, "/", uid);
+  UniqueFd fd(::open(path.c_str(),
+                     O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                     0600));
+  if (!fd.valid()) return false;
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return false;
+  locks_[uid] = std::move(fd);
+  return true;
 }
 
 void UidAllocator::Release(uint32_t uid) {
   absl::MutexLock lock(&mu_);
   used_.erase(uid);
+  locks_.erase(uid);  // closing the descriptor drops the claim
 }
 
 size_t UidAllocator::in_use() const {

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 
@@ -15,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "tao/unique_fd.h"
 
 namespace tao {
 
@@ -47,13 +49,25 @@ absl::Status CheckRangeIsUnused(const UidRange& range,
 
 namespace internal {
 
-// Hands out the uids of a range, each to one holder at a time. Thread-safe.
+// Where hosts claim dynamic uids machine-wide: one lock file per uid.
+inline constexpr absl::string_view kDefaultUidLockDir = "/run/tao-dynamic-uids";
+
+// Hands out the uids of a range, each to one holder at a time, on the whole
+// machine: besides its own table it holds an exclusive flock on
+// `<lock_dir>/<uid>` while a uid is out, so two hosts (or two factories)
+// with overlapping ranges never give one uid to two programs, which could
+// then signal or ptrace each other. A lock dies with its holder. Where the
+// lock directory cannot be made (no privilege), only the table is used.
+// Thread-safe.
 class UidAllocator {
  public:
-  explicit UidAllocator(UidRange range) : range_(range) {}
+  explicit UidAllocator(UidRange range,
+                        std::string lock_dir = std::string(kDefaultUidLockDir))
+      : range_(range), lock_dir_(std::move(lock_dir)) {}
   // A free uid: the one `hint` hashes to if it is free (so that a program
   // with the same hint, e.g. its state directory, usually gets the same
-  // uid back and its files need no chown), else the next free one.
+  // uid back and its files need no chown), else the next free one. A uid
+  // another holder on the machine has claimed is not free.
   // kResourceExhausted if every uid is taken.
   absl::StatusOr<uint32_t> Allocate(absl::string_view hint);
   // Returns `uid` to the range. Only once its last process is gone.
@@ -62,9 +76,15 @@ class UidAllocator {
   const UidRange& range() const { return range_; }
 
  private:
+  // Claims `uid` machine-wide; false if another holder has it.
+  bool ClaimOnMachine(uint32_t uid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const UidRange range_;
+  const std::string lock_dir_;
   mutable absl::Mutex mu_;
   std::set<uint32_t> used_ ABSL_GUARDED_BY(mu_);
+  std::map<uint32_t, UniqueFd> locks_ ABSL_GUARDED_BY(mu_);
+  bool lock_dir_ready_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace internal

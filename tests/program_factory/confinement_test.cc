@@ -562,5 +562,27 @@ TEST(UidRangeTest, ParsedCheckedAgainstTheMachinesUsersAndAllocated) {
   EXPECT_THAT(allocator.Allocate("y"), IsOk());
 }
 
+// Two allocators (two hosts) over one range never hand out the same uid:
+// the second skips what the first holds, and gets it once it is released.
+TEST(UidAllocatorTest, TwoAllocatorsOnOneMachineNeverShareAUid) {
+  test::TempDir dir;
+  auto range = ParseUidRange("1509949440-1509949441");
+  ASSERT_THAT(range, IsOk());
+  const std::string locks = dir.Join("locks");
+  internal::UidAllocator first(*range, locks);
+  internal::UidAllocator second(*range, locks);
+  auto a = first.Allocate("");
+  ASSERT_THAT(a, IsOk());
+  auto b = second.Allocate("");
+  ASSERT_THAT(b, IsOk());
+  EXPECT_NE(*a, *b);
+  EXPECT_THAT(second.Allocate(""),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  first.Release(*a);
+  auto c = second.Allocate("");
+  ASSERT_THAT(c, IsOk());
+  EXPECT_EQ(*c, *a);
+}
+
 }  // namespace
 }  // namespace tao
