@@ -275,7 +275,11 @@ ProcessFactory::ProcessFactory(ProcessFactoryOptions options)
     init_status_ = cgroup_status_;  // a configured root that is no cgroup2
   }
   resources_ = std::make_shared<internal::ProgramResources>(
-      options_.dynamic_uids, options_.state_root, std::move(tree));
+      options_.dynamic_uids,
+      options_.dynamic_uid_salt.empty()
+          ? absl::StrCat("factory of process ", ::getpid())
+          : options_.dynamic_uid_salt,
+      options_.state_root, std::move(tree));
 }
 
 ProcessFactory::~ProcessFactory() = default;

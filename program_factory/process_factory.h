@@ -40,6 +40,10 @@ struct ProcessFactoryOptions {
   // once the program and every descendant are gone. Create() refuses a
   // range that holds a user of passwd_file or a group of group_file.
   UidRange dynamic_uids = kDefaultDynamicUidRange;
+  // Mixed into the choice of a program's preferred uid, so that hosts on
+  // one machine prefer different uids (taohost passes its name, stable
+  // across its restarts). Empty: this process's pid.
+  std::string dynamic_uid_salt;
   std::string passwd_file = "/etc/passwd";
   std::string group_file = "/etc/group";
   // Where state directories live: <state_root>/<name>.

@@ -247,6 +247,7 @@ int Run(const TaohostConfig& config) {
 
   EventHub events;
   ProcessFactoryOptions factory_options;
+  factory_options.dynamic_uid_salt = host.name().text();
   factory_options.measurement_cache_bytes =
       size_t{config.measurement_cache_mib()} << 20;
   // Hosted programs' identities, state directories and cgroups.

@@ -67,7 +67,7 @@ absl::Status CheckRangeIsUnused(const UidRange& range,
 namespace internal {
 
 absl::StatusOr<uint32_t> UidAllocator::Allocate(absl::string_view hint) {
-  std::string digest = Sha256(hint);
+  std::string digest = Sha256(absl::StrCat(salt_.size(), ":", salt_, hint));
   uint64_t h = 0;
   for (int i = 0; i < 8; ++i) h = (h << 8) | static_cast<uint8_t>(digest[i]);
   const uint64_t size = range_.size();

@@ -61,13 +61,17 @@ inline constexpr absl::string_view kDefaultUidLockDir = "/run/tao-dynamic-uids";
 // Thread-safe.
 class UidAllocator {
  public:
+  // `salt` is hashed with every hint, so that two hosts on one machine do
+  // not prefer the same uids (a host passes its own name, which keeps its
+  // preferences across its restarts).
   explicit UidAllocator(UidRange range,
-                        std::string lock_dir = std::string(kDefaultUidLockDir))
-      : range_(range), lock_dir_(std::move(lock_dir)) {}
-  // A free uid: the one `hint` hashes to if it is free (so that a program
-  // with the same hint, e.g. its state directory, usually gets the same
-  // uid back and its files need no chown), else the next free one. A uid
-  // another holder on the machine has claimed is not free.
+                        std::string lock_dir = std::string(kDefaultUidLockDir),
+                        std::string salt = "")
+      : range_(range), lock_dir_(std::move(lock_dir)), salt_(std::move(salt)) {}
+  // A free uid: the one `hint` (with the salt) hashes to if it is free (so
+  // that a program with the same hint, e.g. its state directory, usually
+  // gets the same uid back and its files need no chown), else the next free
+  // one. A uid another holder on the machine has claimed is not free.
   // kResourceExhausted if every uid is taken.
   absl::StatusOr<uint32_t> Allocate(absl::string_view hint);
   // Returns `uid` to the range. Only once its last process is gone.
@@ -81,6 +85,7 @@ class UidAllocator {
 
   const UidRange range_;
   const std::string lock_dir_;
+  const std::string salt_;
   mutable absl::Mutex mu_;
   std::set<uint32_t> used_ ABSL_GUARDED_BY(mu_);
   std::map<uint32_t, UniqueFd> locks_ ABSL_GUARDED_BY(mu_);

@@ -24,9 +24,9 @@ namespace internal {
 // Shared by a factory and its programs (which may outlive it). Thread-safe.
 class ProgramResources {
  public:
-  ProgramResources(UidRange range, std::string state_root,
+  ProgramResources(UidRange range, std::string uid_salt, std::string state_root,
                    std::unique_ptr<CgroupTree> cgroups)
-      : uids_(range),
+      : uids_(range, std::string(kDefaultUidLockDir), std::move(uid_salt)),
         state_root_(std::move(state_root)),
         cgroups_(std::move(cgroups)) {}
 

@@ -292,8 +292,9 @@ TEST_P(ProgramFaultsTest, AProgramThatClosesItsChannelKeepsRunningWithout) {
   ASSERT_THAT(child, IsOk());
   ASSERT_TRUE(WaitForLog(*child, "closed")) << LogOf(*child);
   // The host sees EOF and closes its end of the channel; the rest (pidfd,
-  // output pipe, log) stays while the program runs.
-  constexpr int kProgramFdsWithoutChannel = 3;
+  // output pipe, log, and the flock that claims its dynamic uid on the
+  // machine) stays while the program runs.
+  constexpr int kProgramFdsWithoutChannel = 4;
   EXPECT_TRUE(WaitFor([&] {
     return CountOpenFds() == fds_before + kProgramFdsWithoutChannel;
   })) << "the host kept the closed channel: "
