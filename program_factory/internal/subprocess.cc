@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "tao/status_macros.h"
 
 namespace tao {
 namespace internal {
@@ -188,6 +189,41 @@ TAO_CHILD_ATTRIBUTES int KillerMain(void* arg) {
 // reset), with a guard page below it.
 constexpr size_t kChildStackSize = size_t{64} << 10;
 
+// Runs `fn(arg)` in a child made with clone(CLONE_VM | CLONE_VFORK |
+// `extra_flags`) on a stack of its own (with a guard page below it), and
+// returns once the child has exec'd or exited: posix_spawn's way, not
+// fork(), so nothing is copied and the cost does not grow with the host's
+// RSS. Every signal, glibc's internal ones too, is blocked around clone() so
+// that no handler runs in the child on our memory; the child resets them
+// before it unblocks. `who` names the child in errors.
+absl::StatusOr<pid_t> CloneOnOwnStack(int (*fn)(void*), void* arg,
+                                      int extra_flags, const char* who) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t map_size = kChildStackSize + page;
+  void* stack =
+      ::mmap(nullptr, map_size, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+  if (stack == MAP_FAILED) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("map ", who, "'s stack"));
+  }
+  if (::mprotect(stack, page, PROT_NONE) != 0) {
+    int error = errno;
+    ::munmap(stack, map_size);
+    return absl::ErrnoToStatus(error, absl::StrCat("guard ", who, "'s stack"));
+  }
+  unsigned long all[2], old[2];
+  std::memset(all, 0xff, sizeof(all));
+  ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, all, old, NSIG / 8);
+  pid_t pid = ::clone(fn, static_cast<char*>(stack) + map_size,
+                      CLONE_VM | CLONE_VFORK | extra_flags, arg);
+  int clone_errno = errno;
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, nullptr, NSIG / 8);
+  // The child has exec'd or exited: nothing runs on the stack any more.
+  ::munmap(stack, map_size);
+  if (pid < 0) return absl::ErrnoToStatus(clone_errno, "clone");
+  return pid;
+}
+
 }  // namespace
 
 Subprocess::Subprocess(Subprocess&& other) noexcept
@@ -251,24 +287,10 @@ absl::Status KillEveryProcessOf(uid_t uid) {
   UniqueFd report_read(report[0]);
   UniqueFd report_write(report[1]);
   KillerArgs args{uid, report[1]};
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  const size_t map_size = kChildStackSize + page;
-  void* stack =
-      ::mmap(nullptr, map_size, PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-  if (stack == MAP_FAILED)
-    return absl::ErrnoToStatus(errno, "map the helper's stack");
-  unsigned long all[2], old[2];
-  std::memset(all, 0xff, sizeof(all));
-  ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, all, old, NSIG / 8);
   // CLONE_VFORK: we resume once the helper has exited. No SIGCHLD, and
   // __WCLONE below: the loop's orphan reaper never sees it.
-  pid_t pid = ::clone(KillerMain, static_cast<char*>(stack) + map_size,
-                      CLONE_VM | CLONE_VFORK, &args);
-  int clone_errno = errno;
-  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, nullptr, NSIG / 8);
-  ::munmap(stack, map_size);
-  if (pid < 0) return absl::ErrnoToStatus(clone_errno, "clone");
+  TAO_ASSIGN_OR_RETURN(pid_t pid,
+                       CloneOnOwnStack(KillerMain, &args, 0, "the helper"));
   int status = 0;
   while (::waitpid(pid, &status, __WCLONE) < 0 && errno == EINTR) {
   }
@@ -333,34 +355,9 @@ absl::StatusOr<Subprocess> Launch(const LaunchOptions& options) {
   args.set_uid = set_uid;
   args.uid = uid;
 
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  const size_t map_size = kChildStackSize + page;
-  void* stack =
-      ::mmap(nullptr, map_size, PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-  if (stack == MAP_FAILED)
-    return absl::ErrnoToStatus(errno, "map the child's stack");
-  if (::mprotect(stack, page, PROT_NONE) != 0) {
-    int error = errno;
-    ::munmap(stack, map_size);
-    return absl::ErrnoToStatus(error, "guard the child's stack");
-  }
-
-  // posix_spawn's way, not fork(): the child shares our memory (CLONE_VM),
-  // so nothing is copied and the cost does not grow with the host's RSS, and
-  // we sleep until it has exec'd or exited (CLONE_VFORK). Every signal,
-  // glibc's internal ones too, is blocked around it so that no handler runs
-  // in the child on our memory; the child resets them all before unblocking.
-  unsigned long all[2], old[2];
-  std::memset(all, 0xff, sizeof(all));
-  ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, all, old, NSIG / 8);
-  pid_t pid = ::clone(ChildMain, static_cast<char*>(stack) + map_size,
-                      CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
-  int clone_errno = errno;
-  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, nullptr, NSIG / 8);
-  // The child has exec'd or exited: nothing runs on the stack any more.
-  ::munmap(stack, map_size);
-  if (pid < 0) return absl::ErrnoToStatus(clone_errno, "clone");
+  // posix_spawn's way, not fork(): see CloneOnOwnStack.
+  TAO_ASSIGN_OR_RETURN(pid_t pid,
+                       CloneOnOwnStack(ChildMain, &args, SIGCHLD, "the child"));
 
   Subprocess child;
   child.pid_ = pid;
