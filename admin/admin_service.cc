@@ -1,22 +1,21 @@
 #include "admin/admin_service.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "admin/start_request.h"
 #include "glog/logging.h"
 #include "tao/status_macros.h"
-#include "tao/unique_fd.h"
 
 namespace tao {
 namespace {
 
-constexpr size_t kMaxQueuedEvents = 10000;
-constexpr absl::Duration kPollInterval = absl::Milliseconds(100);
+// A streaming call waits at most this long for more before it checks
+// whether its client went away (more output or an event ends the wait at
+// once).
+constexpr absl::Duration kCancelCheck = absl::Milliseconds(500);
+constexpr size_t kLogChunkBytes = 64 * 1024;
 
 void FillProgram(const ChildInfo& info, admin::HostedProgram* out) {
   out->set_id(info.id);
@@ -24,13 +23,15 @@ void FillProgram(const ChildInfo& info, admin::HostedProgram* out) {
   out->set_pid(info.pid);
   out->set_state(std::string(ProgramStateName(info.state)));
   out->set_factory(info.factory);
-  out->set_channel(std::string(ChannelKindName(info.channel)));
+  out->set_channel(info.channel);
+  out->set_frozen(info.frozen);
   out->set_start_time_unix_ms(absl::ToUnixMillis(info.started));
   out->set_exited(info.exit.has_value());
   if (info.exit.has_value()) {
     out->set_signaled(info.exit->signaled);
     out->set_exit_code(info.exit->code);
     out->set_exit_status(info.exit->ToString());
+    out->set_exit_detail(info.exit_detail);
   }
   out->set_calls(info.calls);
   out->set_denials(info.denials);
@@ -45,94 +46,12 @@ void FillProgram(const ChildInfo& info, admin::HostedProgram* out) {
   out->set_state_directory(info.confinement.state_directory);
 }
 
-absl::StatusOr<StartRequest> ToStartRequest(
-    const admin::StartHostedProgramRequest& in) {
-  StartRequest out;
-  out.factory = in.factory().empty() ? "process" : in.factory();
-  if (in.channel().empty() || in.channel() == "pipe") {
-    out.channel = ChannelKind::kPipe;
-  } else if (in.channel() == "socketpair") {
-    out.channel = ChannelKind::kSocketpair;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown channel '", in.channel(), "' (pipe or socketpair)"));
-  }
-  out.spec.path = in.path();
-  out.spec.args.assign(in.args().begin(), in.args().end());
-  for (const admin::EnvVar& var : in.env())
-    out.spec.env.emplace_back(var.name(), var.value());
-  if (!in.working_dir().empty()) out.spec.working_dir = in.working_dir();
-  if (in.has_uid()) out.spec.uid = in.uid();
-  if (in.has_gid()) out.spec.gid = in.gid();
-  out.spec.state_directory = in.state_directory();
-  switch (in.restart()) {
-    case admin::RESTART_ON_FAILURE:
-      out.restart.mode = RestartPolicy::kOnFailure;
-      break;
-    case admin::RESTART_ALWAYS:
-      out.restart.mode = RestartPolicy::kAlways;
-      break;
-    default:
-      out.restart.mode = RestartPolicy::kNever;
-      break;
-  }
-  out.restart.max_restarts = static_cast<int>(in.max_restarts());
-  if (in.initial_backoff_ms() > 0) {
-    out.restart.initial_backoff = absl::Milliseconds(in.initial_backoff_ms());
-  }
-  if (in.max_backoff_ms() > 0) {
-    out.restart.max_backoff = absl::Milliseconds(in.max_backoff_ms());
-  }
-  return out;
-}
-
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
                       std::string(status.message()));
-}
-
-std::shared_ptr<EventHub::Subscription> EventHub::Subscribe() {
-  auto subscription = std::make_shared<Subscription>();
-  absl::MutexLock lock(&mu_);
-  if (closed_) {
-    absl::MutexLock sub_lock(&subscription->mu);
-    subscription->closed = true;
-  }
-  subscribers_.push_back(subscription);
-  return subscription;
-}
-
-void EventHub::Unsubscribe(const std::shared_ptr<Subscription>& subscription) {
-  absl::MutexLock lock(&mu_);
-  subscribers_.erase(
-      std::remove(subscribers_.begin(), subscribers_.end(), subscription),
-      subscribers_.end());
-}
-
-void EventHub::Publish(const admin::Event& event) {
-  absl::MutexLock lock(&mu_);
-  for (const auto& subscriber : subscribers_) {
-    absl::MutexLock sub_lock(&subscriber->mu);
-    if (subscriber->queue.size() >= kMaxQueuedEvents) {
-      subscriber->queue.pop_front();
-      ++subscriber->dropped;
-    }
-    subscriber->queue.push_back(event);
-    subscriber->cv.Signal();
-  }
-}
-
-void EventHub::Close() {
-  absl::MutexLock lock(&mu_);
-  closed_ = true;
-  for (const auto& subscriber : subscribers_) {
-    absl::MutexLock sub_lock(&subscriber->mu);
-    subscriber->closed = true;
-    subscriber->cv.SignalAll();
-  }
 }
 
 admin::Event ToAdminEvent(const ProgramEvent& event) {
@@ -146,69 +65,25 @@ admin::Event ToAdminEvent(const ProgramEvent& event) {
   return out;
 }
 
-AdminServiceImpl::AdminServiceImpl(HostedProgramChannel& loop,
-                                   TaoDomain& domain, const TaoHost& host,
+AdminServiceImpl::AdminServiceImpl(ProgramHost& loop, TaoDomain& domain,
+                                   const TaoHost& host,
                                    const PeerCredentialRegistry& peers,
-                                   EventHub& events,
+                                   EventBus& events,
                                    AdminServiceOptions options)
     : loop_(loop),
       domain_(domain),
       host_(host),
-      peers_(peers),
       events_(events),
-      options_(std::move(options)) {}
-
-namespace {
-
-// What a denied admin caller is told: that it was denied, and nothing of
-// the policy (no near misses, no rule ids, no other rule's matchers); the
-// host's log keeps the whole reason. Admin:Info, which describes the host,
-// says only "permission denied".
-std::string DenialForCaller(absl::string_view operation,
-                            const Decision& decision) {
-  if (operation == "Admin:Info") return "permission denied";
-  absl::string_view reason = decision.reason;
-  size_t cut = reason.find("; ");
-  if (cut != absl::string_view::npos) reason = reason.substr(0, cut);
-  return absl::StrCat(reason, " (the host's log has the details)");
-}
-
-}  // namespace
+      options_(std::move(options)),
+      authorizer_(domain, peers, loop) {}
 
 absl::Status AdminServiceImpl::Authorize(grpc::ServerContext* context,
-                                         absl::string_view operation,
+                                         absl::string_view method,
                                          Caller* caller_out) {
-  std::optional<PeerCredentials> peer = peers_.Lookup(context->peer());
-  if (!peer.has_value()) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("cannot identify the caller of ", operation, " (peer ",
-                     context->peer(), ")"));
-  }
-  Caller caller = Caller::User(peer->uid, peer->groups);
-  // A hosted program on the admin socket is that program, not its uid: a
-  // program granted uid 0 does not inherit root's admin rules.
-  std::optional<HostedProcess> hosted;
-  if (peer->pid > 0) hosted = loop_.ProgramOfPid(peer->pid);
-  if (hosted.has_value()) {
-    auto name = hosted->id.has_value()
-                    ? Principal::Parse(hosted->name)
-                    : absl::StatusOr<Principal>(absl::NotFoundError("none"));
-    if (!name.ok()) {
-      return absl::UnauthenticatedError(absl::StrCat(
-          "cannot identify the caller of ", operation, ": pid ", peer->pid,
-          " belongs to the host's programs but to none that runs"));
-    }
-    caller = Caller::Program(*std::move(name));
-  }
-  if (caller_out != nullptr) *caller_out = caller;
-  Decision decision = domain_.Authorize(caller, operation);
-  VLOG(1) << operation << " by uid " << peer->uid << ": "
-          << (decision.allowed ? "allowed" : "denied");
-  if (!decision.allowed) {
-    LOG(INFO) << "denied " << operation << " to uid " << peer->uid << ": "
-              << decision.reason;
-    return absl::PermissionDeniedError(DenialForCaller(operation, decision));
-  }
+  absl::StatusOr<Caller> caller =
+      authorizer_.Authorize(context->peer(), method);
+  if (!caller.ok()) return caller.status();
+  if (caller_out != nullptr) *caller_out = *std::move(caller);
   return absl::OkStatus();
 }
 
@@ -217,16 +92,22 @@ grpc::Status AdminServiceImpl::StartHostedProgram(
     const admin::StartHostedProgramRequest* request,
     admin::HostedProgram* response) {
   Caller caller;
-  absl::Status allowed = Authorize(context, "Admin:Start", &caller);
+  absl::Status allowed = Authorize(context, __func__, &caller);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
-  auto start = ToStartRequest(*request);
+  auto start = StartRequestFromProto(*request);
   if (!start.ok()) return ToGrpcStatus(start.status());
+  if (!request->service().empty()) {
+    absl::Status named = ValidateServiceName(request->service());
+    if (!named.ok()) return ToGrpcStatus(named);
+  }
   // The loop asks again once the program is measured: may this caller
   // start this program as this identity (Admin:Start's programs and
   // run_as_uids)?
   auto info = loop_.StartHostedProgram(*start, caller);
   if (!info.ok()) return ToGrpcStatus(info.status());
+  services_.Record(request->service(), info->id);
   FillProgram(*info, response);
+  services_.Fill(response);
   return grpc::Status::OK;
 }
 
@@ -234,7 +115,7 @@ grpc::Status AdminServiceImpl::StopHostedProgram(
     grpc::ServerContext* context,
     const admin::StopHostedProgramRequest* request,
     admin::HostedProgram* response) {
-  absl::Status allowed = Authorize(context, "Admin:Stop");
+  absl::Status allowed = Authorize(context, __func__);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
   absl::Duration grace = request->grace_ms() > 0
                              ? absl::Milliseconds(request->grace_ms())
@@ -244,6 +125,7 @@ grpc::Status AdminServiceImpl::StopHostedProgram(
   auto info = loop_.GetHostedProgram(request->id());
   if (!info.ok()) return ToGrpcStatus(info.status());
   FillProgram(*info, response);
+  services_.Fill(response);
   return grpc::Status::OK;
 }
 
@@ -251,10 +133,39 @@ grpc::Status AdminServiceImpl::KillHostedProgram(
     grpc::ServerContext* context,
     const admin::KillHostedProgramRequest* request,
     admin::HostedProgram* response) {
-  absl::Status allowed = Authorize(context, "Admin:Kill");
+  absl::Status allowed = Authorize(context, __func__);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
   absl::Status killed = loop_.KillHostedProgram(request->id());
   if (!killed.ok()) return ToGrpcStatus(killed);
+  auto info = loop_.GetHostedProgram(request->id());
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  FillProgram(*info, response);
+  services_.Fill(response);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::PauseHostedProgram(
+    grpc::ServerContext* context,
+    const admin::PauseHostedProgramRequest* request,
+    admin::HostedProgram* response) {
+  absl::Status allowed = Authorize(context, __func__);
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+  absl::Status frozen = loop_.FreezeHostedProgram(request->id());
+  if (!frozen.ok()) return ToGrpcStatus(frozen);
+  auto info = loop_.GetHostedProgram(request->id());
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  FillProgram(*info, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::ResumeHostedProgram(
+    grpc::ServerContext* context,
+    const admin::ResumeHostedProgramRequest* request,
+    admin::HostedProgram* response) {
+  absl::Status allowed = Authorize(context, __func__);
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+  absl::Status thawed = loop_.ThawHostedProgram(request->id());
+  if (!thawed.ok()) return ToGrpcStatus(thawed);
   auto info = loop_.GetHostedProgram(request->id());
   if (!info.ok()) return ToGrpcStatus(info.status());
   FillProgram(*info, response);
@@ -262,12 +173,34 @@ grpc::Status AdminServiceImpl::KillHostedProgram(
 }
 
 grpc::Status AdminServiceImpl::ListHostedPrograms(
-    grpc::ServerContext* context, const admin::ListHostedProgramsRequest*,
+    grpc::ServerContext* context,
+    const admin::ListHostedProgramsRequest* request,
     admin::ListHostedProgramsResponse* response) {
-  absl::Status allowed = Authorize(context, "Admin:List");
+  absl::Status allowed = Authorize(context, __func__);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
-  for (const ChildInfo& info : loop_.ListHostedPrograms()) {
-    FillProgram(info, response->add_programs());
+  // Pages in id order, each within a byte budget far below gRPC's 4 MiB.
+  constexpr size_t kPageBytes = 1 << 20;
+  std::vector<ChildInfo> programs = loop_.ListHostedPrograms();
+  std::sort(programs.begin(), programs.end(),
+            [](const ChildInfo& a, const ChildInfo& b) { return a.id < b.id; });
+  const size_t limit =
+      request->page_size() > 0 ? request->page_size() : programs.size();
+  size_t bytes = 0;
+  for (const ChildInfo& info : programs) {
+    if (info.id <= request->after_id()) continue;
+    admin::HostedProgram program;
+    FillProgram(info, &program);
+    services_.Fill(&program);
+    size_t size = program.ByteSizeLong() + 8;
+    if (response->programs_size() > 0 &&
+        (static_cast<size_t>(response->programs_size()) >= limit ||
+         bytes + size > kPageBytes)) {
+      response->set_more(true);
+      break;
+    }
+    bytes += size;
+    response->set_next_after_id(info.id);
+    *response->add_programs() = std::move(program);
   }
   return grpc::Status::OK;
 }
@@ -276,7 +209,7 @@ grpc::Status AdminServiceImpl::WaitHostedProgram(
     grpc::ServerContext* context,
     const admin::WaitHostedProgramRequest* request,
     admin::HostedProgram* response) {
-  absl::Status allowed = Authorize(context, "Admin:Wait");
+  absl::Status allowed = Authorize(context, __func__);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
   absl::Time deadline =
       request->timeout_ms() > 0
@@ -291,6 +224,7 @@ grpc::Status AdminServiceImpl::WaitHostedProgram(
     auto info = loop_.WaitHostedProgram(request->id(), slice);
     if (info.ok()) {
       FillProgram(*info, response);
+      services_.Fill(response);
       return grpc::Status::OK;
     }
     if (!absl::IsDeadlineExceeded(info.status()) || absl::Now() >= deadline) {
@@ -302,46 +236,29 @@ grpc::Status AdminServiceImpl::WaitHostedProgram(
 grpc::Status AdminServiceImpl::GetLogs(
     grpc::ServerContext* context, const admin::GetLogsRequest* request,
     grpc::ServerWriter<admin::LogChunk>* writer) {
-  absl::Status allowed = Authorize(context, "Admin:Logs");
+  absl::Status allowed = Authorize(context, __func__);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
   auto info = loop_.GetHostedProgram(request->id());
   if (!info.ok()) return ToGrpcStatus(info.status());
-  if (info->log_path.empty()) {
-    return grpc::Status(
-        grpc::FAILED_PRECONDITION,
-        "this host does not keep program logs (no log directory)");
-  }
-  // Follows the file across the loop's single rotation (<id>.log -> .1).
-  UniqueFd fd;
-  ino_t inode = 0;
-  char buf[64 * 1024];
+  // Everything the loop's capture kept, from its oldest byte; with follow,
+  // the capture wakes this stream as soon as more is written, until the
+  // program's output ends. No log directory: FAILED_PRECONDITION.
+  uint64_t offset = 0;
   while (!context->IsCancelled()) {
-    if (!fd.valid()) {
-      fd.Reset(::open(info->log_path.c_str(), O_RDONLY | O_CLOEXEC));
-      struct stat st;
-      if (fd.valid() && ::fstat(fd.get(), &st) == 0) inode = st.st_ino;
-    }
-    bool got_any = false;
-    while (fd.valid()) {
-      ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      got_any = true;
-      admin::LogChunk chunk;
-      chunk.set_data(buf, static_cast<size_t>(n));
-      if (!writer->Write(chunk))
+    auto chunk = loop_.ReadOutput(
+        request->id(), offset, kLogChunkBytes,
+        request->follow() ? absl::Now() + kCancelCheck : absl::InfinitePast());
+    if (!chunk.ok()) return ToGrpcStatus(chunk.status());
+    if (!chunk->data.empty()) {
+      admin::LogChunk out;
+      offset = chunk->offset + chunk->data.size();
+      out.set_data(std::move(chunk->data));
+      if (!writer->Write(out)) {
         return grpc::Status(grpc::CANCELLED, "client went away");
-    }
-    if (!request->follow()) return grpc::Status::OK;
-    auto now = loop_.GetHostedProgram(request->id());
-    bool exited = !now.ok() || now->state == ProgramState::kExited;
-    struct stat st;
-    if (::stat(info->log_path.c_str(), &st) == 0 && st.st_ino != inode) {
-      fd.Reset();  // rotated: the rest of the old file was read above
+      }
       continue;
     }
-    if (exited && !got_any) return grpc::Status::OK;
-    if (!got_any) absl::SleepFor(kPollInterval);
+    if (chunk->end || !request->follow()) return grpc::Status::OK;
   }
   return grpc::Status(grpc::CANCELLED, "cancelled");
 }
@@ -349,43 +266,29 @@ grpc::Status AdminServiceImpl::GetLogs(
 grpc::Status AdminServiceImpl::WatchEvents(
     grpc::ServerContext* context, const admin::WatchEventsRequest*,
     grpc::ServerWriter<admin::Event>* writer) {
-  absl::Status allowed = Authorize(context, "Admin:Events");
+  absl::Status allowed = Authorize(context, __func__);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
-  auto subscription = events_.Subscribe();
-  grpc::Status result = grpc::Status(grpc::CANCELLED, "cancelled");
+  // The bus queues this stream's events (bounded: a slow client loses the
+  // oldest) and wakes it when one comes; it ends when the bus closes.
+  std::unique_ptr<EventBus::Subscription> subscription = events_.Subscribe();
+  std::vector<ProgramEvent> batch;
   while (!context->IsCancelled()) {
-    std::deque<admin::Event> batch;
-    bool closing = false;
-    {
-      absl::MutexLock lock(&subscription->mu);
-      if (subscription->queue.empty() && !subscription->closed) {
-        subscription->cv.WaitWithTimeout(&subscription->mu,
-                                         absl::Milliseconds(200));
-      }
-      batch.swap(subscription->queue);
-      closing = subscription->closed;
-    }
-    bool ok = true;
-    for (const admin::Event& event : batch) {
-      if (!writer->Write(event)) {
-        ok = false;
-        break;
+    batch.clear();
+    const bool open = subscription->Next(absl::Now() + kCancelCheck, &batch);
+    for (const ProgramEvent& event : batch) {
+      if (!writer->Write(ToAdminEvent(event))) {
+        return grpc::Status(grpc::CANCELLED, "cancelled");
       }
     }
-    if (!ok) break;
-    if (closing) {
-      result = grpc::Status::OK;
-      break;
-    }
+    if (!open) return grpc::Status::OK;
   }
-  events_.Unsubscribe(subscription);
-  return result;
+  return grpc::Status(grpc::CANCELLED, "cancelled");
 }
 
 grpc::Status AdminServiceImpl::GetTaoName(grpc::ServerContext* context,
                                           const admin::GetTaoNameRequest*,
                                           admin::GetTaoNameResponse* response) {
-  absl::Status allowed = Authorize(context, "Admin:GetTaoName");
+  absl::Status allowed = Authorize(context, __func__);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
   response->set_name(host_.name().text());
   return grpc::Status::OK;
@@ -394,7 +297,7 @@ grpc::Status AdminServiceImpl::GetTaoName(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::GetHostInfo(grpc::ServerContext* context,
                                            const admin::GetHostInfoRequest*,
                                            admin::HostInfo* response) {
-  absl::Status allowed = Authorize(context, "Admin:Info");
+  absl::Status allowed = Authorize(context, __func__);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
   response->set_version(options_.version);
   response->set_uptime_ms(
@@ -404,21 +307,24 @@ grpc::Status AdminServiceImpl::GetHostInfo(grpc::ServerContext* context,
   for (const FactoryRegistration& reg : loop_.factories()) {
     admin::FactoryInfo* factory = response->add_factories();
     factory->set_name(reg.name);
-    for (ChannelKind kind : reg.channel_kinds) {
-      factory->add_channels(std::string(ChannelKindName(kind)));
+    if (reg.factory != nullptr) factory->set_detail(reg.factory->description());
+    for (const std::string& kind : reg.channel_kinds) {
+      factory->add_channels(kind);
     }
   }
   std::vector<ChildInfo> programs = loop_.ListHostedPrograms();
   response->set_known(static_cast<uint32_t>(programs.size()));
   response->set_running(static_cast<uint32_t>(loop_.running()));
   response->set_pid(static_cast<int32_t>(::getpid()));
+  response->set_root(options_.root);
+  response->set_platform_state(options_.platform_state);
   return grpc::Status::OK;
 }
 
 grpc::Status AdminServiceImpl::ReloadPolicy(
     grpc::ServerContext* context, const admin::ReloadPolicyRequest*,
     admin::ReloadPolicyResponse* response) {
-  absl::Status allowed = Authorize(context, "Admin:Reload");
+  absl::Status allowed = Authorize(context, __func__);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
   if (!options_.load_policy) {
     return grpc::Status(grpc::FAILED_PRECONDITION,
@@ -436,12 +342,9 @@ grpc::Status AdminServiceImpl::ReloadPolicy(
   DomainPolicy policy = domain_.policy();
   response->set_domain_name(policy.domain_name());
   response->set_rules(static_cast<uint32_t>(policy.rules_size()));
-  admin::Event event;
-  event.set_kind("policy-reloaded");
-  event.set_name(policy.domain_name());
-  event.set_detail(absl::StrCat(policy.rules_size(), " rules"));
-  event.set_time_unix_ms(absl::ToUnixMillis(absl::Now()));
-  events_.Publish(event);
+  events_.Publish(
+      ProgramEvent{ProgramEvent::kPolicyReloaded, 0, 0, policy.domain_name(),
+                   absl::StrCat(policy.rules_size(), " rules"), absl::Now()});
   LOG(INFO) << "reloaded the policy of domain '" << policy.domain_name()
             << "' (" << policy.rules_size() << " rules)";
   return grpc::Status::OK;
@@ -450,7 +353,7 @@ grpc::Status AdminServiceImpl::ReloadPolicy(
 grpc::Status AdminServiceImpl::Shutdown(grpc::ServerContext* context,
                                         const admin::ShutdownRequest* request,
                                         admin::ShutdownResponse*) {
-  absl::Status allowed = Authorize(context, "Admin:Shutdown");
+  absl::Status allowed = Authorize(context, __func__);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
   {
     absl::MutexLock lock(&shutdown_mu_);

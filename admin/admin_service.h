@@ -5,7 +5,6 @@
 #ifndef TAO_ADMIN_ADMIN_SERVICE_H_
 #define TAO_ADMIN_ADMIN_SERVICE_H_
 
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,7 +15,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "admin/admin.grpc.pb.h"
+#include "admin/admin_authorizer.h"
 #include "admin/peer_credentials.h"
+#include "admin/program_host.h"
+#include "admin/service_book.h"
+#include "channels/event_bus.h"
 #include "channels/hosted_program_channel.h"
 #include "grpcpp/grpcpp.h"
 #include "tao/tao_host.h"
@@ -27,35 +30,16 @@ namespace tao {
 // absl::Status -> grpc::Status: the codes are the same numbers.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
-// Fans events out to WatchEvents streams. Thread-safe. Each subscriber keeps
-// at most 10,000 unread events; older ones are dropped (and counted).
-class EventHub {
- public:
-  struct Subscription {
-    absl::Mutex mu;
-    absl::CondVar cv;
-    std::deque<admin::Event> queue ABSL_GUARDED_BY(mu);
-    uint64_t dropped ABSL_GUARDED_BY(mu) = 0;
-    bool closed ABSL_GUARDED_BY(mu) = false;
-  };
-  std::shared_ptr<Subscription> Subscribe();
-  void Unsubscribe(const std::shared_ptr<Subscription>& subscription);
-  void Publish(const admin::Event& event);
-  // Ends every stream (after what it has queued) and every later one.
-  void Close();
-
- private:
-  absl::Mutex mu_;
-  std::vector<std::shared_ptr<Subscription>> subscribers_ ABSL_GUARDED_BY(mu_);
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
-};
-
 // The event of the admin API for a loop event.
 admin::Event ToAdminEvent(const ProgramEvent& event);
 
 struct AdminServiceOptions {
   std::string version = "0.1.0";
   absl::Time started = absl::Now();
+  // What GetHostInfo says of the host's root (HostRoot::kind and
+  // platform_state); empty: not said.
+  std::string root;
+  std::string platform_state;
   // Reads the signed domain policy again, for ReloadPolicy.
   std::function<absl::StatusOr<std::string>()> load_policy;
   // Called (once) after Shutdown has stopped every program, to end the host.
@@ -65,10 +49,11 @@ struct AdminServiceOptions {
 // Thread-safe: gRPC calls it from its own threads.
 class AdminServiceImpl final : public admin::AdminService::Service {
  public:
-  // Not owned; all must outlive the service.
-  AdminServiceImpl(HostedProgramChannel& loop, TaoDomain& domain,
-                   const TaoHost& host, const PeerCredentialRegistry& peers,
-                   EventHub& events, AdminServiceOptions options);
+  // Not owned; all must outlive the service. `loop` is the hosted programs
+  // (LoopProgramHost over the listen loop, or a fake in unit tests).
+  AdminServiceImpl(ProgramHost& loop, TaoDomain& domain, const TaoHost& host,
+                   const PeerCredentialRegistry& peers, EventBus& events,
+                   AdminServiceOptions options);
 
   grpc::Status StartHostedProgram(
       grpc::ServerContext* context,
@@ -80,6 +65,15 @@ class AdminServiceImpl final : public admin::AdminService::Service {
   grpc::Status KillHostedProgram(grpc::ServerContext* context,
                                  const admin::KillHostedProgramRequest* request,
                                  admin::HostedProgram* response) override;
+  // Admin:Pause / Admin:Resume: the loop's Freeze and Thaw.
+  grpc::Status PauseHostedProgram(
+      grpc::ServerContext* context,
+      const admin::PauseHostedProgramRequest* request,
+      admin::HostedProgram* response) override;
+  grpc::Status ResumeHostedProgram(
+      grpc::ServerContext* context,
+      const admin::ResumeHostedProgramRequest* request,
+      admin::HostedProgram* response) override;
   grpc::Status ListHostedPrograms(
       grpc::ServerContext* context,
       const admin::ListHostedProgramsRequest* request,
@@ -106,23 +100,28 @@ class AdminServiceImpl final : public admin::AdminService::Service {
                         const admin::ShutdownRequest* request,
                         admin::ShutdownResponse* response) override;
 
+  // The service names of the programs it started (and of the host's
+  // configured programs, which taohost records here). Thread-safe.
+  ServiceBook& services() { return services_; }
+
  private:
-  // Identifies the caller and asks the domain; OK, UNAUTHENTICATED or
-  // PERMISSION_DENIED with the domain's reason. A caller that is one of the
-  // host's own hosted programs (or a descendant) is that program, never its
-  // uid. `caller_out`, if set, receives who the caller is.
-  absl::Status Authorize(grpc::ServerContext* context,
-                         absl::string_view operation,
+  // Authorizes the call of rpc `method` in one place, AdminAuthorizer and
+  // its method-to-operation table (admin/admin_authorizer.h); each handler
+  // passes its own name (__func__), which is the rpc's. OK, UNAUTHENTICATED
+  // or PERMISSION_DENIED with the domain's reason. `caller_out`, if set,
+  // receives who the caller is.
+  absl::Status Authorize(grpc::ServerContext* context, absl::string_view method,
                          Caller* caller_out = nullptr);
 
-  HostedProgramChannel& loop_;
+  ProgramHost& loop_;
   TaoDomain& domain_;
   const TaoHost& host_;
-  const PeerCredentialRegistry& peers_;
-  EventHub& events_;
+  EventBus& events_;  // WatchEvents subscribes here
   const AdminServiceOptions options_;
   absl::Mutex shutdown_mu_;
   bool shutting_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+  const AdminAuthorizer authorizer_;
+  ServiceBook services_;  // service names (issue 17)
 };
 
 }  // namespace tao

@@ -8,13 +8,14 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "channels/client_channel.h"
 #include "channels/framing.h"
 #include "google/protobuf/message_lite.h"
 #include "tao/unique_fd.h"
 
 namespace tao {
 
-class FdChannel {
+class FdChannel final : public ClientChannel {
  public:
   // Owns both descriptors (for a socket, pass it and a dup of it).
   FdChannel(UniqueFd read_fd, UniqueFd write_fd,
@@ -24,18 +25,18 @@ class FdChannel {
   // gone returns kUnavailable and never kills the process with SIGPIPE (a
   // socket is written with MSG_NOSIGNAL; for a pipe, SIGPIPE is blocked for
   // the calling thread while it writes).
-  absl::Status Send(const google::protobuf::MessageLite& message);
+  absl::Status Send(const google::protobuf::MessageLite& message) override;
 
   // Writes the concatenation of `parts`, which must be exactly one or more
   // whole frames, with one writev per try and no copy. Fails like Send.
-  absl::Status SendParts(absl::Span<const absl::string_view> parts);
+  absl::Status SendParts(absl::Span<const absl::string_view> parts) override;
 
   // Reads one frame into `message`. kOutOfRange on a clean EOF between
   // frames, kDataLoss on EOF inside one, kInvalidArgument for an oversized
   // frame or bytes that do not parse.
-  absl::Status Receive(google::protobuf::MessageLite* message);
+  absl::Status Receive(google::protobuf::MessageLite* message) override;
 
-  size_t max_frame_size() const { return max_frame_size_; }
+  size_t max_frame_size() const override { return max_frame_size_; }
 
  private:
   UniqueFd read_fd_;

@@ -1,23 +1,34 @@
 // HostedProgramChannel: the listen loop. It owns the table of hosted
 // programs and every policy check: a program starts only after TaoDomain
 // allows Execute for the name its factory measured, and every Tao call a
-// program makes is checked here before the host's mechanism (TaoHost) acts.
+// program makes is checked before the host's mechanism (TaoHost) acts.
 //
-// One thread runs an epoll loop over every program's channel, its exit
-// notification (a pidfd), its output pipe and a wake-up eventfd. When a
-// program exits, what is left of its process group is killed; if this
-// process is PID 1 or a child subreaper, the loop also reaps the orphans
-// reparented to it. All I/O with
-// programs is non-blocking and bounded per program, so a slow or hostile
-// program stalls only itself; a program that breaks the protocol loses its
-// channel and nothing else.
+// It is a facade over parts with one job each:
+//  - EventDispatcher (event_dispatcher.h): the loop thread, epoll, timers
+//    and the cross-thread wake-up;
+//  - ProgramConnection (program_connection.h): one program's channel over a
+//    HostTransport: framing, budgets, backpressure, held answers, wiping;
+//  - ProgramTable (program_table.h): ids, snapshots, retention;
+//  - Supervisor (supervisor.h): restarts and their back-off, stop deadlines,
+//    orphan reaping;
+//  - OutputCapture (output_capture.h): log files, rotation, read/follow;
+//  - EventBus (event_bus.h): ProgramEvents for every watcher.
+// When a program exits, what is left of its process group (or cgroup) is
+// killed. All I/O with programs is non-blocking and bounded per program, so
+// a slow or hostile program stalls only itself; a program that breaks the
+// protocol loses its channel and nothing else.
+//
+// Locking: one lock, the loop's (mu_), guards the program table, every
+// entry and its connection, and the loop's own flags; the loop thread takes
+// it per event, so admin calls get in between programs. The capture, the
+// bus, the supervisor's restart queue and the dispatcher's timers each have
+// a lock of their own, always taken after the loop's (or alone) and never
+// held while calling out.
 #ifndef TAO_CHANNELS_HOSTED_PROGRAM_CHANNEL_H_
 #define TAO_CHANNELS_HOSTED_PROGRAM_CHANNEL_H_
 
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -29,7 +40,13 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "channels/event_bus.h"
+#include "channels/event_dispatcher.h"
 #include "channels/framing.h"
+#include "channels/loop_types.h"
+#include "channels/output_capture.h"
+#include "channels/program_table.h"
+#include "channels/supervisor.h"
 #include "channels/tao_request_handler.h"
 #include "program_factory/program_factory.h"
 #include "tao/tao_host.h"
@@ -37,40 +54,6 @@
 #include "tao_domain/tao_domain.h"
 
 namespace tao {
-
-// What happens when a program exits.
-struct RestartPolicy {
-  enum Mode { kNever, kOnFailure, kAlways };
-  Mode mode = kNever;
-  // Delay before the first restart, doubled after each one up to
-  // max_backoff; reset once a run lasts longer than max_backoff.
-  absl::Duration initial_backoff = absl::Milliseconds(500);
-  absl::Duration max_backoff = absl::Seconds(30);
-  // Most restarts in a row (0: no limit).
-  int max_restarts = 0;
-};
-
-absl::string_view RestartModeName(RestartPolicy::Mode mode);
-
-struct StartRequest {
-  std::string factory = "process";
-  ChannelKind channel = ChannelKind::kPipe;
-  ProgramSpec spec;
-  RestartPolicy restart;
-};
-
-// Something that happened to a hosted program, for watchers.
-struct ProgramEvent {
-  enum Kind { kStarted, kExited, kDenied, kRestarted };
-  Kind kind;
-  uint64_t id = 0;           // the program (0 for a denied start)
-  uint64_t previous_id = 0;  // for kRestarted: the run it replaces
-  std::string name;          // the program's name, or its path if denied
-  std::string detail;        // exit status, denial reason, ...
-  absl::Time time;
-};
-
-absl::string_view ProgramEventKindName(ProgramEvent::Kind kind);
 
 struct HostedProgramChannelOptions {
   // Largest frame a program may send.
@@ -86,47 +69,19 @@ struct HostedProgramChannelOptions {
   // Exited programs remembered for List and Wait (oldest forgotten first).
   size_t max_exited_programs = 1024;
   // Called for every ProgramEvent, from the loop's threads, never with the
-  // loop's lock held; it must return promptly. May be empty.
+  // loop's lock held; it must return promptly. May be empty. (The bus, not
+  // this, keeps each program's events in order.)
   std::function<void(const ProgramEvent&)> on_event;
+  // The bus every ProgramEvent is published on (not owned; outlives the
+  // loop). Null: the loop has a bus of its own (events()).
+  EventBus* events = nullptr;
 };
 
 // A factory and the channel kinds the loop may pair it with.
 struct FactoryRegistration {
-  std::string name;         // e.g. "process"
-  ProgramFactory* factory;  // not owned; outlives the loop
-  std::vector<ChannelKind> channel_kinds;
-};
-
-enum class ProgramState { kRunning, kStopping, kExited };
-absl::string_view ProgramStateName(ProgramState state);
-
-// A snapshot of one hosted program.
-struct ChildInfo {
-  uint64_t id = 0;
-  std::string name;  // current name text (with extensions)
-  pid_t pid = -1;
-  std::string factory;
-  ChannelKind channel = ChannelKind::kPipe;
-  ProgramState state = ProgramState::kRunning;
-  absl::Time started;
-  std::optional<ExitStatus> exit;
-  uint64_t calls = 0;    // Tao calls answered
-  uint64_t denials = 0;  // of which denied by policy
-  std::string log_path;
-  std::string path;  // the executable
-  RestartPolicy::Mode restart = RestartPolicy::kNever;
-  int restarts = 0;          // how many runs came before this one
-  uint64_t previous_id = 0;  // the run this one restarted, if any
-  // Its identity, cgroup and state directory (kept in the exit record).
-  Confinement confinement;
-};
-
-// A process that belongs to the host's programs (ProgramOfPid).
-struct HostedProcess {
-  // The running program it belongs to; nullopt if it belongs to none that
-  // runs now (a leftover of one that ended).
-  std::optional<uint64_t> id;
-  std::string name;  // that program's name text
+  std::string name;                        // e.g. "process"
+  ProgramFactory* factory;                 // not owned; outlives the loop
+  std::vector<std::string> channel_kinds;  // names (channel_kinds.h)
 };
 
 // Thread-safe. The loop runs on its own thread from Create until Shutdown or
@@ -161,11 +116,19 @@ class HostedProgramChannel {
   // theirs with no id, so that it is never taken for its uid.
   std::optional<HostedProcess> ProgramOfPid(pid_t pid) const;
 
-  // SIGTERM now, SIGKILL after `grace` if it is still running. kNotFound
+  // The program's polite stop now (HostedProgram::Stop: SIGTERM for a
+  // process), its Kill after `grace` if it is still running. kNotFound
   // for an unknown id, kFailedPrecondition if it already exited.
   absl::Status StopHostedProgram(uint64_t id, absl::Duration grace);
-  // SIGKILL now.
+  // HostedProgram::Kill now (SIGKILL to a process's whole tree).
   absl::Status KillHostedProgram(uint64_t id);
+
+  // Suspends / resumes every process of a running program (its kind's
+  // Freeze and Thaw: the cgroup2 freezer for a process). kNotFound for an
+  // unknown id, kFailedPrecondition if it exited or cannot be frozen here,
+  // kUnimplemented if its kind cannot.
+  absl::Status FreezeHostedProgram(uint64_t id);
+  absl::Status ThawHostedProgram(uint64_t id);
 
   std::vector<ChildInfo> ListHostedPrograms() const;
   absl::StatusOr<ChildInfo> GetHostedProgram(uint64_t id) const;
@@ -175,7 +138,7 @@ class HostedProgramChannel {
   absl::StatusOr<ChildInfo> WaitHostedProgram(uint64_t id,
                                               absl::Duration timeout);
 
-  // Stops every program (SIGTERM, then SIGKILL after `grace`), waits for
+  // Stops every program (Stop, then Kill after `grace`), waits for
   // them, and stops the loop. Later starts fail with kFailedPrecondition.
   void Shutdown(absl::Duration grace);
 
@@ -187,100 +150,76 @@ class HostedProgramChannel {
     return factories_;
   }
 
+  // The bus the loop publishes its events on (options.events, or its own).
+  EventBus& events() const { return *events_; }
+
+  // Up to `max_bytes` of program `id`'s captured output from `offset`,
+  // waiting until `deadline` for more (OutputCapture::Read). kNotFound,
+  // kFailedPrecondition without a log directory.
+  absl::StatusOr<OutputCapture::Chunk> ReadOutput(uint64_t id, uint64_t offset,
+                                                  size_t max_bytes,
+                                                  absl::Time deadline) const {
+    return capture_->Read(id, offset, max_bytes, deadline);
+  }
+
  private:
-  struct Child;
+  class Events;  // the dispatcher's Handler
   HostedProgramChannel(const TaoHost& host, TaoDomain& domain,
                        std::vector<FactoryRegistration> factories,
-                       HostedProgramChannelOptions options, UniqueFd epoll_fd,
-                       UniqueFd wake_fd);
+                       HostedProgramChannelOptions options,
+                       std::unique_ptr<EventDispatcher> dispatcher);
 
-  void Loop();
-  void Wake();
-  void HandleEvent(uint64_t tag, uint32_t events)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReadRequests(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Flushes, answers up to a turn's worth of requests, and remembers the
-  // program if buffered requests are left for the next turn.
-  void ServeChannel(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void FlushResponses(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void UpdateInterest(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void CloseChannel(Child& child, absl::string_view why)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DrainOutput(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void HandleExit(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ForgetOldExited() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Reaps zombie children that are not our programs (see Loop).
-  void ReapOrphans() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Duration ExpireDeadlines() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  ChildInfo InfoOf(const Child& child) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status Signal(uint64_t id, int signal,
-                      std::optional<absl::Duration> grace);
+  // The loop thread's handlers (under mu_ unless said otherwise).
+  void OnReady(uint64_t tag) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnTimer(uint64_t tag) ABSL_LOCKS_EXCLUDED(mu_);
+  bool OnTurnEnd(absl::Duration* max_wait) ABSL_LOCKS_EXCLUDED(mu_);
+  void ServeChannel(ProgramEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FlushHeld() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandleExit(ProgramEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Stops the program (its kind's polite stop, `grace` given) or, without
+  // a grace, kills it.
+  absl::Status Signal(uint64_t id, std::optional<absl::Duration> grace);
+  // Freezes or thaws it.
+  absl::Status SetFrozen(uint64_t id, bool frozen);
   // Starts `request`; `restart_of` is the run it replaces (0: none).
   absl::StatusOr<ChildInfo> Launch(const StartRequest& request,
                                    const std::optional<Caller>& admin,
                                    uint64_t restart_of, int restarts,
                                    int streak);
-  void Emit(ProgramEvent event);
-  void RestartLoop();
-
-  // Answers one request from `child` (policy checks happen here), appending
-  // the response to its output without leaving unwiped plaintext behind.
-  void Dispatch(Child& child, absl::string_view frame)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Appends the answer to `frame` to `out`; true if it holds plaintext (an
-  // unsealed bundle or a shared secret). Wipes `frame` if it carried
-  // plaintext (a Seal). May close the child's channel (a frame that does not
-  // parse).
-  bool Answer(Child& child, absl::string_view frame, std::string* out)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Publishes on the bus and calls on_event; never under mu_ (events of a
+  // program that runs are published under mu_ instead, in order).
+  void Emit(const ProgramEvent& event) ABSL_LOCKS_EXCLUDED(mu_);
 
   const TaoHost& host_;
   TaoDomain& domain_;
   const TaoRequestHandler handler_;
   const std::vector<FactoryRegistration> factories_;
   const HostedProgramChannelOptions options_;
-  const UniqueFd epoll_fd_;
-  const UniqueFd wake_fd_;
+  // Declared first among the parts: destroyed last, the others use it.
+  const std::unique_ptr<EventDispatcher> dispatcher_;
+  std::unique_ptr<EventBus> own_events_;
+  EventBus* const events_;
+  const std::unique_ptr<OutputCapture> capture_;
+  const std::unique_ptr<Events> events_handler_;
 
   mutable absl::Mutex mu_;
   absl::CondVar exited_cv_;
-  std::map<uint64_t, std::unique_ptr<Child>> children_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
-  size_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  ProgramTable table_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   bool joined_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time last_orphan_scan_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  // Whether this process adopts orphans, as last asked; a program exited
-  // since (ask again).
-  bool adopts_orphans_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time last_adoption_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // A program exited since the last turn (the supervisor asks again whether
+  // orphans come to us).
   bool program_exited_ ABSL_GUARDED_BY(mu_) = false;
   // The ids of programs with answers held until the audit trail is durable.
   std::set<uint64_t> held_ ABSL_GUARDED_BY(mu_);
-  // The ids of programs with a kill deadline (being stopped).
-  std::set<uint64_t> with_deadline_ ABSL_GUARDED_BY(mu_);
-  // A write on the loop thread failed with EPIPE: a SIGPIPE is pending there.
-  bool sigpipe_raised_ ABSL_GUARDED_BY(mu_) = false;
-  // Restarts due, in time order, run by restart_thread_ (measuring is slow:
-  // it never runs on the loop thread).
-  struct PendingRestart {
-    absl::Time at;
-    uint64_t previous_id;
-    int restarts;
-    int streak;
-    StartRequest request;
-    std::optional<Caller> admin;
-  };
-  std::deque<PendingRestart> restarts_ ABSL_GUARDED_BY(mu_);
+  // Events for on_event, called at the end of the loop's turn, unlocked.
   std::vector<ProgramEvent> pending_events_ ABSL_GUARDED_BY(mu_);
-  // Programs with requests buffered but unanswered (no epoll event will
-  // announce them): served every turn until drained.
-  std::set<uint64_t> ready_ ABSL_GUARDED_BY(mu_);
-  absl::CondVar restart_cv_;
+  // Last among the parts: its restart thread calls Launch, so it is
+  // destroyed (and joined) first.
+  std::unique_ptr<Supervisor> supervisor_;
   std::thread thread_;
-  std::thread restart_thread_;
 };
 
 }  // namespace tao

@@ -1,5 +1,6 @@
 #include "channels/rpc_tao.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -10,6 +11,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "channels/shm_channel.h"
 #include "channels/wire_format.h"
 #include "tao/status_macros.h"
 
@@ -138,7 +141,43 @@ absl::StatusOr<UniqueFd> AdoptFd(absl::string_view text) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<FdChannel>> ChannelFromSpec(
+absl::StatusOr<std::string> FindVirtioPort(absl::string_view name,
+                                           const std::string& sysfs) {
+  if (name.empty() || name.size() > 32 ||
+      name.find('/') != absl::string_view::npos) {
+    return absl::InvalidArgumentError("a virtio port name is 1-32 bytes, no /");
+  }
+  DIR* dir = ::opendir(sysfs.c_str());
+  if (dir == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no virtio ports (", sysfs,
+                                            "): is virtio_console loaded?"));
+  }
+  std::string found;
+  while (struct dirent* entry = ::readdir(dir)) {
+    std::string port = entry->d_name;
+    if (port.empty() || port[0] == '.') continue;
+    UniqueFd file(::open(absl::StrCat(sysfs, "/", port, "/name").c_str(),
+                         O_RDONLY | O_CLOEXEC));
+    if (!file.valid()) continue;
+    char buf[64];
+    ssize_t n = ::read(file.get(), buf, sizeof(buf));
+    if (n <= 0) continue;
+    absl::string_view got(buf, static_cast<size_t>(n));
+    absl::ConsumeSuffix(&got, "\n");
+    if (got == name) {
+      found = absl::StrCat("/dev/", port);
+      break;
+    }
+  }
+  ::closedir(dir);
+  if (found.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no virtio port named '", name, "' in ", sysfs));
+  }
+  return found;
+}
+
+absl::StatusOr<std::unique_ptr<ClientChannel>> ChannelFromSpec(
     absl::string_view spec) {
   if (absl::ConsumePrefix(&spec, "pipe:")) {
     std::vector<absl::string_view> fds = absl::StrSplit(spec, ',');
@@ -157,8 +196,40 @@ absl::StatusOr<std::unique_ptr<FdChannel>> ChannelFromSpec(
       return absl::ErrnoToStatus(errno, "dup channel socket");
     return std::make_unique<FdChannel>(std::move(fd), std::move(write_fd));
   }
+  if (absl::ConsumePrefix(&spec, "shm:")) {
+    std::vector<absl::string_view> fds = absl::StrSplit(spec, ',');
+    if (fds.size() != 3 && fds.size() != 4) {
+      return absl::InvalidArgumentError(
+          "a shm channel is shm:<memfd>,<eventfd in>,<eventfd out>[,<host "
+          "liveness pipe>]");
+    }
+    TAO_ASSIGN_OR_RETURN(UniqueFd memfd, AdoptFd(fds[0]));
+    TAO_ASSIGN_OR_RETURN(UniqueFd wait_fd, AdoptFd(fds[1]));
+    TAO_ASSIGN_OR_RETURN(UniqueFd signal_fd, AdoptFd(fds[2]));
+    UniqueFd host_alive;
+    if (fds.size() == 4) {
+      TAO_ASSIGN_OR_RETURN(host_alive, AdoptFd(fds[3]));
+    }
+    TAO_ASSIGN_OR_RETURN(std::unique_ptr<ShmStream> stream,
+                         ShmStream::Open(std::move(memfd), std::move(wait_fd),
+                                         std::move(signal_fd), /*spin=*/0,
+                                         std::move(host_alive)));
+    return std::make_unique<ShmChannel>(std::move(stream));
+  }
+  if (absl::ConsumePrefix(&spec, "virtio:")) {
+    TAO_ASSIGN_OR_RETURN(std::string device, FindVirtioPort(spec));
+    UniqueFd fd(::open(device.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY));
+    if (!fd.valid()) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("open ", device));
+    }
+    UniqueFd write_fd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
+    if (!write_fd.valid())
+      return absl::ErrnoToStatus(errno, "dup the virtio port");
+    return std::make_unique<FdChannel>(std::move(fd), std::move(write_fd));
+  }
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown channel '", spec, "' (expected pipe:R,W or socket:FD)"));
+      "unknown channel '", spec,
+      "' (expected pipe:R,W, socket:FD, shm:M,I,O[,A] or virtio:NAME)"));
 }
 
 absl::StatusOr<std::unique_ptr<Tao>> TaoFromEnvironment() {
@@ -167,7 +238,7 @@ absl::StatusOr<std::unique_ptr<Tao>> TaoFromEnvironment() {
     return absl::FailedPreconditionError(
         "TAO_CHANNEL is not set: this process was not started by a Tao host");
   }
-  TAO_ASSIGN_OR_RETURN(std::unique_ptr<FdChannel> channel,
+  TAO_ASSIGN_OR_RETURN(std::unique_ptr<ClientChannel> channel,
                        ChannelFromSpec(spec));
   return std::unique_ptr<Tao>(new RpcTao(std::move(channel)));
 }

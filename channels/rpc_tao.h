@@ -11,6 +11,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "channels/client_channel.h"
 #include "channels/fd_channel.h"
 #include "channels/tao_rpc.pb.h"
 #include "tao/tao.h"
@@ -18,13 +19,14 @@
 namespace tao {
 
 // The environment variable through which a host tells a program its channel:
-// "pipe:<read fd>,<write fd>" or "socket:<fd>".
+// "pipe:<read fd>,<write fd>", "socket:<fd>" or
+// "shm:<memfd>,<eventfd in>,<eventfd out>".
 inline constexpr absl::string_view kTaoChannelEnv = "TAO_CHANNEL";
 
 // Thread-safe: calls are serialized, one request in flight at a time.
 class RpcTao final : public Tao {
  public:
-  explicit RpcTao(std::unique_ptr<FdChannel> channel)
+  explicit RpcTao(std::unique_ptr<ClientChannel> channel)
       : channel_(std::move(channel)) {}
 
   absl::StatusOr<Principal> GetTaoName() override;
@@ -50,13 +52,23 @@ class RpcTao final : public Tao {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
-  std::unique_ptr<FdChannel> channel_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<ClientChannel> channel_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
-// Parses a TAO_CHANNEL value into a channel. kInvalidArgument for a bad
-// value or descriptors that are not open.
-absl::StatusOr<std::unique_ptr<FdChannel>> ChannelFromSpec(
+// The device of the virtio port named `name` in a VM guest: the
+// /dev/<port> whose <sysfs>/<port>/name reads `name`. kNotFound if there is
+// none (virtio_console not loaded, or no such port); kInvalidArgument for
+// a malformed name.
+absl::StatusOr<std::string> FindVirtioPort(
+    absl::string_view name,
+    const std::string& sysfs = "/sys/class/virtio-ports");
+
+// Parses a TAO_CHANNEL value into a channel: pipe:R,W, socket:FD,
+// shm:M,I,O, or (in a VM guest) virtio:NAME, the virtio port of that name.
+// kInvalidArgument for a bad value or descriptors that are not open;
+// FindVirtioPort's errors.
+absl::StatusOr<std::unique_ptr<ClientChannel>> ChannelFromSpec(
     absl::string_view spec);
 
 // The host's Tao for this process, from the TAO_CHANNEL variable.

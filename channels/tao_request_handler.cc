@@ -18,8 +18,10 @@ std::string PolicyOrDefault(absl::string_view policy) {
   return policy.empty() ? std::string(kDefaultSealPolicy) : std::string(policy);
 }
 
+// A hosted program that was refused learns what was refused and why, not
+// which other rules the domain has (the audit trail records all of it).
 absl::Status Denied(const Decision& decision) {
-  return absl::PermissionDeniedError(decision.reason);
+  return absl::PermissionDeniedError(decision.ForCaller());
 }
 
 absl::Status FrameTooLarge(size_t size, size_t cap) {

@@ -28,10 +28,7 @@
 namespace tao {
 namespace {
 
-constexpr ChannelKind kProcessChannelKinds[] = {ChannelKind::kPipe,
-                                                ChannelKind::kSocketpair};
-
-absl::Status CheckEnvironment(const ProgramSpec& spec,
+absl::Status CheckEnvironment(const ProcessSpec& spec,
                               const std::vector<std::string>& allowlist) {
   std::set<std::string> seen;
   for (const auto& [name, value] : spec.env) {
@@ -70,16 +67,6 @@ absl::Status CheckEnvironment(const ProgramSpec& spec,
 }
 
 }  // namespace
-
-absl::string_view ChannelKindName(ChannelKind kind) {
-  switch (kind) {
-    case ChannelKind::kPipe:
-      return "pipe";
-    case ChannelKind::kSocketpair:
-      return "socketpair";
-  }
-  return "unknown";
-}
 
 std::string ExitStatus::ToString() const {
   if (!signaled) return absl::StrCat("exit ", code);
@@ -317,12 +304,15 @@ bool ProcessFactory::Hosts(const ProcessFacts& facts) const {
   return false;
 }
 
-absl::Span<const ChannelKind> ProcessFactory::channel_kinds() const {
-  return kProcessChannelKinds;
+std::vector<std::string> ProcessFactory::channel_kinds() const {
+  return {"pipe", "shm", "socketpair"};
 }
 
 absl::StatusOr<std::unique_ptr<HostedProgram>> ProcessFactory::NewHostedProgram(
-    const ProgramSpec& spec) {
+    const ProgramSpec& launch) {
+  TAO_ASSIGN_OR_RETURN(const ProcessSpec* process,
+                       ProcessSpecOf(launch, kind()));
+  const ProcessSpec& spec = *process;
   if (spec.path.empty() || spec.path[0] != '/') {
     return absl::InvalidArgumentError(
         absl::StrCat("program path '", spec.path, "' must be absolute"));
@@ -390,7 +380,7 @@ absl::StatusOr<std::unique_ptr<HostedProgram>> ProcessFactory::NewHostedProgram(
   TAO_ASSIGN_OR_RETURN(Subprincipal args,
                        Subprincipal::Args(identity.args_digest));
   identity.subprincipals.push_back(std::move(args));
-  ProgramSpec normalized = spec;
+  ProcessSpec normalized = spec;
   normalized.working_dir = working_dir;
   return std::unique_ptr<HostedProgram>(
       new internal::ProcessProgram(std::move(normalized), std::move(executable),

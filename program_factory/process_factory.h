@@ -1,9 +1,9 @@
-// ProcessFactory: hosted programs as plain Linux processes, over a pipe pair
-// or a socketpair. Measure-then-exec: the program's bytes are copied once
-// into a sealed memfd, hashed there, and that very memfd is executed, so the
-// name always describes the bytes that run. A MeasurementCache keeps sealed
-// memfds of unchanged files, so a program started again is neither copied
-// nor hashed again (see measurement_cache.h).
+// ProcessFactory: hosted programs of the "process" kind, plain Linux
+// processes, over a pipe pair or a socketpair. Measure-then-exec: the program's
+// bytes are copied once into a sealed memfd, hashed there, and that very memfd
+// is executed, so the name always describes the bytes that run. A
+// MeasurementCache keeps sealed memfds of unchanged files, so a program started
+// again is neither copied nor hashed again (see measurement_cache.h).
 #ifndef TAO_PROGRAM_FACTORY_PROCESS_FACTORY_H_
 #define TAO_PROGRAM_FACTORY_PROCESS_FACTORY_H_
 
@@ -109,7 +109,11 @@ class ProcessFactory final : public ProgramFactory {
   explicit ProcessFactory(ProcessFactoryOptions options = {});
   ~ProcessFactory() override;
 
-  absl::Span<const ChannelKind> channel_kinds() const override;
+  // "process".
+  std::string kind() const override { return "process"; }
+  // "pipe", "shm" and "socketpair".
+  std::vector<std::string> channel_kinds() const override;
+  // Refuses (kInvalidArgument) a spec of another kind than ProcessSpec.
   // Measures the executable, through the cache when it has an entry for the
   // file (and verifies `<path>.taosig` if present: a signature that does not
   // verify is kUnauthenticated, never ignored) and checks the environment

@@ -20,7 +20,9 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DTAO_FUZZ=ON \
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
   targets=(attestation domain_policy frame principal program_signature sealed_bundle
-           seal_policy seal_policy_text taohost_config)
+           seal_policy seal_policy_text shm_ring taohost_config)
+  # The enclave manifest parser (program_factory/enclave/).
+  targets+=(enclave_manifest)
 fi
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tao/principal.h"
+#include "tao/tpm2_quote.h"
 
 namespace tao {
 namespace {
@@ -24,6 +25,14 @@ absl::Status CheckLabel(absl::string_view label) {
   return absl::InvalidArgumentError(
       absl::StrCat("DomainRule label '", absl::CHexEscape(label.substr(0, 40)),
                    "' must be 1-128 characters of [A-Za-z0-9._:/-]"));
+}
+
+absl::Status CheckState(absl::string_view state) {
+  if (IsValidPlatformStateText(state)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "SameHostState state '", absl::CHexEscape(state.substr(0, 40)),
+      "' must be sha256:<PCRs in increasing order, joined by +>:<64 "
+      "lowercase hex digits>"));
 }
 
 absl::Status CheckSigner(absl::string_view signer) {
@@ -74,6 +83,13 @@ absl::Status Encode(const SealPolicy& policy, int depth, int* leaves,
       absl::Status ok = CheckLabel(policy.domain_rule().label());
       if (!ok.ok()) return ok;
       absl::StrAppend(out, "DomainRule(", policy.domain_rule().label(), ")");
+      return absl::OkStatus();
+    }
+    case SealPolicy::kSameHostState: {
+      absl::Status ok = CheckState(policy.same_host_state().state());
+      if (!ok.ok()) return ok;
+      absl::StrAppend(out, "SameHostState(", policy.same_host_state().state(),
+                      ")");
       return absl::OkStatus();
     }
     case SealPolicy::kAllOf:
@@ -172,6 +188,19 @@ class Parser {
     }
     if (kind == "SameSigner")
       return ParseSameSigner(out->mutable_same_signer());
+    if (kind == "SameHostState") {
+      absl::Status ok = Expect('(');
+      if (!ok.ok()) return ok;
+      size_t state_at = pos_;
+      absl::string_view state = ReadUntil("(),");
+      ok = CheckState(state);
+      if (!ok.ok()) {
+        pos_ = state_at;
+        return Error(ok.message());
+      }
+      out->mutable_same_host_state()->set_state(std::string(state));
+      return Expect(')');
+    }
     if (kind == "DomainRule") {
       absl::Status ok = Expect('(');
       if (!ok.ok()) return ok;
@@ -209,7 +238,7 @@ class Parser {
     return Error(absl::StrCat(
         "unknown policy kind '", absl::CHexEscape(kind.substr(0, 40)),
         "' (known: SameProgram, SameMeasurement, SameSigner, SameHost, "
-        "DomainRule, AllOf, AnyOf)"));
+        "SameHostState, DomainRule, AllOf, AnyOf)"));
   }
 
   absl::Status ParseSameSigner(SameSigner* out) {
@@ -305,6 +334,12 @@ SealPolicy SameMeasurementPolicy() {
 SealPolicy SameHostPolicy() {
   SealPolicy p;
   p.mutable_same_host();
+  return p;
+}
+
+SealPolicy SameHostStatePolicy(absl::string_view state) {
+  SealPolicy p;
+  p.mutable_same_host_state()->set_state(std::string(state));
   return p;
 }
 

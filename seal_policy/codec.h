@@ -3,6 +3,7 @@
 // DecodeSealPolicy accepts only that one, so equal policies have equal bytes:
 //
 //   SameProgram | SameMeasurement | SameHost
+//   SameHostState(sha256:<pcr>+<pcr>...:<64 hex digits>)
 //   SameSigner(key(ecdsa-p256:<base64url SPKI>),<product>,<min_version>)
 //   DomainRule(<label>)
 //   AllOf(<policy>,<policy>,...) | AnyOf(<policy>,<policy>,...)
@@ -46,6 +47,7 @@ SealPolicy SameProgramPolicy();
 SealPolicy SameMeasurementPolicy();
 SealPolicy SameHostPolicy();
 SealPolicy DomainRulePolicy(absl::string_view label);
+SealPolicy SameHostStatePolicy(absl::string_view state);
 SealPolicy SameSignerPolicy(absl::string_view signer, absl::string_view product,
                             uint64_t min_version);
 

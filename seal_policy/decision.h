@@ -31,7 +31,18 @@ class Decision {
   Decision(Decision&&) = default;
 
   const bool allowed;
+  // The whole explanation, for the operator: the audit trail, the host's
+  // log, `tao-domain check` and administrators. A denial by the domain also
+  // names the rules that nearly matched (their ids, labels and grantees).
   const std::string reason;
+
+  // What a refused caller (a hosted program, an admin client refused at the
+  // door) may be told: what was refused to whom, and which seal-policy
+  // clause failed, without the domain's other rules. The same as `reason`
+  // when nothing in it need be held back.
+  const std::string& ForCaller() const {
+    return for_caller_.empty() ? reason : for_caller_;
+  }
 
  private:
   friend class CompiledDomainPolicy;
@@ -39,15 +50,22 @@ class Decision {
   friend Decision EvaluateSealPolicy(const SealPolicy& policy,
                                      const SealPolicyContext& context);
 
-  Decision(bool allowed_in, std::string reason_in)
-      : allowed(allowed_in), reason(std::move(reason_in)) {}
+  Decision(bool allowed_in, std::string reason_in,
+           std::string for_caller_in = "")
+      : allowed(allowed_in),
+        reason(std::move(reason_in)),
+        for_caller_(std::move(for_caller_in)) {}
 
   static Decision Allow(std::string reason) {
     return Decision(true, std::move(reason));
   }
-  static Decision Deny(std::string reason) {
-    return Decision(false, std::move(reason));
+  // `for_caller`: the part of `reason` a refused caller may be told; empty:
+  // all of it.
+  static Decision Deny(std::string reason, std::string for_caller = "") {
+    return Decision(false, std::move(reason), std::move(for_caller));
   }
+
+  const std::string for_caller_;
 };
 
 }  // namespace tao

@@ -13,11 +13,21 @@ namespace {
 
 // An evaluation's answer before it becomes a Decision: only
 // EvaluateSealPolicy, below, makes one.
+// `for_caller` differs from `reason` only where a DomainRule leaf's answer
+// held the domain's other rules back (Decision::ForCaller); empty: the same.
 struct Verdict {
   bool allowed;
   std::string reason;
-  static Verdict Allow(std::string reason) { return {true, std::move(reason)}; }
-  static Verdict Deny(std::string reason) { return {false, std::move(reason)}; }
+  std::string for_caller;
+  static Verdict Allow(std::string reason) {
+    return {true, std::move(reason), ""};
+  }
+  static Verdict Deny(std::string reason) {
+    return {false, std::move(reason), ""};
+  }
+  const std::string& ForCaller() const {
+    return for_caller.empty() ? reason : for_caller;
+  }
 };
 
 std::string Short(const Principal& p) {
@@ -113,6 +123,26 @@ Verdict SameHost(const SealPolicyContext& c) {
                                     Short(c.host)));
 }
 
+Verdict SameHostStateCheck(const SameHostState& policy,
+                           const SealPolicyContext& c) {
+  Verdict host = SameHost(c);
+  if (!host.allowed) {
+    return Verdict::Deny(absl::StrCat("SameHostState: ", host.reason));
+  }
+  if (c.host_state.empty()) {
+    return Verdict::Deny(
+        "SameHostState: this host has no platform state (its root is not "
+        "tpm2)");
+  }
+  if (c.host_state != policy.state()) {
+    return Verdict::Deny(absl::StrCat(
+        "SameHostState: the host's platform state is ", c.host_state,
+        ", the data was sealed for ", policy.state()));
+  }
+  return Verdict::Allow(absl::StrCat(
+      "SameHostState: a program of this host in state ", c.host_state));
+}
+
 Verdict Evaluate(const SealPolicy& policy, const SealPolicyContext& c,
                  int depth) {
   if (depth > kMaxSealPolicyDepth) {
@@ -127,6 +157,8 @@ Verdict Evaluate(const SealPolicy& policy, const SealPolicyContext& c,
       return SameSignerCheck(policy.same_signer(), c);
     case SealPolicy::kSameHost:
       return SameHost(c);
+    case SealPolicy::kSameHostState:
+      return SameHostStateCheck(policy.same_host_state(), c);
     case SealPolicy::kDomainRule: {
       if (c.domain == nullptr) {
         return Verdict::Deny(absl::StrCat("DomainRule(",
@@ -135,9 +167,11 @@ Verdict Evaluate(const SealPolicy& policy, const SealPolicyContext& c,
       }
       DomainRuleAnswer d =
           c.domain->CheckUnsealLabel(c.caller, policy.domain_rule().label());
-      return Verdict{d.allowed,
-                     absl::StrCat("DomainRule(", policy.domain_rule().label(),
-                                  "): ", d.reason)};
+      const std::string head =
+          absl::StrCat("DomainRule(", policy.domain_rule().label(), "): ");
+      return Verdict{
+          d.allowed, absl::StrCat(head, d.reason),
+          d.for_caller.empty() ? "" : absl::StrCat(head, d.for_caller)};
     }
     case SealPolicy::kAllOf: {
       if (policy.all_of().policies().empty()) {
@@ -146,7 +180,12 @@ Verdict Evaluate(const SealPolicy& policy, const SealPolicyContext& c,
       std::vector<std::string> reasons;
       for (const SealPolicy& child : policy.all_of().policies()) {
         Verdict d = Evaluate(child, c, depth + 1);
-        if (!d.allowed) return Verdict::Deny(absl::StrCat("AllOf: ", d.reason));
+        if (!d.allowed) {
+          return Verdict{false, absl::StrCat("AllOf: ", d.reason),
+                         d.for_caller.empty()
+                             ? ""
+                             : absl::StrCat("AllOf: ", d.for_caller)};
+        }
         reasons.push_back(std::move(d.reason));
       }
       return Verdict::Allow(
@@ -154,13 +193,21 @@ Verdict Evaluate(const SealPolicy& policy, const SealPolicyContext& c,
     }
     case SealPolicy::kAnyOf: {
       std::vector<std::string> reasons;
+      std::vector<std::string> for_caller;
+      bool held_back = false;
       for (const SealPolicy& child : policy.any_of().policies()) {
         Verdict d = Evaluate(child, c, depth + 1);
         if (d.allowed) return Verdict::Allow(absl::StrCat("AnyOf: ", d.reason));
+        held_back = held_back || !d.for_caller.empty();
+        for_caller.push_back(d.ForCaller());
         reasons.push_back(std::move(d.reason));
       }
-      return Verdict::Deny(
-          absl::StrCat("AnyOf: none holds: ", absl::StrJoin(reasons, "; ")));
+      return Verdict{
+          false,
+          absl::StrCat("AnyOf: none holds: ", absl::StrJoin(reasons, "; ")),
+          held_back ? absl::StrCat("AnyOf: none holds: ",
+                                   absl::StrJoin(for_caller, "; "))
+                    : ""};
     }
     case SealPolicy::KIND_NOT_SET:
       break;
@@ -181,7 +228,8 @@ int LastMeasurementIndex(const Principal& name) {
 Decision EvaluateSealPolicy(const SealPolicy& policy,
                             const SealPolicyContext& context) {
   Verdict verdict = Evaluate(policy, context, 0);
-  return Decision(verdict.allowed, std::move(verdict.reason));
+  return Decision(verdict.allowed, std::move(verdict.reason),
+                  std::move(verdict.for_caller));
 }
 
 absl::StatusOr<Decision> EvaluateSealPolicyBytes(

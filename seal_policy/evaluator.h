@@ -26,7 +26,8 @@ namespace tao {
 // evaluation, not a Decision: EvaluateSealPolicy makes the Decision.
 struct DomainRuleAnswer {
   bool allowed = false;
-  std::string reason;
+  std::string reason;      // the whole explanation (Decision::reason)
+  std::string for_caller;  // what the caller may be told (Decision::ForCaller)
 };
 
 // Decides DomainRule{label}. TaoDomain implements it. Implementations must
@@ -46,6 +47,9 @@ struct SealPolicyContext {
   const Principal& sealer;  // who sealed (from the authenticated bundle)
   const Principal& host;    // the host that evaluates
   const DomainRuleChecker* domain = nullptr;
+  // The host's platform state (PlatformStateText, tao/tpm2_quote.h), empty
+  // for a host that has none; SameHostState compares it.
+  absl::string_view host_state = {};
 };
 
 // Evaluates `policy`. Thread-safe; never fails: a policy it cannot satisfy

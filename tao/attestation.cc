@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "tao/crypto.h"
 
 namespace tao {
 namespace {
@@ -30,6 +31,72 @@ std::string TimeText(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
+// "attestation" for the leaf (depth 0), "delegation N" for the Nth link.
+std::string LinkName(int depth) {
+  return depth == 0 ? "attestation" : absl::StrCat("delegation ", depth);
+}
+
+// The link of the chain whose own window excludes `now` by the tightest
+// bound (the one that ends first, or begins last; on a tie, the one nearer
+// the root), named as in LinkName, with its window; "" if none does.
+std::string LinkOutsideWindow(const Attestation& attestation, absl::Time now) {
+  const Attestation* link = &attestation;
+  std::string blamed;
+  absl::Time tightest;
+  for (int depth = 0; depth <= kMaxDelegationDepth; ++depth) {
+    Statement statement;
+    if (statement.ParseFromString(link->serialized_statement())) {
+      absl::Time from = statement.has_not_before()
+                            ? absl::FromUnixSeconds(statement.not_before())
+                            : absl::InfinitePast();
+      absl::Time until = statement.has_not_after()
+                             ? absl::FromUnixSeconds(statement.not_after())
+                             : absl::InfiniteFuture();
+      // Bounds are whole seconds, so links made in the same second tie; a
+      // tie goes to the link nearer the root, which bounds those below it.
+      const bool early = now < from && (blamed.empty() || from >= tightest);
+      const bool late = now > until && (blamed.empty() || until <= tightest);
+      if (early || late) {
+        tightest = early ? from : until;
+        blamed = absl::StrCat(LinkName(depth), " (valid ", TimeText(from),
+                              " to ", TimeText(until), ")");
+      }
+    }
+    if (!link->has_delegation()) break;
+    link = &link->delegation();
+  }
+  return blamed;
+}
+
+// Checks a link's TPM quote and returns its PCRs in `pcrs`.
+// kInvalidArgument for a malformed one, kUnauthenticated naming the check.
+absl::Status VerifyQuoteLink(const Attestation& attestation, PcrValues* pcrs) {
+  const Tpm2Quote& quote = attestation.tpm2_quote();
+  if (!attestation.signature().empty()) {
+    return absl::InvalidArgumentError(
+        "a link with a TPM quote carries no other signature");
+  }
+  if (quote.pcrs().empty() ||
+      quote.pcrs().size() > static_cast<int>(kTpm2MaxPcr) + 1) {
+    return absl::InvalidArgumentError("quote: 1 to 24 PCRs are listed");
+  }
+  int64_t last = -1;
+  for (const Tpm2Pcr& pcr : quote.pcrs()) {
+    if (pcr.index() > kTpm2MaxPcr ||
+        static_cast<int64_t>(pcr.index()) <= last ||
+        pcr.value().size() != kSha256Size) {
+      return absl::InvalidArgumentError(
+          "quote: PCRs must be listed in increasing order, each up to 23 with "
+          "a 32-byte value");
+    }
+    last = pcr.index();
+    (*pcrs)[pcr.index()] = pcr.value();
+  }
+  return VerifyTpm2Quote(attestation.signer_key(), quote.attest(),
+                         quote.signature(),
+                         Sha256(attestation.serialized_statement()), *pcrs);
+}
+
 }  // namespace
 
 absl::string_view AttestationFailureName(AttestationFailure failure) {
@@ -50,6 +117,8 @@ absl::string_view AttestationFailureName(AttestationFailure failure) {
       return "not-yet-valid";
     case AttestationFailure::kChainTooDeep:
       return "chain-too-deep";
+    case AttestationFailure::kBadQuote:
+      return "bad-quote";
   }
   return "unknown";
 }
@@ -58,8 +127,7 @@ std::optional<AttestationFailure> GetAttestationFailure(
     const absl::Status& status) {
   absl::optional<absl::Cord> payload = status.GetPayload(kFailurePayloadUrl);
   if (!payload.has_value()) return std::nullopt;
-  for (int i = 0; i <= static_cast<int>(AttestationFailure::kChainTooDeep);
-       ++i) {
+  for (int i = 0; i <= static_cast<int>(AttestationFailure::kBadQuote); ++i) {
     auto failure = static_cast<AttestationFailure>(i);
     if (*payload == AttestationFailureName(failure)) return failure;
   }
@@ -103,8 +171,7 @@ absl::StatusOr<VerifiedStatement> AttestationVerifier::VerifyLink(
         AttestationFailure::kChainTooDeep,
         absl::StrCat("more than ", kMaxDelegationDepth, " delegations"));
   }
-  std::string where =
-      depth == 0 ? "attestation" : absl::StrCat("delegation ", depth);
+  std::string where = LinkName(depth);
   Statement statement;
   if (!statement.ParseFromString(attestation.serialized_statement())) {
     return Fail(AttestationFailure::kMalformed,
@@ -123,10 +190,20 @@ absl::StatusOr<VerifiedStatement> AttestationVerifier::VerifyLink(
         AttestationFailure::kMalformed,
         absl::StrCat(where, ": signer key: ", signer.status().message()));
   }
-  if (!signer
-           ->Verify(kAttestationContext, attestation.serialized_statement(),
-                    attestation.signature())
-           .ok()) {
+  PcrValues quoted_pcrs;
+  if (attestation.has_tpm2_quote()) {
+    absl::Status quote = VerifyQuoteLink(attestation, &quoted_pcrs);
+    if (!quote.ok()) {
+      return Fail(absl::IsInvalidArgument(quote)
+                      ? AttestationFailure::kMalformed
+                      : AttestationFailure::kBadQuote,
+                  absl::StrCat(where, ": ", quote.message()));
+    }
+  } else if (!signer
+                  ->Verify(kAttestationContext,
+                           attestation.serialized_statement(),
+                           attestation.signature())
+                  .ok()) {
     return Fail(AttestationFailure::kBadSignature,
                 absl::StrCat(where,
                              ": the signature does not verify over the "
@@ -166,7 +243,9 @@ absl::StatusOr<VerifiedStatement> AttestationVerifier::VerifyLink(
     }
   }
 
-  Principal signer_name = Principal::ForKey(*signer);
+  Principal signer_name = attestation.has_tpm2_quote()
+                              ? Principal::ForTpm2(*signer)
+                              : Principal::ForKey(*signer);
   if (attestation.has_delegation()) {
     auto parent = VerifyLink(attestation.delegation(), depth + 1);
     if (!parent.ok()) return parent.status();
@@ -197,7 +276,8 @@ absl::StatusOr<VerifiedStatement> AttestationVerifier::VerifyLink(
                              std::max(not_before, parent->not_before),
                              std::min(not_after, parent->not_after),
                              parent->root,
-                             parent->delegations + 1};
+                             parent->delegations + 1,
+                             parent->platform_pcrs};
   }
   if (!speaker->IsSelfOrSubprincipalOf(signer_name)) {
     return Fail(
@@ -215,8 +295,9 @@ absl::StatusOr<VerifiedStatement> AttestationVerifier::VerifyLink(
                            *std::move(speaker),
                            not_before,
                            not_after,
-                           std::move(signer_name),
-                           0};
+                           signer_name.RootKey(),
+                           0,
+                           std::move(quoted_pcrs)};
 }
 
 absl::StatusOr<VerifiedStatement> AttestationVerifier::Verify(
@@ -226,15 +307,21 @@ absl::StatusOr<VerifiedStatement> AttestationVerifier::Verify(
   // Bounds are whole seconds and inclusive: not_after = T is valid until
   // T + 1s.
   absl::Time now = absl::FromUnixSeconds(absl::ToUnixSeconds(clock_.Now()));
+  // Name the link whose window is to blame (the chain's window is the
+  // intersection of all of them).
   if (now < verified->not_before) {
     return Fail(AttestationFailure::kNotYetValid,
-                absl::StrCat("valid from ", TimeText(verified->not_before),
-                             ", now is ", TimeText(now)));
+                absl::StrCat(LinkOutsideWindow(attestation, now),
+                             ": the chain is valid from ",
+                             TimeText(verified->not_before), ", now is ",
+                             TimeText(now)));
   }
   if (now > verified->not_after) {
     return Fail(AttestationFailure::kExpired,
-                absl::StrCat("valid until ", TimeText(verified->not_after),
-                             ", now is ", TimeText(now)));
+                absl::StrCat(LinkOutsideWindow(attestation, now),
+                             ": the chain is valid until ",
+                             TimeText(verified->not_after), ", now is ",
+                             TimeText(now)));
   }
   return verified;
 }

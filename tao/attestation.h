@@ -15,6 +15,7 @@
 #include "tao/clock.h"
 #include "tao/keys.h"
 #include "tao/principal.h"
+#include "tao/tpm2_quote.h"
 
 namespace tao {
 
@@ -43,6 +44,8 @@ enum class AttestationFailure {
   kExpired,           // now is after the chain's not_after
   kNotYetValid,       // now is before the chain's not_before
   kChainTooDeep,      // more than kMaxDelegationDepth delegations
+  kBadQuote,          // a TPM quote fails a check (magic, type, qualifying
+                      // data, PCR selection or digest, signature)
 };
 
 // "malformed", "bad-signature", ... as used in messages and the CLI.
@@ -60,6 +63,9 @@ struct VerifiedStatement {
   absl::Time not_after;
   Principal root;   // the trusted key the chain ends in
   int delegations;  // how many delegations were followed
+  // The PCRs a TPM quoted for the chain's root link (empty unless the root
+  // is a tpm2(...) principal): the platform state the chain vouches for.
+  PcrValues platform_pcrs = {};
 };
 
 // Checks attestations against a set of trusted root keys and a clock.
@@ -72,9 +78,14 @@ class AttestationVerifier {
   // Verifies every signature over the bytes received, that each speaker is
   // its signer or under it (or under a delegator whose delegation names the
   // signer), that the chain ends in a trusted root, and that now lies in the
-  // intersection of all validity windows. On failure returns
-  // kInvalidArgument (malformed) or kUnauthenticated, with the
-  // AttestationFailure as payload and the reason in the message.
+  // intersection of all validity windows. Chains of any length up to
+  // kMaxDelegationDepth are followed. A link carrying a TPM quote is
+  // checked as VerifyTpm2Quote checks one (its qualifying data must be the
+  // SHA-256 of the link's statement bytes) and speaks as tpm2(<its key>).
+  // On failure returns kInvalidArgument
+  // (malformed) or kUnauthenticated, with the AttestationFailure as payload
+  // and a message that names the failing link ("attestation" for the leaf,
+  // "delegation N" for the Nth link up the chain) and why.
   absl::StatusOr<VerifiedStatement> Verify(
       const Attestation& attestation) const;
 

@@ -138,7 +138,35 @@ EVP_PKEY* P256KeyFromPoint(absl::string_view der) {
   return key;
 }
 
+// The DER signature over what `ctx` was given since its DigestSignInit.
+absl::StatusOr<std::string> FinishSignature(EVP_MD_CTX* ctx) {
+  size_t len = 0;
+  if (EVP_DigestSignFinal(ctx, nullptr, &len) != 1) {
+    return absl::InternalError(OpenSslError("ECDSA sign size"));
+  }
+  std::string sig(len, '\0');
+  if (EVP_DigestSignFinal(ctx, reinterpret_cast<unsigned char*>(sig.data()),
+                          &len) != 1) {
+    return absl::InternalError(OpenSslError("ECDSA sign"));
+  }
+  sig.resize(len);
+  return sig;
+}
+
 }  // namespace
+
+absl::StatusOr<std::string> VerifyingKey::SpkiFromPoint(absl::string_view x,
+                                                        absl::string_view y) {
+  if (x.size() != 32 || y.size() != 32) {
+    return absl::InvalidArgumentError("a P-256 coordinate is not 32 bytes");
+  }
+  std::string spki(reinterpret_cast<const char*>(kP256SpkiHeader),
+                   sizeof(kP256SpkiHeader));
+  absl::StrAppend(&spki, x, y);
+  absl::Status ok = CheckSpki(spki);
+  if (!ok.ok()) return absl::InvalidArgumentError(ok.message());
+  return spki;
+}
 
 absl::Status VerifyingKey::CheckSpki(absl::string_view der) {
   if (IsCanonicalP256Spki(der)) return absl::OkStatus();
@@ -284,17 +312,19 @@ absl::StatusOr<std::string> SigningKey::Sign(absl::string_view context,
       EVP_DigestSignUpdate(ctx.get(), data.data(), data.size()) != 1) {
     return absl::InternalError(OpenSslError("ECDSA sign init"));
   }
-  size_t len = 0;
-  if (EVP_DigestSignFinal(ctx.get(), nullptr, &len) != 1) {
-    return absl::InternalError(OpenSslError("ECDSA sign size"));
+  return FinishSignature(ctx.get());
+}
+
+absl::StatusOr<std::string> SigningKey::SignForeignFormat(
+    absl::string_view message) const {
+  MdCtx ctx(EVP_MD_CTX_new());
+  if (!ctx ||
+      EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
+                         key_.get()) != 1 ||
+      EVP_DigestSignUpdate(ctx.get(), message.data(), message.size()) != 1) {
+    return absl::InternalError(OpenSslError("ECDSA sign init"));
   }
-  std::string sig(len, '\0');
-  if (EVP_DigestSignFinal(
-          ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len) != 1) {
-    return absl::InternalError(OpenSslError("ECDSA sign"));
-  }
-  sig.resize(len);
-  return sig;
+  return FinishSignature(ctx.get());
 }
 
 }  // namespace tao

@@ -35,6 +35,11 @@ class VerifyingKey {
   // fixed DER header of a P-256 SPKI (ending in the uncompressed form byte)
   // and an on-curve check of the point. Rejections carry FromSpki's messages.
   static absl::Status CheckSpki(absl::string_view der);
+  // The canonical SPKI of the P-256 point (`x`, `y`), each exactly 32
+  // big-endian bytes. kInvalidArgument if a coordinate has another size or
+  // the point is not on the curve (CheckSpki's messages).
+  static absl::StatusOr<std::string> SpkiFromPoint(absl::string_view x,
+                                                   absl::string_view y);
   // Parses a PEM "PUBLIC KEY" block. Same rules as FromSpki.
   static absl::StatusOr<VerifyingKey> FromPem(absl::string_view pem);
 
@@ -82,6 +87,12 @@ class SigningKey {
   // `context` must not contain a NUL byte (kInvalidArgument).
   absl::StatusOr<std::string> Sign(absl::string_view context,
                                    absl::string_view data) const;
+  // DER ECDSA signature (SHA-256) over `message` alone, with no context.
+  // Only for foreign formats that carry their own domain separation: a
+  // TPM 2.0 PolicyAuthorize approval (approvedPolicy || policyRef,
+  // tao/tpm2_quote.h), which a context prefix would break.
+  absl::StatusOr<std::string> SignForeignFormat(
+      absl::string_view message) const;
 
  private:
   SigningKey(internal::PkeyPtr key, VerifyingKey public_key)

@@ -13,6 +13,34 @@ namespace tao {
 namespace {
 
 constexpr absl::string_view kKeyPrefix = "key(ecdsa-p256:";
+constexpr absl::string_view kTpm2Prefix = "tpm2(ecdsa-p256:";
+
+// Finds `key(` and `tpm2(` name starts in increasing order. Each prefix is
+// searched again only once the scan passes its last hit, so a whole scan
+// is linear in the text's length.
+class RootFinder {
+ public:
+  explicit RootFinder(absl::string_view text) : text_(text) {}
+  // The first name start at or after `from`.
+  size_t Next(size_t from) {
+    if (key_ != absl::string_view::npos && (key_ < from || !key_valid_)) {
+      key_ = text_.find(kKeyPrefix, from);
+      key_valid_ = true;
+    }
+    if (tpm2_ != absl::string_view::npos && (tpm2_ < from || !tpm2_valid_)) {
+      tpm2_ = text_.find(kTpm2Prefix, from);
+      tpm2_valid_ = true;
+    }
+    return std::min(key_, tpm2_);
+  }
+
+ private:
+  absl::string_view text_;
+  size_t key_ = 0;
+  size_t tpm2_ = 0;
+  bool key_valid_ = false;
+  bool tpm2_valid_ = false;
+};
 constexpr absl::string_view kEllipsis = "...";
 constexpr size_t kMeasurementHexShown = 12;
 constexpr size_t kArgsHexShown = 8;
@@ -50,6 +78,11 @@ std::string ShortKeyName(absl::string_view spki) {
   return absl::StrCat("key(ecdsa-p256:", KeyFingerprint(spki), ")");
 }
 
+std::string ShortRootName(const Principal& name) {
+  if (!name.is_tpm2()) return ShortKeyName(name.key_spki());
+  return absl::StrCat("tpm2(ecdsa-p256:", KeyFingerprint(name.key_spki()), ")");
+}
+
 std::string ShortSubprincipal(const Subprincipal& sub, bool whole_digest) {
   const std::string& kind = sub.kind();
   const std::string& arg = sub.argument();
@@ -80,7 +113,7 @@ std::string ShortName(const Principal& name, size_t max_length) {
   for (int i = 0; i < n; ++i) {
     if (IsMeasurementKind(subs[i])) last = i;
   }
-  const std::string key = ShortKeyName(name.key_spki());
+  const std::string key = ShortRootName(name);
   std::vector<std::string> parts;
   parts.reserve(subs.size());
   size_t total = key.size();
@@ -168,12 +201,15 @@ std::string ShortenNamesIn(absl::string_view text, size_t max_length) {
   constexpr size_t kMaxSubText = 1100;
   std::string out;
   size_t copied = 0;  // text[0, copied) is in `out`
-  size_t at = text.find(kKeyPrefix);
+  RootFinder roots(text);
+  size_t at = roots.Next(0);
   while (at != absl::string_view::npos) {
     size_t end = absl::string_view::npos;  // one past the name, if any
-    if (at + kKeyText <= text.size() && text[at + kKeyText - 1] == ')' &&
-        Principal::Parse(text.substr(at, kKeyText)).ok()) {
-      end = at + kKeyText;
+    // A tpm2(...) root is one character longer than a key(...) one.
+    const size_t root_text = kKeyText + (text[at] == 't' ? 1 : 0);
+    if (at + root_text <= text.size() && text[at + root_text - 1] == ')' &&
+        Principal::Parse(text.substr(at, root_text)).ok()) {
+      end = at + root_text;
       size_t subs = 0;
       // The longest run of valid `.Kind(argument)` after the key.
       while (subs < kMaxSubprincipals && end + 1 < text.size() &&
@@ -192,13 +228,13 @@ std::string ShortenNamesIn(absl::string_view text, size_t max_length) {
                     ? absl::StatusOr<Principal>(absl::UnknownError(""))
                     : Principal::Parse(text.substr(at, end - at));
     if (!name.ok()) {
-      at = text.find(kKeyPrefix, at + 1);
+      at = roots.Next(at + 1);
       continue;
     }
     absl::StrAppend(&out, text.substr(copied, at - copied),
                     ShortName(*name, max_length));
     copied = end;
-    at = text.find(kKeyPrefix, end);
+    at = roots.Next(end);
   }
   absl::StrAppend(&out, text.substr(copied));
   return out;

@@ -26,6 +26,9 @@ std::string KeyFingerprint(absl::string_view spki);
 
 // A key for people: `key(ecdsa-p256:SHA256:<43 characters>)`, 66 characters.
 std::string ShortKeyName(absl::string_view spki);
+// The root of `name` for people: ShortKeyName for a key(...) root,
+// `tpm2(ecdsa-p256:SHA256:<43 characters>)` for a tpm2(...) one.
+std::string ShortRootName(const Principal& name);
 
 // One subprincipal for people, always with its kind:
 //  - `Program`, `VM`, `Enclave`: the whole digest if `whole_digest`, else
@@ -36,7 +39,7 @@ std::string ShortKeyName(absl::string_view spki);
 //  - `Ext`: an argument over 40 characters cut to its first 32 and "...".
 std::string ShortSubprincipal(const Subprincipal& sub, bool whole_digest);
 
-// A whole name for people: ShortKeyName of the key, then every subprincipal
+// A whole name for people: ShortRootName of the root, then every subprincipal
 // as ShortSubprincipal shows it, where the last measurement (the last
 // Program, VM or Enclave) keeps its whole digest and every other digest is
 // cut. If that is longer than `max_length`, runs of subprincipals are

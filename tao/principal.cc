@@ -16,6 +16,7 @@ namespace tao {
 namespace {
 
 constexpr absl::string_view kKeyPrefix = "key(ecdsa-p256:";
+constexpr absl::string_view kTpm2Prefix = "tpm2(ecdsa-p256:";
 constexpr absl::string_view kSha256Prefix = "sha256:";
 
 bool IsLowerHex(char c) {
@@ -282,10 +283,20 @@ Principal Principal::ForKey(const VerifyingKey& key) {
   return p;
 }
 
+Principal Principal::ForTpm2(const VerifyingKey& ak) {
+  Principal p;
+  p.key_spki_ = ak.spki();
+  p.tpm2_ = true;
+  p.text_ = absl::StrCat(kTpm2Prefix, Base64UrlEncode(ak.spki()), ")");
+  return p;
+}
+
 Principal Principal::RootKey() const {
   Principal p;
   p.key_spki_ = key_spki_;
-  p.text_ = absl::StrCat(kKeyPrefix, Base64UrlEncode(key_spki_), ")");
+  p.tpm2_ = tpm2_;
+  p.text_ = absl::StrCat(tpm2_ ? kTpm2Prefix : kKeyPrefix,
+                         Base64UrlEncode(key_spki_), ")");
   return p;
 }
 
@@ -295,15 +306,18 @@ absl::StatusOr<Principal> Principal::Parse(absl::string_view text) {
         "principal name at offset ", kMaxPrincipalTextSize, ": the name is ",
         text.size(), " bytes, over the limit of ", kMaxPrincipalTextSize));
   }
-  if (!absl::StartsWith(text, kKeyPrefix)) {
+  const bool tpm2 = absl::StartsWith(text, kTpm2Prefix);
+  if (!tpm2 && !absl::StartsWith(text, kKeyPrefix)) {
+    absl::string_view prefix =
+        absl::StartsWith(text, "t") ? kTpm2Prefix : kKeyPrefix;
     size_t i = 0;
-    while (i < text.size() && i < kKeyPrefix.size() && text[i] == kKeyPrefix[i])
-      ++i;
+    while (i < text.size() && i < prefix.size() && text[i] == prefix[i]) ++i;
     return absl::InvalidArgumentError(absl::StrCat(
         "principal name at offset ", i, ": a name must start with '",
-        kKeyPrefix, "<base64url SPKI>)'"));
+        kKeyPrefix, "<base64url SPKI>)' or '", kTpm2Prefix,
+        "<base64url SPKI>)'"));
   }
-  size_t key_start = kKeyPrefix.size();
+  size_t key_start = tpm2 ? kTpm2Prefix.size() : kKeyPrefix.size();
   size_t close = text.find(')', key_start);
   if (close == absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -321,6 +335,7 @@ absl::StatusOr<Principal> Principal::Parse(absl::string_view text) {
   }
   Principal p;
   p.key_spki_ = std::move(spki).value();
+  p.tpm2_ = tpm2;
   size_t pos = close + 1;
   while (pos < text.size()) {
     if (text[pos] != '.') {
@@ -359,7 +374,8 @@ absl::StatusOr<Principal> Principal::Extend(const Subprincipal& sub) const {
 }
 
 bool Principal::IsSelfOrSubprincipalOf(const Principal& parent) const {
-  if (key_spki_ != parent.key_spki_ || subs_.size() < parent.subs_.size()) {
+  if (key_spki_ != parent.key_spki_ || tpm2_ != parent.tpm2_ ||
+      subs_.size() < parent.subs_.size()) {
     return false;
   }
   for (size_t i = 0; i < parent.subs_.size(); ++i) {

@@ -4,6 +4,10 @@
 //   key(ecdsa-p256:<base64url DER SPKI>).Program(sha256:<hex>)
 //       .Args(sha256:<hex>)                     (one line, no spaces)
 //
+// The root is `key(...)` (whatever the key signs) or `tpm2(...)` (what a
+// TPM's attestation key says in its quotes, docs/tpm2-root.md): the same
+// key under two names that never match each other.
+//
 // parse(print(x)) == x, and two names are equal exactly when their texts are.
 // The grammar and the rules for every subprincipal kind are in docs/names.md.
 // Values are immutable and thread-safe.
@@ -100,6 +104,9 @@ class Principal {
  public:
   // The name of a key: `key(ecdsa-p256:<base64url SPKI>)`.
   static Principal ForKey(const VerifyingKey& key);
+  // The name of a TPM's attestation key `ak`, as its quotes speak:
+  // `tpm2(ecdsa-p256:<base64url SPKI>)`.
+  static Principal ForTpm2(const VerifyingKey& ak);
   // Parses canonical text. Returns kInvalidArgument naming the offset and
   // the reason for anything else (including a non-canonical key encoding).
   static absl::StatusOr<Principal> Parse(absl::string_view text);
@@ -110,7 +117,9 @@ class Principal {
 
   // The root key's canonical DER SPKI.
   const std::string& key_spki() const { return key_spki_; }
-  // The root key alone, as a principal.
+  // True for a `tpm2(...)` root, false for `key(...)`.
+  bool is_tpm2() const { return tpm2_; }
+  // The root alone (of the same kind), as a principal.
   Principal RootKey() const;
   const std::vector<Subprincipal>& subprincipals() const { return subs_; }
   // The canonical text.
@@ -127,6 +136,7 @@ class Principal {
   Principal() = default;
 
   std::string key_spki_;
+  bool tpm2_ = false;
   std::vector<Subprincipal> subs_;
   std::string text_;
 };

@@ -14,6 +14,36 @@ namespace {
 
 constexpr absl::string_view kDeriveInfoPrefix = "tao-derive-v1";
 
+// Whether `delegation` (or none) makes `key_name` speak for `name`.
+absl::Status CheckDelegation(const Principal& key_name, const Principal& name,
+                             const Attestation* delegation) {
+  if (delegation == nullptr) {
+    if (!name.IsSelfOrSubprincipalOf(key_name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "host name ", name.text(),
+          " is not under its signing key and no delegation was given"));
+    }
+    return absl::OkStatus();
+  }
+  // The shape only: its signatures are for verifiers to check against
+  // their roots.
+  Statement statement;
+  if (!statement.ParseFromString(delegation->serialized_statement()) ||
+      !statement.has_delegation() ||
+      statement.delegation().delegate() != key_name.text()) {
+    return absl::InvalidArgumentError(
+        "the host's delegation does not delegate to its signing key");
+  }
+  TAO_ASSIGN_OR_RETURN(Principal delegator,
+                       Principal::Parse(statement.delegation().delegator()));
+  if (!name.IsSelfOrSubprincipalOf(delegator)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the host's delegation is for ", delegator.text(),
+                     ", not for ", name.text()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TaoHost>> TaoHost::Create(
@@ -21,33 +51,36 @@ absl::StatusOr<std::unique_ptr<TaoHost>> TaoHost::Create(
   if (keys.sealing_secret.size() != kSealingSecretSize) {
     return absl::InvalidArgumentError("sealing secret must be 32 bytes");
   }
-  Principal key_name = Principal::ForKey(keys.signing_key.verifying_key());
-  if (!delegation.has_value()) {
-    if (!name.IsSelfOrSubprincipalOf(key_name)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "host name ", name.text(),
-          " is not under its signing key and no delegation was given"));
-    }
-  } else {
-    // The shape only: its signatures are for verifiers to check against
-    // their roots.
-    Statement statement;
-    if (!statement.ParseFromString(delegation->serialized_statement()) ||
-        !statement.has_delegation() ||
-        statement.delegation().delegate() != key_name.text()) {
-      return absl::InvalidArgumentError(
-          "the host's delegation does not delegate to its signing key");
-    }
-    TAO_ASSIGN_OR_RETURN(Principal delegator,
-                         Principal::Parse(statement.delegation().delegator()));
-    if (!name.IsSelfOrSubprincipalOf(delegator)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the host's delegation is for ", delegator.text(),
-                       ", not for ", name.text()));
-    }
-  }
+  TAO_RETURN_IF_ERROR(
+      CheckDelegation(Principal::ForKey(keys.signing_key.verifying_key()), name,
+                      delegation.has_value() ? &*delegation : nullptr));
   return std::unique_ptr<TaoHost>(
       new TaoHost(std::move(keys), std::move(name), std::move(delegation)));
+}
+
+std::shared_ptr<const Attestation> TaoHost::current_delegation() const {
+  absl::MutexLock lock(&mu_);
+  return delegation_;
+}
+
+std::optional<Attestation> TaoHost::delegation() const {
+  std::shared_ptr<const Attestation> current = current_delegation();
+  if (current == nullptr) return std::nullopt;
+  return *current;
+}
+
+absl::Status TaoHost::ReplaceDelegation(Attestation delegation) {
+  if (current_delegation() == nullptr) {
+    return absl::FailedPreconditionError(
+        "this host's key is its own root: it takes no delegation");
+  }
+  TAO_RETURN_IF_ERROR(
+      CheckDelegation(Principal::ForKey(keys_.signing_key.verifying_key()),
+                      name_, &delegation));
+  auto fresh = std::make_shared<const Attestation>(std::move(delegation));
+  absl::MutexLock lock(&mu_);
+  delegation_ = std::move(fresh);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> TaoHost::GetRandomBytes(size_t n) const {
@@ -77,8 +110,8 @@ absl::StatusOr<Attestation> TaoHost::Attest(const Principal& speaker,
     return absl::InvalidArgumentError(
         "statement not_before is after not_after");
   }
-  return SignStatement(statement, keys_.signing_key,
-                       delegation_.has_value() ? &*delegation_ : nullptr);
+  std::shared_ptr<const Attestation> delegation = current_delegation();
+  return SignStatement(statement, keys_.signing_key, delegation.get());
 }
 
 absl::StatusOr<std::string> TaoHost::Encrypt(absl::string_view data,

@@ -10,8 +10,10 @@
 #include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "tao/attestation.pb.h"
 #include "tao/key_store.h"
 #include "tao/principal.h"
@@ -19,7 +21,8 @@
 
 namespace tao {
 
-// Immutable after Create; every method is const and thread-safe.
+// Immutable after Create but for its delegation, which a root renews
+// (ReplaceDelegation); every method is thread-safe.
 class TaoHost {
  public:
   // `name` is the host's name; `delegation`, if present, is an attestation
@@ -36,7 +39,12 @@ class TaoHost {
   const VerifyingKey& signing_public_key() const {
     return keys_.signing_key.verifying_key();
   }
-  const std::optional<Attestation>& delegation() const { return delegation_; }
+  // The current delegation (a copy: a root may renew it meanwhile).
+  std::optional<Attestation> delegation() const;
+  // Installs a fresh delegation (a renewal), checked as Create checks one;
+  // later Attest calls attach it. kInvalidArgument as Create; a host made
+  // without a delegation takes none (kFailedPrecondition).
+  absl::Status ReplaceDelegation(Attestation delegation);
   // The host's signing key, for the host's own statements about itself
   // (the audit trail's checkpoint). Never handed to a hosted program.
   const SigningKey& signing_key() const { return keys_.signing_key; }
@@ -83,13 +91,17 @@ class TaoHost {
 
  private:
   TaoHost(HostKeys keys, Principal name, std::optional<Attestation> delegation)
-      : keys_(std::move(keys)),
-        name_(std::move(name)),
-        delegation_(std::move(delegation)) {}
+      : keys_(std::move(keys)), name_(std::move(name)) {
+    if (delegation.has_value()) {
+      delegation_ = std::make_shared<const Attestation>(*std::move(delegation));
+    }
+  }
+  std::shared_ptr<const Attestation> current_delegation() const;
 
   HostKeys keys_;
   Principal name_;
-  std::optional<Attestation> delegation_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Attestation> delegation_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tao

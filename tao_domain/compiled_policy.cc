@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "seal_policy/evaluator.h"
 #include "tao/name_presentation.h"
+#include "tao_domain/denial_explanation.h"
 #include "tao_domain/policy_io.h"
 
 namespace tao {
@@ -163,11 +164,10 @@ Decision CompiledDomainPolicy::Decide(const Caller& caller,
   return DecideImpl(caller, operation, label, what, nullptr);
 }
 
-Decision CompiledDomainPolicy::DecideImpl(const Caller& caller,
-                                          absl::string_view operation,
-                                          absl::string_view label,
-                                          absl::string_view what,
-                                          const Refusal& refuse) const {
+Decision CompiledDomainPolicy::DecideImpl(
+    const Caller& caller, absl::string_view operation, absl::string_view label,
+    absl::string_view what, const Refusal& refuse,
+    std::optional<uint32_t> run_as_uid) const {
   const DomainPolicy& policy = policy_;
   if (!IsKnownOperation(operation) || operation == "Admin:*") {
     return Decision::Deny(absl::StrCat("domain '", policy.domain_name(),
@@ -208,18 +208,24 @@ Decision CompiledDomainPolicy::DecideImpl(const Caller& caller,
     }
     if (!refused) {
       near_misses.push_back(
-          absl::StrCat("rule '", rule.id(), "' grants ", what, " to others"));
+          absl::StrCat("rule '", rule.id(), "' grants ", what, " to others (",
+                       DescribeMatchers(rule.principals()), ")"));
     }
   }
-  std::string reason =
+  // The caller learns what was refused to whom; only the operator learns
+  // which rules there are (Decision::ForCaller).
+  std::string for_caller =
       absl::StrCat("domain '", policy.domain_name(), "': no rule grants ", what,
                    " to ", ShortenNamesIn(caller.Describe()));
+  std::string reason = for_caller;
+  const std::string admit = AdmitCommand(caller, operation, label, run_as_uid);
+  if (!admit.empty()) absl::StrAppend(&reason, "; to admit it: ", admit);
   if (near_misses.empty()) {
     absl::StrAppend(&reason, "; no rule grants ", operation, " at all");
   } else {
     absl::StrAppend(&reason, "; ", absl::StrJoin(near_misses, "; "));
   }
-  return Decision::Deny(std::move(reason));
+  return Decision::Deny(std::move(reason), std::move(for_caller));
 }
 
 namespace {
@@ -244,14 +250,15 @@ Decision CompiledDomainPolicy::DecideExecute(const Principal& name,
   std::string what = run_as.dynamic()
                          ? std::string("Execute")
                          : absl::StrCat("Execute as ", run_as.ToString());
-  return DecideImpl(Caller::Program(name), "Execute", "", what,
-                    [this, &run_as](int r) -> std::optional<std::string> {
-                      const Rule& rule = policy_.rules(r);
-                      if (run_as.dynamic() || Lists(rule, *run_as.uid))
-                        return std::nullopt;
-                      return absl::StrCat("not as uid ", *run_as.uid, " (it ",
-                                          UidList(rule), ")");
-                    });
+  return DecideImpl(
+      Caller::Program(name), "Execute", "", what,
+      [this, &run_as](int r) -> std::optional<std::string> {
+        const Rule& rule = policy_.rules(r);
+        if (run_as.dynamic() || Lists(rule, *run_as.uid)) return std::nullopt;
+        return absl::StrCat("not as uid ", *run_as.uid, " (it ", UidList(rule),
+                            ")");
+      },
+      run_as.dynamic() ? std::nullopt : std::optional<uint32_t>(*run_as.uid));
 }
 
 Decision CompiledDomainPolicy::DecideStart(const Caller& admin,

@@ -58,9 +58,12 @@ class CompiledDomainPolicy {
  private:
   // Why rule `r`, which matched, still does not grant; nullopt: it does.
   using Refusal = std::function<std::optional<std::string>(int r)>;
+  // `run_as_uid`: the explicit uid an Execute asks for, for the command in
+  // the reason that would admit it.
   Decision DecideImpl(const Caller& caller, absl::string_view operation,
                       absl::string_view label, absl::string_view what,
-                      const Refusal& refuse) const;
+                      const Refusal& refuse,
+                      std::optional<uint32_t> run_as_uid = std::nullopt) const;
   // What a matcher needs pre-parsed; parallel to the rules' principals.
   struct ParsedMatcher {
     std::optional<Principal> name_prefix;    // kNamePrefix

@@ -25,11 +25,11 @@ namespace tao {
 namespace {
 
 constexpr absl::string_view kOperations[] = {
-    "Execute",          "Seal",        "Unseal",       "Attest",
-    "GetSharedSecret",  "Admin:Start", "Admin:Stop",   "Admin:Kill",
-    "Admin:List",       "Admin:Wait",  "Admin:Logs",   "Admin:Events",
-    "Admin:GetTaoName", "Admin:Info",  "Admin:Reload", "Admin:Shutdown",
-    "Admin:*"};
+    "Execute",          "Seal",         "Unseal",       "Attest",
+    "GetSharedSecret",  "Admin:Start",  "Admin:Stop",   "Admin:Kill",
+    "Admin:List",       "Admin:Wait",   "Admin:Logs",   "Admin:Events",
+    "Admin:GetTaoName", "Admin:Info",   "Admin:Reload", "Admin:Shutdown",
+    "Admin:Pause",      "Admin:Resume", "Admin:*"};
 
 absl::Status RuleError(int index, const Rule& rule, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(

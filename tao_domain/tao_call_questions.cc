@@ -89,7 +89,7 @@ class TaoDomain::UnrecordedLabels final : public DomainRuleChecker {
   DomainRuleAnswer CheckUnsealLabel(const Principal& caller,
                                     absl::string_view label) const override {
     Decision d = policy_.Decide(Caller::Program(caller), "Unseal", label);
-    return DomainRuleAnswer{d.allowed, d.reason};
+    return DomainRuleAnswer{d.allowed, d.reason, d.ForCaller()};
   }
 
  private:
@@ -131,7 +131,7 @@ absl::StatusOr<Decision> TaoDomain::AuthorizeUnseal(
   std::shared_ptr<const CompiledDomainPolicy> current = Current();
   UnrecordedLabels labels(*current);
   auto decision = EvaluateSealPolicyBytes(
-      policy, SealPolicyContext{caller, sealer, host, &labels});
+      policy, SealPolicyContext{caller, sealer, host, &labels, host_state_});
   if (!decision.ok()) {
     return absl::DataLossError(absl::StrCat(
         "the sealed policy does not decode: ", decision.status().message()));
@@ -181,7 +181,7 @@ absl::StatusOr<SharedSecretDecision> TaoDomain::AuthorizeSharedSecret(
     // caller as its own sealer.
     UnrecordedLabels labels(*current);
     Decision admitted = EvaluateSealPolicy(
-        decoded, SealPolicyContext{caller, caller, host, &labels});
+        decoded, SealPolicyContext{caller, caller, host, &labels, host_state_});
     if (!admitted.allowed) return denied(std::move(admitted));
     how = admitted.reason;
   }

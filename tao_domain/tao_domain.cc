@@ -177,7 +177,7 @@ uint64_t TaoDomain::unrecorded() const {
 DomainRuleAnswer TaoDomain::CheckUnsealLabel(const Principal& caller,
                                              absl::string_view label) const {
   Decision d = Authorize(Caller::Program(caller), "Unseal", label);
-  return DomainRuleAnswer{d.allowed, d.reason};
+  return DomainRuleAnswer{d.allowed, d.reason, d.ForCaller()};
 }
 
 std::string TaoDomain::domain_name() const {

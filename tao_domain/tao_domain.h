@@ -64,6 +64,10 @@ struct TaoDomainOptions {
   // limit a request is denied with a reason starting "rate limited" and
   // counted into one RateLimited record per caller per second.
   AuditRateOptions rate;
+  // The host's platform state (a tpm2 root's quoted PCRs as
+  // PlatformStateText), empty for roots without one; SameHostState seal
+  // policies compare it.
+  std::string host_state;
 };
 
 // Thread-safe. Reload swaps the policy atomically; decisions in flight see
@@ -183,6 +187,7 @@ class TaoDomain final : public DomainRuleChecker {
         audit_(audit),
         clock_(clock),
         rate_(options.rate),
+        host_state_(std::move(options.host_state)),
         policy_(std::move(policy)) {}
   std::shared_ptr<const CompiledDomainPolicy> Current() const;
   // Writes due RateLimited summaries and records that could not be written
@@ -203,6 +208,7 @@ class TaoDomain final : public DomainRuleChecker {
   AuditLog* const audit_;
   const Clock& clock_;
   mutable AuditRateLimiter rate_;
+  const std::string host_state_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const CompiledDomainPolicy> policy_ ABSL_GUARDED_BY(mu_);
   mutable absl::Mutex owed_mu_;

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -15,18 +16,24 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "apps/common/cli.h"
+#include "apps/common/json.h"
+#include "apps/tao_domain/allow.h"
+#include "apps/tao_domain/policy_files.h"
+#include "apps/tao_domain/sign_pcrs.h"
+#include "apps/tao_domain/texts.h"
 #include "tao/crypto.h"
 #include "tao/file_util.h"
 #include "tao/key_store.h"
 #include "tao/program_signature.h"
 #include "tao/status_macros.h"
+#include "tao/tpm2_quote.h"
 #include "tao_domain/audit_log.h"
 #include "tao_domain/audit_verify.h"
 #include "tao_domain/policy_io.h"
 #include "tao_domain/tao_domain.h"
 
 DEFINE_string(domain_dir, "",
-              "The domain's directory (init, sign, show, check).");
+              "The domain's directory (init, sign, show, check, allow).");
 DEFINE_string(name, "", "init: the domain's name.");
 DEFINE_string(keys_dir, "",
               "new-publisher, sign-program: the publisher's key directory.");
@@ -39,12 +46,22 @@ DEFINE_uint64(
 DEFINE_uint64(serial, 0,
               "sign: the policy's serial (default: the serial of the "
               "domain's current policy.signed + 1, or 1).");
-DEFINE_string(label, "", "check: the label of a Seal or Unseal request.");
-DEFINE_int64(uid, -1, "check: ask as an admin client with this OS uid.");
+DEFINE_string(label, "",
+              "check: the label of a Seal or Unseal request; allow: the "
+              "label the rule grants.");
+DEFINE_int64(uid, -1,
+             "check: ask as an admin client with this OS uid; allow: grant "
+             "to it.");
 DEFINE_string(gids, "", "check: comma-separated OS group ids of that client.");
 DEFINE_int64(run_as_uid, -1,
              "check Execute: the program runs as this explicit uid (default: "
-             "a dynamic uid of its own).");
+             "a dynamic uid of its own); allow Execute: the rule lets it.");
+DEFINE_string(measurement, "",
+              "allow: grant to the program with this measurement "
+              "(sha256:<64 hex>, as `measure` prints it).");
+DEFINE_string(id, "",
+              "allow: the new rule's id (default: made from the "
+              "operation and the grantee).");
 DEFINE_string(product, "", "sign-program: the product name.");
 DEFINE_uint64(product_version, 0, "sign-program: the product version.");
 DEFINE_string(checkpoint, "",
@@ -53,121 +70,50 @@ DEFINE_string(checkpoint, "",
 DEFINE_string(key, "",
               "audit-verify: the host's name file (keys_dir/host_name), whose "
               "key signed the checkpoint.");
+DEFINE_bool(json, false,
+            "Print results as JSON (one object a line) and errors as JSON on "
+            "stderr.");
 DEFINE_string(out, "",
-              "sign-program: where to write (default PROGRAM.taosig).");
+              "sign-program: where to write (default PROGRAM.taosig); "
+              "sign-pcrs: (default D/tpm2_pcr_authorization).");
 
 namespace tao {
 namespace {
 
-constexpr absl::string_view kUsage =
-    R"usage(the domain: its policy key, its signed policy, its decisions.
-
-Usage:
-  tao-domain --domain_dir=D --name=NAME init    create the policy key (under a
-                                                passphrase), a starter policy.txt
-                                                and its signed form policy.signed
-  tao-domain --domain_dir=D sign [POLICY_TXT]   check and sign POLICY_TXT (default
-                                                D/policy.txt) into D/policy.signed,
-                                                with serial --serial=N (default:
-                                                the current policy.signed's + 1)
-  tao-domain --domain_dir=D show [SIGNED]       verify and print the signed policy
-  tao-domain --domain_dir=D check [NAME] OP     dry-run a decision and explain it
-        (--label=L for Seal/Unseal labels; --uid=U --gids=G,.. for admin callers;
-         --run_as_uid=U for Execute as an explicit uid)
-  tao-domain audit-verify AUDIT_LOG             check the audit trail's hash chain
-      [--checkpoint=F --key=HOST_NAME_FILE]     (every rotated file) and its checkpoint
-  tao-domain --keys_dir=K new-publisher         create a publisher key
-  tao-domain --keys_dir=K --product=P --product_version=N sign-program PROGRAM
-                                                write PROGRAM.taosig
-  tao-domain measure PROGRAM                    print the program's measurement and
-                                                the publisher its signature names
-
-The domain directory holds policy_keys (0600), policy_name (the policy key's
-principal, which hosts pin), policy.txt (protobuf text, see
-docs/domain-policy.md) and policy.signed. Passphrases come from
---passphrase_file or TAO_PASSPHRASE.
-
-Exit codes: 0 success (check: allowed; audit-verify: intact), 1 refused
-(check: denied; audit-verify: tampered; wrong passphrase; bad signature),
-2 usage error, 3 other failure.)usage";
-
-constexpr absl::string_view kStarterPolicy =
-    R"policy(# Domain policy in protobuf text format: see docs/domain-policy.md.
-# Rules are read in order; the first that matches grants. Nothing is granted
-# without a rule. Edit, then run `tao-domain sign` and reload the host.
-domain_name: "%NAME%"
-
-# Administrators: root may make every admin call. (A hosted program that
-# reaches the admin socket is that program, never its uid: this rule does not
-# apply to it even if it runs as root.)
-rules {
-  id: "root-admin"
-  operations: "Admin:*"
-  principals { uid: 0 }
+// The table's code, with this tool's refinement: a tampered trail (kDataLoss)
+// is refused (1).
+PcrValues PcrsFromApproval(const Tpm2PcrAuthorization& approval) {
+  PcrValues out;
+  for (const Tpm2Pcr& pcr : approval.pcrs()) out[pcr.index()] = pcr.value();
+  return out;
 }
 
-# Example: let one program run and seal, by measurement (see
-# `tao-domain measure PROGRAM`). It runs as a dynamic uid of its own; to run
-# it as an explicit user (root is uid 0), list the uids it may run as:
-# rules {
-#   id: "demo-exec"
-#   operations: ["Execute", "Seal", "Unseal", "Attest", "GetSharedSecret"]
-#   principals { measurement: "sha256:<64 hex digits>" }
-#   # run_as_uids: 0
-# }
-
-# Example: an operator (uid 1000) may start that one program, and only as a
-# dynamic uid or as uid 1000.
-# rules {
-#   id: "operator-start"
-#   operations: "Admin:Start"
-#   principals { uid: 1000 }
-#   programs { measurement: "sha256:<64 hex digits>" }
-#   run_as_uids: 1000
-# }
-
-# Example: every version >= 2 of a signed product may run.
-# rules {
-#   id: "signed-app"
-#   operations: "Execute"
-#   principals { signer { signer: "key(ecdsa-p256:...)" product: "app" min_version: 2 } }
-# }
-
-# Example: whoever holds label "db-creds" may unseal DomainRule(db-creds) data.
-# rules {
-#   id: "db-creds"
-#   operations: "Unseal"
-#   labels: "db-creds"
-#   principals { name_prefix: "key(ecdsa-p256:...).Program(sha256:...)" }
-# }
-)policy";
-
-int ExitCodeFor(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kDataLoss:
-    case absl::StatusCode::kUnauthenticated:
-      return kExitRejected;
-    case absl::StatusCode::kInvalidArgument:
-      return kExitUsage;
-    default:
-      return kExitFailure;
-  }
+int DomainExitCode(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kDataLoss ? kExitRejected
+                                                      : ExitCodeFor(status);
 }
 
 int Fail(const absl::Status& status) {
-  PrintError("tao-domain", status);
-  return ExitCodeFor(status);
+  return ReportError("tao-domain", status, FLAGS_json, DomainExitCode(status));
 }
 
 // A signed policy that does not verify is refused (exit 1), whatever the
-// reason; a missing file or an I/O error is a failure (exit 3).
+// reason; a missing file is not found (3), an I/O error other (6).
 int FailVerification(const absl::Status& status) {
-  PrintError("tao-domain", status);
-  return status.code() == absl::StatusCode::kInvalidArgument ||
-                 status.code() == absl::StatusCode::kUnauthenticated
-             ? kExitRejected
-             : kExitFailure;
+  return ReportError("tao-domain", status, FLAGS_json,
+                     status.code() == absl::StatusCode::kInvalidArgument ||
+                             status.code() == absl::StatusCode::kUnauthenticated
+                         ? kExitRejected
+                         : DomainExitCode(status));
+}
+
+// Prints `json` (with --json) or `text` on stdout.
+void Print(const JsonObject& json, absl::string_view text) {
+  if (FLAGS_json) {
+    std::cout << json.ToString() << "\n";
+  } else {
+    std::cout << text;
+  }
 }
 
 std::string DomainFile(absl::string_view file) {
@@ -203,64 +149,9 @@ absl::StatusOr<VerifyingKey> LoadPinnedKey(const std::string& path) {
   return VerifyingKey::FromSpki(principal->key_spki());
 }
 
-absl::Status SignPolicyFile(const SigningKey& key,
-                            const std::string& text_path) {
-  auto text = ReadFileToString(text_path, kMaxDomainPolicySize);
-  if (!text.ok()) return text.status();
-  auto policy = ParseDomainPolicyText(*text);
-  if (!policy.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(text_path, ": ", policy.status().message()));
-  }
-  // The serial: --serial, else one in the text, else the current signed
-  // policy's + 1 (hosts refuse a serial lower than one they accepted).
-  uint64_t previous = 0;
-  auto current =
-      ReadFileToString(DomainFile("policy.signed"), kMaxDomainPolicySize);
-  if (current.ok()) {
-    auto serial = PeekDomainPolicySerial(*current);
-    if (serial.ok()) previous = *serial;
-  } else if (!absl::IsNotFound(current.status())) {
-    return current.status();
-  }
-  // policy.serial remembers the last serial signed here, should
-  // policy.signed be removed or replaced by an older copy.
-  auto last = ReadFileToString(DomainFile("policy.serial"), 64);
-  uint64_t last_serial = 0;
-  if (last.ok() &&
-      absl::SimpleAtoi(absl::StripAsciiWhitespace(*last), &last_serial)) {
-    previous = std::max(previous, last_serial);
-  }
-  if (FLAGS_serial != 0) {
-    policy->set_serial(FLAGS_serial);
-  } else if (policy->serial() == 0) {
-    policy->set_serial(previous + 1);
-  }
-  if (policy->serial() <= previous) {
-    std::cerr << "tao-domain: warning: serial " << policy->serial()
-              << " is not above the current policy's " << previous
-              << "; hosts that accepted that one will refuse this one\n";
-  }
-  auto signed_policy = SignDomainPolicy(*policy, key);
-  if (!signed_policy.ok()) return signed_policy.status();
-  absl::Status written =
-      WriteFileAtomically(DomainFile("policy.signed"), *signed_policy, 0644);
-  if (!written.ok()) return written;
-  if (policy->serial() > previous) {
-    TAO_RETURN_IF_ERROR(
-        WriteFileAtomically(DomainFile("policy.serial"),
-                            absl::StrCat(policy->serial(), "\n"), 0644));
-  }
-  std::cout << "signed " << policy->rules_size() << " rules of domain '"
-            << policy->domain_name() << "' (serial " << policy->serial()
-            << ") into " << DomainFile("policy.signed") << "\n";
-  return absl::OkStatus();
-}
-
 int Init() {
   if (FLAGS_name.empty()) {
-    std::cerr << "tao-domain: init needs --name\n";
-    return kExitUsage;
+    return UsageError("tao-domain: init needs --name", FLAGS_json);
   }
   bool created = false;
   auto keys = OpenKeys(FLAGS_domain_dir, "policy", true, &created);
@@ -276,25 +167,59 @@ int Init() {
     if (!written.ok()) return Fail(written);
     std::cerr << "wrote a starter policy to " << text_path << "\n";
   }
-  absl::Status signed_ok = SignPolicyFile(keys->signing_key, text_path);
-  if (!signed_ok.ok()) return Fail(signed_ok);
-  std::cout << "policy key: "
-            << Principal::ForKey(keys->signing_key.verifying_key()).text()
-            << "\n";
+  auto signed_file = SignPolicyFile(keys->signing_key, FLAGS_domain_dir,
+                                    text_path, FLAGS_serial);
+  if (!signed_file.ok()) return Fail(signed_file.status());
+  std::string key_name =
+      Principal::ForKey(keys->signing_key.verifying_key()).text();
+  Print(SignedJson(*signed_file)
+            .Add("policy_key", key_name)
+            .Add("created_key", created),
+        absl::StrCat(SignedText(*signed_file), "policy key: ", key_name, "\n"));
   return kExitOk;
 }
 
 int Sign(const std::vector<std::string>& args) {
   if (args.size() > 2) {
-    std::cerr << "usage: tao-domain --domain_dir=D sign [POLICY_TXT]\n";
-    return kExitUsage;
+    return UsageError("usage: tao-domain --domain_dir=D sign [POLICY_TXT]",
+                      FLAGS_json);
   }
   bool created = false;
   auto keys = OpenKeys(FLAGS_domain_dir, "policy", false, &created);
   if (!keys.ok()) return Fail(keys.status());
-  absl::Status ok = SignPolicyFile(
-      keys->signing_key, args.size() == 2 ? args[1] : DomainFile("policy.txt"));
-  return ok.ok() ? kExitOk : Fail(ok);
+  auto signed_file = SignPolicyFile(
+      keys->signing_key, FLAGS_domain_dir,
+      args.size() == 2 ? args[1] : DomainFile("policy.txt"), FLAGS_serial);
+  if (!signed_file.ok()) return Fail(signed_file.status());
+  Print(SignedJson(*signed_file), SignedText(*signed_file));
+  return kExitOk;
+}
+
+int SignPcrs(const std::vector<std::string>& args) {
+  if (args.size() < 2) {
+    return UsageError(
+        "usage: tao-domain --domain_dir=D sign-pcrs INDEX=HEX... [--out=F]",
+        FLAGS_json);
+  }
+  bool created = false;
+  auto keys = OpenKeys(FLAGS_domain_dir, "policy", false, &created);
+  if (!keys.ok()) return Fail(keys.status());
+  auto approval =
+      SignPcrSet(keys->signing_key,
+                 std::vector<std::string>(args.begin() + 1, args.end()));
+  if (!approval.ok()) {
+    return UsageError(absl::StrCat("tao-domain: ", approval.status().message()),
+                      FLAGS_json);
+  }
+  const std::string out =
+      FLAGS_out.empty() ? DomainFile("tpm2_pcr_authorization") : FLAGS_out;
+  absl::Status written =
+      WriteFileAtomically(out, approval->SerializeAsString(), 0644);
+  if (!written.ok()) return Fail(written);
+  const std::string state = PlatformStateText(PcrsFromApproval(*approval));
+  Print(JsonObject().Add("signed", true).Add("state", state).Add("file", out),
+        absl::StrCat("signed the PCR set ", state, " into ", out, "\n"));
+  return kExitOk;
 }
 
 absl::StatusOr<DomainPolicy> LoadSignedPolicy(const std::string& path) {
@@ -310,17 +235,62 @@ absl::StatusOr<DomainPolicy> LoadSignedPolicy(const std::string& path) {
   return policy;
 }
 
+// Appends one rule to policy.txt and signs the result, as `sign` does.
+int Allow(const std::vector<std::string>& args) {
+  AllowRequest request;
+  request.operations.assign(args.begin() + 1, args.end());
+  request.id = FLAGS_id;
+  request.measurement = FLAGS_measurement;
+  request.label = FLAGS_label;
+  for (auto [flag, value, out] :
+       {std::make_tuple("uid", FLAGS_uid, &request.uid),
+        std::make_tuple("run_as_uid", FLAGS_run_as_uid, &request.run_as_uid)}) {
+    if (value > static_cast<int64_t>(UINT32_MAX)) {
+      return UsageError(
+          absl::StrCat("tao-domain: --", flag, "=", value, " is not a user id"),
+          FLAGS_json);
+    }
+    if (value >= 0) *out = static_cast<uint32_t>(value);
+  }
+  auto rule = AllowRuleText(request);
+  if (!rule.ok()) return UsageError(rule.status().message(), FLAGS_json);
+  const std::string text_path = DomainFile("policy.txt");
+  auto text = ReadFileToString(text_path, kMaxDomainPolicySize);
+  if (!text.ok()) return Fail(text.status());
+  auto updated = AppendRule(*text, *rule);
+  if (!updated.ok()) return Fail(updated.status());
+  bool created = false;
+  auto keys = OpenKeys(FLAGS_domain_dir, "policy", false, &created);
+  if (!keys.ok()) return Fail(keys.status());
+  absl::Status written = WriteFileAtomically(text_path, *updated, 0644);
+  if (!written.ok()) return Fail(written);
+  auto signed_file = SignPolicyFile(keys->signing_key, FLAGS_domain_dir,
+                                    text_path, FLAGS_serial);
+  if (!signed_file.ok()) return Fail(signed_file.status());
+  Print(SignedJson(*signed_file).Add("rule", *rule),
+        absl::StrCat("added to ", text_path, ":\n", *rule,
+                     SignedText(*signed_file),
+                     "hosts take it on `taoctl reload` (or SIGHUP)\n"));
+  return kExitOk;
+}
+
 int Show(const std::vector<std::string>& args) {
   if (args.size() > 2) {
-    std::cerr << "usage: tao-domain --domain_dir=D show [SIGNED]\n";
-    return kExitUsage;
+    return UsageError("usage: tao-domain --domain_dir=D show [SIGNED]",
+                      FLAGS_json);
   }
   auto policy = LoadSignedPolicy(
       args.size() == 2 ? args[1] : DomainFile("policy.signed"));
   if (!policy.ok()) return FailVerification(policy.status());
-  std::cout << "# verified: signed by the domain's policy key\n"
-            << "# serial: " << policy->serial() << "\n"
-            << DomainPolicyToText(*policy);
+  Print(JsonObject()
+            .Add("verified", true)
+            .Add("serial", policy->serial())
+            .Add("domain_name", policy->domain_name())
+            .Add("rules", policy->rules_size())
+            .AddRaw("policy", ProtoToJson(*policy)),
+        absl::StrCat("# verified: signed by the domain's policy key\n",
+                     "# serial: ", policy->serial(), "\n",
+                     DomainPolicyToText(*policy)));
   return kExitOk;
 }
 
@@ -335,12 +305,13 @@ int Check(const std::vector<std::string>& args) {
   } else if (args.size() == 2) {
     operation = args[1];
   } else {
-    std::cerr << "usage: tao-domain --domain_dir=D check [NAME] OP\n";
-    return kExitUsage;
+    return UsageError("usage: tao-domain --domain_dir=D check [NAME] OP",
+                      FLAGS_json);
   }
   if (FLAGS_uid > static_cast<int64_t>(UINT32_MAX)) {
-    std::cerr << "tao-domain: --uid=" << FLAGS_uid << " is not a user id\n";
-    return kExitUsage;
+    return UsageError(
+        absl::StrCat("tao-domain: --uid=", FLAGS_uid, " is not a user id"),
+        FLAGS_json);
   }
   if (FLAGS_uid >= 0) {
     caller.uid = static_cast<uint32_t>(FLAGS_uid);
@@ -348,27 +319,28 @@ int Check(const std::vector<std::string>& args) {
          absl::StrSplit(FLAGS_gids, ',', absl::SkipEmpty())) {
       uint32_t gid = 0;
       if (!absl::SimpleAtoi(g, &gid)) {
-        std::cerr << "tao-domain: --gids: '" << g << "' is not a group id\n";
-        return kExitUsage;
+        return UsageError(
+            absl::StrCat("tao-domain: --gids: '", g, "' is not a group id"),
+            FLAGS_json);
       }
       caller.gids.push_back(gid);
     }
   }
   if (!caller.program.has_value() && !caller.uid.has_value()) {
-    std::cerr << "tao-domain: check needs a NAME or --uid\n";
-    return kExitUsage;
+    return UsageError("tao-domain: check needs a NAME or --uid", FLAGS_json);
   }
   if (!IsKnownOperation(operation) || operation == "Admin:*") {
-    std::cerr
-        << "tao-domain: unknown operation '" << operation
-        << "' (Execute, Seal, Unseal, Attest, GetSharedSecret, Admin:<Call>)\n";
-    return kExitUsage;
+    return UsageError(
+        absl::StrCat("tao-domain: unknown operation '", operation,
+                     "' (Execute, Seal, Unseal, Attest, GetSharedSecret, "
+                     "Admin:<Call>)"),
+        FLAGS_json);
   }
   if (FLAGS_run_as_uid > static_cast<int64_t>(UINT32_MAX) ||
       (FLAGS_run_as_uid >= 0 &&
        (operation != "Execute" || !caller.program.has_value()))) {
-    std::cerr << "tao-domain: --run_as_uid needs a NAME, Execute and a uid\n";
-    return kExitUsage;
+    return UsageError(
+        "tao-domain: --run_as_uid needs a NAME, Execute and a uid", FLAGS_json);
   }
   auto policy = LoadSignedPolicy(DomainFile("policy.signed"));
   if (!policy.ok()) return FailVerification(policy.status());
@@ -377,15 +349,21 @@ int Check(const std::vector<std::string>& args) {
                          *policy, *caller.program,
                          RunAs::User(static_cast<uint32_t>(FLAGS_run_as_uid)))
                    : DecideWithPolicy(*policy, caller, operation, FLAGS_label);
-  std::cout << (d.allowed ? "ALLOW: " : "DENY: ") << d.reason << "\n";
+  Print(JsonObject()
+            .Add("allowed", d.allowed)
+            .Add("operation", operation)
+            .Add("label", FLAGS_label)
+            .Add("reason", d.reason),
+        absl::StrCat(d.allowed ? "ALLOW: " : "DENY: ", d.reason, "\n"));
   return d.allowed ? kExitOk : kExitRejected;
 }
 
 int AuditVerify(const std::vector<std::string>& args) {
   if (args.size() != 2 || FLAGS_checkpoint.empty() != FLAGS_key.empty()) {
-    std::cerr << "usage: tao-domain audit-verify AUDIT_LOG "
-                 "[--checkpoint=F --key=HOST_NAME_FILE]\n";
-    return kExitUsage;
+    return UsageError(
+        "usage: tao-domain audit-verify AUDIT_LOG [--checkpoint=F "
+        "--key=HOST_NAME_FILE]",
+        FLAGS_json);
   }
   std::optional<VerifyingKey> key;
   if (!FLAGS_key.empty()) {
@@ -400,14 +378,25 @@ int AuditVerify(const std::vector<std::string>& args) {
   auto summary = VerifyAuditTrail(args[1], FLAGS_checkpoint,
                                   key.has_value() ? &*key : nullptr);
   if (!summary.ok()) return Fail(summary.status());
-  std::cout << "intact: " << summary->last_seq << " records, last hash "
-            << summary->last_hash_hex;
+  std::string text =
+      absl::StrCat("intact: ", summary->last_seq, " records, last hash ",
+                   summary->last_hash_hex);
   if (summary->files > 1 || summary->first_seq > 1) {
-    std::cout << " (" << summary->files << " files, records "
-              << summary->first_seq << " to " << summary->last_seq << ")";
+    absl::StrAppend(&text, " (", summary->files, " files, records ",
+                    summary->first_seq, " to ", summary->last_seq, ")");
   }
-  if (summary->checkpoint_checked) std::cout << "; matches its checkpoint";
-  std::cout << "\n";
+  if (summary->checkpoint_checked) {
+    absl::StrAppend(&text, "; matches its checkpoint");
+  }
+  Print(JsonObject()
+            .Add("intact", true)
+            .Add("records", static_cast<uint64_t>(summary->last_seq))
+            .Add("first_seq", static_cast<uint64_t>(summary->first_seq))
+            .Add("last_seq", static_cast<uint64_t>(summary->last_seq))
+            .Add("files", static_cast<uint64_t>(summary->files))
+            .Add("last_hash", summary->last_hash_hex)
+            .Add("checkpoint_checked", summary->checkpoint_checked),
+        absl::StrCat(text, "\n"));
   return kExitOk;
 }
 
@@ -418,8 +407,10 @@ int NewPublisher() {
   std::cerr << (created ? "created a publisher key in "
                         : "loaded the publisher key from ")
             << FLAGS_keys_dir << "\n";
-  std::cout << Principal::ForKey(keys->signing_key.verifying_key()).text()
-            << "\n";
+  std::string name =
+      Principal::ForKey(keys->signing_key.verifying_key()).text();
+  Print(JsonObject().Add("publisher", name).Add("created_key", created),
+        absl::StrCat(name, "\n"));
   return kExitOk;
 }
 
@@ -431,9 +422,10 @@ absl::StatusOr<std::string> MeasureFile(const std::string& path) {
 
 int SignProgramCommand(const std::vector<std::string>& args) {
   if (args.size() != 2 || FLAGS_product.empty()) {
-    std::cerr << "usage: tao-domain --keys_dir=K --product=P "
-                 "--product_version=N sign-program PROGRAM\n";
-    return kExitUsage;
+    return UsageError(
+        "usage: tao-domain --keys_dir=K --product=P --product_version=N "
+        "sign-program PROGRAM",
+        FLAGS_json);
   }
   bool created = false;
   auto keys = OpenKeys(FLAGS_keys_dir, "publisher", false, &created);
@@ -448,24 +440,35 @@ int SignProgramCommand(const std::vector<std::string>& args) {
                         : FLAGS_out;
   absl::Status written = WriteFileAtomically(out, *signature, 0644);
   if (!written.ok()) return Fail(written);
-  std::cout << "signed sha256:" << HexEncode(*measurement) << " as '"
-            << FLAGS_product << "' version " << FLAGS_product_version
-            << " into " << out << "\n";
+  Print(
+      JsonObject()
+          .Add("measurement", absl::StrCat("sha256:", HexEncode(*measurement)))
+          .Add("product", FLAGS_product)
+          .Add("product_version", static_cast<uint64_t>(FLAGS_product_version))
+          .Add("file", out),
+      absl::StrCat("signed sha256:", HexEncode(*measurement), " as '",
+                   FLAGS_product, "' version ", FLAGS_product_version, " into ",
+                   out, "\n"));
   return kExitOk;
 }
 
 int Measure(const std::vector<std::string>& args) {
   if (args.size() != 2) {
-    std::cerr << "usage: tao-domain measure PROGRAM\n";
-    return kExitUsage;
+    return UsageError("usage: tao-domain measure PROGRAM", FLAGS_json);
   }
   auto measurement = MeasureFile(args[1]);
   if (!measurement.ok()) return Fail(measurement.status());
-  std::cout << "Program(sha256:" << HexEncode(*measurement) << ")\n";
+  std::string program =
+      absl::StrCat("Program(sha256:", HexEncode(*measurement), ")");
   std::string sig_path = absl::StrCat(args[1], kProgramSignatureSuffix);
+  JsonObject json;
+  json.Add("measurement", absl::StrCat("sha256:", HexEncode(*measurement)))
+      .Add("program", program)
+      .Add("signature_file", sig_path);
   auto signature = ReadFileToString(sig_path, kMaxProgramSignatureSize);
   if (absl::IsNotFound(signature.status())) {
-    std::cout << "(no signature at " << sig_path << ")\n";
+    Print(json.Add("signed", false).Add("publisher", ""),
+          absl::StrCat(program, "\n(no signature at ", sig_path, ")\n"));
     return kExitOk;
   }
   if (!signature.ok()) return Fail(signature.status());
@@ -473,7 +476,8 @@ int Measure(const std::vector<std::string>& args) {
   if (!claim.ok()) return FailVerification(claim.status());
   auto sub = PublisherSubprincipal(*claim);
   if (!sub.ok()) return Fail(sub.status());
-  std::cout << sub->ToString() << "\n";
+  Print(json.Add("signed", true).Add("publisher", sub->ToString()),
+        absl::StrCat(program, "\n", sub->ToString(), "\n"));
   return kExitOk;
 }
 
@@ -484,29 +488,33 @@ int main(int argc, char** argv) {
   std::vector<std::string> args =
       tao::InitApp(tao::kUsage, "apps/tao_domain/", &argc, &argv);
   if (args.empty()) {
-    std::cerr << "tao-domain: missing command; see --help\n";
-    return tao::kExitUsage;
+    return tao::UsageError("tao-domain: missing command; see --help",
+                           FLAGS_json);
   }
   const std::string& command = args[0];
   if (command == "audit-verify") return tao::AuditVerify(args);
   if (command == "measure") return tao::Measure(args);
   if (command == "new-publisher" || command == "sign-program") {
     if (FLAGS_keys_dir.empty()) {
-      std::cerr << "tao-domain: " << command << " needs --keys_dir\n";
-      return tao::kExitUsage;
+      return tao::UsageError(
+          absl::StrCat("tao-domain: ", command, " needs --keys_dir"),
+          FLAGS_json);
     }
     return command == "new-publisher" ? tao::NewPublisher()
                                       : tao::SignProgramCommand(args);
   }
   if (FLAGS_domain_dir.empty()) {
-    std::cerr << "tao-domain: " << command
-              << " needs --domain_dir; see --help\n";
-    return tao::kExitUsage;
+    return tao::UsageError(absl::StrCat("tao-domain: ", command,
+                                        " needs --domain_dir; see --help"),
+                           FLAGS_json);
   }
   if (command == "init") return tao::Init();
   if (command == "sign") return tao::Sign(args);
+  if (command == "sign-pcrs") return tao::SignPcrs(args);
   if (command == "show") return tao::Show(args);
   if (command == "check") return tao::Check(args);
-  std::cerr << "tao-domain: unknown command '" << command << "'; see --help\n";
-  return tao::kExitUsage;
+  if (command == "allow") return tao::Allow(args);
+  return tao::UsageError(
+      absl::StrCat("tao-domain: unknown command '", command, "'; see --help"),
+      FLAGS_json);
 }

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "admin/start_request.h"
+#include "channels/virtio_serial_transport.h"
 #include "program_factory/internal/state_directory.h"
 #include "program_factory/process_factory.h"
 #include "tao/text_proto.h"
@@ -44,12 +46,25 @@ absl::StatusOr<TaohostConfig> ParseTaohostConfig(absl::string_view text) {
     absl::Status ok = CheckPath(field, *path);
     if (!ok.ok()) return ok;
   }
+  bool vm = false;
   for (const std::string& factory : config.factories()) {
-    if (factory != "process") {
+    if (factory == "vm") {
+      vm = true;
+    } else if (factory != "process" && factory != "enclave") {
       return absl::InvalidArgumentError(
           absl::StrCat("taohost config: unknown factory '", factory,
-                       "' (available: process)"));
+                       "' (available: process, enclave, vm)"));
     }
+  }
+  if (vm) {
+    // The VM factory's channel kind exists only on hosts that serve VMs.
+    absl::Status registered = RegisterVirtioSerialChannelKind();
+    if (!registered.ok()) return registered;
+  }
+  if (!config.vm_accel().empty() && config.vm_accel() != "auto" &&
+      config.vm_accel() != "kvm" && config.vm_accel() != "tcg") {
+    return absl::InvalidArgumentError(
+        "taohost config: vm_accel must be auto, kvm or tcg");
   }
   if (!config.audit_durability().empty() &&
       config.audit_durability() != "sync" &&
@@ -72,22 +87,43 @@ absl::StatusOr<TaohostConfig> ParseTaohostConfig(absl::string_view text) {
   for (int i = 0; i < config.programs_size(); ++i) {
     const admin::StartHostedProgramRequest& program = config.programs(i);
     std::string where = absl::StrCat("taohost config: programs #", i + 1, ": ");
-    if (program.path().empty() || program.path()[0] != '/') {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, "path '", program.path(), "' must be absolute"));
+    // The one conversion the host starts it with: the launch spec by kind
+    // (or the flat process fields), the channel kind through its registry.
+    auto request = StartRequestFromProto(program);
+    if (!request.ok()) {
+      return absl::Status(request.status().code(),
+                          absl::StrCat(where, request.status().message()));
     }
-    if (!program.channel().empty() && program.channel() != "pipe" &&
-        program.channel() != "socketpair") {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, "channel must be pipe or socketpair"));
+    if (request->factory == "enclave") {
+      // Served where the host enables the enclave factory (factories).
+      const std::string& manifest = LaunchTarget(request->spec);
+      if (manifest.empty() || manifest[0] != '/') {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, "manifest '", manifest, "' must be absolute"));
+      }
+      continue;
     }
-    if (!program.factory().empty() && program.factory() != "process") {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, "unknown factory '", program.factory(), "'"));
+    if (request->factory == "vm") {
+      if (!vm) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where,
+                         "a vm program needs the vm factory (factories: "
+                         "[\"process\", \"vm\"])"));
+      }
+      continue;  // its kernel and initrd are read at start
     }
-    if (!program.state_directory().empty()) {
+    if (request->factory != "process") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "unknown factory '", request->factory, "'"));
+    }
+    const ProcessSpec& spec = request->process();
+    if (spec.path.empty() || spec.path[0] != '/') {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "path '", spec.path, "' must be absolute"));
+    }
+    if (!spec.state_directory.empty()) {
       absl::Status name =
-          internal::ValidateStateDirectoryName(program.state_directory());
+          internal::ValidateStateDirectoryName(spec.state_directory);
       if (!name.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(where, name.message()));
       }
@@ -142,6 +178,10 @@ void ApplyTaohostDefaults(TaohostConfig* config) {
   if (config->audit_rate_burst() == 0)
     config->set_audit_rate_burst(2 * config->audit_rate_per_program());
   if (config->factories().empty()) config->add_factories("process");
+  if (config->vm_accel().empty()) config->set_vm_accel("auto");
+  if (config->vm_qemu().empty()) {
+    config->set_vm_qemu("/usr/bin/qemu-system-x86_64");
+  }
   if (config->max_frame_size() == 0) config->set_max_frame_size(16 << 20);
   if (config->shutdown_grace_ms() == 0) config->set_shutdown_grace_ms(10000);
   if (config->dynamic_uid_range().empty()) {

@@ -70,7 +70,7 @@ absl::StatusOr<VerifyingKey> LoadPinnedPolicyKey(const std::string& path) {
   auto text = ReadFileToString(path, 1 << 16);
   if (!text.ok()) return text.status();
   auto name = Principal::Parse(absl::StripAsciiWhitespace(*text));
-  if (!name.ok() || !name->subprincipals().empty()) {
+  if (!name.ok() || !name->subprincipals().empty() || name->is_tpm2()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not a key principal"));
   }

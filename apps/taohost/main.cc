@@ -9,28 +9,37 @@
 #include <grp.h>
 #include <openssl/crypto.h>
 #include <signal.h>
+#include <sys/reboot.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "admin/admin_server.h"
 #include "admin/admin_service.h"
+#include "admin/loop_program_host.h"
+#include "admin/start_request.h"
 #include "apps/common/cli.h"
 #include "apps/taohost/config.h"
+#include "apps/taohost/enclaves.h"
 #include "apps/taohost/host_files.h"
+#include "apps/taohost/notify.h"
+#include "apps/taohost/root.h"
 #include "channels/hosted_program_channel.h"
 #include "program_factory/process_factory.h"
+#include "program_factory/vm/vm_factory.h"
 #include "tao/file_util.h"
 #include "tao/name_presentation.h"
-#include "tao/soft_tao.h"
 #include "tao_domain/audit_log.h"
 #include "tao_domain/tao_domain.h"
 
@@ -52,6 +61,22 @@ DEFINE_string(policy_key_file, "",
               "Overrides policy_key_file: the pinned policy key (default "
               "/etc/tao/policy_key), owned by root, not group/other "
               "writable.");
+DEFINE_string(factories, "",
+              "Overrides factories: a comma-separated list of process, "
+              "enclave and vm (enclave and vm are off unless listed).");
+DEFINE_string(root, "",
+              "Overrides root: soft (keys under a passphrase, the default) "
+              "stacked (a hosted program of another taohost; "
+              "docs/stacking.md) or tpm2 (docs/tpm2-root.md).");
+DEFINE_string(tpm2_tcti, "",
+              "Overrides tpm2_tcti: the TPM's TCTI for --root=tpm2 (default "
+              "device:/dev/tpmrm0).");
+DEFINE_string(tpm2_pcrs, "",
+              "Overrides tpm2_pcrs: the SHA-256 PCRs quoted and sealed to "
+              "(default 0,2,4,7).");
+DEFINE_string(tpm2_pcr_authorization, "",
+              "Overrides tpm2_pcr_authorization: a domain-signed PCR set "
+              "(tao-domain sign-pcrs).");
 DEFINE_uint64(scrypt_n, 1 << 15,
               "scrypt cost N when the host's keys are created.");
 // The audit trail.
@@ -86,8 +111,8 @@ Drive it with taoctl.
 Signals: SIGTERM and SIGINT stop every program (grace, then SIGKILL) and exit;
 SIGHUP reloads the policy (a bad policy leaves the old one in force).
 
-Exit codes: 0 clean shutdown, 2 usage or configuration error, 3 failure to
-start (keys, policy, socket).)usage";
+It exits 0 after a clean shutdown, 2 on a usage or configuration error and
+6 when it cannot start (keys, policy, socket; the message says why).)usage";
 
 absl::StatusOr<TaohostConfig> LoadConfig() {
   TaohostConfig config;
@@ -117,6 +142,19 @@ absl::StatusOr<TaohostConfig> LoadConfig() {
       return absl::InvalidArgumentError("--audit_durability: sync or batch");
     config.set_audit_durability(FLAGS_audit_durability);
   }
+  if (!FLAGS_root.empty()) config.set_root(FLAGS_root);
+  if (!FLAGS_factories.empty()) {
+    config.clear_factories();
+    for (absl::string_view f : absl::StrSplit(FLAGS_factories, ',')) {
+      config.add_factories(std::string(f));
+    }
+  }
+  if (!FLAGS_tpm2_tcti.empty()) config.set_tpm2_tcti(FLAGS_tpm2_tcti);
+  if (!FLAGS_tpm2_pcrs.empty()) config.set_tpm2_pcrs(FLAGS_tpm2_pcrs);
+  if (!FLAGS_tpm2_pcr_authorization.empty())
+    config.set_tpm2_pcr_authorization(FLAGS_tpm2_pcr_authorization);
+  absl::Status root_defaults = ApplyRootDefaults(&config);
+  if (!root_defaults.ok()) return root_defaults;
   ApplyTaohostDefaults(&config);
   if (config.keys_dir().empty() || config.domain_dir().empty()) {
     return absl::InvalidArgumentError(
@@ -156,10 +194,10 @@ int Run(const TaohostConfig& config) {
     PrintError("taohost", hardened);
     return kExitFailure;
   }
-  auto passphrase = ReadPassphrase(config.passphrase_file());
-  ScrubPassphraseFromEnvironment();
-  if (!passphrase.ok()) {
-    PrintError("taohost", passphrase.status());
+  // The root (apps/taohost/root.h): the only part that knows which it is.
+  auto root = MakeHostRoot(config, FLAGS_scrypt_n);
+  if (!root.ok()) {
+    PrintError("taohost", root.status());
     return kExitUsage;
   }
   absl::Status dirs = PrepareHostDirectories(config);
@@ -167,19 +205,19 @@ int Run(const TaohostConfig& config) {
     PrintError("taohost", dirs);
     return kExitFailure;
   }
-  SoftTaoOptions tao_options;
-  tao_options.keys_dir = config.keys_dir();
-  tao_options.passphrase = *passphrase;
-  tao_options.scrypt.n = FLAGS_scrypt_n;
-  auto soft_tao = SoftTao::Create(tao_options);
-  OPENSSL_cleanse(tao_options.passphrase.data(), tao_options.passphrase.size());
-  OPENSSL_cleanse(passphrase->data(), passphrase->size());
-  if (!soft_tao.ok()) {
-    PrintError("taohost", soft_tao.status());
+  const absl::Time open_start = absl::Now();
+  absl::Status opened = (*root)->Open();
+  if (!opened.ok()) {
+    PrintError("taohost", opened);
     return kExitFailure;
   }
-  const TaoHost& host = (*soft_tao)->host();
-  LOG(INFO) << "host name: " << ShortName(host.name());
+  const TaoHost& host = (*root)->host();
+  LOG(INFO) << "host name (" << (*root)->kind()
+            << " root): " << ShortName(host.name()) << "; root opened in "
+            << absl::ToDoubleMilliseconds(absl::Now() - open_start) << " ms";
+  if (!(*root)->platform_state().empty()) {
+    LOG(INFO) << "platform state: " << (*root)->platform_state();
+  }
 
   auto policy_key = LoadPinnedPolicyKey(config.policy_key_file());
   if (!policy_key.ok()) {
@@ -234,6 +272,7 @@ int Run(const TaohostConfig& config) {
   TaoDomainOptions domain_options;
   domain_options.rate.per_second = config.audit_rate_per_program();
   domain_options.rate.burst = config.audit_rate_burst();
+  domain_options.host_state = (*root)->platform_state();
   auto domain = TaoDomain::Create(*policy_key, *signed_policy, audit->get(),
                                   clock, domain_options);
   if (!domain.ok()) {
@@ -245,7 +284,9 @@ int Run(const TaohostConfig& config) {
   }
   LOG(INFO) << "domain '" << (*domain)->domain_name() << "' policy loaded";
 
-  EventHub events;
+  // The one event bus: the loop publishes on it, WatchEvents streams
+  // subscribe to it, and SIGHUP's policy reloads are announced on it.
+  EventBus events;
   ProcessFactoryOptions factory_options;
   factory_options.dynamic_uid_salt = host.name().text();
   factory_options.measurement_cache_bytes =
@@ -272,6 +313,19 @@ int Run(const TaohostConfig& config) {
                     "outlive it unless it runs as a dynamic uid; see "
                     "docs/taohost.md";
   }
+  auto enclave_factory = MakeEnclaveFactory(config);
+  if (!enclave_factory.ok()) {
+    PrintError("taohost", enclave_factory.status());
+    return kExitFailure;
+  }
+  std::vector<FactoryRegistration> factories = {
+      {"process", &process_factory, process_factory.channel_kinds()}};
+  if (*enclave_factory != nullptr) {
+    factories.push_back({"enclave", enclave_factory->get(),
+                         (*enclave_factory)->channel_kinds()});
+    LOG(INFO) << "enclave factory on (" << (*enclave_factory)->options().run_dir
+              << ")";
+  }
   HostedProgramChannelOptions loop_options;
   // Program logs go to a directory of this host run, <log_dir>/<run>/
   // <id>.log: ids start at 1 again after a restart, and the logs of an
@@ -284,15 +338,26 @@ int Run(const TaohostConfig& config) {
   LOG(INFO) << "program logs of this run in " << *run_log_dir;
   loop_options.log_dir = *run_log_dir;
   loop_options.max_frame_size = config.max_frame_size();
-  loop_options.on_event = [&events](const ProgramEvent& event) {
-    events.Publish(ToAdminEvent(event));
-  };
-  auto loop = HostedProgramChannel::Create(
-      host, **domain,
-      {{"process",
-        &process_factory,
-        {ChannelKind::kPipe, ChannelKind::kSocketpair}}},
-      loop_options);
+  loop_options.events = &events;
+  // The VM factory, only where the config lists it (docs/vm.md).
+  std::unique_ptr<VmFactory> vm_factory;
+  if (std::find(config.factories().begin(), config.factories().end(), "vm") !=
+      config.factories().end()) {
+    VmFactoryOptions vm_options;
+    vm_options.accel = config.vm_accel();
+    vm_options.qemu = config.vm_qemu();
+    auto made = VmFactory::Create(vm_options);
+    if (!made.ok()) {
+      PrintError("taohost", made.status());
+      return kExitFailure;
+    }
+    vm_factory = *std::move(made);
+    LOG(INFO) << "vm factory: " << vm_factory->description() << ", QEMU "
+              << config.vm_qemu();
+    factories.push_back({"vm", vm_factory.get(), vm_factory->channel_kinds()});
+  }
+  auto loop =
+      HostedProgramChannel::Create(host, **domain, factories, loop_options);
   if (!loop.ok()) {
     PrintError("taohost", loop.status());
     return kExitFailure;
@@ -301,12 +366,16 @@ int Run(const TaohostConfig& config) {
   std::atomic<bool> shutdown_requested{false};
   AdminServiceOptions admin_options;
   admin_options.load_policy = load_policy;
+  admin_options.root = std::string((*root)->kind());
+  admin_options.platform_state = (*root)->platform_state();
   admin_options.request_shutdown = [&shutdown_requested] {
     shutdown_requested = true;
     ::kill(::getpid(), SIGTERM);
   };
   PeerCredentialRegistry peers;
-  AdminServiceImpl service(**loop, **domain, host, peers, events,
+  // The admin service sees the loop through its ProgramHost seam.
+  LoopProgramHost program_host(**loop);
+  AdminServiceImpl service(program_host, **domain, host, peers, events,
                            admin_options);
   AdminServerOptions server_options;
   server_options.socket_path = config.admin_socket();
@@ -334,67 +403,68 @@ int Run(const TaohostConfig& config) {
   LOG(INFO) << "admin socket ready at " << config.admin_socket();
   std::cout << "taohost: admin socket ready at " << config.admin_socket()
             << std::endl;
+  NotifyReady(absl::StrCat("serving on ", config.admin_socket(),
+                           "; starting the configured programs"));
 
   for (const admin::StartHostedProgramRequest& program : config.programs()) {
-    StartRequest request;
-    request.spec.path = program.path();
-    request.spec.args.assign(program.args().begin(), program.args().end());
-    for (const admin::EnvVar& var : program.env()) {
-      request.spec.env.emplace_back(var.name(), var.value());
+    // The config was checked at load (config.cc), with this conversion.
+    auto request = StartRequestFromProto(program);
+    if (!request.ok()) {
+      LOG(ERROR) << "boot program did not start: " << request.status();
+      continue;
     }
-    if (!program.working_dir().empty())
-      request.spec.working_dir = program.working_dir();
-    if (program.has_uid()) request.spec.uid = program.uid();
-    if (program.has_gid()) request.spec.gid = program.gid();
-    request.spec.state_directory = program.state_directory();
-    request.channel = program.channel() == "socketpair"
-                          ? ChannelKind::kSocketpair
-                          : ChannelKind::kPipe;
-    request.restart.mode = program.restart() == admin::RESTART_ALWAYS
-                               ? RestartPolicy::kAlways
-                           : program.restart() == admin::RESTART_ON_FAILURE
-                               ? RestartPolicy::kOnFailure
-                               : RestartPolicy::kNever;
-    request.restart.max_restarts = static_cast<int>(program.max_restarts());
-    if (program.initial_backoff_ms() > 0) {
-      request.restart.initial_backoff =
-          absl::Milliseconds(program.initial_backoff_ms());
+    if (!program.service().empty()) {
+      absl::Status named = ValidateServiceName(program.service());
+      if (!named.ok()) {
+        LOG(ERROR) << "boot program " << program.path()
+                   << " not started: " << named;
+        continue;
+      }
     }
-    if (program.max_backoff_ms() > 0) {
-      request.restart.max_backoff =
-          absl::Milliseconds(program.max_backoff_ms());
-    }
-    auto started = (*loop)->StartHostedProgram(request);
+    auto started = (*loop)->StartHostedProgram(*request);
     if (!started.ok()) {
-      LOG(ERROR) << "boot program " << program.path()
+      LOG(ERROR) << "boot program " << LaunchTarget(request->spec)
                  << " did not start: " << started.status();
+    } else {
+      service.services().Record(program.service(), started->id);
     }
   }
 
+  NotifyStatus(absl::StrCat("serving on ", config.admin_socket(), "; ",
+                            config.programs_size(),
+                            " configured programs started"));
   while (true) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
+      NotifyReloading("SIGHUP: reloading the domain policy");
       auto bytes = load_policy();
       absl::Status reloaded =
           bytes.ok() ? (*domain)->Reload(*bytes, "SIGHUP") : bytes.status();
       if (reloaded.ok()) {
         LOG(INFO) << "SIGHUP: reloaded the policy of domain '"
                   << (*domain)->domain_name() << "'";
-        admin::Event event;
-        event.set_kind("policy-reloaded");
-        event.set_name((*domain)->domain_name());
-        event.set_time_unix_ms(absl::ToUnixMillis(absl::Now()));
+        ProgramEvent event;
+        event.kind = ProgramEvent::kPolicyReloaded;
+        event.name = (*domain)->domain_name();
+        event.time = absl::Now();
         events.Publish(event);
+        NotifyReady(absl::StrCat("serving on ", config.admin_socket(),
+                                 "; policy of domain '",
+                                 (*domain)->domain_name(), "' reloaded"));
       } else {
         LOG(ERROR)
             << "SIGHUP: policy not reloaded, the old one stays in force: "
             << reloaded;
+        NotifyReady(absl::StrCat(
+            "serving on ", config.admin_socket(),
+            "; policy reload failed, the old one stays: ", reloaded.message()));
       }
       continue;
     }
     LOG(INFO) << (shutdown_requested ? "shutdown requested" : strsignal(sig))
               << ": stopping every program";
+    NotifyStopping("stopping every program");
     break;
   }
   (*loop)->Shutdown(absl::Milliseconds(config.shutdown_grace_ms()));
@@ -422,5 +492,13 @@ int main(int argc, char** argv) {
     tao::PrintError("taohost", config.status());
     return tao::kExitUsage;
   }
-  return tao::Run(*config);
+  int code = tao::Run(*config);
+  if (::getpid() == 1 && code == tao::kExitOk) {
+    // The init of a VM guest (docs/vm.md): a clean stop powers the guest
+    // off. Any other end returns, and the kernel's panic (reported to the
+    // VM's host through pvpanic) says that the guest's host failed.
+    ::sync();
+    ::reboot(RB_POWER_OFF);
+  }
+  return code;
 }

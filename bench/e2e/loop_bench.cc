@@ -112,7 +112,6 @@ DEFINE_string(out, "", "Internal: the storm process's result file.");
 
 namespace {
 
-using tao::ChannelKind;
 using tao::ChildInfo;
 using tao::HostedProgramChannel;
 using tao::bench::Check;
@@ -359,13 +358,13 @@ Loop MakeLoop(Host& h, tao::TaoDomain& domain,
               tao::ProcessFactory* factory = nullptr) {
   std::set<pid_t> before = TaskIds();
   Loop l;
-  l.loop = Check(HostedProgramChannel::Create(
-                     *h.host, domain,
-                     {{"process",
-                       factory != nullptr ? factory : &h.factory,
-                       {ChannelKind::kPipe, ChannelKind::kSocketpair}}},
-                     tao::HostedProgramChannelOptions{}),
-                 "HostedProgramChannel::Create");
+  l.loop = Check(
+      HostedProgramChannel::Create(*h.host, domain,
+                                   {{"process",
+                                     factory != nullptr ? factory : &h.factory,
+                                     {"pipe", "socketpair"}}},
+                                   tao::HostedProgramChannelOptions{}),
+      "HostedProgramChannel::Create");
   for (pid_t t : TaskIds()) {
     if (!before.count(t)) l.tids.push_back(t);
   }
@@ -500,14 +499,14 @@ class Bench {
 
   // A client as a hosted program of `loop`, running `op` `iterations` times.
   Series Rpc(Loop& loop, const std::string& op, size_t size, int64_t iterations,
-             ChannelKind kind = ChannelKind::kPipe) {
+             std::string kind = "pipe") {
     std::string result = NextResult(absl::StrCat("rpc-", op));
     tao::StartRequest request;
     request.channel = kind;
-    request.spec.path = s_.client;
-    request.spec.args = {"rpc", op, absl::StrCat(size),
-                         absl::StrCat(iterations), result};
-    request.spec.env = s_.child_env;
+    request.process().path = s_.client;
+    request.process().args = {"rpc", op, absl::StrCat(size),
+                              absl::StrCat(iterations), result};
+    request.process().env = s_.child_env;
     const LoadMeter::Snap l0 = LoadMeter::Take();
     ThreadUsage u0 = UsageOf(loop.tids);
     ChildInfo info =
@@ -538,8 +537,8 @@ class Bench {
   Launch LaunchOnce(Loop& loop, const std::string& binary) {
     std::string result = NextResult("launch");
     tao::StartRequest request;
-    request.spec.path = binary;
-    request.spec.args = {"first-reply", result};
+    request.process().path = binary;
+    request.process().args = {"first-reply", result};
     const int64_t t0 = MonoNs();
     ChildInfo info =
         Check(loop.loop->StartHostedProgram(request), "start first-reply");
@@ -763,7 +762,7 @@ PhaseResult RunPhase(Bench& bench, Host& h) {
       p.attest = bench.Rpc(loop, "attest", 0, s.iters_attest);
     if (s.Want("seal32_socket")) {
       p.seal32_socket =
-          bench.Rpc(loop, "seal", 32, s.iters_small, ChannelKind::kSocketpair);
+          bench.Rpc(loop, "seal", 32, s.iters_small, "socketpair");
     }
   }
   if (s.Want("seal32_audit")) {
@@ -990,10 +989,10 @@ int RunStormPhase(const Settings& s, const std::string& out) {
   const int64_t t_begin = MonoNs();
   for (int i = 0; i < s.children; ++i) {
     tao::StartRequest request;
-    request.spec.path = s.client;
+    request.process().path = s.client;
     results.push_back(dir.Join(absl::StrCat("storm-", i, ".txt")));
-    request.spec.args = {"seal-storm", "@" + go, absl::StrCat(s.storm_seals),
-                         results.back()};
+    request.process().args = {"seal-storm", "@" + go,
+                              absl::StrCat(s.storm_seals), results.back()};
     const int64_t t0 = MonoNs();
     auto info = loop.loop->StartHostedProgram(request);
     per_start.push_back(MonoNs() - t0);
@@ -1354,8 +1353,8 @@ int Main(int argc, char** argv) {
     for (int i = 0; i < s.launches; ++i) {
       for (const std::string* binary : {&s.client, &s.big_client}) {
         tao::StartRequest request;
-        request.spec.path = *binary;
-        request.spec.args = {"first-reply", dir.Join("denied.txt")};
+        request.process().path = *binary;
+        request.process().args = {"first-reply", dir.Join("denied.txt")};
         int64_t t0 = MonoNs();
         auto started = loop.loop->StartHostedProgram(request);
         int64_t t = MonoNs() - t0;

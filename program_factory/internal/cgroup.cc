@@ -144,6 +144,26 @@ absl::Status ProgramCgroup::Kill() {
   return absl::OkStatus();
 }
 
+absl::Status ProgramCgroup::SetFrozen(bool frozen, absl::Duration timeout) {
+  absl::Status written =
+      WriteControl(path_ + "/cgroup.freeze", frozen ? "1" : "0");
+  if (!written.ok()) return written;
+  absl::Time deadline = absl::Now() + timeout;
+  while (Frozen() != frozen) {
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "cgroup ", path_, " did not ", frozen ? "freeze" : "thaw", " within ",
+          absl::FormatDuration(timeout)));
+    }
+    ::usleep(200);
+  }
+  return absl::OkStatus();
+}
+
+bool ProgramCgroup::Frozen() const {
+  return KeyValue(ReadControl(path_ + "/cgroup.events"), "frozen") == 1;
+}
+
 bool ProgramCgroup::WaitEmpty(absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   while (true) {

@@ -46,6 +46,13 @@ class ProgramCgroup {
   // SIGKILL to every process in the cgroup: cgroup.kill where the kernel
   // has it (5.14), else freeze, kill every pid of cgroup.procs, thaw.
   absl::Status Kill();
+  // Freezes (`frozen`) or thaws every process of the cgroup through
+  // cgroup.freeze, and waits up to `timeout` until cgroup.events says it is
+  // so (kDeadlineExceeded if not; the request stays in force). An errno
+  // status if the kernel has no freezer here (cgroup.freeze is 5.2).
+  absl::Status SetFrozen(bool frozen, absl::Duration timeout);
+  // cgroup.events' "frozen" now.
+  bool Frozen() const;
   // True once no process is left (cgroup.events: populated 0), waiting up
   // to `timeout`.
   bool WaitEmpty(absl::Duration timeout);

@@ -81,7 +81,7 @@ void ProgramResources::RetryLingering() {
   }
 }
 
-ProcessProgram::ProcessProgram(ProgramSpec spec, MeasuredExecutable executable,
+ProcessProgram::ProcessProgram(ProcessSpec spec, MeasuredExecutable executable,
                                ProgramIdentity identity,
                                std::shared_ptr<ProgramResources> resources)
     : spec_(std::move(spec)),
@@ -91,7 +91,7 @@ ProcessProgram::ProcessProgram(ProgramSpec spec, MeasuredExecutable executable,
 
 ProcessProgram::~ProcessProgram() {
   if (child_.running()) {
-    auto killed = KillTree();
+    auto killed = Kill();
     (void)killed;
     child_ = Subprocess();  // kills and reaps the leader
   }
@@ -205,7 +205,36 @@ absl::Status ProcessProgram::Signal(int signal) {
   return child_.Signal(signal);
 }
 
-absl::Status ProcessProgram::KillTree() {
+absl::Status ProcessProgram::Stop(absl::Duration grace) {
+  (void)grace;  // the loop keeps the deadline and calls Kill after it
+  if (!started_ || !child_.running()) {
+    return absl::FailedPreconditionError("the program is not running");
+  }
+  if (frozen_) {
+    // A frozen process takes no signal: let it run to take this one.
+    TAO_RETURN_IF_ERROR(SetFrozen(false));
+  }
+  return child_.Signal(SIGTERM);
+}
+
+absl::Status ProcessProgram::Freeze() { return SetFrozen(true); }
+
+absl::Status ProcessProgram::Thaw() { return SetFrozen(false); }
+
+absl::Status ProcessProgram::SetFrozen(bool frozen) {
+  if (!started_ || !child_.running()) {
+    return absl::FailedPreconditionError("the program is not running");
+  }
+  if (cgroup_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "the program has no cgroup to freeze (cgroups are off on this host)");
+  }
+  TAO_RETURN_IF_ERROR(cgroup_->SetFrozen(frozen, absl::Seconds(5)));
+  frozen_ = frozen;
+  return absl::OkStatus();
+}
+
+absl::Status ProcessProgram::Kill() {
   if (!started_) {
     return absl::FailedPreconditionError("the program is not running");
   }
@@ -225,6 +254,8 @@ absl::StatusOr<ExitStatus> ProcessProgram::Reap() {
   ExitStatus out;
   out.signaled = status.first;
   out.code = status.second;
+  frozen_ = false;
+  exit_record_ = ExitRecord{out, confinement_, ""};
   return out;
 }
 

@@ -62,7 +62,7 @@ class ProgramResources {
 // Not thread-safe: the loop owns it.
 class ProcessProgram final : public HostedProgram {
  public:
-  ProcessProgram(ProgramSpec spec, MeasuredExecutable executable,
+  ProcessProgram(ProcessSpec spec, MeasuredExecutable executable,
                  ProgramIdentity identity,
                  std::shared_ptr<ProgramResources> resources);
   // A running program is killed (its whole tree) and reaped.
@@ -70,12 +70,21 @@ class ProcessProgram final : public HostedProgram {
 
   const ProgramIdentity& identity() const override { return identity_; }
   absl::Status Start(ChildEndpoint endpoint) override;
+  // SIGTERM to its process group (thawed first if frozen).
+  absl::Status Stop(absl::Duration grace) override;
+  absl::Status Kill() override;
+  // cgroup.freeze of its cgroup; kFailedPrecondition without one.
+  absl::Status Freeze() override;
+  absl::Status Thaw() override;
+  bool frozen() const override { return frozen_; }
   pid_t pid() const override { return child_.pid(); }
   int exit_fd() const override { return child_.pidfd(); }
   UniqueFd TakeOutput() override { return std::move(output_); }
   absl::Status Signal(int signal) override;
-  absl::Status KillTree() override;
   absl::StatusOr<ExitStatus> Reap() override;
+  std::optional<ExitRecord> exit_record() const override {
+    return exit_record_;
+  }
   Confinement confinement() const override { return confinement_; }
   bool Owns(const ProcessFacts& facts) const override;
 
@@ -84,7 +93,10 @@ class ProcessProgram final : public HostedProgram {
   // state directory (or leaves them lingering). Idempotent.
   void Release();
 
-  ProgramSpec spec_;
+  // Freeze (`frozen`) or thaw through the cgroup.
+  absl::Status SetFrozen(bool frozen);
+
+  ProcessSpec spec_;
   MeasuredExecutable executable_;
   ProgramIdentity identity_;
   std::shared_ptr<ProgramResources> resources_;
@@ -96,6 +108,8 @@ class ProcessProgram final : public HostedProgram {
   std::optional<uint32_t> dynamic_uid_;
   bool state_directory_claimed_ = false;
   Confinement confinement_;
+  bool frozen_ = false;
+  std::optional<ExitRecord> exit_record_;
 };
 
 }  // namespace internal

@@ -49,7 +49,7 @@ expect_exit 0 "the trail still matches its checkpoint" verify
 
 # Deleted between runs: the next start refuses, naming the checkpoint.
 rm "$trail"
-expect_exit 3 "a host whose trail was deleted refuses to start" \
+expect_exit 6 "a host whose trail was deleted refuses to start" \
   "$taohost_bin" "${host_args[@]}"
 check "it says the trail is missing" stderr_has "audit trail $trail is missing"
 check "it names the checkpoint" stderr_has "$trail.checkpoint remembers"

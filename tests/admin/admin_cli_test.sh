@@ -23,7 +23,7 @@ check "taoctl --help documents the exit codes" output_has "4  the host is not re
 
 expect_exit 2 "taohost without keys_dir or domain_dir" "$taohost_bin" --runtime_dir="$work/r0"
 check "names the missing settings" stderr_has "keys_dir and domain_dir are required"
-expect_exit 3 "taohost with a missing domain" \
+expect_exit 6 "taohost with a missing domain" \
   "$taohost_bin" --keys_dir="$work/keys0" --domain_dir="$work/no-such-domain" --policy_key_file="$work/no-such-domain/policy_name" \
   --runtime_dir="$work/r1" --audit_log="$work/r1/audit.log" --state_dir="$work/r1.state" --scrypt_n=1024
 check "missing domain: the message names the policy file" stderr_has "$work/no-such-domain/policy_name"
@@ -40,7 +40,7 @@ check "missing config: the message names the file" stderr_has "$work/none.conf"
 expect_exit 2 "taohost with a stray argument" "$taohost_bin" "${host_args[@]}" extra
 cp -r "$work/dom" "$work/dom-bad"
 flip_bit "$work/dom-bad/policy.signed" $(($(stat -c %s "$work/dom-bad/policy.signed") - 3))
-expect_exit 3 "taohost with a tampered policy.signed" \
+expect_exit 6 "taohost with a tampered policy.signed" \
   "$taohost_bin" --keys_dir="$work/keys0" --domain_dir="$work/dom-bad" --policy_key_file="$work/dom-bad/policy_name" \
   --runtime_dir="$work/r2" --audit_log="$work/r2/audit.log" --state_dir="$work/r2.state" --scrypt_n=1024
 check "tampered policy: the message names policy.signed" stderr_has "$work/dom-bad/policy.signed"
@@ -56,11 +56,11 @@ check "the admin socket exists" test -S "$sock"
 check "the admin socket is mode 0660" test "$(stat -c %a "$sock")" = 660
 check "the ready line names the socket" grep -q "admin socket ready at $sock" "$work/host.out"
 
-expect_exit 3 "a second taohost on the same runtime dir refuses to start" \
+expect_exit 6 "a second taohost on the same runtime dir refuses to start" \
   "$taohost_bin" --keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" --runtime_dir="$run" --audit_log="$run/audit.log" --state_dir="$run.state" --scrypt_n=1024
 check "second host: says the audit trail has a writer already" \
   stderr_has "$run/audit.log is already open for writing"
-expect_exit 3 "a second taohost on another runtime dir but the same socket refuses to start" \
+expect_exit 6 "a second taohost on another runtime dir but the same socket refuses to start" \
   "$taohost_bin" --keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$work/dom/policy_name" --runtime_dir="$work/run2" --audit_log="$work/run2/audit.log" --state_dir="$work/run2.state" \
   --admin_socket="$sock" --scrypt_n=1024
 check "second host: says another host is already serving" stderr_has "already serving"
@@ -72,15 +72,15 @@ expect_exit 0 "name" ctl name
 check "taoctl name equals keys/host_name" stdout_is "$host_name"
 expect_exit 0 "info --json" ctl --json info
 cp "$work/out" "$work/info.json"
-check "info: one factory, process, with channels pipe and socketpair" test \
+check "info: one factory, process, with channels pipe, shm and socketpair" test \
   "$(json_eval "$work/info.json" "[(f['name'], sorted(f['channels'])) for f in objs[0]['factories']]")" = \
-  "[('process', ['pipe', 'socketpair'])]"
+  "[('process', ['pipe', 'shm', 'socketpair'])]"
 check "info: tao_name is the host's name" \
   test "$(json_eval "$work/info.json" "objs[0]['tao_name']")" = "$host_name"
 check "info: pid is taohost's" test "$(json_eval "$work/info.json" "objs[0]['pid']")" = "$host_pid"
 check "info: domain admintest" test "$(json_eval "$work/info.json" "objs[0]['domain_name']")" = admintest
 expect_exit 0 "info as a table" ctl info
-check "info table lists the factory" stdout_has "factory:   process (channels: pipe socketpair)"
+check "info table lists the factory" stdout_has "factory:   process (channels: pipe shm socketpair)"
 
 # --- start, wait, logs, list ---------------------------------------------------
 expect_exit 0 "start demo-secret" ctl start "$secret_bin" "$work/state1"
@@ -108,18 +108,18 @@ expect_exit 0 "logs of the socketpair run" ctl logs "$id3"
 check "the socketpair run unsealed the same secret" stdout_has "^unsealed the secret: $digest1$"
 
 expect_exit 0 "list" ctl list
-check "list prints a header" stdout_has "^ID  *STATE  *PID  *EXIT  *CALLS  *RESTART  *PATH / NAME"
+check "list prints a header" stdout_has "^ID  *STATE  *PID  *AGE  *EXIT  *CALLS  *RESTART  *PATH  *NAME$"
 check "list shows demo-secret's first run, exited with exit 0" \
-  grep -q "^$id1  *exited  *[0-9]*  *exit 0  *[0-9]*  *never  *$secret_bin\$" "$work/out"
+  grep -q "^$id1  *exited  *[0-9]*  *[0-9]*[smhd]  *exit 0  *[0-9]*  *never  *$secret_bin  *key(ecdsa-p256:SHA256:.*)\.Program(" "$work/out"
 expect_exit 0 "list --json" ctl --json list
 cp "$work/out" "$work/list.json"
 check "list --json: one JSON object a line, one for each run" \
   test "$(json_eval "$work/list.json" "sorted(int(o['id']) for o in objs)")" = "[$id1, $id2, $id3]"
 check "list --json: the first run's fields" test "$(json_eval "$work/list.json" \
-  "[(o['state'], o['exit_status'], o['path'], o['channel'], o['restart'], int(o['calls']) > 0) for o in objs if o['id'] == '$id1']")" = \
+  "[(o['state'], o['exit_status'], o['path'], o['channel'], o['restart'], int(o['calls']) > 0) for o in objs if o['id'] == $id1]")" = \
   "[('exited', 'exit 0', '$secret_bin', 'pipe', 'never', True)]"
 check "list --json: the third run used the socketpair" \
-  test "$(json_eval "$work/list.json" "[o['channel'] for o in objs if o['id'] == '$id3']")" = "['socketpair']"
+  test "$(json_eval "$work/list.json" "[o['channel'] for o in objs if o['id'] == $id3]")" = "['socketpair']"
 check "list --json: the name is the host's name extended by the measurement" \
   test "$(json_eval "$work/list.json" "[o['name'].startswith('$host_name.Program($m_secret)') for o in objs]")" = \
   "[True, True, True]"
@@ -168,7 +168,7 @@ program_pids+=("$pids")
 check "the sleep runs" alive "$pids"
 expect_exit 0 "list shows it running" ctl --json list
 check "list: the sleep is running with its pid" test \
-  "$(json_eval "$work/out" "[(o['state'], o['pid']) for o in objs if o['id'] == '$ids']")" = "[('running', $pids)]"
+  "$(json_eval "$work/out" "[(o['state'], o['pid']) for o in objs if o['id'] == $ids]")" = "[('running', $pids)]"
 expect_exit 5 "wait with a timeout on a running program" ctl --timeout_ms=300 wait "$ids"
 check "a timed-out wait says the deadline passed" stderr_has "DEADLINE_EXCEEDED"
 expect_exit 0 "stop the sleep" ctl stop "$ids"
@@ -216,12 +216,15 @@ expect_exit 2 "no command" ctl
 expect_exit 2 "start without a path" ctl start
 expect_exit 2 "a bad --restart" ctl --restart=sometimes start "$secret_bin" "$work/x"
 expect_exit 2 "a channel the host does not know" ctl --channel=carrier-pigeon start "$secret_bin" "$work/x"
-check "the host says which channels exist" stderr_has "pipe or socketpair"
+check "the host says which channels exist" stderr_has "pipe, shm or socketpair"
 
 expect_exit 1 "start a program the policy does not grant (/bin/true)" ctl start /bin/true
 check "a denied start prints the domain's reason" \
   stderr_has "PERMISSION_DENIED: domain 'admintest': no rule grants Execute to"
 check "the reason names the rules that did not match" stderr_has "rule 'tools' grants Execute to others"
+check "and what their matchers want" stderr_has "rule 'tools' grants Execute to others (measurement sha256:"
+check "and the command that would admit the program" \
+  stderr_has "to admit it: tao-domain --domain_dir=DIR allow Execute --measurement=sha256:$(sha256sum /bin/true | cut -c1-64)"
 expect_exit 0 "list after the denial" ctl --json list
 check "a denied program never ran (not listed)" \
   test "$(json_eval "$work/out" "[o for o in objs if o['path'] == '/bin/true']")" = "[]"

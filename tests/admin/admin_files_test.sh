@@ -17,20 +17,20 @@ host_args=(--keys_dir="$work/keys" --domain_dir="$work/dom" --policy_key_file="$
 # --- Directories and the pinned key are checked before anything is read --------
 mkdir -m 0777 "$work/keys-open"
 chmod 0777 "$work/keys-open"
-expect_exit 3 "a world-writable keys dir is refused" \
+expect_exit 6 "a world-writable keys dir is refused" \
   "$taohost_bin" --keys_dir="$work/keys-open" --domain_dir="$work/dom" \
   --policy_key_file="$pin" --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
 check "the refusal names the path and the fix" stderr_has "fix with: chmod 0700 $work/keys-open"
 check "no keys were made in it" test ! -e "$work/keys-open/host_keys"
 chmod 0750 "$work/keys-open"
-expect_exit 3 "a group-readable keys dir is refused" \
+expect_exit 6 "a group-readable keys dir is refused" \
   "$taohost_bin" --keys_dir="$work/keys-open" --domain_dir="$work/dom" \
   --policy_key_file="$pin" --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
 check "again naming the fix" stderr_has "chmod 0700 $work/keys-open"
 
 cp -a "$work/dom" "$work/dom-open"
 chmod 0777 "$work/dom-open"
-expect_exit 3 "a world-writable domain dir is refused" \
+expect_exit 6 "a world-writable domain dir is refused" \
   "$taohost_bin" --keys_dir="$work/keys1" --domain_dir="$work/dom-open" \
   --policy_key_file="$work/dom-open/policy_name" --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
 check "the refusal names the domain dir and the fix" stderr_has "chmod 0755 $work/dom-open"
@@ -38,19 +38,19 @@ check "the refusal names the domain dir and the fix" stderr_has "chmod 0755 $wor
 mkdir -m 0755 "$work/etc"
 cp "$pin" "$work/etc/policy_key"
 chmod 0666 "$work/etc/policy_key"
-expect_exit 3 "a world-writable pinned policy key is refused" \
+expect_exit 6 "a world-writable pinned policy key is refused" \
   "$taohost_bin" --keys_dir="$work/keys1" --domain_dir="$work/dom" \
   --policy_key_file="$work/etc/policy_key" --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
 check "the refusal names the key file" stderr_has "$work/etc/policy_key is writable by group or others"
 chmod 0644 "$work/etc/policy_key"
 chmod 0777 "$work/etc"
-expect_exit 3 "a pinned key in a world-writable directory is refused" \
+expect_exit 6 "a pinned key in a world-writable directory is refused" \
   "$taohost_bin" --keys_dir="$work/keys1" --domain_dir="$work/dom" \
   --policy_key_file="$work/etc/policy_key" --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
 check "the refusal names that directory" stderr_has "chmod 0755 $work/etc"
 chmod 0755 "$work/etc"
 if [ ! -e /etc/tao/policy_key ]; then
-  expect_exit 3 "without policy_key_file the pin is /etc/tao/policy_key, not the domain's" \
+  expect_exit 6 "without policy_key_file the pin is /etc/tao/policy_key, not the domain's" \
     "$taohost_bin" --keys_dir="$work/keys1" --domain_dir="$work/dom" \
     --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
   check "the message names /etc/tao/policy_key" stderr_has "/etc/tao/policy_key"
@@ -60,7 +60,7 @@ fi
 cp -a "$work/dom" "$work/dom-link"
 mv "$work/dom-link/policy.signed" "$work/real.signed"
 ln -s "$work/real.signed" "$work/dom-link/policy.signed"
-expect_exit 3 "a symlink policy.signed is refused" \
+expect_exit 6 "a symlink policy.signed is refused" \
   "$taohost_bin" --keys_dir="$work/keys1" --domain_dir="$work/dom-link" \
   --policy_key_file="$work/dom-link/policy_name" --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
 check "it is not read through" stderr_has "not a regular file"
@@ -68,7 +68,7 @@ cp -a "$work/dom" "$work/dom-fifo"
 rm "$work/dom-fifo/policy.signed"
 mkfifo "$work/dom-fifo/policy.signed"
 t0=$(now_ms)
-expect_exit 3 "a FIFO policy.signed is refused" \
+expect_exit 6 "a FIFO policy.signed is refused" \
   timeout 10 "$taohost_bin" --keys_dir="$work/keys1" --domain_dir="$work/dom-fifo" \
   --policy_key_file="$work/dom-fifo/policy_name" --runtime_dir="$work/r1" --state_dir="$work/r1.state" --scrypt_n=1024
 check "at once (took $(($(now_ms) - t0)) ms)" test $(($(now_ms) - t0)) -lt 5000
@@ -138,12 +138,12 @@ host_exit "$host_pid" 10
 check "run A exits 0 (got $host_status)" test "$host_status" = 0
 
 cp "$work/serial2.signed" "$work/dom/policy.signed"
-expect_exit 3 "a host does not start on the older policy" "$taohost_bin" "${host_args[@]}"
+expect_exit 6 "a host does not start on the older policy" "$taohost_bin" "${host_args[@]}"
 check "and says why" stderr_has "policy serial 2 is older than 3"
 cp "$work/dom/policy_serial" "$work/serial.saved" 2>/dev/null
 sed -i 's/ 3 / 9 /' "$work/keys/policy_serial"
 cp "$work/serial3.signed" "$work/dom/policy.signed"
-expect_exit 3 "an edited serial mark is refused" "$taohost_bin" "${host_args[@]}"
+expect_exit 6 "an edited serial mark is refused" "$taohost_bin" "${host_args[@]}"
 check "as altered" stderr_has "policy serial mark was altered"
 sed -i 's/ 9 / 3 /' "$work/keys/policy_serial"
 

@@ -43,7 +43,7 @@ host_exit "$host_pid" 10
 check "the first host exits 0 (got $host_status)" test "$host_status" = 0
 
 keys_before=$(cd "$work/keys" && sha256sum ./*)
-TAO_PASSPHRASE=wrong expect_exit 3 "a host with the wrong passphrase does not start" \
+TAO_PASSPHRASE=wrong expect_exit 6 "a host with the wrong passphrase does not start" \
   "$taohost_bin" "${host_args[@]}"
 check "it says the passphrase is wrong" stderr_has "wrong passphrase"
 check "it serves nothing" test ! -e "$sock"

@@ -15,9 +15,10 @@ if ! start_host host --keys_dir="$work/keys" --domain_dir="$work/dom" --policy_k
   failed=$((failed + 1)); finish; exit 1
 fi
 
-# The watcher runs in the background for a fixed time; a policy-reloaded
-# event tells us it is subscribed before anything else happens.
-"$taoctl_bin" --socket="$sock" --json --timeout_ms=3500 events >"$work/events.json" 2>"$work/events.err" &
+# The watcher runs in the background until every expected exit has been seen
+# (not for a fixed time: on a loaded machine the chains take longer); a
+# policy-reloaded event tells us it is subscribed before anything happens.
+"$taoctl_bin" --socket="$sock" --json --timeout_ms=60000 events >"$work/events.json" 2>"$work/events.err" &
 watcher=$!
 deadline=$((SECONDS + 5))
 until grep -q '"policy-reloaded"' "$work/events.json" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; do
@@ -30,8 +31,13 @@ check "the events watcher is subscribed (saw policy-reloaded)" grep -q '"policy-
 expect_exit 0 "start a failing program with on-failure, back-off 100 ms, at most 3 restarts" \
   ctl --restart=on-failure --backoff_ms=100 --max_restarts=3 start "$secret_bin"
 id_fail=$(cat "$work/out")
+# Its bundle lives in its state directory: each run may get another dynamic
+# uid (another host's program can hold the last one), and the host hands the
+# state directory to whichever uid the run has; a file elsewhere, mode 0600,
+# would be the first uid's only.
 expect_exit 0 "start a succeeding program with always, at most 2 restarts" \
-  ctl --restart=always --backoff_ms=100 --max_restarts=2 start "$secret_bin" "$work/state"
+  ctl --state_dir=always-secret --restart=always --backoff_ms=100 --max_restarts=2 \
+  start "$secret_bin" "$run.state/programs/always-secret/secret.sealed"
 id_always=$(cat "$work/out")
 expect_exit 0 "start a failing program with never" ctl --restart=never start "$secret_bin"
 id_never=$(cat "$work/out")
@@ -40,9 +46,16 @@ id_stopped=$(cat "$work/out")
 expect_exit 0 "stop the always-restarting sleep" ctl stop "$id_stopped"
 expect_exit 1 "a denied start" ctl --restart=always start /bin/true
 
-wait "$watcher"
-watcher_status=$?
-check "the watcher ends with its deadline: exit 5 (got $watcher_status)" test "$watcher_status" -eq 5
+# Nine exits in all: 4 on-failure runs, 3 always runs, never's and the
+# stopped sleep's.
+exits() { grep -c '"kind":"exited"' "$work/events.json" 2>/dev/null || true; }
+deadline=$((SECONDS + 45))
+until [ "$(exits)" -ge 9 ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.2; done
+sleep 0.5  # a tenth exit, were there one, would show now
+check "the watcher saw the nine exits ($(exits))" test "$(exits)" -eq 9
+kill "$watcher" 2>/dev/null
+wait "$watcher" 2>/dev/null
+expect_exit 5 "events ends with its deadline: exit 5" ctl --timeout_ms=300 events
 check "every line is JSON" python3 -c '
 import json, sys
 for line in open(sys.argv[1]):
@@ -84,7 +97,7 @@ last_fail=$(echo "${runs[2]:-0}" | cut -d: -f1)
 expect_exit 0 "list --json" ctl --json list
 cp "$work/out" "$work/list.json"
 check "list: the last on-failure run counts 3 restarts and names its predecessor" test \
-  "$(json_eval "$work/list.json" "[(o['state'], o['restart'], o['restarts'], o['exit_status']) for o in objs if o['id'] == '$last_fail']")" = \
+  "$(json_eval "$work/list.json" "[(o['state'], o['restart'], o['restarts'], o['exit_status']) for o in objs if o['id'] == $last_fail]")" = \
   "[('exited', 'on-failure', 3, 'exit 2')]"
 check "list: four on-failure runs are listed" test \
   "$(json_eval "$work/list.json" "sum(1 for o in objs if o['path'] == '$secret_bin' and o['restart'] == 'on-failure')")" = 4
@@ -119,7 +132,7 @@ assert started == sorted(int(i) for i in sys.argv[2:]), started
 ' "$work/events.json" "$id_fail" "$id_always" "$id_never" "$id_stopped"
 
 # The text form of events.
-"$taoctl_bin" --socket="$sock" --timeout_ms=1500 events >"$work/events.txt" 2>/dev/null &
+"$taoctl_bin" --socket="$sock" --timeout_ms=60000 events >"$work/events.txt" 2>/dev/null &
 watcher=$!
 deadline=$((SECONDS + 5))
 until grep -q 'policy-reloaded' "$work/events.txt" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; do
@@ -127,7 +140,10 @@ until grep -q 'policy-reloaded' "$work/events.txt" 2>/dev/null || [ "$SECONDS" -
   sleep 0.1
 done
 ctl --restart=on-failure --backoff_ms=100 --max_restarts=1 start "$secret_bin" >/dev/null 2>&1
-wait "$watcher"
+deadline=$((SECONDS + 30))
+until grep -q ' restarted ' "$work/events.txt" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.2; done
+kill "$watcher" 2>/dev/null
+wait "$watcher" 2>/dev/null
 check "events as text: restarted, with the run it replaces" \
   grep -q '^[0-9:]* restarted [0-9]* (after [0-9]*) '"$secret_bin"'$' "$work/events.txt"
 

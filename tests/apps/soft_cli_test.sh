@@ -60,12 +60,14 @@ name1_fp=$(python3 -c 'import base64, hashlib, sys
 b = sys.argv[1][len("key(ecdsa-p256:"):-1]
 der = base64.urlsafe_b64decode(b + "=" * (-len(b) % 4))
 print("SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode().rstrip("="))' "$name1")
-check "show prints the signer as its key's fingerprint" grep -qxF "  signer: key(ecdsa-p256:$name1_fp)" "$work/out"
+check "show prints the signer as its key's fingerprint" grep -qxF "├── signer: key(ecdsa-p256:$name1_fp)" "$work/out"
+check "show draws the one link as a tree" grep -qx "└── signature: 7[0-2] bytes, sha256 [0-9a-f]\{16\}\.\.\." "$work/out"
+check "show says the chain's length and order" grep -qxF "chain of 1 link, root first (the top link's signer must be a trusted root):" "$work/out"
 check "show prints the speaker short, with its Ext" \
   grep -qF "statement: key(ecdsa-p256:$name1_fp).Ext(role:test) says ready" "$work/out"
 check "show prints no whole key" bash -c "! grep -qF 'key(ecdsa-p256:MFkw' '$work/out'"
 expect_exit 0 "show --full" "$attest_bin" show --full "$work/att"
-check "show --full prints the whole signer" grep -qxF "  signer: $name1" "$work/out"
+check "show --full prints the whole signer" grep -qxF "├── signer: $name1" "$work/out"
 check "show --full prints the whole speaker" grep -qF "statement: $name1.Ext(role:test) says" "$work/out"
 expect_exit 1 "wrong root is rejected" "$attest_bin" verify --root="$work/keys2/host_name" "$work/att"
 check "reason: untrusted-signer" output_has "rejected: untrusted-signer"

@@ -88,6 +88,39 @@ TEST(TaohostConfigTest, BadAuditSettingsAreRefused) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// Boot programs: the process launch spec or the flat fields of older
+// configs; channel kinds and other kinds' specs checked when it is loaded.
+TEST(TaohostConfigTest, BootProgramsTakeALaunchSpecOrTheFlatFields) {
+  EXPECT_THAT(ParseTaohostConfig("programs { path: \"/bin/true\" }\n"), IsOk());
+  EXPECT_THAT(ParseTaohostConfig("programs { process { path: \"/bin/true\" } "
+                                 "channel: \"socketpair\" }\n"),
+              IsOk());
+  EXPECT_THAT(
+      ParseTaohostConfig("programs { process { path: \"relative\" } }\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               testing::HasSubstr("must be absolute")));
+  EXPECT_THAT(ParseTaohostConfig("programs { path: \"/bin/true\" "
+                                 "channel: \"carrier-pigeon\" }\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       testing::HasSubstr("programs #1: unknown channel "
+                                          "'carrier-pigeon'")));
+  EXPECT_THAT(ParseTaohostConfig("programs { enclave { manifest: \"/m\" } }\n"),
+              IsOk());
+  EXPECT_THAT(ParseTaohostConfig("programs { enclave { manifest: \"m\" } }\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       testing::HasSubstr("manifest 'm' must be absolute")));
+  EXPECT_THAT(
+      ParseTaohostConfig("programs { vm { kernel: \"/k\" } }\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               testing::HasSubstr("a vm program needs the vm factory")));
+  EXPECT_THAT(ParseTaohostConfig("factories: [\"process\", \"vm\"]\n"
+                                 "programs { vm { kernel: \"/k\" } }\n"),
+              IsOk());
+  EXPECT_THAT(ParseTaohostConfig("programs { path: \"/bin/a\" "
+                                 "process { path: \"/bin/b\" } }\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(TaohostConfigTest, UnknownFieldsAreRefused) {
   EXPECT_THAT(ParseTaohostConfig("measurement_cache: 1\n"),
               StatusIs(absl::StatusCode::kInvalidArgument));

@@ -9,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "seal_policy/codec.h"
@@ -41,8 +42,8 @@ TEST_F(HostedProgramChannelTest, SameProgramUnsealsAfterRestart) {
 
 TEST_F(HostedProgramChannelTest, WorksOverASocketpair) {
   std::string state = dir_.Join("state");
-  RunToExit(DEMO_SECRET, {state}, 0, ChannelKind::kSocketpair);
-  EXPECT_THAT(RunToExit(DEMO_SECRET, {state}, 0, ChannelKind::kSocketpair),
+  RunToExit(DEMO_SECRET, {state}, 0, "socketpair");
+  EXPECT_THAT(RunToExit(DEMO_SECRET, {state}, 0, "socketpair"),
               HasSubstr("unsealed the secret"));
 }
 
@@ -305,12 +306,12 @@ TEST_F(HostedProgramChannelTest, FactoryErrorsPassThrough) {
   EXPECT_THAT(Start(dir_.path(), {}),
               StatusIs(absl::StatusCode::kInvalidArgument));
   StartRequest request;
-  request.spec.path = DEMO_SECRET;
-  request.spec.env = {{"LD_PRELOAD", "/tmp/evil.so"}};
+  request.process().path = DEMO_SECRET;
+  request.process().env = {{"LD_PRELOAD", "/tmp/evil.so"}};
   EXPECT_THAT(
       loop_->StartHostedProgram(request),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("LD_PRELOAD")));
-  request.spec.env.clear();
+  request.process().env.clear();
   request.factory = "vm";
   EXPECT_THAT(loop_->StartHostedProgram(request),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("vm")));
@@ -321,16 +322,14 @@ TEST_F(HostedProgramChannelTest, FactoryErrorsPassThrough) {
 // loop is configured, and a kind the registration leaves out at start.
 class PipeOnlyFactory final : public ProgramFactory {
  public:
-  absl::Span<const ChannelKind> channel_kinds() const override {
-    return kinds_;
-  }
+  std::string kind() const override { return "process"; }
+  std::vector<std::string> channel_kinds() const override { return {"pipe"}; }
   absl::StatusOr<std::unique_ptr<HostedProgram>> NewHostedProgram(
       const ProgramSpec& spec) override {
     return process_.NewHostedProgram(spec);
   }
 
  private:
-  const ChannelKind kinds_[1] = {ChannelKind::kPipe};
   ProcessFactory process_;
 };
 
@@ -339,23 +338,22 @@ TEST_F(HostedProgramChannelTest,
   PipeOnlyFactory pipe_only;
   EXPECT_THAT(
       HostedProgramChannel::Create(
-          host(), *domain_,
-          {{"pipe-only", &pipe_only, {ChannelKind::kSocketpair}}}, {}),
+          host(), *domain_, {{"pipe-only", &pipe_only, {"socketpair"}}}, {}),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("socketpair")));
   EXPECT_THAT(HostedProgramChannel::Create(host(), *domain_,
                                            {{"", &pipe_only, {}}}, {}),
               StatusIs(absl::StatusCode::kInvalidArgument));
   auto loop = HostedProgramChannel::Create(
-      host(), *domain_, {{"pipe-only", &pipe_only, {ChannelKind::kPipe}}}, {});
+      host(), *domain_, {{"pipe-only", &pipe_only, {"pipe"}}}, {});
   ASSERT_THAT(loop, IsOk());
   StartRequest request;
   request.factory = "pipe-only";
-  request.channel = ChannelKind::kSocketpair;
-  request.spec.path = TOOL;
-  request.spec.args = {"name"};
+  request.channel = "socketpair";
+  request.process().path = TOOL;
+  request.process().args = {"name"};
   EXPECT_THAT((*loop)->StartHostedProgram(request),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  request.channel = ChannelKind::kPipe;
+  request.channel = "pipe";
   auto started = (*loop)->StartHostedProgram(request);
   ASSERT_THAT(started, IsOk());
   auto done = (*loop)->WaitHostedProgram(started->id, absl::Seconds(10));
@@ -618,8 +616,7 @@ TEST_F(LifecycleTest, StopAfterExitIsAFailedPrecondition) {
 }
 
 TEST_F(LifecycleTest, ListShowsRunningAndExitedPrograms) {
-  auto sleeper =
-      Start(HOSTILE_CHILD, {"sleep", "60"}, ChannelKind::kSocketpair);
+  auto sleeper = Start(HOSTILE_CHILD, {"sleep", "60"}, "socketpair");
   ASSERT_THAT(sleeper, IsOk());
   auto quick = Start(EXIT_CHILD, {});
   ASSERT_THAT(quick, IsOk());
@@ -628,7 +625,7 @@ TEST_F(LifecycleTest, ListShowsRunningAndExitedPrograms) {
   ASSERT_EQ(list.size(), 2u);
   EXPECT_EQ(list[0].id, sleeper->id);
   EXPECT_EQ(list[0].state, ProgramState::kRunning);
-  EXPECT_EQ(list[0].channel, ChannelKind::kSocketpair);
+  EXPECT_EQ(list[0].channel, "socketpair");
   EXPECT_EQ(list[0].factory, "process");
   EXPECT_GT(list[0].pid, 0);
   EXPECT_EQ(list[1].state, ProgramState::kExited);
@@ -728,14 +725,13 @@ TEST_F(LifecycleTest, WithoutALogDirOutputIsDrained) {
   HostedProgramChannelOptions options;
   options.log_dir = "";
   auto loop = HostedProgramChannel::Create(
-      host(), *domain_, {{"process", &factory_, {ChannelKind::kPipe}}},
-      options);
+      host(), *domain_, {{"process", &factory_, {"pipe"}}}, options);
   ASSERT_THAT(loop, IsOk());
   loop_ = *std::move(loop);
   StartRequest request;
-  request.spec.path = HOSTILE_CHILD;
-  request.spec.args = {"spam", "2000000",
-                       "65536"};  // far more than a pipe holds
+  request.process().path = HOSTILE_CHILD;
+  request.process().args = {"spam", "2000000",
+                            "65536"};  // far more than a pipe holds
   auto started = loop_->StartHostedProgram(request);
   ASSERT_THAT(started, IsOk());
   EXPECT_TRUE(started->log_path.empty());
@@ -743,6 +739,85 @@ TEST_F(LifecycleTest, WithoutALogDirOutputIsDrained) {
   ASSERT_THAT(done, IsOk());
   EXPECT_TRUE(done->exit->success());
   EXPECT_TRUE(test::ListDirectory(dir_.path()).empty());
+}
+
+// The capture's read/follow API through the loop (admin's GetLogs): a
+// follower from offset 0 sees the output as it comes, across rotations, in
+// order, and the end once the program exited.
+TEST_F(LifecycleTest, ReadOutputFollowsAProgramAcrossRotationsUntilItExits) {
+  loop_.reset();
+  HostedProgramChannelOptions options;
+  options.max_log_bytes = 16 * 1024;
+  StartLoop(options);
+  auto started = Start(HOSTILE_CHILD, {"spam", "400000", "4000"});
+  ASSERT_THAT(started, IsOk());
+  std::string followed;
+  uint64_t offset = 0;
+  bool ended = false;
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (!ended && absl::Now() < give_up) {
+    auto chunk = loop_->ReadOutput(started->id, offset, 64 * 1024,
+                                   absl::Now() + absl::Seconds(5));
+    ASSERT_THAT(chunk, IsOk());
+    // Only what a rotation dropped is ever skipped, never what is kept.
+    ASSERT_GE(chunk->offset, offset);
+    followed += chunk->data;
+    offset = chunk->offset + chunk->data.size();
+    ended = chunk->end;
+  }
+  EXPECT_TRUE(ended);
+  EXPECT_EQ(offset, 400000u);
+  EXPECT_THAT(followed, HasSubstr("chunk 99\n"));
+  auto done = loop_->GetHostedProgram(started->id);
+  ASSERT_THAT(done, IsOk());
+  EXPECT_EQ(done->state, ProgramState::kExited);
+  // After the exit, the oldest kept byte on: <id>.log.1, then <id>.log.
+  auto kept = loop_->ReadOutput(started->id, 0, 1 << 20, absl::InfinitePast());
+  ASSERT_THAT(kept, IsOk());
+  auto older = ReadFileToString(started->log_path + ".1");
+  ASSERT_THAT(older, IsOk());
+  EXPECT_EQ(kept->data, *older);
+  EXPECT_THAT(loop_->ReadOutput(999999, 0, 1, absl::InfinitePast()),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(LifecycleTest, WithoutALogDirReadOutputIsAFailedPrecondition) {
+  loop_.reset();
+  auto loop = HostedProgramChannel::Create(
+      host(), *domain_, {{"process", &factory_, {"pipe"}}}, {});
+  ASSERT_THAT(loop, IsOk());
+  loop_ = *std::move(loop);
+  auto started = Start(EXIT_CHILD, {});
+  ASSERT_THAT(started, IsOk());
+  EXPECT_THAT(loop_->ReadOutput(started->id, 0, 1, absl::InfinitePast()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// Every start and exit reaches the bus the host wired in.
+TEST_F(LifecycleTest, StartsAndExitsArePublishedOnTheBus) {
+  loop_.reset();
+  EventBus bus;
+  // The loop goes before the bus it publishes on, however the test ends.
+  absl::Cleanup stop_loop = [this] { loop_.reset(); };
+  HostedProgramChannelOptions options;
+  options.events = &bus;
+  StartLoop(options);
+  EXPECT_EQ(&loop_->events(), &bus);
+  auto subscription = bus.Subscribe();
+  auto started = Start(EXIT_CHILD, {});
+  ASSERT_THAT(started, IsOk());
+  ASSERT_THAT(loop_->WaitHostedProgram(started->id, absl::Seconds(10)), IsOk());
+  std::vector<ProgramEvent> events;
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (events.size() < 2 && absl::Now() < give_up) {
+    ASSERT_TRUE(subscription->Next(absl::Now() + absl::Seconds(1), &events));
+  }
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, ProgramEvent::kStarted);
+  EXPECT_EQ(events[1].kind, ProgramEvent::kExited);
+  EXPECT_EQ(events[0].id, started->id);
+  EXPECT_EQ(events[1].id, started->id);
+  EXPECT_EQ(events[1].name, started->name);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // hostile-child: a hosted program that breaks the channel protocol on
 // purpose, one way per mode, to show that the listen loop survives it and
 // keeps serving the program's siblings. It talks straight to the descriptors
-// named by TAO_CHANNEL (no RpcTao), so it can send what no client would.
+// named by TAO_CHANNEL (no RpcTao), so it can send what no client would;
+// over a shm channel, to a socket bridged byte for byte to the rings
+// (tests/testing/shm_bridge.h).
 //
 //   hostile-child oversize          a header announcing 0xFFFFFFFF bytes;
 //                                   expects EOF
@@ -65,11 +67,12 @@
 #include "channels/tao_rpc.pb.h"
 #include "tao/file_util.h"
 #include "tests/testing/raw_channel.h"
+#include "tests/testing/shm_bridge.h"
 
 namespace {
 
 using ::tao::test::Bad;
-using ::tao::test::ParseChannel;
+using ::tao::test::ParseChannelOrBridge;
 using ::tao::test::read_fd;
 using ::tao::test::Say;
 using ::tao::test::write_fd;
@@ -461,7 +464,9 @@ int Run(int argc, char** argv) {
     }
     return 0;
   }
-  if (!ParseChannel()) return Bad("TAO_CHANNEL is missing or malformed");
+  if (!ParseChannelOrBridge()) {
+    return Bad("TAO_CHANNEL is missing or malformed");
+  }
   if (mode == "oversize") {
     if (!WriteAll(std::string("\xff\xff\xff\xff", 4))) return Bad("write");
     if (!ExpectEof(5000)) return Bad("the host kept the channel open");

@@ -30,7 +30,7 @@ using ::testing::Not;
 constexpr absl::Duration kSiblingBudget = absl::Seconds(5);
 
 class HostileChildTest : public test::LoopFixture,
-                         public ::testing::WithParamInterface<ChannelKind> {
+                         public ::testing::WithParamInterface<std::string> {
  protected:
   // demo-secret seals, then a second run unseals: both must succeed, with the
   // same secret, within the budget.
@@ -262,8 +262,7 @@ TEST_P(HostileChildTest, AllAtOnce) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Channels, HostileChildTest,
-                         ::testing::Values(ChannelKind::kPipe,
-                                           ChannelKind::kSocketpair),
+                         ::testing::Values("pipe", "socketpair", "shm"),
                          test::ChannelKindParamName);
 
 // ---- A thousand launches ----------------------------------------------------
@@ -327,9 +326,8 @@ TEST_F(LaunchLeakTest, AThousandLaunchesLeaveNoDescriptorsAndNoZombies) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         int code = (t + i) % 4;
-        auto started =
-            Start(EXIT_CHILD, {std::to_string(code)},
-                  i % 2 == 0 ? ChannelKind::kPipe : ChannelKind::kSocketpair);
+        static const char* const kKinds[] = {"pipe", "socketpair", "shm"};
+        auto started = Start(EXIT_CHILD, {std::to_string(code)}, kKinds[i % 3]);
         if (!started.ok()) {
           ++failed;
           ADD_FAILURE() << started.status();

@@ -91,10 +91,7 @@ class LoopFixture : public ::testing::Test {
     if (options.log_dir.empty()) options.log_dir = dir_.path();
     auto loop = HostedProgramChannel::Create(
         host(), *domain_,
-        {{"process",
-          &factory_,
-          {ChannelKind::kPipe, ChannelKind::kSocketpair}}},
-        options);
+        {{"process", &factory_, {"pipe", "shm", "socketpair"}}}, options);
     ASSERT_THAT(loop, IsOk());
     loop_ = *std::move(loop);
   }
@@ -123,11 +120,11 @@ class LoopFixture : public ::testing::Test {
 
   absl::StatusOr<ChildInfo> Start(const std::string& path,
                                   std::vector<std::string> args,
-                                  ChannelKind kind = ChannelKind::kPipe) {
+                                  std::string kind = "pipe") {
     StartRequest request;
     request.channel = kind;
-    request.spec.path = path;
-    request.spec.args = std::move(args);
+    request.process().path = path;
+    request.process().args = std::move(args);
     return loop_->StartHostedProgram(request);
   }
 
@@ -152,7 +149,7 @@ class LoopFixture : public ::testing::Test {
   // Runs `path args...` to completion and returns its log; the final info is
   // in last_.
   std::string RunToExit(const std::string& path, std::vector<std::string> args,
-                        int want_exit, ChannelKind kind = ChannelKind::kPipe) {
+                        int want_exit, std::string kind = "pipe") {
     auto started = Start(path, std::move(args), kind);
     EXPECT_THAT(started, IsOk());
     if (!started.ok()) return "";
@@ -188,10 +185,13 @@ class LoopFixture : public ::testing::Test {
   ChildInfo last_;
 };
 
-// Names a test instantiated over both channel kinds: "Pipe", "Socketpair".
+// Names a test instantiated over the channel kinds: "Pipe", "Shm",
+// "Socketpair".
 inline std::string ChannelKindParamName(
-    const ::testing::TestParamInfo<ChannelKind>& info) {
-  return info.param == ChannelKind::kPipe ? "Pipe" : "Socketpair";
+    const ::testing::TestParamInfo<std::string>& info) {
+  if (info.param == "pipe") return "Pipe";
+  if (info.param == "shm") return "Shm";
+  return "Socketpair";
 }
 
 }  // namespace test

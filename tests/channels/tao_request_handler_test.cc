@@ -44,7 +44,9 @@ using ::tao::test::NamePrefix;
 using ::tao::test::Program;
 using ::tao::test::Published;
 using ::tao::test::StatusIs;
+using ::testing::AnyOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr int32_t kDenied =
@@ -546,6 +548,42 @@ TEST_F(TaoRequestHandlerTest, OneRequestIsOneAuditRecord) {
   EXPECT_EQ(records[5][3], "Attest");
   EXPECT_EQ(records[5][5], "deny");
   EXPECT_THAT(records[5][6], HasSubstr("Attest refused"));
+}
+
+// A refused program learns what was refused to whom and which clause
+// failed, never the domain's other rules (their ids, labels, grantees): it
+// could map the policy by asking. The audit trail keeps the whole reason.
+TEST_F(TaoRequestHandlerTest, ARefusedProgramIsNotToldTheDomainsRules) {
+  test::TempDir dir;
+  const std::string path = dir.Join("audit.log");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AuditLog> log, AuditLog::Open(path));
+  MakeHandler(log.get());
+  const std::vector<std::pair<TaoResponse, std::string>> refusals = {
+      {UnsealAs(*carol_, *alice_, "DomainRule(db)"),
+       "DomainRule(db): domain 'test': no rule grants Unseal(db) to program"},
+      {UnsealAs(*carol_, *alice_, "AnyOf(SameProgram,DomainRule(db))"),
+       "AnyOf: none holds: SameProgram: the caller "},
+      {UnsealAs(*alice_, *alice_, "AllOf(SameProgram,DomainRule(db))"),
+       "AllOf: DomainRule(db): domain 'test': no rule grants Unseal(db)"},
+      {Attest(*stranger_, Claim("")),
+       "domain 'test': no rule grants Attest to program"},
+  };
+  for (const auto& [response, reason] : refusals) {
+    ExpectDenied(response, reason);
+    EXPECT_THAT(response.message(),
+                Not(AnyOf(HasSubstr("rule '"), HasSubstr("db-readers"),
+                          HasSubstr("to others"), HasSubstr("labels ["))));
+  }
+  // The operator's copy names the rules that nearly matched.
+  std::vector<std::vector<std::string>> records = DecisionRecords(path);
+  ASSERT_EQ(records.size(), refusals.size());
+  std::string unseal_reason, attest_reason;  // the trail escapes quotes
+  ASSERT_TRUE(absl::CUnescape(records[0][6], &unseal_reason));
+  ASSERT_TRUE(absl::CUnescape(records[3][6], &attest_reason));
+  EXPECT_THAT(unseal_reason,
+              HasSubstr("rule 'db-readers' grants Unseal(db) to others"));
+  EXPECT_THAT(attest_reason,
+              HasSubstr("rule 'programs' grants Attest to others"));
 }
 
 // ---- What the loop must wipe -----------------------------------------------

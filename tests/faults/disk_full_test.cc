@@ -406,7 +406,7 @@ TEST_F(DiskFullTest, TaoSoftSealToAFullDiskFailsAndKeepsThePreviousBundle) {
   Ran full = RunTaoSoft(log, {keys, "seal", big, bundle});
   std::cout << "tao-soft seal to a full disk: exit " << full.exit_code << ": "
             << full.output;
-  EXPECT_EQ(full.exit_code, 3) << full.output;  // kExitFailure: I/O
+  EXPECT_EQ(full.exit_code, 6) << full.output;  // kExitOther: I/O
   EXPECT_THAT(full.output, HasSubstr("RESOURCE_EXHAUSTED"));
   EXPECT_THAT(full.output, HasSubstr(kNoSpace));
   EXPECT_THAT(full.output, HasSubstr(bundle));
@@ -427,7 +427,7 @@ TEST_F(DiskFullTest, TaoSoftInitOnAFullDiskFailsAndLeavesNoKeys) {
                         {"--keys_dir=" + keys_dir, "--scrypt_n=1024", "init"});
   std::cout << "tao-soft init on a full disk: exit " << init.exit_code << ": "
             << init.output;
-  EXPECT_EQ(init.exit_code, 3) << init.output;
+  EXPECT_EQ(init.exit_code, 6) << init.output;
   EXPECT_THAT(init.output, HasSubstr(kNoSpace));
   EXPECT_FALSE(PathExists(KeysFilePath(keys_dir, kHostKeyBasename)));
   if (PathExists(keys_dir)) {

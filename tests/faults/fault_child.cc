@@ -36,11 +36,12 @@
 #include "channels/framing.h"
 #include "channels/tao_rpc.pb.h"
 #include "tests/testing/raw_channel.h"
+#include "tests/testing/shm_bridge.h"
 
 namespace {
 
 using ::tao::test::Bad;
-using ::tao::test::ParseChannel;
+using ::tao::test::ParseChannelOrBridge;
 using ::tao::test::read_fd;
 using ::tao::test::Say;
 using ::tao::test::write_fd;
@@ -104,7 +105,11 @@ int Run(int argc, char** argv) {
     Say(absl::StrCat("grandchild ", pid, " escaped sid ", sid));
     return 0;
   }
-  if (!ParseChannel()) return Bad("TAO_CHANNEL is missing or malformed");
+  // (Over shm, a bridge thread carries the rings to a socketpair, so every
+  // mode below works on plain descriptors.)
+  if (!ParseChannelOrBridge()) {
+    return Bad("TAO_CHANNEL is missing or malformed");
+  }
   if (mode == "slow-seal") {
     std::string frame = SealFrame(1 << 20);
     const size_t half = frame.size() / 2;

@@ -107,17 +107,16 @@ int Run(int argc, char** argv) {
   tao::HostedProgramChannelOptions options;
   options.log_dir = logs.path();
   auto loop = tao::HostedProgramChannel::Create(
-      **host, **domain, {{"process", &factory, {tao::ChannelKind::kPipe}}},
-      options);
+      **host, **domain, {{"process", &factory, {"pipe"}}}, options);
   if (!loop.ok()) return Fail("listen loop", loop.status());
 
   tao::StartRequest request;
-  request.channel = tao::ChannelKind::kPipe;
-  request.spec.path = program.string();
-  for (int i = 2; i < argc; ++i) request.spec.args.push_back(argv[i]);
+  request.channel = "pipe";
+  request.process().path = program.string();
+  for (int i = 2; i < argc; ++i) request.process().args.push_back(argv[i]);
   auto started = (*loop)->StartHostedProgram(request);
   if (!started.ok())
-    return Fail("start " + request.spec.path, started.status());
+    return Fail("start " + request.process().path, started.status());
 
   auto done = (*loop)->WaitHostedProgram(started->id, absl::Seconds(60));
   if (!done.ok()) return Fail("wait", done.status());

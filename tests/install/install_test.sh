@@ -7,10 +7,14 @@
 # nothing of it). The script installs the "client" component into a temporary
 # prefix, checks what was installed (and that nothing of the host was),
 # compiles every installed header on its own, builds examples/hosted_program
-# against the prefix twice (CMake find_package, then plain g++ with
-# pkg-config), and runs the CMake build: without TAO_CHANNEL it must fail
-# with the clear message; with HOST (tests/install/host_harness.cc, a real
-# listen loop) it must print its name and seal and unseal for real.
+# against the prefix in the one-archive form (libtao-client.a) twice (CMake
+# find_package + Tao::tao_client, then plain g++ with pkg-config tao-client)
+# and checks that neither loads a shared Abseil, protobuf or libcrypto, builds
+# it in the shared-deps form (Tao::tao_client_shared_deps, pkg-config
+# tao-client-shared-deps) and checks that it does, and runs
+# the builds: without TAO_CHANNEL they must fail with the clear message; with
+# HOST (tests/install/host_harness.cc, a real listen loop) the CMake build
+# must print its name and seal and unseal for real.
 # Prints "N passed, N failed"; exits non-zero on any failure.
 set -u
 
@@ -59,10 +63,10 @@ fi
 # --- 2. Exactly the client library was installed. --------------------------
 pc=$(find "$prefix" -name tao-client.pc -print -quit)
 config=$(find "$prefix" -name TaoClientConfig.cmake -print -quit)
-libdir=$(dirname "$(find "$prefix" -name libtao_client.a -print -quit)")
+libdir=$(dirname "$(find "$prefix" -name libtao-client.a -print -quit)")
 missing=()
-for f in "$libdir/libtao.a" "$libdir/libtao_client.a" \
-    "$libdir/pkgconfig/tao-client.pc" \
+for f in "$libdir/libtao-client.a" "$libdir/libtao.a" "$libdir/libtao_client.a" \
+    "$libdir/pkgconfig/tao-client.pc" "$libdir/pkgconfig/tao-client-shared-deps.pc" \
     "$libdir/cmake/TaoClient/TaoClientConfig.cmake" \
     "$libdir/cmake/TaoClient/TaoClientConfigVersion.cmake" \
     "$libdir/cmake/TaoClient/TaoClientTargets.cmake" \
@@ -72,7 +76,7 @@ for f in "$libdir/libtao.a" "$libdir/libtao_client.a" \
   [[ -f $f ]] || missing+=("${f#"$prefix"/}")
 done
 if [[ ${#missing[@]} -eq 0 && -n $pc && -n $config ]]; then
-  pass "package files installed (libtao.a, libtao_client.a, headers, TaoClient, tao-client.pc)"
+  pass "package files installed (libtao-client.a, libtao.a, libtao_client.a, headers, TaoClient, tao-client.pc, tao-client-shared-deps.pc)"
 else
   fail "missing from the install: ${missing[*]:-tao-client.pc or TaoClientConfig.cmake}"
 fi
@@ -124,6 +128,18 @@ if cmake -S "$example" -B "$cmake_build" "${generator[@]}" \
 else
   fail "example CMake build" "$tmp/cmake.log"
 fi
+# The same, in the shared-deps form (Tao::tao_client_shared_deps).
+cmake_shared=$tmp/cmake-shared-build
+if cmake -S "$example" -B "$cmake_shared" "${generator[@]}" \
+      -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$prefix" \
+      -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DHOSTED_HELLO_SHARED_DEPS=ON \
+      >"$tmp/cmake-shared.log" 2>&1 &&
+    cmake --build "$cmake_shared" >>"$tmp/cmake-shared.log" 2>&1 &&
+    [[ -x $cmake_shared/hosted-hello ]]; then
+  pass "example builds with find_package(TaoClient) + Tao::tao_client_shared_deps"
+else
+  fail "example CMake build, shared-deps form" "$tmp/cmake-shared.log"
+fi
 found_dir=$(sed -n 's/^TaoClient_DIR:[A-Z]*=//p' "$cmake_build/CMakeCache.txt" 2>/dev/null)
 if [[ $found_dir == "$(dirname "$config")" ]] &&
     ! grep -rqsF -e "$build" -e "-I$src" -e "-isystem $src" \
@@ -145,9 +161,43 @@ if (cd "$tmp/pc-build" &&
 else
   fail "example pkg-config build" "$tmp/pc.log"
 fi
+# shellcheck disable=SC2046  # pkg-config output is a list of flags
+if (mkdir -p "$tmp/shared-build" && cd "$tmp/shared-build" &&
+    "$cxx" -std=c++17 -o hosted-hello "$example/main.cc" \
+      $(pkg-config --cflags --libs tao-client-shared-deps)) >"$tmp/shared.log" 2>&1; then
+  pass "example builds with g++ \$(pkg-config --cflags --libs tao-client-shared-deps)"
+else
+  fail "example pkg-config build, shared-deps form" "$tmp/shared.log"
+fi
+
+# --- 5b. What each form loads at start (ldd's list, from ld.so itself). ---
+# The one-archive builds: no shared Abseil, protobuf or libcrypto at all;
+# the shared-deps build: those of the system, as before.
+deps_re='lib(absl_|protobuf|crypto)'
+for binary in "$cmake_build/hosted-hello" "$tmp/pc-build/hosted-hello"; do
+  which=${binary#"$tmp"/}
+  [[ -x $binary ]] || continue
+  LD_TRACE_LOADED_OBJECTS=1 "$binary" >"$tmp/ldd.out" 2>&1
+  if [[ $? -eq 0 && -s $tmp/ldd.out ]] && ! grep -qE "$deps_re" "$tmp/ldd.out"; then
+    pass "$which loads $(grep -c . "$tmp/ldd.out") shared objects, none of Abseil, protobuf or libcrypto"
+  else
+    fail "$which loads shared Abseil, protobuf or libcrypto" "$tmp/ldd.out"
+  fi
+done
+for binary in "$cmake_shared/hosted-hello" "$tmp/shared-build/hosted-hello"; do
+  which=${binary#"$tmp"/}
+  [[ -x $binary ]] || continue
+  LD_TRACE_LOADED_OBJECTS=1 "$binary" >"$tmp/ldd.out" 2>&1
+  if grep -q 'libabsl_status\.so' "$tmp/ldd.out" && grep -q 'libprotobuf\.so' "$tmp/ldd.out"; then
+    pass "$which loads the system's libabsl_status and libprotobuf"
+  else
+    fail "$which does not link the shared dependencies" "$tmp/ldd.out"
+  fi
+done
 
 # --- 6. Run it without a host: a clear refusal, not a crash. --------------
-for binary in "$cmake_build/hosted-hello" "$tmp/pc-build/hosted-hello"; do
+for binary in "$cmake_build/hosted-hello" "$tmp/pc-build/hosted-hello" \
+    "$cmake_shared/hosted-hello" "$tmp/shared-build/hosted-hello"; do
   which=${binary#"$tmp"/}
   if [[ ! -x $binary ]]; then
     fail "$which: not built"

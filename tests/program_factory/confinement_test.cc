@@ -90,7 +90,7 @@ class ConfinementTest : public ::testing::Test {
                 const std::string& state_directory = "",
                 std::optional<uid_t> uid = std::nullopt) {
     Running r;
-    ProgramSpec spec;
+    ProcessSpec spec;
     spec.path = IDENTITY_CHILD;
     spec.args = std::move(args);
     spec.state_directory = state_directory;
@@ -292,7 +292,7 @@ TEST_F(ConfinementTest, KillTreeTakesASetsidDescendantToo) {
   ASSERT_THAT(r.program->Signal(SIGKILL), IsOk());
   absl::SleepFor(absl::Milliseconds(100));
   EXPECT_TRUE(Alive(escaped));
-  ASSERT_THAT(r.program->KillTree(), IsOk());
+  ASSERT_THAT(r.program->Kill(), IsOk());
   EXPECT_TRUE(GoneWithin(escaped, absl::Seconds(2)));
   Finish(r);
 }
@@ -394,7 +394,7 @@ TEST_F(ConfinementTest, TwoRunningProgramsCannotShareAStateDirectory) {
   ProcessFactory factory(Options());
   Running first = Start(factory, {"sleep", "30"}, "shared");
   ASSERT_NE(first.program, nullptr);
-  ProgramSpec spec;
+  ProcessSpec spec;
   spec.path = IDENTITY_CHILD;
   spec.args = {"state"};
   spec.state_directory = "shared";
@@ -414,7 +414,7 @@ TEST_F(ConfinementTest, AStateDirectoryLinkPlantedInItsPlaceIsRefused) {
   ASSERT_EQ(::symlink(state_.Join("programs/other").c_str(),
                       state_.Join("programs/linked").c_str()),
             0);
-  ProgramSpec spec;
+  ProcessSpec spec;
   spec.path = IDENTITY_CHILD;
   spec.args = {"state"};
   spec.state_directory = "linked";
@@ -456,7 +456,7 @@ TEST(StateDirectoryNameTest, OnlyOnePathComponent) {
     EXPECT_THAT(internal::ValidateStateDirectoryName(good), IsOk()) << good;
   }
   ProcessFactory factory;
-  ProgramSpec spec;
+  ProcessSpec spec;
   spec.path = IDENTITY_CHILD;
   spec.state_directory = "../etc";
   EXPECT_THAT(factory.NewHostedProgram(spec),
@@ -468,28 +468,28 @@ TEST(StateDirectoryNameTest, OnlyOnePathComponent) {
 
 TEST(RunAsMeasurementTest, WorkingDirRunAsAndStateDirChangeTheArgsDigest) {
   ProcessFactory factory;
-  ProgramSpec spec;
+  ProcessSpec spec;
   spec.path = IDENTITY_CHILD;
   spec.args = {"ids"};
   std::set<std::string> digests;
-  auto digest = [&factory](const ProgramSpec& s) {
+  auto digest = [&factory](const ProcessSpec& s) {
     auto program = factory.NewHostedProgram(s);
     EXPECT_THAT(program, IsOk());
     return program.ok() ? (*program)->identity().args_digest : "";
   };
   digests.insert(digest(spec));
-  ProgramSpec cwd = spec;
+  ProcessSpec cwd = spec;
   cwd.working_dir = "/tmp";
   EXPECT_TRUE(digests.insert(digest(cwd)).second) << "working_dir";
-  ProgramSpec root = spec;
+  ProcessSpec root = spec;
   root.uid = 0;
   EXPECT_TRUE(digests.insert(digest(root)).second) << "uid 0";
-  ProgramSpec nobody = spec;
+  ProcessSpec nobody = spec;
   nobody.uid = 65534;
   EXPECT_TRUE(digests.insert(digest(nobody)).second) << "uid 65534";
   nobody.gid = 0;
   EXPECT_TRUE(digests.insert(digest(nobody)).second) << "gid 0";
-  ProgramSpec state = spec;
+  ProcessSpec state = spec;
   state.state_directory = "s";
   EXPECT_TRUE(digests.insert(digest(state)).second) << "state directory";
   // The dynamic number itself is not measured: the same spec, the same name.
@@ -504,7 +504,7 @@ TEST(RunAsMeasurementTest, WorkingDirRunAsAndStateDirChangeTheArgsDigest) {
 
 TEST(RunAsMeasurementTest, DuplicateEnvironmentNamesAreRefused) {
   ProcessFactory factory;
-  ProgramSpec spec;
+  ProcessSpec spec;
   spec.path = IDENTITY_CHILD;
   spec.env = {{"A", "1"}, {"B", "2"}, {"A", "3"}};
   EXPECT_THAT(factory.NewHostedProgram(spec),

@@ -374,7 +374,7 @@ TEST(ProcessFactoryCacheTest, ASecondStartIsAHitAndRunsTheCachedProgram) {
   ProcessFactory factory(options);
   ASSERT_NE(factory.measurement_cache(), nullptr);
   EXPECT_EQ(factory.measurement_cache()->byte_budget(), size_t{256} << 20);
-  ProgramSpec spec;
+  ProcessSpec spec;
   spec.path = PROBE_CHILD;
   spec.args = {"marker"};
   auto first = factory.NewHostedProgram(spec);
@@ -398,7 +398,7 @@ TEST(ProcessFactoryCacheTest, AZeroBudgetDisablesTheCache) {
   options.measurement_cache_bytes = 0;
   ProcessFactory factory(options);
   EXPECT_EQ(factory.measurement_cache(), nullptr);
-  ProgramSpec spec;
+  ProcessSpec spec;
   spec.path = PROBE_CHILD;
   spec.args = {"marker"};
   for (int i = 0; i < 2; ++i) {
@@ -414,7 +414,7 @@ TEST(ProcessFactoryCacheTest, ABudgetSmallerThanTheProgramKeepsNothing) {
   ProcessFactoryOptions options;
   options.measurement_cache_bytes = 1000;
   ProcessFactory factory(options);
-  ProgramSpec spec;
+  ProcessSpec spec;
   spec.path = PROBE_CHILD;
   ASSERT_THAT(factory.NewHostedProgram(spec), IsOk());
   ASSERT_THAT(factory.NewHostedProgram(spec), IsOk());
@@ -432,7 +432,7 @@ TEST(ProcessFactoryCacheTest, TwoProgramsInABudgetForOneEvictTheOlder) {
   options.measurement_cache_bytes =
       static_cast<size_t>(std::max(a.st_size, b.st_size)) + 1;
   ProcessFactory factory(options);
-  ProgramSpec spec;
+  ProcessSpec spec;
   spec.path = PROBE_CHILD;
   ASSERT_THAT(factory.NewHostedProgram(spec), IsOk());
   spec.path = PROBE_CHILD_OTHER;
@@ -465,7 +465,7 @@ TEST(ProcessFactoryCacheTest, ConcurrentStartsShareTheCache) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
-        ProgramSpec spec;
+        ProcessSpec spec;
         bool other = (i + t) % 2 == 1;
         spec.path = other ? PROBE_CHILD_OTHER : PROBE_CHILD;
         spec.args = {"marker"};

@@ -157,7 +157,7 @@ class ProcessFactoryTest : public ::testing::Test {
   absl::StatusOr<std::unique_ptr<HostedProgram>> New(
       const std::string& path, std::vector<std::string> args,
       std::vector<std::pair<std::string, std::string>> env = {}) {
-    ProgramSpec spec;
+    ProcessSpec spec;
     spec.path = path;
     spec.args = std::move(args);
     spec.env = std::move(env);
@@ -335,7 +335,7 @@ TEST(ProcessFactoryAllowlistTest, OnlyListedNamesPass) {
   ProcessFactoryOptions options;
   options.env_allowlist = {"FOO", "LANG"};
   ProcessFactory factory(options);
-  ProgramSpec spec;
+  ProcessSpec spec;
   spec.path = PROBE_CHILD;
   spec.env = {{"FOO", "1"}, {"LANG", "C"}};
   EXPECT_THAT(factory.NewHostedProgram(spec), IsOk());
@@ -359,7 +359,7 @@ TEST(ProcessFactoryLimitTest, LargerThanTheLimitIsRefused) {
   ProcessFactoryOptions options;
   options.max_program_size = 1000;
   ProcessFactory factory(options);
-  ProgramSpec spec;
+  ProcessSpec spec;
   spec.path = PROBE_CHILD;
   EXPECT_THAT(factory.NewHostedProgram(spec),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limit")));
@@ -572,7 +572,7 @@ TEST_F(ProcessFactoryTest, HostHandlersAreNotInheritedAndTheHostMaskIsKept) {
 
 TEST_F(ProcessFactoryTest, UidAndGidAreDroppedWithTheSupplementaryGroups) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to change ids";
-  ProgramSpec spec;
+  ProcessSpec spec;
   spec.path = PROBE_CHILD;
   spec.args = {"ids"};
   spec.uid = 65534;
@@ -602,7 +602,7 @@ TEST_F(ProcessFactoryTest, ConcurrentStartsFromSeveralThreads) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([this, t, &good] {
       for (int i = 0; i < kEach; ++i) {
-        ProgramSpec spec;
+        ProcessSpec spec;
         spec.path = i % 2 ? PROBE_CHILD_OTHER : PROBE_CHILD;
         spec.args = {"fds"};
         auto program = factory_.NewHostedProgram(spec);
@@ -623,7 +623,7 @@ TEST_F(ProcessFactoryTest, WorkingDirectoryIsSetAndABadOneFailsWithTheReason) {
   // The program runs as a dynamic uid of its own: it must be able to enter
   // the directory (a TempDir is 0700 root).
   ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
-  ProgramSpec spec;
+  ProcessSpec spec;
   spec.path = PROBE_CHILD;
   spec.args = {"cwd"};
   spec.working_dir = dir_.path();
@@ -725,11 +725,11 @@ TEST_F(ProcessFactoryTest, ExecutesAMemfdThatTookAChannelNumber) {
   EXPECT_THAT(done.output, HasSubstr("probe: probe-child\n"));
 }
 
-TEST_F(ProcessFactoryTest, ChannelKindsAreThePipeAndTheSocketpair) {
+TEST_F(ProcessFactoryTest, ChannelKindsAreThePipeTheShmAndTheSocketpair) {
+  // The names are the kinds (ChannelKindName is gone with the enum).
   EXPECT_THAT(factory_.channel_kinds(),
-              ElementsAre(ChannelKind::kPipe, ChannelKind::kSocketpair));
-  EXPECT_EQ(ChannelKindName(ChannelKind::kPipe), "pipe");
-  EXPECT_EQ(ChannelKindName(ChannelKind::kSocketpair), "socketpair");
+              ElementsAre("pipe", "shm", "socketpair"));
+  EXPECT_EQ(factory_.kind(), "process");
 }
 
 }  // namespace

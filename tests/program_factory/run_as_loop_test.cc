@@ -53,9 +53,9 @@ class RunAsLoopTest : public test::LoopFixture {
   StartRequest Request(const std::string& path, std::vector<std::string> args,
                        std::optional<uid_t> uid = std::nullopt) {
     StartRequest request;
-    request.spec.path = path;
-    request.spec.args = std::move(args);
-    request.spec.uid = uid;
+    request.process().path = path;
+    request.process().args = std::move(args);
+    request.process().uid = uid;
     return request;
   }
 

@@ -322,7 +322,9 @@ TEST_F(SealPolicyCodecTest, DecodeRejectsOtherSpellingsAndUnknownKinds) {
   ExpectRejectedAt("SAMEPROGRAM", 0, "unknown policy kind");
   ExpectRejectedAt("Sameprogram", 0, "unknown policy kind");
   ExpectRejectedAt("allOf(SameProgram)", 0, "unknown policy kind");
-  ExpectRejectedAt("SameHostState", 0, "unknown policy kind");
+  ExpectRejectedAt("SameHostStates", 0, "unknown policy kind");
+  // SameHostState is a kind now (tpm2 roots); bare, it lacks its state.
+  ExpectRejectedAt("SameHostState", 13, "expected '('");
   ExpectRejectedAt("SameProgramSameHost", 0, "unknown policy kind");
   ExpectRejectedAt("AllOf(SameHost,Nobody)", 15, "unknown policy kind");
   ExpectRejectedAt("domainrule(db)", 0, "unknown policy kind");

@@ -60,7 +60,7 @@ class FakeDomain : public DomainRuleChecker {
     for (const auto& [l, d] : answers_) {
       if (l == label) return d;
     }
-    return DomainRuleAnswer{false, "fake: no answer for this label"};
+    return DomainRuleAnswer{false, "fake: no answer for this label", ""};
   }
 
   std::vector<std::pair<std::string, std::string>> asked() const {
@@ -360,8 +360,8 @@ TEST_F(SealPolicyEvaluatorTest, SameHostOfAStackedHost) {
 
 TEST_F(SealPolicyEvaluatorTest, DomainRuleAsksTheDomainAndPrefixesItsReason) {
   FakeDomain domain;
-  domain.Set("db", DomainRuleAnswer{true, "rule 'x' grants Unseal(db)"});
-  domain.Set("web", DomainRuleAnswer{false, "no rule grants Unseal(web)"});
+  domain.Set("db", DomainRuleAnswer{true, "rule 'x' grants Unseal(db)", ""});
+  domain.Set("web", DomainRuleAnswer{false, "no rule grants Unseal(web)", ""});
   Principal caller = Program(*host_, 'a');
   Principal sealer = Program(*host_, 'b');
 
@@ -378,6 +378,33 @@ TEST_F(SealPolicyEvaluatorTest, DomainRuleAsksTheDomainAndPrefixesItsReason) {
       domain.asked(),
       testing::ElementsAre(std::make_pair(caller.text(), std::string("db")),
                            std::make_pair(caller.text(), std::string("web"))));
+}
+
+// What the domain held back from the caller (its other rules) stays out of
+// the caller's reason through every composition, and in the whole one.
+TEST_F(SealPolicyEvaluatorTest, WhatTheDomainHoldsBackStaysOutOfForCaller) {
+  FakeDomain domain;
+  domain.Set("db", DomainRuleAnswer{false,
+                                    "no rule grants Unseal(db); rule 'r' "
+                                    "grants Unseal(db) to others",
+                                    "no rule grants Unseal(db)"});
+  Principal caller = Program(*host_, 'a');
+  Principal sealer = Program(*host_, 'b');
+  for (const SealPolicy& policy :
+       {DomainRulePolicy("db"),
+        AllOfPolicy({SameHostPolicy(), DomainRulePolicy("db")}),
+        AnyOfPolicy({SameProgramPolicy(), DomainRulePolicy("db")}),
+        AnyOfPolicy(
+            {AllOfPolicy({DomainRulePolicy("db")}), SameProgramPolicy()})}) {
+    Decision d = Eval(policy, caller, sealer, &domain);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_THAT(d.reason, HasSubstr("rule 'r' grants Unseal(db) to others"));
+    EXPECT_THAT(d.ForCaller(), HasSubstr("DomainRule(db): no rule grants"));
+    EXPECT_THAT(d.ForCaller(), Not(HasSubstr("rule 'r'")));
+  }
+  // Nothing held back: the caller's reason is the whole one.
+  Decision plain = Eval(SameProgramPolicy(), caller, sealer, &domain);
+  EXPECT_EQ(plain.ForCaller(), plain.reason);
 }
 
 TEST_F(SealPolicyEvaluatorTest, DomainRuleWithoutADomainDenies) {
@@ -416,7 +443,7 @@ TEST_F(SealPolicyEvaluatorTest, AllOfAllowsOnlyWhenEveryPolicyAllows) {
 
 TEST_F(SealPolicyEvaluatorTest, AnyOfAllowsWhenOnePolicyAllows) {
   FakeDomain domain;
-  domain.Set("db", DomainRuleAnswer{true, "granted"});
+  domain.Set("db", DomainRuleAnswer{true, "granted", ""});
   Principal sealer = Program(*host_, 'a');
   Principal caller = Program(*host_, 'b');
   Decision one =

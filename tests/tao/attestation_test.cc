@@ -15,6 +15,7 @@
 #include "tao/crypto.h"
 #include "tao/keys.h"
 #include "tao/principal.h"
+#include "tests/testing/names.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tao_printers.h"
 
@@ -23,7 +24,10 @@ namespace {
 
 using ::google::protobuf::util::MessageDifferencer;
 using ::tao::test::IsOk;
+using ::tao::test::KeyName;
+using ::tao::test::Program;
 using ::tao::test::StatusIs;
+using ::tao::test::Sub;
 using ::testing::AllOf;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
@@ -45,22 +49,6 @@ MATCHER_P(FailsWith, failure,
   return status.code() == code && GetAttestationFailure(status) == failure &&
          absl::StartsWith(status.message(),
                           absl::StrCat(AttestationFailureName(failure), ": "));
-}
-
-Principal Extend(const Principal& p, const absl::StatusOr<Subprincipal>& sub) {
-  EXPECT_THAT(sub, IsOk());
-  if (!sub.ok()) return p;
-  auto extended = p.Extend(*sub);
-  EXPECT_THAT(extended, IsOk());
-  return extended.ok() ? *extended : p;
-}
-
-Principal Program(const Principal& p, char c) {
-  return Extend(p, Subprincipal::Program(std::string(kSha256Size, c)));
-}
-
-Principal KeyName(const SigningKey& key) {
-  return Principal::ForKey(key.verifying_key());
 }
 
 // "speaker says ready(arg)".
@@ -125,7 +113,7 @@ class AttestationTest : public ::testing::Test {
   // root.Program(x).Ext(a:b).
   Principal Delegator() const { return Program(*root_name_, 'x'); }
   Principal LeafSpeaker() const {
-    return Extend(Delegator(), Subprincipal::Ext("a", "b"));
+    return Sub(Delegator(), Subprincipal::Ext("a", "b"));
   }
 
   FixedClock clock_{absl::FromUnixSeconds(kNow)};
@@ -159,7 +147,7 @@ TEST_F(AttestationTest, RootSignedStatementVerifies) {
 
 TEST_F(AttestationTest, SubprincipalSpeakerVerifies) {
   const Principal speaker =
-      Extend(Program(*root_name_, 'p'), Subprincipal::Ext("role", "db"));
+      Sub(Program(*root_name_, 'p'), Subprincipal::Ext("role", "db"));
   ASSERT_OK_AND_ASSIGN(VerifiedStatement v,
                        Verify(Sign(Says(speaker), *root_)));
   EXPECT_EQ(v.speaker, speaker);

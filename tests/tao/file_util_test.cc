@@ -22,17 +22,12 @@ namespace {
 using ::tao::test::IsOk;
 using ::tao::test::IsOkAndHolds;
 using ::tao::test::ListDirectory;
+using ::tao::test::ModeOf;
 using ::tao::test::StatusIs;
 using ::tao::test::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-mode_t ModeOf(const std::string& path) {
-  struct stat st;
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 07777;
-}
 
 class FileUtilTest : public ::testing::Test {
  protected:

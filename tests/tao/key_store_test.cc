@@ -10,6 +10,8 @@
 #include "tao/crypto.h"
 #include "tao/file_util.h"
 #include "tao/principal.h"
+#include "tests/testing/bytes.h"
+#include "tests/testing/names.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tao_printers.h"
 #include "tests/testing/temp_dir.h"
@@ -19,7 +21,9 @@ namespace {
 
 using ::tao::test::IsOk;
 using ::tao::test::IsOkAndHolds;
+using ::tao::test::kFastScrypt;
 using ::tao::test::ListDirectory;
+using ::tao::test::SetU32;
 using ::tao::test::StatusIs;
 using ::tao::test::TempDir;
 using ::testing::AllOf;
@@ -29,7 +33,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-constexpr ScryptParams kFastScrypt{1 << 10, 8, 1};
 constexpr absl::string_view kPassphrase = "correct horse battery staple";
 
 // Offsets in the keys file (docs/keys-at-rest.md).
@@ -43,12 +46,6 @@ constexpr size_t kCheckAt = 40;
 constexpr size_t kIvAt = 72;
 constexpr size_t kCtLenAt = 84;
 constexpr size_t kHeaderSize = 88;
-
-void SetU32(std::string* file, size_t offset, uint32_t v) {
-  std::string enc;
-  AppendU32(v, &enc);
-  file->replace(offset, 4, enc);
-}
 
 void SetU64(std::string* file, size_t offset, uint64_t v) {
   std::string enc;

@@ -19,11 +19,13 @@
 #include "tao/crypto.h"
 #include "tao/keys.h"
 #include "tao/principal.h"
+#include "tests/testing/names.h"
 #include "tests/testing/status_matchers.h"
 
 namespace tao {
 namespace {
 
+using ::tao::test::Digest;
 using ::tao::test::IsOk;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
@@ -55,7 +57,6 @@ std::string OpenSslFingerprint(const std::string& bytes) {
   return "SHA256:" + text;
 }
 
-std::string Digest(char c) { return std::string(kSha256Size, c); }
 std::string Hex(char c) { return HexEncode(Digest(c)); }
 
 class NamePresentationTest : public ::testing::Test {

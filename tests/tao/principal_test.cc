@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "tao/crypto.h"
 #include "tao/keys.h"
+#include "tests/testing/names.h"
 #include "tests/testing/openssl_keys.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tao_printers.h"
@@ -17,6 +18,8 @@
 namespace tao {
 namespace {
 
+using ::tao::test::Digest;
+using ::tao::test::DigestArg;
 using ::tao::test::IsOk;
 using ::tao::test::IsOkAndHolds;
 using ::tao::test::StatusIs;
@@ -28,14 +31,6 @@ using ::testing::Property;
 using ::testing::StartsWith;
 
 constexpr absl::string_view kPrefix = "key(ecdsa-p256:";
-
-// 32 raw bytes, all `c`.
-std::string Digest(char c) { return std::string(kSha256Size, c); }
-
-// sha256:<64 lowercase hex digits> of Digest(c).
-std::string DigestArg(char c) {
-  return absl::StrCat("sha256:", HexEncode(Digest(c)));
-}
 
 class PrincipalTest : public ::testing::Test {
  protected:

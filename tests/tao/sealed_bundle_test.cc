@@ -14,6 +14,7 @@
 #include "tao/crypto.h"
 #include "tao/key_store.h"
 #include "tao/tao_host.h"
+#include "tests/testing/bytes.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tao_printers.h"
 
@@ -21,6 +22,7 @@ namespace tao {
 namespace {
 
 using ::tao::test::IsOk;
+using ::tao::test::SetU32;
 using ::tao::test::StatusIs;
 using ::testing::AllOf;
 using ::testing::AnyOf;
@@ -264,13 +266,6 @@ TEST(ParseSealedBundleTest, BadFlags) {
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          AllOf(HasSubstr("offset 6"), HasSubstr("flags"))));
   }
-}
-
-// Rewrites the big-endian u32 at `offset`.
-void SetU32(std::string* bundle, size_t offset, uint32_t v) {
-  std::string enc;
-  AppendU32(v, &enc);
-  bundle->replace(offset, 4, enc);
 }
 
 TEST(ParseSealedBundleTest, BadPolicyLength) {

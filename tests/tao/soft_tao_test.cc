@@ -19,6 +19,7 @@
 #include "tao/crypto.h"
 #include "tao/file_util.h"
 #include "tao/key_store.h"
+#include "tests/testing/names.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tao_printers.h"
 #include "tests/testing/temp_dir.h"
@@ -28,7 +29,9 @@ namespace {
 
 using ::tao::test::IsOk;
 using ::tao::test::IsOkAndHolds;
+using ::tao::test::kFastScrypt;
 using ::tao::test::ListDirectory;
+using ::tao::test::ModeOf;
 using ::tao::test::StatusIs;
 using ::tao::test::TempDir;
 using ::testing::AnyOf;
@@ -38,7 +41,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
-constexpr ScryptParams kFastScrypt{1 << 10, 8, 1};
 constexpr absl::string_view kPassphrase = "soft tao passphrase";
 
 // What the test can observe of one file without changing it.
@@ -82,12 +84,6 @@ void AgeFiles(const std::string& dir) {
     struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
     EXPECT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path;
   }
-}
-
-mode_t ModeOf(const std::string& path) {
-  struct stat st;
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 07777;
 }
 
 class SoftTaoTest : public ::testing::Test {

@@ -12,6 +12,7 @@
 #include "tao/clock.h"
 #include "tao/crypto.h"
 #include "tao/key_store.h"
+#include "tests/testing/names.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tao_printers.h"
 
@@ -20,23 +21,13 @@ namespace {
 
 using ::tao::test::IsOk;
 using ::tao::test::IsOkAndHolds;
+using ::tao::test::Program;
 using ::tao::test::StatusIs;
+using ::tao::test::Sub;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
 constexpr int64_t kNow = 1700000000;
-
-Principal Extend(const Principal& p, const absl::StatusOr<Subprincipal>& sub) {
-  EXPECT_THAT(sub, IsOk());
-  if (!sub.ok()) return p;
-  auto extended = p.Extend(*sub);
-  EXPECT_THAT(extended, IsOk());
-  return extended.ok() ? *extended : p;
-}
-
-Principal Program(const Principal& p, char c) {
-  return Extend(p, Subprincipal::Program(std::string(kSha256Size, c)));
-}
 
 Statement Predicate(absl::string_view speaker = "") {
   Statement s;
@@ -125,7 +116,7 @@ TEST_F(TaoHostTest, AttestForChildFillsAnEmptySpeaker) {
 }
 
 TEST_F(TaoHostTest, AttestKeepsASpeakerUnderTheChild) {
-  const Principal sub = Extend(*child_, Subprincipal::Ext("role", "frontend"));
+  const Principal sub = Sub(*child_, Subprincipal::Ext("role", "frontend"));
   ASSERT_OK_AND_ASSIGN(Attestation a,
                        host_->Attest(*child_, Predicate(sub.text())));
   ASSERT_OK_AND_ASSIGN(VerifiedStatement v, Verifier().Verify(a));

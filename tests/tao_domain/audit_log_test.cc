@@ -31,6 +31,7 @@
 #include "tao/principal.h"
 #include "tao_domain/policy_io.h"
 #include "tao_domain/tao_domain.h"
+#include "tests/testing/bytes.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -53,6 +54,7 @@ namespace tao {
 namespace {
 
 using ::tao::test::IsOk;
+using ::tao::test::Lines;
 using ::tao::test::StatusIs;
 using ::tao::test::TempDir;
 using ::testing::AllOf;
@@ -61,12 +63,6 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 const absl::Time kTime = absl::FromUnixSeconds(1700000000);
-
-std::vector<std::string> Lines(absl::string_view contents) {
-  std::vector<std::string> lines = absl::StrSplit(contents, '\n');
-  if (!lines.empty() && lines.back().empty()) lines.pop_back();
-  return lines;
-}
 
 std::string JoinLines(const std::vector<std::string>& lines) {
   std::string out;

@@ -192,6 +192,30 @@ expect_exit 1 "sign with a wrong passphrase" env TAO_PASSPHRASE=wrong "$domain_b
 check "policy.signed is unchanged after a wrong passphrase" cmp -s "$work/dom/policy.signed" "$work/good.signed"
 expect_exit 0 "check still allows after the refused signs" dom check "$name_v2" Execute
 
+# --- A denial names the command that admits; allow runs it ----------------
+expect_exit 1 "check denies unsigned v2 again" dom check "$host.Program($m2)" Seal
+check "the denial names the command that admits it" \
+  output_has "to admit it: tao-domain --domain_dir=DIR allow Seal --measurement=$m2"
+admit=$(sed -n 's/.*to admit it: tao-domain --domain_dir=DIR \(allow [^;]*\).*/\1/p' "$work/out")
+cp "$work/dom/policy.txt" "$work/before-allow.txt"
+# shellcheck disable=SC2086  # the command's words, as the denial printed them
+expect_exit 0 "the named command adds and signs the rule" dom $admit
+check "allow prints the rule it added" output_has "principals { measurement: \"$m2\" }"
+check "allow keeps the operator's text" \
+  test "$(head -c "$(stat -c %s "$work/before-allow.txt")" "$work/dom/policy.txt")" = "$(cat "$work/before-allow.txt")"
+expect_exit 0 "the denied call is now allowed" dom check "$host.Program($m2)" Seal
+expect_exit 0 "the signed policy still verifies" dom show
+cp "$work/dom/policy.txt" "$work/before-refusals.txt"
+expect_exit 2 "allow the same rule again (a duplicate id)" dom $admit
+expect_exit 2 "allow without an operation" dom --measurement="$m2" allow
+expect_exit 2 "allow to both a measurement and a uid" dom --measurement="$m2" --uid=5 allow Seal
+expect_exit 2 "allow an unknown operation" dom --uid=5 allow Frobnicate
+expect_exit 2 "allow a label on Execute" dom --measurement="$m2" --label=db --id=x allow Execute
+check "refused allows leave policy.txt as it was" cmp -s "$work/before-refusals.txt" "$work/dom/policy.txt"
+expect_exit 0 "allow an admin uid, with --json" dom --json --uid=1000 allow Admin:Start
+check "allow --json names the rule and serial" output_has '"serial":[0-9]*,.*"rule":"rules {'
+expect_exit 0 "uid 1000 may now start programs" dom check --uid=1000 Admin:Start
+
 # --- audit-verify ---------------------------------------------------------
 : > "$work/empty.log"
 expect_exit 0 "audit-verify an empty trail" "$domain_bin" audit-verify "$work/empty.log"

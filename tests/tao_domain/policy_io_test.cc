@@ -17,6 +17,7 @@
 #include "tao/principal.h"
 #include "tao/program_signature.h"
 #include "tao_domain/domain_policy.pb.h"
+#include "tests/testing/bytes.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tao_printers.h"
 #include "tests/testing/temp_dir.h"
@@ -25,17 +26,12 @@ namespace tao {
 namespace {
 
 using ::tao::test::IsOk;
+using ::tao::test::Serialize;
 using ::tao::test::StatusIs;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 
 std::string Hex64(char c) { return HexEncode(std::string(kSha256Size, c)); }
-
-std::string Serialize(const google::protobuf::Message& m) {
-  std::string out;
-  EXPECT_TRUE(m.SerializeToString(&out));
-  return out;
-}
 
 class DomainPolicyIoTest : public ::testing::Test {
  protected:

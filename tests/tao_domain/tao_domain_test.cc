@@ -21,6 +21,7 @@
 #include "tao/principal.h"
 #include "tao_domain/domain_policy.pb.h"
 #include "tao_domain/policy_io.h"
+#include "tests/testing/bytes.h"
 #include "tests/testing/names.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tao_printers.h"
@@ -29,9 +30,11 @@ namespace tao {
 namespace {
 
 using ::tao::test::IsOk;
+using ::tao::test::Serialize;
 using ::tao::test::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 using ::tao::test::Args;
@@ -40,12 +43,6 @@ using ::tao::test::DigestArg;
 using ::tao::test::Ext;
 using ::tao::test::Program;
 using ::tao::test::Sub;
-
-std::string Serialize(const google::protobuf::Message& m) {
-  std::string out;
-  EXPECT_TRUE(m.SerializeToString(&out));
-  return out;
-}
 
 class TaoDomainTest : public ::testing::Test {
  protected:
@@ -465,6 +462,10 @@ TEST_F(TaoDomainTest, EveryDenialExplainsItself) {
       exec.reason,
       AllOf(HasSubstr("domain 'corp': no rule grants Execute to program "),
             HasSubstr("rule 'exec' grants Execute to others")));
+  // The caller's part names the refusal, not the other rules.
+  EXPECT_THAT(exec.ForCaller(),
+              HasSubstr("domain 'corp': no rule grants Execute to program "));
+  EXPECT_THAT(exec.ForCaller(), Not(HasSubstr("rule 'exec'")));
   Decision unseal = Check(*domain, Caller::Program(b), "Unseal", "web");
   EXPECT_THAT(unseal.reason,
               AllOf(HasSubstr("no rule grants Unseal(web)"),
@@ -480,7 +481,52 @@ TEST_F(TaoDomainTest, EveryDenialExplainsItself) {
   for (int i = 0; i < 20; ++i)
     long_name = Ext(long_name, "k", std::string(100, 'v'));
   Decision long_deny = Check(*domain, Caller::Program(long_name), "Execute");
-  EXPECT_LT(long_deny.reason.size(), 400u);
+  // (The name alone is over 2,000 characters. The whole reason adds the
+  // command that admits it, with the full measurement, and the near miss.)
+  EXPECT_LT(long_deny.ForCaller().size(), 400u) << long_deny.ForCaller();
+  EXPECT_LT(long_deny.reason.size(), 700u) << long_deny.reason;
+}
+
+// The operator's reason says what each nearly matching rule wants and the
+// command that would admit the caller; the caller's part says neither.
+TEST_F(TaoDomainTest, ADenialSaysWhichMatcherFailedAndWhatWouldAdmit) {
+  auto domain = Domain(R"pb(
+    rules {
+      id: "exec"
+      operations: "Execute"
+      principals { measurement: "$A" }
+      principals { uid: 7 }
+    }
+    rules {
+      id: "db"
+      operations: "Unseal"
+      labels: "db"
+      principals { measurement: "$A" }
+    }
+  )pb");
+  ASSERT_NE(domain, nullptr);
+  Principal b = Program(*host_, 'b');
+  const std::string b_measurement = b.subprincipals()[0].argument();
+  Decision exec = Check(*domain, Caller::Program(b), "Execute");
+  EXPECT_FALSE(exec.allowed);
+  EXPECT_THAT(exec.reason,
+              HasSubstr("rule 'exec' grants Execute to others (measurement "
+                        "sha256:616161616161..., or uid 7)"));
+  EXPECT_THAT(exec.reason,
+              HasSubstr(absl::StrCat("to admit it: tao-domain "
+                                     "--domain_dir=DIR allow Execute "
+                                     "--measurement=",
+                                     b_measurement)));
+  EXPECT_THAT(exec.ForCaller(), Not(HasSubstr("to admit it")));
+  Decision unseal = Check(*domain, Caller::Program(b), "Unseal", "db");
+  EXPECT_THAT(unseal.reason, HasSubstr(absl::StrCat(
+                                 "allow Unseal --measurement=", b_measurement,
+                                 " --label=db")));
+  Decision admin = Check(*domain, Caller::User(1000, {10}), "Admin:List");
+  EXPECT_THAT(admin.reason, HasSubstr("allow Admin:List --uid=1000"));
+  // Nothing to say for a caller no single matcher could name.
+  Decision anonymous = Check(*domain, Caller(), "Execute");
+  EXPECT_THAT(anonymous.reason, Not(HasSubstr("to admit it")));
 }
 
 TEST_F(TaoDomainTest, DecideWithPolicyIsPure) {

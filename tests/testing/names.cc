@@ -44,6 +44,10 @@ Principal Published(const Principal& p, const SigningKey& publisher,
       p, Subprincipal::Publisher(publisher.verifying_key(), product, version));
 }
 
+Principal KeyName(const SigningKey& key) {
+  return Principal::ForKey(key.verifying_key());
+}
+
 SigningKey NewKey() {
   auto key = SigningKey::Generate();
   if (!key.ok()) std::abort();

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "tao/crypto.h"
 #include "tao/keys.h"
 #include "tao/principal.h"
 #include "tao/tao_host.h"
@@ -34,6 +35,13 @@ Principal Ext(const Principal& p, absl::string_view label,
 // measurement of a program whose publisher signature verified.
 Principal Published(const Principal& p, const SigningKey& publisher,
                     absl::string_view product, uint64_t version);
+
+// The principal a key speaks as: key(ecdsa-p256:...).
+Principal KeyName(const SigningKey& key);
+
+// scrypt cheap enough for tests (N = 2^10, the least ValidateScryptParams
+// accepts); keys at rest in tests are wrapped with it.
+inline constexpr ScryptParams kFastScrypt{1 << 10, 8, 1};
 
 // A fresh P-256 key; aborts the test binary if OpenSSL cannot make one.
 SigningKey NewKey();

@@ -3,6 +3,8 @@
 #ifndef TAO_TESTS_TESTING_TEMP_DIR_H_
 #define TAO_TESTS_TESTING_TEMP_DIR_H_
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -40,6 +42,10 @@ class TempDir {
 // The names in directory `path` (without "." and ".."), sorted. Fails the
 // current test and returns nothing if it cannot be read.
 std::vector<std::string> ListDirectory(const std::string& path);
+
+// The permission bits (07777) of `path`; fails the current test if it
+// cannot be stat'ed.
+mode_t ModeOf(const std::string& path);
 
 }  // namespace test
 }  // namespace tao

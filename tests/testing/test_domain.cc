@@ -38,6 +38,18 @@ Matcher Measurement(char c) {
   return m;
 }
 
+Matcher Uid(uint32_t uid) {
+  Matcher m;
+  m.set_uid(uid);
+  return m;
+}
+
+Matcher Gid(uint32_t gid) {
+  Matcher m;
+  m.set_gid(gid);
+  return m;
+}
+
 TestDomain::TestDomain(const std::string& domain_name) : key_(NewKey()) {
   policy_.set_domain_name(domain_name);
 }

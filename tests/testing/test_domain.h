@@ -5,6 +5,7 @@
 #ifndef TAO_TESTS_TESTING_TEST_DOMAIN_H_
 #define TAO_TESTS_TESTING_TEST_DOMAIN_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,8 @@ Rule* AddRule(DomainPolicy* policy, const std::string& id,
 Matcher NamePrefix(const Principal& prefix);
 Matcher ExactName(const Principal& name);
 Matcher Measurement(char c);  // sha256:Digest(c)
+Matcher Uid(uint32_t uid);    // an admin caller's OS user id
+Matcher Gid(uint32_t gid);    // and group id
 
 // Not thread-safe to build; the domain it makes is TaoDomain (thread-safe).
 class TestDomain {

@@ -1,0 +1,93 @@
+// EnclaveFactory: hosted programs of the "enclave" kind. A manifest
+// (docs/enclave-manifest.md) compiles into a launch plan whose hash names
+// the enclave (`Enclave(sha256:<plan hash>)`, then `Args(...)`); starting
+// it runs the plan's measured bytes inside every layer of
+// docs/enclave-sandbox.md: new user, pid, mount, network, ipc, uts and
+// cgroup namespaces under a minimal init, a private read-only root filled
+// from the hashed bytes, memory/pids/freezer cgroups, no_new_privs,
+// Landlock and a seccomp allow-list. Its only door is the "shm" channel.
+// Every layer fails closed: one that cannot be set up is an error, never a
+// weaker enclave.
+#ifndef TAO_PROGRAM_FACTORY_ENCLAVE_ENCLAVE_FACTORY_H_
+#define TAO_PROGRAM_FACTORY_ENCLAVE_ENCLAVE_FACTORY_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "program_factory/enclave/cgroup_limits.h"
+#include "program_factory/enclave/launch_plan.h"
+#include "program_factory/enclave/manifest.h"
+#include "program_factory/measurement_cache.h"
+#include "program_factory/program_factory.h"
+
+namespace tao {
+
+// Where a DEBUG enclave sees its crash directory.
+inline constexpr char kEnclaveCrashPath[] = "/crash";
+
+struct EnclaveFactoryOptions {
+  // Where each enclave's root mount point is made (<run_dir>/<n>, an empty
+  // directory the host removes after the enclave); created 0755.
+  std::string run_dir = "/run/tao-enclave";
+  // Where a DEBUG enclave's core dumps go: <crash_root>/<enclave>, made
+  // for each run (0700, the outside uid's), mounted rw at /crash and its
+  // working directory. Only DEBUG enclaves get one; the others have core
+  // dumps off (RLIMIT_CORE 0, hard limit too).
+  std::string crash_root = "/var/lib/tao/enclave-crash";
+  // Who the enclave's root (uid 0 inside its user namespace) is outside.
+  // Never 0: Create refuses it.
+  uid_t outside_uid = 65534;
+  gid_t outside_gid = 65534;
+  // Most bytes of sealed, measured trusted files kept for later plans of
+  // unchanged files (the process factory's MeasurementCache); 0 (the
+  // default) turns it off. taohost gives it measurement_cache_mib.
+  size_t measurement_cache_bytes = 0;
+  // Where the memory, pids and freezer cgroups are.
+  CgroupLimitOptions cgroups;
+  LaunchPlanOptions plan;
+  ManifestLimits manifest;
+};
+
+// Thread-safe: NewHostedProgram may run on several threads at once; each
+// program is owned by the loop (not thread-safe).
+class EnclaveFactory final : public ProgramFactory {
+ public:
+  // Checks that this machine can run enclaves at all: Landlock (ABI >= 1),
+  // a seccomp filter libseccomp compiles, user namespaces, and the run
+  // directory. kFailedPrecondition with what is missing; kInvalidArgument
+  // for an outside uid or gid of 0.
+  static absl::StatusOr<std::unique_ptr<EnclaveFactory>> Create(
+      EnclaveFactoryOptions options = {});
+
+  // "enclave".
+  std::string kind() const override { return "enclave"; }
+  // "shm" only: the enclave's one door.
+  std::vector<std::string> channel_kinds() const override { return {"shm"}; }
+  // Refuses (kInvalidArgument) a spec of another kind. Reads the manifest
+  // (EnclaveSpec::manifest_path, at most options.manifest.max_bytes),
+  // parses it (kInvalidArgument "line L, column C: ..."), compiles its plan
+  // (every trusted file read once and hashed) and prepares the layers.
+  // Starts nothing.
+  absl::StatusOr<std::unique_ptr<HostedProgram>> NewHostedProgram(
+      const ProgramSpec& spec) override;
+
+  // The plan and name a manifest file compiles to, for tools and tests.
+  absl::StatusOr<LaunchPlan> Plan(const std::string& manifest_path) const;
+
+  const EnclaveFactoryOptions& options() const { return options_; }
+  // The measurement cache, or nullptr when it is off (tests, diagnostics).
+  const MeasurementCache* measurement_cache() const { return cache_.get(); }
+
+ private:
+  explicit EnclaveFactory(EnclaveFactoryOptions options);
+  EnclaveFactoryOptions options_;
+  std::unique_ptr<MeasurementCache> cache_;
+};
+
+}  // namespace tao
+
+#endif  // TAO_PROGRAM_FACTORY_ENCLAVE_ENCLAVE_FACTORY_H_
