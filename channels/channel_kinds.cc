@@ -31,6 +31,12 @@ class Registry {
     return absl::OkStatus();
   }
 
+  // Puts `maker` in place of the maker of `name`, or adds it.
+  void Replace(const std::string& name, ChannelMaker maker) {
+    absl::MutexLock lock(&mu_);
+    makers_[name] = std::move(maker);
+  }
+
   std::vector<std::string> Names() const {
     absl::MutexLock lock(&mu_);
     std::vector<std::string> names;
@@ -93,6 +99,13 @@ absl::Status RegisterChannelKind(std::string name, ChannelMaker maker) {
     return absl::AlreadyExistsError(
         absl::StrCat("channel kind ", name, " is registered already"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status ConfigureShmChannels(const ShmTransportOptions& options) {
+  absl::Status checked = CheckShmTransportOptions(options);
+  if (!checked.ok()) return checked;
+  TheRegistry().Replace("shm", [options] { return MakeShmTransport(options); });
   return absl::OkStatus();
 }
 

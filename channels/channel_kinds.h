@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "channels/fd_transport.h"
+#include "channels/shm_transport.h"
 
 namespace tao {
 
@@ -29,6 +30,12 @@ using ChannelMaker = std::function<absl::StatusOr<TransportPair>()>;
 // kAlreadyExists if the name is taken; kInvalidArgument for a name that is
 // empty, longer than 32 bytes or not made of [a-z0-9-], or a null maker.
 absl::Status RegisterChannelKind(std::string name, ChannelMaker maker);
+
+// Makes every later "shm" channel with `options` (taohost's shm_ring_bytes
+// and shm_spin); channels made before keep theirs. Thread-safe.
+// kInvalidArgument for options MakeShmTransport refuses, and nothing
+// changes.
+absl::Status ConfigureShmChannels(const ShmTransportOptions& options);
 
 // The registered names, sorted. Thread-safe.
 std::vector<std::string> ChannelKindNames();

@@ -193,13 +193,23 @@ class ShmTransport final : public HostTransport {
 
 }  // namespace
 
+absl::Status CheckShmTransportOptions(const ShmTransportOptions& options) {
+  absl::StatusOr<ShmLayout> layout =
+      MakeShmLayout(options.ring_size, options.ring_size);
+  if (!layout.ok()) return layout.status();
+  if (options.spin < 0 || options.spin > kShmMaxSpin) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the shm spin count must be in [0, ", kShmMaxSpin,
+                     "], not ", options.spin));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<TransportPair> MakeShmTransport(
     const ShmTransportOptions& options) {
+  TAO_RETURN_IF_ERROR(CheckShmTransportOptions(options));
   TAO_ASSIGN_OR_RETURN(ShmLayout layout,
                        MakeShmLayout(options.ring_size, options.ring_size));
-  if (options.spin < 0) {
-    return absl::InvalidArgumentError("the shm spin count must be >= 0");
-  }
   UniqueFd memfd(::memfd_create("tao-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!memfd.valid()) return absl::ErrnoToStatus(errno, "memfd_create");
   const size_t total = static_cast<size_t>(layout.total());

@@ -17,25 +17,35 @@
 
 #include <cstdint>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "channels/fd_transport.h"
 
 namespace tao {
+
+// The largest spin a transport accepts (about a millisecond of re-checks).
+inline constexpr int kShmMaxSpin = 100000;
 
 struct ShmTransportOptions {
   // Bytes of each ring (a power of two in [4 KiB, 64 MiB]). Frames larger
   // than a ring stream through it.
   uint64_t ring_size = 256 * 1024;
   // Times the host re-checks an empty ring before it arms its wake-up;
-  // 0 (the default) never spins.
+  // 0 (the default) never spins, at most kShmMaxSpin. The loop's thread
+  // spends it on every empty read of every shm program, so keep it small.
   int spin = 0;
 };
+
+// OK if MakeShmTransport accepts `options`; kInvalidArgument naming what is
+// wrong otherwise. Makes nothing.
+absl::Status CheckShmTransportOptions(const ShmTransportOptions& options);
 
 // A new shm channel: the host's transport and the program's endpoint (the
 // memfd at fd 3, the eventfd the program waits on at fd 4, the one it
 // signals at fd 5, the liveness pipe's read end at fd 6). kInvalidArgument for
-// bad options; errno statuses if the memfd, its seals, the mapping or the
-// eventfds cannot be made.
+// bad options (a ring size that is not a power of two in [4 KiB, 64 MiB], a
+// spin outside [0, kShmMaxSpin]); errno statuses if the memfd, its seals, the
+// mapping or the eventfds cannot be made.
 absl::StatusOr<TransportPair> MakeShmTransport(
     const ShmTransportOptions& options = {});
 

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/text_format.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,15 @@ absl::Status CheckPath(absl::string_view field, const std::string& path) {
 }
 
 }  // namespace
+
+ShmTransportOptions ShmOptionsOf(const TaohostConfig& config) {
+  ShmTransportOptions options;
+  if (config.shm_ring_bytes() != 0) options.ring_size = config.shm_ring_bytes();
+  // Clamped so that a huge value stays huge (and refused) as an int.
+  options.spin = static_cast<int>(std::min<uint32_t>(
+      config.shm_spin(), static_cast<uint32_t>(kShmMaxSpin) + 1));
+  return options;
+}
 
 absl::StatusOr<TaohostConfig> ParseTaohostConfig(absl::string_view text) {
   if (text.size() > (1 << 20)) {
@@ -65,6 +75,13 @@ absl::StatusOr<TaohostConfig> ParseTaohostConfig(absl::string_view text) {
       config.vm_accel() != "kvm" && config.vm_accel() != "tcg") {
     return absl::InvalidArgumentError(
         "taohost config: vm_accel must be auto, kvm or tcg");
+  }
+  if (config.shm_ring_bytes() != 0 || config.shm_spin() != 0) {
+    absl::Status shm = CheckShmTransportOptions(ShmOptionsOf(config));
+    if (!shm.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "taohost config: shm_ring_bytes/shm_spin: ", shm.message()));
+    }
   }
   if (!config.audit_durability().empty() &&
       config.audit_durability() != "sync" &&
@@ -179,6 +196,9 @@ void ApplyTaohostDefaults(TaohostConfig* config) {
     config->set_audit_rate_burst(2 * config->audit_rate_per_program());
   if (config->factories().empty()) config->add_factories("process");
   if (config->vm_accel().empty()) config->set_vm_accel("auto");
+  if (config->shm_ring_bytes() == 0) {
+    config->set_shm_ring_bytes(ShmTransportOptions().ring_size);
+  }
   if (config->vm_qemu().empty()) {
     config->set_vm_qemu("/usr/bin/qemu-system-x86_64");
   }

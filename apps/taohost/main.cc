@@ -31,13 +31,13 @@
 #include "admin/start_request.h"
 #include "apps/common/cli.h"
 #include "apps/taohost/config.h"
-#include "apps/taohost/enclaves.h"
+#include "apps/taohost/factories.h"
 #include "apps/taohost/host_files.h"
 #include "apps/taohost/notify.h"
 #include "apps/taohost/root.h"
+#include "channels/channel_kinds.h"
 #include "channels/hosted_program_channel.h"
-#include "program_factory/process_factory.h"
-#include "program_factory/vm/vm_factory.h"
+#include "program_factory/internal/identity.h"
 #include "tao/file_util.h"
 #include "tao/name_presentation.h"
 #include "tao_domain/audit_log.h"
@@ -287,44 +287,21 @@ int Run(const TaohostConfig& config) {
   // The one event bus: the loop publishes on it, WatchEvents streams
   // subscribe to it, and SIGHUP's policy reloads are announced on it.
   EventBus events;
-  ProcessFactoryOptions factory_options;
-  factory_options.dynamic_uid_salt = host.name().text();
-  factory_options.measurement_cache_bytes =
-      size_t{config.measurement_cache_mib()} << 20;
-  // Hosted programs' identities, state directories and cgroups.
   auto uid_range = ParseUidRange(config.dynamic_uid_range());
   if (!uid_range.ok()) {
     PrintError("taohost", uid_range.status());
     return kExitUsage;
   }
-  factory_options.dynamic_uids = *uid_range;
-  factory_options.state_root = config.state_root();
-  factory_options.cgroup_root = config.cgroup_root();
-  auto factory = ProcessFactory::Create(factory_options);
-  if (!factory.ok()) {
-    PrintError("taohost", factory.status());
+  auto factories = MakeHostFactories(config, host.name().text(), *uid_range);
+  if (!factories.ok()) {
+    PrintError("taohost", factories.status());
     return kExitFailure;
   }
-  ProcessFactory& process_factory = **factory;
-  if (!process_factory.cgroups_in_force()) {
-    LOG(WARNING) << "no cgroup per program ("
-                 << process_factory.cgroup_status().message()
-                 << "): a program's descendants that call setsid() can "
-                    "outlive it unless it runs as a dynamic uid; see "
-                    "docs/taohost.md";
-  }
-  auto enclave_factory = MakeEnclaveFactory(config);
-  if (!enclave_factory.ok()) {
-    PrintError("taohost", enclave_factory.status());
-    return kExitFailure;
-  }
-  std::vector<FactoryRegistration> factories = {
-      {"process", &process_factory, process_factory.channel_kinds()}};
-  if (*enclave_factory != nullptr) {
-    factories.push_back({"enclave", enclave_factory->get(),
-                         (*enclave_factory)->channel_kinds()});
-    LOG(INFO) << "enclave factory on (" << (*enclave_factory)->options().run_dir
-              << ")";
+  // Every shm channel from here on has the config's ring size and spin.
+  absl::Status shm = ConfigureShmChannels(ShmOptionsOf(config));
+  if (!shm.ok()) {
+    PrintError("taohost", shm);
+    return kExitUsage;
   }
   HostedProgramChannelOptions loop_options;
   // Program logs go to a directory of this host run, <log_dir>/<run>/
@@ -339,25 +316,8 @@ int Run(const TaohostConfig& config) {
   loop_options.log_dir = *run_log_dir;
   loop_options.max_frame_size = config.max_frame_size();
   loop_options.events = &events;
-  // The VM factory, only where the config lists it (docs/vm.md).
-  std::unique_ptr<VmFactory> vm_factory;
-  if (std::find(config.factories().begin(), config.factories().end(), "vm") !=
-      config.factories().end()) {
-    VmFactoryOptions vm_options;
-    vm_options.accel = config.vm_accel();
-    vm_options.qemu = config.vm_qemu();
-    auto made = VmFactory::Create(vm_options);
-    if (!made.ok()) {
-      PrintError("taohost", made.status());
-      return kExitFailure;
-    }
-    vm_factory = *std::move(made);
-    LOG(INFO) << "vm factory: " << vm_factory->description() << ", QEMU "
-              << config.vm_qemu();
-    factories.push_back({"vm", vm_factory.get(), vm_factory->channel_kinds()});
-  }
-  auto loop =
-      HostedProgramChannel::Create(host, **domain, factories, loop_options);
+  auto loop = HostedProgramChannel::Create(
+      host, **domain, factories->registrations, loop_options);
   if (!loop.ok()) {
     PrintError("taohost", loop.status());
     return kExitFailure;

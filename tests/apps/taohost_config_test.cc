@@ -121,6 +121,31 @@ TEST(TaohostConfigTest, BootProgramsTakeALaunchSpecOrTheFlatFields) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(TaohostConfigTest, TheShmRingAndSpinAreCheckedAndDefaulted) {
+  auto config = ParseTaohostConfig("keys_dir: \"/k\"\n");
+  ASSERT_THAT(config, IsOk());
+  ApplyTaohostDefaults(&*config);
+  EXPECT_EQ(config->shm_ring_bytes(), 256u * 1024);
+  EXPECT_EQ(ShmOptionsOf(*config).spin, 0);
+  config = ParseTaohostConfig("shm_ring_bytes: 4096\nshm_spin: 500\n");
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(ShmOptionsOf(*config).ring_size, 4096u);
+  EXPECT_EQ(ShmOptionsOf(*config).spin, 500);
+  EXPECT_THAT(
+      ParseTaohostConfig("shm_ring_bytes: 3000\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               testing::HasSubstr("shm_ring_bytes/shm_spin: shm ring sizes "
+                                  "must be powers of two")));
+  EXPECT_THAT(ParseTaohostConfig("shm_ring_bytes: 134217728\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  // A spin past int's range stays refused, not wrapped into a valid one.
+  EXPECT_THAT(
+      ParseTaohostConfig("shm_spin: 4294967295\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               testing::HasSubstr("spin count must be in [0, 100000]")));
+  EXPECT_THAT(ParseTaohostConfig("shm_spin: 100000\n"), IsOk());
+}
+
 TEST(TaohostConfigTest, UnknownFieldsAreRefused) {
   EXPECT_THAT(ParseTaohostConfig("measurement_cache: 1\n"),
               StatusIs(absl::StatusCode::kInvalidArgument));

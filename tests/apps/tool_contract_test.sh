@@ -64,6 +64,14 @@ for tool in taohost taoctl tao-domain tao-attest tao-soft tao-enclave tao-guest-
   expect_exit 0 "$tool --version exits 0" "$bin" --version
 done
 
+# --- A config value out of range is a usage error (2) that gives the range --
+printf 'shm_ring_bytes: 3000\n' >"$work/bad_shm.conf"
+expect_exit 2 "taohost with shm_ring_bytes not a power of two: 2" "$taohost_bin" --config="$work/bad_shm.conf"
+check "taohost: the message gives the ring sizes allowed" stderr_has "shm_ring_bytes/shm_spin: shm ring sizes must be powers of two in \[4096, 67108864\]"
+printf 'shm_spin: 100001\n' >"$work/bad_shm.conf"
+expect_exit 2 "taohost with shm_spin over 100000: 2" "$taohost_bin" --config="$work/bad_shm.conf"
+check "taohost: the message gives the spin allowed" stderr_has "spin count must be in \[0, 100000\]"
+
 # --- Unreachable (4), as text and as JSON ---------------------------------------
 sock="$work/nowhere/admin.sock"
 expect_exit 4 "taoctl with no host: 4" ctl list

@@ -2,12 +2,15 @@
 // made-up kinds registered by a test, and real channels made by name.
 #include "channels/channel_kinds.h"
 
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
 
 #include "absl/strings/match.h"
+#include "channels/shm_ring.h"
 #include "tests/testing/status_matchers.h"
 
 namespace tao {
@@ -139,6 +142,59 @@ TEST(ChannelKindsTest, PairingsAreCheckedAgainstWhatAFactoryAccepts) {
   EXPECT_THAT(CheckChannelPairing("process", {"smoke-signal"}, {"pipe"}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("unknown channel 'smoke-signal'")));
+}
+
+// The ring sizes of the shm channel `pair`, read from its memfd (fd 3 of
+// the child's end) as the program would.
+ShmLayout LayoutOf(const TransportPair& pair) {
+  int memfd = -1;
+  for (const ChildEndpoint::Fd& fd : pair.child.fds) {
+    if (fd.child_number == 3) memfd = fd.fd.get();
+  }
+  struct stat st;
+  EXPECT_EQ(::fstat(memfd, &st), 0);
+  void* base = ::mmap(nullptr, st.st_size, PROT_READ, MAP_SHARED, memfd, 0);
+  EXPECT_NE(base, MAP_FAILED);
+  auto layout = ParseShmHeader(static_cast<const char*>(base), st.st_size);
+  ::munmap(base, st.st_size);
+  EXPECT_THAT(layout, IsOk());
+  return layout.ok() ? *layout : ShmLayout();
+}
+
+TEST(ChannelKindsTest, ConfiguredShmChannelsHaveTheConfiguredRings) {
+  auto before = MakeChannel("shm");
+  ASSERT_THAT(before, IsOk());
+  EXPECT_EQ(LayoutOf(*before).ring_size[kShmDown], 256u * 1024);
+  ShmTransportOptions small;
+  small.ring_size = 4096;
+  small.spin = 100;
+  ASSERT_THAT(ConfigureShmChannels(small), IsOk());
+  auto after = MakeChannel("shm");
+  ASSERT_THAT(after, IsOk());
+  EXPECT_EQ(LayoutOf(*after).ring_size[kShmDown], 4096u);
+  EXPECT_EQ(LayoutOf(*after).ring_size[kShmUp], 4096u);
+  // A channel made before keeps its rings.
+  EXPECT_EQ(LayoutOf(*before).ring_size[kShmDown], 256u * 1024);
+  ASSERT_THAT(ConfigureShmChannels(ShmTransportOptions()), IsOk());
+}
+
+TEST(ChannelKindsTest, BadShmOptionsAreRefusedAndChangeNothing) {
+  ShmTransportOptions bad;
+  bad.ring_size = 5000;
+  EXPECT_THAT(ConfigureShmChannels(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("powers of two in [4096, 67108864]")));
+  bad.ring_size = 4096;
+  bad.spin = kShmMaxSpin + 1;
+  EXPECT_THAT(ConfigureShmChannels(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("spin count must be in [0, 100000]")));
+  bad.spin = -1;
+  EXPECT_THAT(ConfigureShmChannels(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  auto made = MakeChannel("shm");
+  ASSERT_THAT(made, IsOk());
+  EXPECT_EQ(LayoutOf(*made).ring_size[kShmDown], 256u * 1024);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "channels/channel_kinds.h"
 #include "tests/channels/loop_fixture.h"
 
 namespace tao {
@@ -72,6 +73,38 @@ TEST_P(ChannelConformanceTest, OverTheCapIsRefusedCleanly) {
 INSTANTIATE_TEST_SUITE_P(Channels, ChannelConformanceTest,
                          ::testing::Values("pipe", "socketpair", "shm"),
                          test::ChannelKindParamName);
+
+// taohost's shm_ring_bytes and shm_spin: the smallest ring and a spin
+// still carry every call, and a 4 MiB seal streams through a 4 KiB ring.
+class ShmConfiguredTest : public test::LoopFixture {
+ protected:
+  void SetUp() override {
+    ShmTransportOptions options;
+    options.ring_size = 4096;
+    options.spin = 1000;
+    ASSERT_THAT(ConfigureShmChannels(options), IsOk());
+    LoopFixture::SetUp();
+  }
+  void TearDown() override {
+    LoopFixture::TearDown();
+    EXPECT_THAT(ConfigureShmChannels(ShmTransportOptions()), IsOk());
+  }
+};
+
+TEST_F(ShmConfiguredTest, ASmallRingAndASpinCarryEveryCall) {
+  EXPECT_THAT(RunToExit(TOOL, {"random", "1048576"}, 0, "shm"),
+              HasSubstr("random: 1048576 bytes"));
+  EXPECT_THAT(RunToExit(TOOL, {"attest"}, 0, "shm"), HasSubstr("attested "));
+  const std::string bundle = dir_.Join("big-small-ring");
+  EXPECT_THAT(RunToExit(TOOL, {"seal-big", "4194304", bundle}, 0, "shm"),
+              HasSubstr("name after: key("));
+  std::string state = dir_.Join("secret-small-ring");
+  std::string first = RunToExit(DEMO_SECRET, {state}, 0, "shm");
+  std::string second = RunToExit(DEMO_SECRET, {state}, 0, "shm");
+  std::string digest = After(first, "sealed a new secret: ");
+  EXPECT_FALSE(digest.empty()) << first;
+  EXPECT_EQ(After(second, "unsealed the secret: "), digest) << second;
+}
 
 // ---- Hostile shared memory --------------------------------------------------
 
