@@ -52,7 +52,9 @@ DEFINE_string(restart, "never", "start: never, on-failure or always.");
 DEFINE_string(vm_initrd, "",
               "start: boot a VM: PATH is its kernel, the words after it its "
               "command line, this its initrd (docs/vm.md).");
-DEFINE_string(vm_disk, "", "start (VM): a raw state disk image.");
+DEFINE_string(vm_disk, "",
+              "start (VM): a raw state disk image, the host's alone (its uid, "
+              "mode 0600).");
 DEFINE_uint32(vm_memory_mib, 0, "start (VM): memory in MiB (default 256).");
 DEFINE_uint32(vm_vcpus, 0, "start (VM): vCPUs (default 1).");
 DEFINE_bool(vm_network, false, "start (VM): give the guest a user-mode NIC.");

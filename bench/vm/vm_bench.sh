@@ -76,7 +76,7 @@ start_host root --config="$work/root.conf" --scrypt_n=1024 || exit 1
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 : >"$work/tao_boot"; : >"$work/floor_boot"; : >"$work/seal"; : >"$work/echo"
 for run in $(seq "$runs"); do
-  truncate -s 32M "$work/disk.$run"
+  truncate -s 32M "$work/disk.$run" && chmod 600 "$work/disk.$run"  # the host's alone (docs/vm.md)
   t0=$(now_ms)
   # shellcheck disable=SC2086
   id=$(ctl start --vm_memory_mib=512 --vm_initrd="$work/tao.initrd" --vm_disk="$work/disk.$run" "$work/vmlinuz" $cmd)

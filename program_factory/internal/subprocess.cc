@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@ enum ChildStep : int {
   kStepSetgroups,
   kStepSetgid,
   kStepSetuid,
+  kStepNoNewPrivs,
   kStepChdir,
   kStepExec,
 };
@@ -46,6 +48,8 @@ const char* StepName(int step) {
       return "set group id";
     case kStepSetuid:
       return "set user id";
+    case kStepNoNewPrivs:
+      return "set no_new_privs";
     case kStepChdir:
       return "change to the working directory";
     case kStepExec:
@@ -71,6 +75,9 @@ struct ChildArgs {
   const char* working_dir;
   int cgroup_procs_fd;
   bool drop_groups;
+  const gid_t* groups;  // kept by setgroups (may be none)
+  size_t group_count;
+  bool no_new_privs;
   bool set_gid;
   gid_t gid;
   bool set_uid;
@@ -144,14 +151,18 @@ TAO_CHILD_ATTRIBUTES int ChildMain(void* arg) {
                 CLOSE_RANGE_CLOEXEC) != 0) {
     ChildFail(report_fd, kStepDup);
   }
-  // A new identity keeps none of the host's groups: setgroups(0) whenever
-  // the uid or the gid changes, then the gid, then the uid.
-  if (a.drop_groups && ::syscall(SYS_setgroups, 0, nullptr) != 0)
+  // A new identity keeps none of the host's groups: setgroups whenever the
+  // uid or the gid changes (to none, or to the few the caller named), then
+  // the gid, then the uid.
+  if (a.drop_groups && ::syscall(SYS_setgroups, a.group_count, a.groups) != 0)
     ChildFail(report_fd, kStepSetgroups);
   if (a.set_gid && ::syscall(SYS_setgid, a.gid) != 0)
     ChildFail(report_fd, kStepSetgid);
   if (a.set_uid && ::syscall(SYS_setuid, a.uid) != 0)
     ChildFail(report_fd, kStepSetuid);
+  if (a.no_new_privs &&
+      ::syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    ChildFail(report_fd, kStepNoNewPrivs);
   if (::syscall(SYS_chdir, a.working_dir) != 0)
     ChildFail(report_fd, kStepChdir);
   // fexecve(3) as glibc does it: execveat of the descriptor itself.
@@ -350,6 +361,9 @@ absl::StatusOr<Subprocess> Launch(const LaunchOptions& options) {
   args.working_dir = working_dir;
   args.cgroup_procs_fd = options.cgroup_procs_fd;
   args.drop_groups = set_gid || set_uid;
+  args.groups = options.supplementary_groups.data();
+  args.group_count = options.supplementary_groups.size();
+  args.no_new_privs = options.no_new_privs;
   args.set_gid = set_gid;
   args.gid = gid;
   args.set_uid = set_uid;

@@ -31,6 +31,12 @@ struct LaunchOptions {
   // group (setgroups(0)) before it sets the gid, then the uid.
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
+  // With uid or gid set: the only supplementary groups the child keeps
+  // (setgroups with this list instead of none), e.g. the group of /dev/kvm.
+  std::vector<gid_t> supplementary_groups;
+  // Sets PR_SET_NO_NEW_PRIVS before the exec: nothing the child executes
+  // can gain privileges (set-user-ID bits, file capabilities).
+  bool no_new_privs = false;
   // cgroup.procs of the program's cgroup, open for writing (not owned; -1:
   // none). The child writes "0" to it first, before anything else it does,
   // so that it and every descendant live in that cgroup.
@@ -67,7 +73,8 @@ class Subprocess {
 absl::Status KillEveryProcessOf(uid_t uid);
 
 // Starts a child: new session, cgroup, remapped descriptors, signal mask and
-// dispositions reset, optional gid/uid drop, chdir, fexecve. Returns once
+// dispositions reset, optional gid/uid drop, optional no_new_privs, chdir,
+// fexecve. Returns once
 // the child has exec'd (or failed); the time it takes does not grow with the
 // caller's memory size. Returns the child's errno (with the step that
 // failed) if it could not exec. Thread-safe: the calling thread's signals

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "program_factory/internal/process_program.h"
 #include "program_factory/vm/vm_measurement.h"
 #include "program_factory/vm/vm_program.h"
 #include "tao/status_macros.h"
@@ -26,15 +27,45 @@ bool KvmUsable() {
   return vm.valid();
 }
 
+namespace {
+
+// The group QEMU needs besides its own to open /dev/kvm: none if the node
+// is open to everyone, its group if that group may read and write it (and
+// is not root's: QEMU never gets gid 0).
+absl::StatusOr<std::optional<gid_t>> KvmGroup() {
+  struct stat st;
+  if (::stat("/dev/kvm", &st) != 0) {
+    return absl::ErrnoToStatus(errno, "stat /dev/kvm");
+  }
+  if ((st.st_mode & (S_IROTH | S_IWOTH)) == (S_IROTH | S_IWOTH)) {
+    return std::nullopt;
+  }
+  if ((st.st_mode & (S_IRGRP | S_IWGRP)) == (S_IRGRP | S_IWGRP) &&
+      st.st_gid != 0) {
+    return std::optional<gid_t>(st.st_gid);
+  }
+  return absl::FailedPreconditionError(
+      "vm accel kvm: /dev/kvm is open to root's group only, and QEMU runs "
+      "under a dynamic uid without it (give /dev/kvm a group such as kvm, "
+      "or use tcg)");
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<VmFactory>> VmFactory::Create(
     VmFactoryOptions options) {
+  std::optional<gid_t> kvm_group;
   if (options.accel == "auto") {
-    options.accel = KvmUsable() ? "kvm" : "tcg";
+    absl::StatusOr<std::optional<gid_t>> group = KvmGroup();
+    const bool kvm = group.ok() && KvmUsable();
+    options.accel = kvm ? "kvm" : "tcg";
+    if (kvm) kvm_group = *group;
   } else if (options.accel == "kvm") {
     if (!KvmUsable()) {
       return absl::FailedPreconditionError(
           "vm accel kvm: /dev/kvm cannot make a VM here (use tcg or auto)");
     }
+    TAO_ASSIGN_OR_RETURN(kvm_group, KvmGroup());
   } else if (options.accel != "tcg") {
     return absl::InvalidArgumentError(
         absl::StrCat("vm accel '", options.accel, "': auto, kvm or tcg"));
@@ -47,7 +78,40 @@ absl::StatusOr<std::unique_ptr<VmFactory>> VmFactory::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("QEMU ", options.qemu, " is not an executable file"));
   }
-  return std::unique_ptr<VmFactory>(new VmFactory(std::move(options)));
+  if (options.dynamic_uids.first == 0 ||
+      options.dynamic_uids.first > options.dynamic_uids.last) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dynamic uid range ", options.dynamic_uids.ToString(),
+                     " is empty or contains root"));
+  }
+  TAO_RETURN_IF_ERROR(CheckRangeIsUnused(
+      options.dynamic_uids, options.passwd_file, options.group_file));
+  return std::unique_ptr<VmFactory>(
+      new VmFactory(std::move(options), kvm_group));
+}
+
+VmFactory::VmFactory(VmFactoryOptions options, std::optional<gid_t> kvm_group)
+    : options_(std::move(options)), kvm_group_(kvm_group) {
+  // The uids only: no state directories, no cgroups (yet) for QEMU.
+  resources_ = std::make_shared<internal::ProgramResources>(
+      options_.dynamic_uids,
+      options_.dynamic_uid_salt.empty()
+          ? absl::StrCat("vm factory of ", ::getpid())
+          : options_.dynamic_uid_salt,
+      "", nullptr);
+}
+
+VmFactory::~VmFactory() = default;
+
+bool VmFactory::Hosts(const ProcessFacts& facts) const {
+  for (uint32_t uid : facts.uids) {
+    if (options_.dynamic_uids.Contains(uid)) return true;
+  }
+  return false;
+}
+
+size_t VmFactory::dynamic_uids_in_use() const {
+  return resources_->uids().in_use();
 }
 
 std::vector<std::string> VmFactory::channel_kinds() const {
@@ -92,9 +156,10 @@ absl::StatusOr<std::unique_ptr<HostedProgram>> VmFactory::NewHostedProgram(
   settings.qemu = options_.qemu;
   settings.accel = options_.accel;
   settings.qmp_timeout = options_.qmp_timeout;
-  return std::unique_ptr<HostedProgram>(
-      new internal::VmProgram(std::move(spec), std::move(measured),
-                              std::move(identity), std::move(settings)));
+  settings.kvm_group = kvm_group_;
+  return std::unique_ptr<HostedProgram>(new internal::VmProgram(
+      std::move(spec), std::move(measured), std::move(identity),
+      std::move(settings), resources_));
 }
 
 }  // namespace tao

@@ -3,15 +3,20 @@
 // command line once into sealed memfds and names the VM by their combined
 // digest, `VM(sha256:..)` (vm_measurement.h); QEMU boots those memfds,
 // never the paths. No network unless the spec asks; KVM where it works,
-// TCG otherwise (docs/vm.md).
+// TCG otherwise. Every QEMU runs under a dynamic uid and gid of its own,
+// claimed machine-wide like a process program's (docs/vm.md).
 #ifndef TAO_PROGRAM_FACTORY_VM_VM_FACTORY_H_
 #define TAO_PROGRAM_FACTORY_VM_VM_FACTORY_H_
 
+#include <sys/types.h>
+
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "program_factory/internal/identity.h"
 #include "program_factory/program_factory.h"
 
 namespace tao {
@@ -25,18 +30,35 @@ struct VmFactoryOptions {
   uint32_t max_vcpus = 64;
   // How long QEMU's monitor may take to answer a command.
   absl::Duration qmp_timeout = absl::Seconds(5);
+  // QEMU's identity: one uid, and the gid of the same number, per running
+  // VM from this range, claimed machine-wide (/run/tao-dynamic-uids, the
+  // process factory's claims too), released once QEMU and every process of
+  // that uid are gone. Create() refuses a range that holds a user of
+  // passwd_file or a group of group_file.
+  UidRange dynamic_uids = kDefaultDynamicUidRange;
+  // Mixed into each VM's preferred uid; empty: "vm factory of <pid>".
+  std::string dynamic_uid_salt;
+  std::string passwd_file = "/etc/passwd";
+  std::string group_file = "/etc/group";
 };
 
 // Whether this machine's /dev/kvm answers KVM_GET_API_VERSION (12) and
 // KVM_CREATE_VM. Thread-safe.
 bool KvmUsable();
 
+namespace internal {
+class ProgramResources;
+}
+
 // Thread-safe: NewHostedProgram may run on several threads at once.
 class VmFactory final : public ProgramFactory {
  public:
-  // kInvalidArgument for an unknown accel or a QEMU that is not an
-  // executable file (kNotFound if it is missing); kFailedPrecondition for
-  // accel "kvm" where KvmUsable() is false.
+  // kInvalidArgument for an unknown accel, a bad uid range or a QEMU that
+  // is not an executable file (kNotFound if it is missing);
+  // kFailedPrecondition for accel "kvm" where KvmUsable() is false or
+  // where /dev/kvm is open to root's group only, and for a uid range that
+  // holds a user or group of the machine. "auto" picks tcg in both KVM
+  // cases.
   static absl::StatusOr<std::unique_ptr<VmFactory>> Create(
       VmFactoryOptions options);
 
@@ -53,12 +75,22 @@ class VmFactory final : public ProgramFactory {
   absl::StatusOr<std::unique_ptr<HostedProgram>> NewHostedProgram(
       const ProgramSpec& spec) override;
 
+  // Whether `facts` has a uid of this factory's range (a QEMU, running or
+  // lingering).
+  bool Hosts(const ProcessFacts& facts) const override;
+
   // "kvm" or "tcg": what every VM of this factory runs on.
   const std::string& accel() const { return options_.accel; }
+  // Dynamic uids held by running (or lingering) VMs.
+  size_t dynamic_uids_in_use() const;
+
+  ~VmFactory() override;
 
  private:
-  explicit VmFactory(VmFactoryOptions options) : options_(std::move(options)) {}
+  VmFactory(VmFactoryOptions options, std::optional<gid_t> kvm_group);
   VmFactoryOptions options_;
+  std::optional<gid_t> kvm_group_;  // a supplementary group for QEMU
+  std::shared_ptr<internal::ProgramResources> resources_;
 };
 
 }  // namespace tao

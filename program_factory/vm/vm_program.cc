@@ -12,7 +12,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "tao/crypto.h"
 #include "tao/status_macros.h"
 
 namespace tao {
@@ -23,7 +25,8 @@ constexpr int kKernelFd = 3;
 constexpr int kInitrdFd = 4;
 constexpr int kChannelFd = 5;
 constexpr int kMonitorFd = 6;
-constexpr int kDiskFd = 7;
+constexpr int kDiskFd = 7;      // the state disk, read-write
+constexpr int kDiskReadFd = 8;  // and read-only: QEMU opens it both ways
 
 bool ValidPortName(absl::string_view name) {
   if (name.empty() || name.size() > 32) return false;
@@ -85,11 +88,14 @@ std::vector<std::string> QemuArgv(const VmLaunchSettings& settings,
       "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
   };
   if (!spec.state_disk.empty()) {
-    argv.insert(argv.end(),
-                {"-drive",
-                 absl::StrCat("file=/dev/fd/", kDiskFd,
-                              ",format=raw,if=none,id=state,cache=writeback"),
-                 "-device", "virtio-blk-pci,drive=state"});
+    // An fd set, not /dev/fd/N: QEMU's uid may not open the disk's inode
+    // (the host's alone), so it must use the host's descriptors as they are.
+    argv.insert(
+        argv.end(),
+        {"-add-fd", absl::StrCat("fd=", kDiskFd, ",set=1"), "-add-fd",
+         absl::StrCat("fd=", kDiskReadFd, ",set=1"), "-drive",
+         "file=/dev/fdset/1,format=raw,if=none,id=state,cache=writeback",
+         "-device", "virtio-blk-pci,drive=state"});
   }
   if (spec.network) {
     argv.insert(argv.end(), {"-nic", "user,model=virtio-net-pci"});
@@ -126,11 +132,13 @@ std::string ClassifyVmExit(const ExitStatus& status, const QmpClient* qmp,
 }
 
 VmProgram::VmProgram(VmSpec spec, MeasuredVm measured, ProgramIdentity identity,
-                     VmLaunchSettings settings)
+                     VmLaunchSettings settings,
+                     std::shared_ptr<ProgramResources> resources)
     : spec_(std::move(spec)),
       measured_(std::move(measured)),
       identity_(std::move(identity)),
-      settings_(std::move(settings)) {}
+      settings_(std::move(settings)),
+      resources_(std::move(resources)) {}
 
 VmProgram::~VmProgram() {
   if (child_.running()) {
@@ -138,7 +146,66 @@ VmProgram::~VmProgram() {
     (void)killed;
     child_ = Subprocess();  // kills and reaps
   }
+  Release();
 }
+
+void VmProgram::Release() {
+  if (!dynamic_uid_.has_value()) return;
+  const uint32_t uid = *dynamic_uid_;
+  dynamic_uid_.reset();
+  // QEMU is reaped (or never ran); the uid was its alone, so any process
+  // still running as it came from QEMU. None may keep it to the next VM.
+  if (child_.running() || !KillEveryProcessOf(uid).ok()) {
+    resources_->Linger(nullptr, uid, "");
+    return;
+  }
+  resources_->uids().Release(uid);
+}
+
+bool VmProgram::Owns(const ProcessFacts& facts) const {
+  if (!started_) return false;
+  if (child_.running() && facts.pid == child_.pid()) return true;
+  if (dynamic_uid_.has_value()) {
+    for (uint32_t uid : facts.uids) {
+      if (uid == *dynamic_uid_) return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+// Opens the VM's state disk for QEMU, read-write and read-only, refusing
+// anything but a regular file that is the host's alone.
+absl::Status OpenStateDisk(const std::string& path, UniqueFd* rw,
+                           UniqueFd* ro) {
+  rw->Reset(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
+  if (!rw->valid()) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
+  }
+  struct stat st;
+  if (::fstat(rw->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is not a regular file"));
+  }
+  if (st.st_uid != ::geteuid() || (st.st_mode & 077) != 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "the VM's state disk %s is owned by uid %u with mode %04o: it must be "
+        "the host's alone (owner uid %u, mode 0600) so that no other user "
+        "or program reads it",
+        path, st.st_uid, st.st_mode & 07777, ::geteuid()));
+  }
+  // The same open file's read-only twin: /proc/self/fd/N reopens the inode,
+  // and QEMU's uid may not.
+  ro->Reset(::open(absl::StrCat("/proc/self/fd/", rw->get()).c_str(),
+                   O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!ro->valid()) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("reopen ", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status VmProgram::Start(ChildEndpoint endpoint) {
   if (started_) return absl::FailedPreconditionError("the VM was started");
@@ -148,26 +215,22 @@ absl::Status VmProgram::Start(ChildEndpoint endpoint) {
     return absl::InvalidArgumentError(
         "a VM needs a virtio-serial channel (one socket, virtio:<port>)");
   }
+  if (::geteuid() != 0) {
+    return absl::FailedPreconditionError(
+        "a VM's QEMU runs under a dynamic identity, which needs a host "
+        "running as root; run the host as root");
+  }
   started_ = true;
+  resources_->RetryLingering();
   int qmp[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) != 0) {
     return absl::ErrnoToStatus(errno, "socketpair for QMP");
   }
   UniqueFd qmp_host(qmp[0]);
   UniqueFd qmp_child(qmp[1]);
-  UniqueFd disk;
+  UniqueFd disk, disk_read;
   if (!spec_.state_disk.empty()) {
-    disk.Reset(::open(spec_.state_disk.c_str(),
-                      O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
-    if (!disk.valid()) {
-      return absl::ErrnoToStatus(errno,
-                                 absl::StrCat("open ", spec_.state_disk));
-    }
-    struct stat st;
-    if (::fstat(disk.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(spec_.state_disk, " is not a regular file"));
-    }
+    TAO_RETURN_IF_ERROR(OpenStateDisk(spec_.state_disk, &disk, &disk_read));
   }
   UniqueFd qemu(::open(settings_.qemu.c_str(), O_RDONLY | O_CLOEXEC));
   if (!qemu.valid()) {
@@ -182,7 +245,21 @@ absl::Status VmProgram::Start(ChildEndpoint endpoint) {
   TAO_ASSIGN_OR_RETURN(std::string cmdline,
                        ReadSealed(measured_.cmdline, 4096));
 
+  // QEMU's own identity: a dynamic uid and the gid of the same number,
+  // /dev/kvm's group only under kvm, no new privileges.
+  TAO_ASSIGN_OR_RETURN(uint32_t uid, resources_->uids().Allocate(
+                                         HexEncode(identity_.measurement)));
+  dynamic_uid_ = uid;
+  confinement_.uid = uid;
+  confinement_.gid = uid;
+  confinement_.dynamic_uid = true;
   LaunchOptions launch;
+  launch.uid = uid;
+  launch.gid = uid;
+  if (settings_.accel == "kvm" && settings_.kvm_group.has_value()) {
+    launch.supplementary_groups = {*settings_.kvm_group};
+  }
+  launch.no_new_privs = true;
   launch.exec_fd = qemu.get();
   launch.argv = QemuArgv(settings_, spec_, port, cmdline);
   launch.envp = {"PATH=/usr/bin:/bin"};
@@ -193,8 +270,16 @@ absl::Status VmProgram::Start(ChildEndpoint endpoint) {
                          {measured_.initrd.memfd.get(), kInitrdFd},
                          {endpoint.fds[0].fd.get(), kChannelFd},
                          {qmp_child.get(), kMonitorFd}};
-  if (disk.valid()) launch.fds_to_remap.push_back({disk.get(), kDiskFd});
-  TAO_ASSIGN_OR_RETURN(child_, Launch(launch));
+  if (disk.valid()) {
+    launch.fds_to_remap.push_back({disk.get(), kDiskFd});
+    launch.fds_to_remap.push_back({disk_read.get(), kDiskReadFd});
+  }
+  absl::StatusOr<Subprocess> launched = Launch(launch);
+  if (!launched.ok()) {
+    Release();
+    return launched.status();
+  }
+  child_ = *std::move(launched);
   if (::fcntl(out_read.get(), F_SETFL, O_NONBLOCK) != 0) {
     return absl::ErrnoToStatus(errno, "make the console pipe non-blocking");
   }
@@ -266,8 +351,9 @@ absl::StatusOr<ExitStatus> VmProgram::Reap() {
     (void)drained;
   }
   frozen_ = false;
+  Release();
   exit_record_ =
-      ExitRecord{out, Confinement(), ClassifyVmExit(out, qmp_.get(), killed_)};
+      ExitRecord{out, confinement_, ClassifyVmExit(out, qmp_.get(), killed_)};
   return out;
 }
 

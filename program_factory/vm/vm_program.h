@@ -1,7 +1,7 @@
 // VmProgram: one measured VM of a VmFactory, a QEMU process booted from the
 // sealed memfds that were measured, with its virtio-serial port on the
-// loop's socket and its QMP monitor on a socketpair of its own. Internal to
-// program_factory/vm/.
+// loop's socket and its QMP monitor on a socketpair of its own, under a
+// dynamic uid and gid of its own. Internal to program_factory/vm/.
 #ifndef TAO_PROGRAM_FACTORY_VM_VM_PROGRAM_H_
 #define TAO_PROGRAM_FACTORY_VM_VM_PROGRAM_H_
 
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "program_factory/internal/process_program.h"
 #include "program_factory/internal/subprocess.h"
 #include "program_factory/program_factory.h"
 #include "program_factory/vm/qmp_client.h"
@@ -23,11 +24,15 @@ struct VmLaunchSettings {
   std::string qemu;   // the QEMU binary
   std::string accel;  // "kvm" or "tcg"
   absl::Duration qmp_timeout = absl::Seconds(5);
+  // QEMU's one supplementary group: /dev/kvm's, under kvm where the node
+  // is not open to everyone; none under tcg.
+  std::optional<gid_t> kvm_group;
 };
 
 // The QEMU command line for `spec` (argv[0] included), with the kernel,
 // initrd, channel, monitor and state disk at the descriptor numbers
-// VmProgram installs (3, 4, 5, 6, 7) and the virtio port named `port`.
+// VmProgram installs (3, 4, 5, 6; the state disk as fd set 1 of 7 and 8)
+// and the virtio port named `port`.
 // Pure; exposed for tests.
 std::vector<std::string> QemuArgv(const VmLaunchSettings& settings,
                                   const VmSpec& spec, absl::string_view port,
@@ -42,14 +47,19 @@ std::string ClassifyVmExit(const ExitStatus& status, const QmpClient* qmp,
 class VmProgram final : public HostedProgram {
  public:
   VmProgram(VmSpec spec, MeasuredVm measured, ProgramIdentity identity,
-            VmLaunchSettings settings);
-  // A running VM is killed and reaped.
+            VmLaunchSettings settings,
+            std::shared_ptr<ProgramResources> resources);
+  // A running VM is killed and reaped, and its uid given back.
   ~VmProgram() override;
 
   const ProgramIdentity& identity() const override { return identity_; }
   // Needs a virtio-serial endpoint: one descriptor and a channel env of
-  // "virtio:<port>" (kInvalidArgument otherwise). Boots QEMU and enters
-  // QMP command mode; a QEMU that does not is killed (the QMP error).
+  // "virtio:<port>" (kInvalidArgument otherwise). kFailedPrecondition on
+  // a host that is not root (no dynamic uid for QEMU, as for a process)
+  // and for a state disk that is not the host's alone (owned by the host's
+  // uid, no access for group or others). Boots QEMU under a dynamic uid
+  // and enters QMP command mode; a QEMU that does not is killed (the QMP
+  // error).
   absl::Status Start(ChildEndpoint endpoint) override;
   // ACPI power-down over QMP (a frozen VM is continued first). A monitor
   // that does not answer gets QEMU a SIGTERM instead.
@@ -62,19 +72,30 @@ class VmProgram final : public HostedProgram {
   bool frozen() const override { return frozen_; }
   int exit_fd() const override { return child_.pidfd(); }
   UniqueFd TakeOutput() override { return std::move(output_); }
+  // Also kills whatever still runs as the VM's uid and gives the uid back
+  // (or leaves it lingering until nothing does).
   absl::StatusOr<ExitStatus> Reap() override;
   std::optional<ExitRecord> exit_record() const override {
     return exit_record_;
   }
   pid_t pid() const override { return child_.pid(); }
+  Confinement confinement() const override { return confinement_; }
+  // QEMU itself, or any process of the VM's dynamic uid while it holds it.
+  bool Owns(const ProcessFacts& facts) const override;
 
  private:
   absl::Status Monitor(absl::string_view command);
+  // Kills every process left with the VM's uid and releases the uid, or
+  // leaves it lingering. Idempotent.
+  void Release();
 
   VmSpec spec_;
   MeasuredVm measured_;
   ProgramIdentity identity_;
   VmLaunchSettings settings_;
+  std::shared_ptr<ProgramResources> resources_;
+  std::optional<uint32_t> dynamic_uid_;
+  Confinement confinement_;
   bool started_ = false;
   bool killed_ = false;
   bool frozen_ = false;

@@ -6,12 +6,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "program_factory/vm/qmp_client.h"
@@ -145,6 +147,85 @@ TEST_F(VmMeasureTest, TheFactoryNamesTheVmAndRefusesOtherKinds) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("virtio-serial")));
 }
 
+// A virtio-serial endpoint as the loop makes it (one end of a socketpair).
+ChildEndpoint VirtioEndpoint() {
+  int sv[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  ::close(sv[1]);
+  ChildEndpoint endpoint;
+  endpoint.fds.push_back({UniqueFd(sv[0]), 5});
+  endpoint.channel_env = "virtio:tao";
+  return endpoint;
+}
+
+TEST_F(VmMeasureTest, AStateDiskOthersMayReadIsRefusedBeforeAnyUidIsTaken) {
+  ASSERT_EQ(::geteuid(), 0u) << "the VM tests run as root";
+  VmFactoryOptions options;
+  options.accel = "tcg";
+  options.qemu = "/bin/true";  // never run: the disk is refused first
+  ASSERT_OK_AND_ASSIGN(auto factory, VmFactory::Create(options));
+  spec_.state_disk = dir_.path() + "/disk";
+  ASSERT_THAT(WriteFileAtomically(spec_.state_disk, "", 0644), IsOk());
+  ASSERT_OK_AND_ASSIGN(auto program, factory->NewHostedProgram(spec_));
+  EXPECT_THAT(program->Start(VirtioEndpoint()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("must be the host's alone")));
+  EXPECT_EQ(factory->dynamic_uids_in_use(), 0u);
+}
+
+TEST_F(VmMeasureTest, AHostThatIsNotRootStartsNoVm) {
+  VmFactoryOptions options;
+  options.accel = "tcg";
+  options.qemu = "/bin/true";
+  ASSERT_OK_AND_ASSIGN(auto factory, VmFactory::Create(options));
+  ASSERT_OK_AND_ASSIGN(auto program, factory->NewHostedProgram(spec_));
+  // The same program in a child that is no longer root: refused, as the
+  // process factory refuses a dynamic identity there.
+  int report[2];
+  ASSERT_EQ(::pipe(report), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(report[0]);
+    int code = -1;
+    if (::setresuid(65534, 65534, 65534) == 0) {
+      absl::Status started = program->Start(VirtioEndpoint());
+      code = absl::IsFailedPrecondition(started) &&
+                     absl::StrContains(started.message(),
+                                       "needs a host running as root")
+                 ? 0
+                 : 1;
+    }
+    (void)!::write(report[1], &code, sizeof(code));
+    ::_exit(0);
+  }
+  ::close(report[1]);
+  int code = -2;
+  ASSERT_EQ(::read(report[0], &code, sizeof(code)),
+            static_cast<ssize_t>(sizeof(code)));
+  ::close(report[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_EQ(code, 0);
+}
+
+TEST(VmFactoryOptionsTest, RefusesARangeThatHoldsAMachineUser) {
+  test::TempDir dir;
+  const std::string passwd = dir.path() + "/passwd";
+  ASSERT_THAT(WriteFileAtomically(passwd, "qemu:x:1509949500:1:::\n", 0644),
+              IsOk());
+  VmFactoryOptions options;
+  options.accel = "tcg";
+  options.qemu = "/bin/true";
+  options.passwd_file = passwd;
+  EXPECT_THAT(VmFactory::Create(options),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("collides with user 'qemu'")));
+  options.dynamic_uids = UidRange{0, 10};
+  EXPECT_THAT(VmFactory::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(VmFactoryOptionsTest, RefusesAnUnknownAccelAndAMissingQemu) {
   VmFactoryOptions options;
   options.accel = "xen";
@@ -185,7 +266,11 @@ TEST(QemuArgvTest, NoDefaultsNoNetworkTheMeasuredPartsByDescriptor) {
   spec.state_disk = "/var/lib/vm.img";
   argv = internal::QemuArgv(settings, spec, "tao", "");
   EXPECT_THAT(argv, Contains("-nic"));
-  EXPECT_THAT(argv, Contains(HasSubstr("file=/dev/fd/7,format=raw")));
+  // The disk by the host's descriptors (QEMU's uid may not reopen it).
+  EXPECT_THAT(argv, Contains("fd=7,set=1"));
+  EXPECT_THAT(argv, Contains("fd=8,set=1"));
+  EXPECT_THAT(argv, Contains(HasSubstr("file=/dev/fdset/1,format=raw")));
+  EXPECT_THAT(argv, Not(Contains(HasSubstr("/dev/fd/7"))));
   // The disk's path itself never reaches QEMU.
   EXPECT_THAT(argv, Not(Contains(HasSubstr("/var/lib/vm.img"))));
 }

@@ -11,6 +11,11 @@
 #     nothing else: the host, a sibling process and a sibling VM go on;
 #     pause and resume (QMP stop/cont); a QEMU that crashes is recorded as
 #     such;
+#   - every QEMU runs under a dynamic uid of its own (not root, not the
+#     host's, not a sibling VM's or process's), with no groups and no new
+#     privileges; the kernel lets that uid open none of the host's private
+#     files (a 0600 file, the host's keys, the state disk); a state disk
+#     others may read is refused; once the VM ends its uid is released;
 #   - host shutdown powers every VM down cleanly and leaves no QEMU.
 # Usage: vm_test.sh FIXTURE TAOHOST TAOCTL TAO_DOMAIN TAO_ATTEST DEMO_SECRET
 #        DEMO_ATTEST
@@ -38,6 +43,13 @@ vm_accel: "${TAO_TEST_VM_ACCEL:-tcg}"
 shutdown_grace_ms: 30000
 CONF
 truncate -s 32M "$work/disk"
+chmod 600 "$work/disk"
+# A private file of the host's in a directory everyone may enter: only the
+# mode keeps another uid out.
+pub=$(mktemp -d /tmp/tao-vmuid.XXXXXX)
+chmod 755 "$pub"
+echo "the host's secret" >"$pub/secret"
+chmod 600 "$pub/secret"
 kernel="$fixture/vmlinuz"
 # start_vm INITRD CMDLINE_FILE: boots a VM on $work/disk; sets vm_id.
 start_vm() {
@@ -65,6 +77,32 @@ wait_exit() {
   done
 }
 pid_of() { ctl --json status "$1" | json_eval /dev/stdin "objs[0]['pid']"; }
+# field PID NAME: the values of NAME: in /proc/PID/status.
+field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | tr -s ' \t' ' '; }
+uid_of() { field "$1" Uid | cut -d' ' -f1; }
+# as_uid UID CMD...: CMD under UID (its gid, no groups), as the kernel
+# treats QEMU's identity.
+as_uid() { local u=$1; shift; setpriv --reuid="$u" --regid="$u" --clear-groups "$@"; }
+# cannot_read UID FILE: the kernel refuses UID to open FILE.
+cannot_read() { ! as_uid "$1" dd if="$2" of=/dev/null count=1 status=none 2>/dev/null; }
+# claimed UID: true while a host holds UID's machine-wide claim (its lock
+# file exists and is locked; flock(1) would make a missing one).
+claimed() { [ -e "/run/tao-dynamic-uids/$1" ] && ! flock -n "/run/tao-dynamic-uids/$1" true; }
+released() { ! claimed "$1"; }
+# refused_start DISK: taoctl cannot start VM A on DISK; its error in $work/err.
+refused_start() {
+  # shellcheck disable=SC2046
+  ! ctl start --vm_initrd="$fixture/initrd" --vm_disk="$1" "$kernel" \
+    $(cat "$fixture/cmd_a") >"$work/out" 2>"$work/err"
+}
+# confined_qemu PID: QEMU runs as one dynamic uid, no groups, no new privs.
+confined_qemu() {
+  local u
+  u=$(uid_of "$1")
+  [ "$(field "$1" Uid)" = "$u $u $u $u" ] && [ "$(field "$1" Gid)" = "$u $u $u $u" ] &&
+    [ -z "$(field "$1" Groups)" ] && [ "$(field "$1" NoNewPrivs)" = 1 ] &&
+    [ "$(field "$1" Seccomp)" = 2 ] && [ "$u" -ne 0 ] && [ "$u" -ne "$(id -u)" ]
+}
 ended() { grep -q "^ended:    $1\$" "$work/status"; }
 
 if ! start_host root --config="$work/root.conf" --scrypt_n=1024; then
@@ -98,10 +136,34 @@ check "rooted at the root host" stdout_has "root:        $root_name\$"
 expect_exit 1 "and not against another key" \
   "$attest_bin" verify --root="$work/dom/policy_name" "$work/guest.att"
 qemu_pid=$(pid_of "$vm_id")
+qemu_uid=$(uid_of "$qemu_pid")
+sibling_uid=$(uid_of "$(pid_of "$sibling")")
+echo "  (QEMU $qemu_pid: uid $qemu_uid; the sibling process: uid $sibling_uid)"
+check "QEMU runs as a dynamic uid of its own, no groups, no new privileges" \
+  confined_qemu "$qemu_pid"
+check "not the sibling process's uid" test "$qemu_uid" != "$sibling_uid"
+check "the status says so" \
+  sh -c "'$taoctl_bin' --socket='$sock' status $vm_id | grep -q '$qemu_uid.*(dynamic)'"
+check "the uid is claimed machine-wide" claimed "$qemu_uid"
+check "root can read the host's private file (the check below means something)" \
+  grep -q "the host's secret" "$pub/secret"
+check "QEMU's uid cannot open it" cannot_read "$qemu_uid" "$pub/secret"
+for key in "$work"/keys/*; do
+  check "nor the host's key file $(basename "$key")" cannot_read "$qemu_uid" "$key"
+done
+check "nor the state disk by its path" cannot_read "$qemu_uid" "$work/disk"
 expect_exit 0 "stop powers the VM down" ctl stop "$vm_id"
 check "within its grace" wait_exit "$vm_id" 60
 check "the record says clean power-off" ended "clean power-off"
 check "its QEMU is gone" wait_gone "$qemu_pid" 5
+check "its uid is released" released "$qemu_uid"
+check "no process runs as it" sh -c "test -z \"\$(ps -o pid= -u $qemu_uid)\""
+check "the state disk is still the host's alone" \
+  test "$(stat -c %u:%a "$work/disk")" = "$(id -u):600"
+truncate -s 1M "$work/open.disk"
+chmod 644 "$work/open.disk"
+check "a state disk others may read is refused" refused_start "$work/open.disk"
+check "with the reason" stderr_has "must be the host's alone"
 
 check "VM A boots again" start_vm "$fixture/initrd" "$fixture/cmd_a"
 check "its program runs again" wait_log "$vm_id" "probe: end" 120
@@ -139,6 +201,13 @@ grep "program $hostile " "$work/root.err" | cut -c1-200 | sed 's/^/  root: /'
 check "the host still answers" sh -c "'$taoctl_bin' --socket='$sock' list >/dev/null"
 check "the sibling process still runs" \
   sh -c "'$taoctl_bin' --socket='$sock' status $sibling | grep -q '^state:    running'"
+good_uid=$(uid_of "$(pid_of "$good")")
+hostile_uid=$(uid_of "$(pid_of "$hostile")")
+echo "  (the good VM's QEMU: uid $good_uid; the hostile one's: uid $hostile_uid)"
+check "two VMs' QEMUs have two uids" test "$good_uid" != "$hostile_uid"
+check "neither is the sibling process's" \
+  sh -c "test $good_uid != $sibling_uid && test $hostile_uid != $sibling_uid"
+check "the hostile VM's QEMU is confined too" confined_qemu "$(pid_of "$hostile")"
 check "the good VM's program runs to its end" wait_log "$good" "probe: end" 120
 expect_exit 0 "the good VM pauses (QMP stop)" ctl pause "$good"
 check "and says so" sh -c "'$taoctl_bin' --socket='$sock' status $good | grep -q '(paused)'"
@@ -160,4 +229,7 @@ check "the root host exits 0 (got $host_status)" test "$host_status" = 0
 check "the VM was powered down cleanly" \
   grep -q "program $good (pid $good_pid) ended: exit 0 (clean power-off)" "$work/root.err"
 check "no QEMU is left" wait_gone "$good_pid" 5
+check "the good VM's uid is released" released "$good_uid"
+check "and the hostile one's" released "$hostile_uid"
+rm -rf "$pub"
 finish
