@@ -81,6 +81,10 @@ absl::StatusOr<HostFactories> MakeHostFactories(const TaohostConfig& config,
     VmFactoryOptions vm_options;
     vm_options.accel = config.vm_accel();
     vm_options.qemu = config.vm_qemu();
+    // QEMU runs as a dynamic uid of the same range as the programs, with
+    // the same salt; the machine-wide locks keep the two apart.
+    vm_options.dynamic_uids = dynamic_uids;
+    vm_options.dynamic_uid_salt = std::string(host_name);
     auto vm = VmFactory::Create(vm_options);
     if (!vm.ok()) return vm.status();
     made.vm = *std::move(vm);
