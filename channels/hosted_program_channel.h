@@ -169,6 +169,19 @@ class HostedProgramChannel {
                        HostedProgramChannelOptions options,
                        std::unique_ptr<EventDispatcher> dispatcher);
 
+  // Dispatcher tags: (id << 2) | kind; the audit trail has one of its own
+  // (hosted_program_channel.cc).
+  enum TagKind : uint64_t {
+    kTagChannel = 0,
+    kTagDeadline = 1,
+    kTagExit = 2,
+    kTagOutput = 3
+  };
+  static uint64_t Tag(uint64_t id, TagKind kind) { return (id << 2) | kind; }
+  // The trail whose records must be on the disk before the answers they
+  // record are sent (sync durability), or null: answers go at once.
+  static AuditLog* SyncTrail(const TaoDomain& domain);
+
   // The loop thread's handlers (under mu_ unless said otherwise).
   void OnReady(uint64_t tag) ABSL_LOCKS_EXCLUDED(mu_);
   void OnTimer(uint64_t tag) ABSL_LOCKS_EXCLUDED(mu_);
@@ -182,7 +195,8 @@ class HostedProgramChannel {
   absl::Status Signal(uint64_t id, std::optional<absl::Duration> grace);
   // Freezes or thaws it.
   absl::Status SetFrozen(uint64_t id, bool frozen);
-  // Starts `request`; `restart_of` is the run it replaces (0: none).
+  // Starts `request`; `restart_of` is the run it replaces (0: none). The
+  // start path, hosted_program_start.cc.
   absl::StatusOr<ChildInfo> Launch(const StartRequest& request,
                                    const std::optional<Caller>& admin,
                                    uint64_t restart_of, int restarts,

@@ -1,6 +1,7 @@
 // tao-domain: create a domain, edit and sign its policy, dry-run decisions,
 // verify the audit trail; and, for publishers, create a publisher key and
-// sign programs so that hosts can name their publisher, product and version.
+// sign programs so that hosts can name their publisher, product and version
+// (those commands are publisher.cc's; what the files share is tool.h).
 #include <gflags/gflags.h>
 
 #include <algorithm>
@@ -19,12 +20,12 @@
 #include "apps/common/json.h"
 #include "apps/tao_domain/allow.h"
 #include "apps/tao_domain/policy_files.h"
+#include "apps/tao_domain/publisher.h"
 #include "apps/tao_domain/sign_pcrs.h"
 #include "apps/tao_domain/texts.h"
-#include "tao/crypto.h"
+#include "apps/tao_domain/tool.h"
 #include "tao/file_util.h"
 #include "tao/key_store.h"
-#include "tao/program_signature.h"
 #include "tao/status_macros.h"
 #include "tao/tpm2_quote.h"
 #include "tao_domain/audit_log.h"
@@ -80,58 +81,20 @@ DEFINE_string(out, "",
 namespace tao {
 namespace {
 
-// The table's code, with this tool's refinement: a tampered trail (kDataLoss)
-// is refused (1).
+using domain_tool::Fail;
+using domain_tool::FailVerification;
+using domain_tool::OpenKeys;
+using domain_tool::Print;
+
+// The PCR values an approval signs, as PlatformStateText prints them.
 PcrValues PcrsFromApproval(const Tpm2PcrAuthorization& approval) {
   PcrValues out;
   for (const Tpm2Pcr& pcr : approval.pcrs()) out[pcr.index()] = pcr.value();
   return out;
 }
 
-int DomainExitCode(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kDataLoss ? kExitRejected
-                                                      : ExitCodeFor(status);
-}
-
-int Fail(const absl::Status& status) {
-  return ReportError("tao-domain", status, FLAGS_json, DomainExitCode(status));
-}
-
-// A signed policy that does not verify is refused (exit 1), whatever the
-// reason; a missing file is not found (3), an I/O error other (6).
-int FailVerification(const absl::Status& status) {
-  return ReportError("tao-domain", status, FLAGS_json,
-                     status.code() == absl::StatusCode::kInvalidArgument ||
-                             status.code() == absl::StatusCode::kUnauthenticated
-                         ? kExitRejected
-                         : DomainExitCode(status));
-}
-
-// Prints `json` (with --json) or `text` on stdout.
-void Print(const JsonObject& json, absl::string_view text) {
-  if (FLAGS_json) {
-    std::cout << json.ToString() << "\n";
-  } else {
-    std::cout << text;
-  }
-}
-
 std::string DomainFile(absl::string_view file) {
   return absl::StrCat(FLAGS_domain_dir, "/", file);
-}
-
-absl::StatusOr<HostKeys> OpenKeys(const std::string& dir,
-                                  absl::string_view basename, bool create,
-                                  bool* created) {
-  auto passphrase = ReadPassphrase(FLAGS_passphrase_file);
-  if (!passphrase.ok()) return passphrase.status();
-  KeyDirectoryOptions options;
-  options.dir = dir;
-  options.basename = std::string(basename);
-  options.passphrase = *passphrase;
-  options.create_if_missing = create;
-  options.scrypt.n = FLAGS_scrypt_n;
-  return LoadOrCreateKeyDirectory(options, created);
 }
 
 absl::StatusOr<VerifyingKey> LoadPinnedKey(const std::string& path) {
@@ -400,87 +363,6 @@ int AuditVerify(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-int NewPublisher() {
-  bool created = false;
-  auto keys = OpenKeys(FLAGS_keys_dir, "publisher", true, &created);
-  if (!keys.ok()) return Fail(keys.status());
-  std::cerr << (created ? "created a publisher key in "
-                        : "loaded the publisher key from ")
-            << FLAGS_keys_dir << "\n";
-  std::string name =
-      Principal::ForKey(keys->signing_key.verifying_key()).text();
-  Print(JsonObject().Add("publisher", name).Add("created_key", created),
-        absl::StrCat(name, "\n"));
-  return kExitOk;
-}
-
-absl::StatusOr<std::string> MeasureFile(const std::string& path) {
-  auto bytes = ReadFileToString(path, size_t{4} << 30);
-  if (!bytes.ok()) return bytes.status();
-  return Sha256(*bytes);
-}
-
-int SignProgramCommand(const std::vector<std::string>& args) {
-  if (args.size() != 2 || FLAGS_product.empty()) {
-    return UsageError(
-        "usage: tao-domain --keys_dir=K --product=P --product_version=N "
-        "sign-program PROGRAM",
-        FLAGS_json);
-  }
-  bool created = false;
-  auto keys = OpenKeys(FLAGS_keys_dir, "publisher", false, &created);
-  if (!keys.ok()) return Fail(keys.status());
-  auto measurement = MeasureFile(args[1]);
-  if (!measurement.ok()) return Fail(measurement.status());
-  auto signature = SignProgram(keys->signing_key, *measurement, FLAGS_product,
-                               FLAGS_product_version);
-  if (!signature.ok()) return Fail(signature.status());
-  std::string out = FLAGS_out.empty()
-                        ? absl::StrCat(args[1], kProgramSignatureSuffix)
-                        : FLAGS_out;
-  absl::Status written = WriteFileAtomically(out, *signature, 0644);
-  if (!written.ok()) return Fail(written);
-  Print(
-      JsonObject()
-          .Add("measurement", absl::StrCat("sha256:", HexEncode(*measurement)))
-          .Add("product", FLAGS_product)
-          .Add("product_version", static_cast<uint64_t>(FLAGS_product_version))
-          .Add("file", out),
-      absl::StrCat("signed sha256:", HexEncode(*measurement), " as '",
-                   FLAGS_product, "' version ", FLAGS_product_version, " into ",
-                   out, "\n"));
-  return kExitOk;
-}
-
-int Measure(const std::vector<std::string>& args) {
-  if (args.size() != 2) {
-    return UsageError("usage: tao-domain measure PROGRAM", FLAGS_json);
-  }
-  auto measurement = MeasureFile(args[1]);
-  if (!measurement.ok()) return Fail(measurement.status());
-  std::string program =
-      absl::StrCat("Program(sha256:", HexEncode(*measurement), ")");
-  std::string sig_path = absl::StrCat(args[1], kProgramSignatureSuffix);
-  JsonObject json;
-  json.Add("measurement", absl::StrCat("sha256:", HexEncode(*measurement)))
-      .Add("program", program)
-      .Add("signature_file", sig_path);
-  auto signature = ReadFileToString(sig_path, kMaxProgramSignatureSize);
-  if (absl::IsNotFound(signature.status())) {
-    Print(json.Add("signed", false).Add("publisher", ""),
-          absl::StrCat(program, "\n(no signature at ", sig_path, ")\n"));
-    return kExitOk;
-  }
-  if (!signature.ok()) return Fail(signature.status());
-  auto claim = VerifyProgramSignature(*signature, *measurement);
-  if (!claim.ok()) return FailVerification(claim.status());
-  auto sub = PublisherSubprincipal(*claim);
-  if (!sub.ok()) return Fail(sub.status());
-  Print(json.Add("signed", true).Add("publisher", sub->ToString()),
-        absl::StrCat(program, "\n", sub->ToString(), "\n"));
-  return kExitOk;
-}
-
 }  // namespace
 }  // namespace tao
 
@@ -493,15 +375,16 @@ int main(int argc, char** argv) {
   }
   const std::string& command = args[0];
   if (command == "audit-verify") return tao::AuditVerify(args);
-  if (command == "measure") return tao::Measure(args);
+  if (command == "measure") return tao::domain_tool::Measure(args);
   if (command == "new-publisher" || command == "sign-program") {
     if (FLAGS_keys_dir.empty()) {
       return tao::UsageError(
           absl::StrCat("tao-domain: ", command, " needs --keys_dir"),
           FLAGS_json);
     }
-    return command == "new-publisher" ? tao::NewPublisher()
-                                      : tao::SignProgramCommand(args);
+    return command == "new-publisher"
+               ? tao::domain_tool::NewPublisher()
+               : tao::domain_tool::SignProgramCommand(args);
   }
   if (FLAGS_domain_dir.empty()) {
     return tao::UsageError(absl::StrCat("tao-domain: ", command,

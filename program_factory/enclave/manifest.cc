@@ -1,3 +1,6 @@
+// ParseEnclaveManifest (manifest.h): the directives, line by line, with
+// every bound and every "given twice" check; the words of a line come from
+// the lexer (manifest_lexer.h), the canonical text from manifest_format.cc.
 #include "program_factory/enclave/manifest.h"
 
 #include <map>
@@ -7,8 +10,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "program_factory/enclave/manifest_lexer.h"
 #include "tao/status_macros.h"
 
 namespace tao {
@@ -35,113 +38,9 @@ bool PathIsWithin(absl::string_view path, absl::string_view prefix) {
 
 namespace {
 
-// One word of a line: bare (no space, no quote) or "quoted" with escapes.
-struct Token {
-  std::string value;
-  size_t column = 0;  // 1-based byte column of its first byte
-};
-
-// Where an error is: every message starts "line L, column C: ".
-struct Position {
-  size_t line = 0;
-  size_t column = 0;
-};
-
-absl::Status ErrorAt(size_t line, size_t column, absl::string_view what) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("line ", line, ", column ", column, ": ", what));
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Reads the quoted part that starts at line[*i] (a '"') into `value`,
-// leaving *i just past its closing quote.
-absl::Status ReadQuoted(absl::string_view line, size_t line_no, size_t* i,
-                        std::string* value) {
-  const size_t open = *i;
-  size_t j = open + 1;
-  while (j < line.size()) {
-    char q = line[j];
-    if (q == '"') {
-      *i = j + 1;
-      return absl::OkStatus();
-    }
-    if (q != '\\') {
-      value->push_back(q);
-      ++j;
-      continue;
-    }
-    if (j + 1 >= line.size()) break;
-    char e = line[j + 1];
-    if (e == '\\' || e == '"') {
-      value->push_back(e);
-      j += 2;
-    } else if (e == 'n') {
-      value->push_back('\n');
-      j += 2;
-    } else if (e == 't') {
-      value->push_back('\t');
-      j += 2;
-    } else if (e == 'x' && j + 3 < line.size() && HexDigit(line[j + 2]) >= 0 &&
-               HexDigit(line[j + 3]) >= 0) {
-      int v = HexDigit(line[j + 2]) * 16 + HexDigit(line[j + 3]);
-      if (v == 0) {
-        return ErrorAt(line_no, j + 1,
-                       "\\x00: a NUL cannot be part of a value");
-      }
-      value->push_back(static_cast<char>(v));
-      j += 4;
-    } else {
-      return ErrorAt(line_no, j + 1,
-                     "unknown escape (known: \\\\ \\\" \\n \\t \\xHH)");
-    }
-  }
-  return ErrorAt(line_no, open + 1, "unterminated quote");
-}
-
-// Splits one line (without its newline) into tokens; "#" at the start of a
-// token starts a comment that runs to the end of the line.
-absl::StatusOr<std::vector<Token>> Tokenize(absl::string_view line,
-                                            size_t line_no) {
-  std::vector<Token> tokens;
-  size_t i = 0;
-  for (size_t j = 0; j < line.size(); ++j) {
-    unsigned char u = static_cast<unsigned char>(line[j]);
-    if (u == 0) return ErrorAt(line_no, j + 1, "NUL byte");
-    if ((u < 0x20 && u != '\t') || u == 0x7f) {
-      return ErrorAt(line_no, j + 1,
-                     absl::StrFormat("control character 0x%02x", u));
-    }
-  }
-  while (i < line.size()) {
-    char c = line[i];
-    if (c == ' ' || c == '\t') {
-      ++i;
-      continue;
-    }
-    if (c == '#') break;
-    // A word runs to the next space or tab; it may mix bare bytes and
-    // quoted parts, as in a shell: NAME="two words" is one word.
-    Token token;
-    token.column = i + 1;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t') {
-      if (line[i] != '"') {
-        token.value.push_back(line[i]);
-        ++i;
-        continue;
-      }
-      absl::Status quoted = ReadQuoted(line, line_no, &i, &token.value);
-      if (!quoted.ok()) return quoted;
-    }
-    tokens.push_back(std::move(token));
-  }
-  return tokens;
-}
+// The lexer's words and errors (manifest_lexer.h), by short names.
+using Token = internal::ManifestToken;
+constexpr auto& ErrorAt = internal::ManifestErrorAt;
 
 // The state of a parse: the manifest so far and where each once-only
 // directive and each path was first given, for "given twice" errors.
@@ -532,68 +431,12 @@ absl::StatusOr<EnclaveManifest> ParseEnclaveManifest(
           line_no, limits.max_line_bytes + 1,
           absl::StrCat("line longer than ", limits.max_line_bytes, " bytes"));
     }
-    TAO_ASSIGN_OR_RETURN(std::vector<Token> tokens, Tokenize(line, line_no));
+    TAO_ASSIGN_OR_RETURN(std::vector<Token> tokens,
+                         internal::TokenizeManifestLine(line, line_no));
     if (tokens.empty()) continue;
     TAO_RETURN_IF_ERROR(parser.Line(line_no, line.size(), tokens));
   }
   return parser.Finish(line_no == 0 ? 1 : line_no);
-}
-
-namespace {
-
-// `value` as one quoted word: quote and backslash escaped, bytes below 0x20
-// and 0x7f as \xHH, everything else as it is.
-std::string Quote(absl::string_view value) {
-  std::string out = "\"";
-  for (char c : value) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (u < 0x20 || u == 0x7f) {
-      absl::StrAppendFormat(&out, "\\x%02x", u);
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-  return out;
-}
-
-}  // namespace
-
-std::string FormatEnclaveManifest(const EnclaveManifest& m) {
-  std::string out = absl::StrCat("EXEC ", Quote(m.exec), "\n");
-  for (const std::string& module : m.modules) {
-    absl::StrAppend(&out, "MODULE ", Quote(module), "\n");
-  }
-  for (const EnclaveMount& mount : m.mounts) {
-    switch (mount.kind) {
-      case EnclaveMount::Kind::kTmpfs:
-        absl::StrAppend(&out, "MOUNT tmpfs ", Quote(mount.enclave_path), "\n");
-        break;
-      case EnclaveMount::Kind::kBindReadOnly:
-      case EnclaveMount::Kind::kBindReadWrite:
-        absl::StrAppend(&out, "MOUNT ", Quote(mount.host_path), " ",
-                        Quote(mount.enclave_path),
-                        mount.kind == EnclaveMount::Kind::kBindReadOnly
-                            ? " ro\n"
-                            : " rw\n");
-        break;
-    }
-  }
-  if (m.threads != 0) absl::StrAppend(&out, "THREADS ", m.threads, "\n");
-  if (m.enclave_size_mib != 0) {
-    absl::StrAppend(&out, "ENCLAVE_SIZE ", m.enclave_size_mib, "\n");
-  }
-  absl::StrAppend(&out, "DEBUG ", m.debug ? "on" : "off", "\n");
-  for (const std::string& arg : m.args) {
-    absl::StrAppend(&out, "ARG ", Quote(arg), "\n");
-  }
-  for (const auto& [name, value] : m.env) {
-    absl::StrAppend(&out, "ENV ", Quote(absl::StrCat(name, "=", value)), "\n");
-  }
-  return out;
 }
 
 }  // namespace tao
