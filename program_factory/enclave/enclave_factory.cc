@@ -81,12 +81,17 @@ absl::StatusOr<std::unique_ptr<EnclaveFactory>> EnclaveFactory::Create(
 }
 
 EnclaveFactory::EnclaveFactory(EnclaveFactoryOptions options)
-    : options_(std::move(options)) {
+    : options_(std::move(options)),
+      roots_(std::make_shared<PreparedRootCache>(
+          options_.run_dir, options_.prepared_roots,
+          options_.prepared_root_bytes)) {
   if (options_.measurement_cache_bytes > 0) {
     cache_ =
         std::make_unique<MeasurementCache>(options_.measurement_cache_bytes);
   }
 }
+
+EnclaveFactory::~EnclaveFactory() { roots_->Clear(); }
 
 absl::StatusOr<LaunchPlan> EnclaveFactory::Plan(
     const std::string& manifest_path) const {
@@ -136,9 +141,9 @@ absl::StatusOr<std::unique_ptr<HostedProgram>> EnclaveFactory::NewHostedProgram(
   identity.measurement = plan.digest();
   identity.args_digest = plan.args_digest();
   identity.subprincipals = plan.subprincipals();
-  return std::unique_ptr<HostedProgram>(
-      new EnclaveProgram(std::move(plan), std::move(landlock),
-                         std::move(seccomp), std::move(identity), options_));
+  return std::unique_ptr<HostedProgram>(new EnclaveProgram(
+      std::move(plan), std::move(landlock), std::move(seccomp),
+      std::move(identity), options_, roots_));
 }
 
 }  // namespace tao
