@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,13 @@
 #include "tao/status_macros.h"
 
 namespace tao {
+namespace {
+
+// Every cache of the process numbers its roots from here: two factories
+// may share a run directory.
+std::atomic<uint64_t> next_root{1};
+
+}  // namespace
 
 PreparedRoot::~PreparedRoot() {
   ::umount2(dir_.c_str(), MNT_DETACH);
@@ -45,7 +53,10 @@ absl::StatusOr<std::shared_ptr<const PreparedRoot>> PreparedRootCache::Build(
 absl::StatusOr<std::shared_ptr<const PreparedRoot>> PreparedRootCache::Get(
     const LaunchPlan& plan, const std::vector<EnclaveMount>& extra_mounts) {
   absl::MutexLock lock(&mu_);
-  const std::string dir = absl::StrCat(run_dir_, "/r", ::getpid(), "-", next_);
+  // A number of its own for each Get (a hit leaves a gap): unique in the
+  // process whatever the cache, as two factories may share a run directory.
+  const std::string dir =
+      absl::StrCat(run_dir_, "/r", ::getpid(), "-", next_root++);
   TAO_ASSIGN_OR_RETURN(
       PrivateRootLayout content,
       PrivateRootLayout::CreateContent(plan, dir, extra_mounts));
@@ -55,7 +66,6 @@ absl::StatusOr<std::shared_ptr<const PreparedRoot>> PreparedRootCache::Get(
       return entries_.front().root;
     }
   }
-  ++next_;
   // Built under the lock: two starts of one plan build it once.
   TAO_ASSIGN_OR_RETURN(std::shared_ptr<const PreparedRoot> root,
                        Build(dir, content));

@@ -90,7 +90,6 @@ class PreparedRootCache {
   mutable absl::Mutex mu_;
   std::list<Entry> entries_ ABSL_GUARDED_BY(mu_);  // most recent first
   uint64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t next_ ABSL_GUARDED_BY(mu_) = 1;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
