@@ -84,7 +84,8 @@ EnclaveFactory::EnclaveFactory(EnclaveFactoryOptions options)
     : options_(std::move(options)),
       roots_(std::make_shared<PreparedRootCache>(
           options_.run_dir, options_.prepared_roots,
-          options_.prepared_root_bytes)) {
+          options_.prepared_root_bytes, options_.outside_uid,
+          options_.outside_gid)) {
   if (options_.measurement_cache_bytes > 0) {
     cache_ =
         std::make_unique<MeasurementCache>(options_.measurement_cache_bytes);

@@ -27,10 +27,13 @@ PreparedRoot::~PreparedRoot() {
 }
 
 PreparedRootCache::PreparedRootCache(std::string run_dir, size_t max_roots,
-                                     uint64_t max_bytes)
+                                     uint64_t max_bytes, uid_t owner_uid,
+                                     gid_t owner_gid)
     : run_dir_(std::move(run_dir)),
       max_roots_(max_roots),
-      max_bytes_(max_bytes) {}
+      max_bytes_(max_bytes),
+      owner_uid_(owner_uid),
+      owner_gid_(owner_gid) {}
 
 PreparedRootCache::~PreparedRootCache() { Clear(); }
 
@@ -57,9 +60,9 @@ absl::StatusOr<std::shared_ptr<const PreparedRoot>> PreparedRootCache::Get(
   // process whatever the cache, as two factories may share a run directory.
   const std::string dir =
       absl::StrCat(run_dir_, "/r", ::getpid(), "-", next_root++);
-  TAO_ASSIGN_OR_RETURN(
-      PrivateRootLayout content,
-      PrivateRootLayout::CreateContent(plan, dir, extra_mounts));
+  TAO_ASSIGN_OR_RETURN(PrivateRootLayout content,
+                       PrivateRootLayout::CreateContent(
+                           plan, dir, extra_mounts, owner_uid_, owner_gid_));
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     if (it->key == content.content_key()) {
       entries_.splice(entries_.begin(), entries_, it);

@@ -10,6 +10,8 @@
 #ifndef TAO_PROGRAM_FACTORY_ENCLAVE_PREPARED_ROOT_H_
 #define TAO_PROGRAM_FACTORY_ENCLAVE_PREPARED_ROOT_H_
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -54,7 +56,10 @@ class PreparedRootCache {
   // which others can search: the enclave's init walks there). At most
   // `max_roots` roots and `max_bytes` of their trusted files' bytes are
   // kept; 0 roots keeps none (every Get builds a root for one start).
-  PreparedRootCache(std::string run_dir, size_t max_roots, uint64_t max_bytes);
+  // Each root's top directory is `owner_uid`'s (the enclaves' outside uid)
+  // and mode 0700.
+  PreparedRootCache(std::string run_dir, size_t max_roots, uint64_t max_bytes,
+                    uid_t owner_uid, gid_t owner_gid);
   // Clear().
   ~PreparedRootCache();
   PreparedRootCache(const PreparedRootCache&) = delete;
@@ -87,6 +92,8 @@ class PreparedRootCache {
   const std::string run_dir_;
   const size_t max_roots_;
   const uint64_t max_bytes_;
+  const uid_t owner_uid_;
+  const gid_t owner_gid_;
   mutable absl::Mutex mu_;
   std::list<Entry> entries_ ABSL_GUARDED_BY(mu_);  // most recent first
   uint64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;

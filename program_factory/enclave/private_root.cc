@@ -148,8 +148,10 @@ absl::StatusOr<PrivateRootLayout> PrivateRootLayout::Create(
 
 absl::StatusOr<PrivateRootLayout> PrivateRootLayout::CreateContent(
     const LaunchPlan& plan, const std::string& dir,
-    const std::vector<EnclaveMount>& extra_mounts) {
-  return Build(plan, dir, extra_mounts, Mode::kContent, "");
+    const std::vector<EnclaveMount>& extra_mounts, uid_t owner_uid,
+    gid_t owner_gid) {
+  return Build(plan, dir, extra_mounts, Mode::kContent, "",
+               absl::StrCat("mode=0700,uid=", owner_uid, ",gid=", owner_gid));
 }
 
 absl::StatusOr<PrivateRootLayout> PrivateRootLayout::CreateOver(
@@ -167,7 +169,7 @@ absl::StatusOr<PrivateRootLayout> PrivateRootLayout::CreateOver(
 absl::StatusOr<PrivateRootLayout> PrivateRootLayout::Build(
     const LaunchPlan& plan, const std::string& root_dir,
     const std::vector<EnclaveMount>& extra_mounts, Mode mode,
-    const std::string& prepared_dir) {
+    const std::string& prepared_dir, const std::string& owner) {
   if (!IsNormalAbsolutePath(root_dir) || root_dir == "/") {
     return absl::InvalidArgumentError(
         absl::StrCat("the private root '", root_dir,
@@ -233,7 +235,7 @@ absl::StatusOr<PrivateRootLayout> PrivateRootLayout::Build(
     points.push_back({&m, is_dir});
   }
   const std::string tmpfs_data = absl::StrCat(
-      "mode=0755,size=", bytes,
+      owner.empty() ? std::string("mode=0755") : owner, ",size=", bytes,
       ",nr_inodes=", plan.files().size() + dirs.size() + points.size() + 64);
   for (const std::string& dir : dirs) {
     absl::StrAppend(&layout.content_key_, "|d", dir);

@@ -66,10 +66,13 @@ class PrivateRootLayout {
   // directories, the trusted files from their memfds, file mount points,
   // then the tmpfs remounted read-only: its superblock), without the
   // mounts and without the namespace check: the host applies it once in
-  // its own namespace to make a PreparedRoot (prepared_root.h).
+  // its own namespace to make a PreparedRoot (prepared_root.h). The
+  // tmpfs' top directory is mode 0700 and `owner_uid`'s (the enclave's
+  // outside uid, its root inside): no other user of the host walks in.
   static absl::StatusOr<PrivateRootLayout> CreateContent(
       const LaunchPlan& plan, const std::string& dir,
-      const std::vector<EnclaveMount>& extra_mounts = {});
+      const std::vector<EnclaveMount>& extra_mounts, uid_t owner_uid,
+      gid_t owner_gid);
 
   // Lays out the root as a bind of `prepared_dir` (a CreateContent layout
   // of the same plan and mounts, applied) at `root_dir`, the mounts on top
@@ -103,7 +106,7 @@ class PrivateRootLayout {
   static absl::StatusOr<PrivateRootLayout> Build(
       const LaunchPlan& plan, const std::string& root_dir,
       const std::vector<EnclaveMount>& extra_mounts, Mode mode,
-      const std::string& prepared_dir);
+      const std::string& prepared_dir, const std::string& owner = "");
 
   std::vector<RootStep> steps_;
   dev_t namespace_dev_ = 0;  // of /proc/self/ns/mnt when Create ran

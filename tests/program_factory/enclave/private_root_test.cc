@@ -214,11 +214,16 @@ TEST_F(PrivateRootTest, APreparedRootHoldsTheHashedBytesAndIsBoundReadOnly) {
   ASSERT_THAT(plan, IsOk());
   const std::string run = dir_.Join("run");
   ASSERT_EQ(::mkdir(run.c_str(), 0755), 0);
-  PreparedRootCache cache(run, 2, uint64_t{1} << 30);
+  PreparedRootCache cache(run, 2, uint64_t{1} << 30, 65534, 65534);
   auto prepared = cache.Get(*plan, {});
   ASSERT_THAT(prepared, IsOk());
   const std::string pdir = (*prepared)->dir();
   EXPECT_EQ(MountsAt(pdir), 1);
+  // Only the enclaves' outside uid walks in (the bytes may be root's own).
+  struct stat top;
+  ASSERT_EQ(::stat(pdir.c_str(), &top), 0);
+  EXPECT_EQ(top.st_mode & 07777, 0700u);
+  EXPECT_EQ(top.st_uid, 65534u);
   // Changed on disk after measuring: nothing changes in the root.
   WriteAll(exec_, "#!/bin/sh\necho replaced\n");
   EXPECT_EQ(Sha256(ReadAll(pdir + exec_)), plan->Find(exec_)->digest);
@@ -251,7 +256,7 @@ TEST_F(PrivateRootTest, AnOverLayoutRefusesTheHostsNamespace) {
   ASSERT_THAT(plan, IsOk());
   const std::string run = dir_.Join("run");
   ASSERT_EQ(::mkdir(run.c_str(), 0755), 0);
-  PreparedRootCache cache(run, 1, uint64_t{1} << 30);
+  PreparedRootCache cache(run, 1, uint64_t{1} << 30, 65534, 65534);
   auto prepared = cache.Get(*plan, {});
   ASSERT_THAT(prepared, IsOk());
   auto layout = PrivateRootLayout::CreateOver(*plan, dir_.Join("root"),
@@ -279,7 +284,8 @@ TEST_F(PrivateRootTest, TheCacheIsBoundedAndLeavesNothing) {
   ASSERT_THAT(b, IsOk());
   ASSERT_THAT(c, IsOk());
   ASSERT_THAT(a_again, IsOk());
-  auto cache = std::make_unique<PreparedRootCache>(run, 2, uint64_t{1} << 30);
+  auto cache = std::make_unique<PreparedRootCache>(run, 2, uint64_t{1} << 30,
+                                                   65534, 65534);
   auto ra = cache->Get(*a, {});
   ASSERT_THAT(ra, IsOk());
   auto ra2 = cache->Get(*a_again, {});
