@@ -81,12 +81,18 @@ absl::StatusOr<std::unique_ptr<EnclaveFactory>> EnclaveFactory::Create(
 }
 
 EnclaveFactory::EnclaveFactory(EnclaveFactoryOptions options)
-    : options_(std::move(options)) {
+    : options_(std::move(options)),
+      roots_(std::make_shared<PreparedRootCache>(
+          options_.run_dir, options_.prepared_roots,
+          options_.prepared_root_bytes, options_.outside_uid,
+          options_.outside_gid)) {
   if (options_.measurement_cache_bytes > 0) {
     cache_ =
         std::make_unique<MeasurementCache>(options_.measurement_cache_bytes);
   }
 }
+
+EnclaveFactory::~EnclaveFactory() { roots_->Clear(); }
 
 absl::StatusOr<LaunchPlan> EnclaveFactory::Plan(
     const std::string& manifest_path) const {
@@ -136,9 +142,9 @@ absl::StatusOr<std::unique_ptr<HostedProgram>> EnclaveFactory::NewHostedProgram(
   identity.measurement = plan.digest();
   identity.args_digest = plan.args_digest();
   identity.subprincipals = plan.subprincipals();
-  return std::unique_ptr<HostedProgram>(
-      new EnclaveProgram(std::move(plan), std::move(landlock),
-                         std::move(seccomp), std::move(identity), options_));
+  return std::unique_ptr<HostedProgram>(new EnclaveProgram(
+      std::move(plan), std::move(landlock), std::move(seccomp),
+      std::move(identity), options_, roots_));
 }
 
 }  // namespace tao

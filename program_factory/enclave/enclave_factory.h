@@ -21,6 +21,7 @@
 #include "program_factory/enclave/cgroup_limits.h"
 #include "program_factory/enclave/launch_plan.h"
 #include "program_factory/enclave/manifest.h"
+#include "program_factory/enclave/prepared_root.h"
 #include "program_factory/measurement_cache.h"
 #include "program_factory/program_factory.h"
 
@@ -46,6 +47,12 @@ struct EnclaveFactoryOptions {
   // unchanged files (the process factory's MeasurementCache); 0 (the
   // default) turns it off. taohost gives it measurement_cache_mib.
   size_t measurement_cache_bytes = 0;
+  // Prepared roots (prepared_root.h) kept for later starts of the same
+  // plan: at most this many, and at most this many bytes of their trusted
+  // files (a root larger than that is built for its one start). 0 roots:
+  // each start builds its own. The factory's destructor removes them all.
+  size_t prepared_roots = 4;
+  uint64_t prepared_root_bytes = uint64_t{256} << 20;
   // Where the memory, pids and freezer cgroups are.
   CgroupLimitOptions cgroups;
   LaunchPlanOptions plan;
@@ -62,6 +69,11 @@ class EnclaveFactory final : public ProgramFactory {
   // for an outside uid or gid of 0.
   static absl::StatusOr<std::unique_ptr<EnclaveFactory>> Create(
       EnclaveFactoryOptions options = {});
+
+  // Removes the prepared roots (an enclave still running keeps its own
+  // mount of its root; a program that outlives the factory builds a root
+  // for each start).
+  ~EnclaveFactory() override;
 
   // "enclave".
   std::string kind() const override { return "enclave"; }
@@ -81,11 +93,14 @@ class EnclaveFactory final : public ProgramFactory {
   const EnclaveFactoryOptions& options() const { return options_; }
   // The measurement cache, or nullptr when it is off (tests, diagnostics).
   const MeasurementCache* measurement_cache() const { return cache_.get(); }
+  // The prepared roots kept now (tests, diagnostics).
+  const PreparedRootCache& prepared_roots() const { return *roots_; }
 
  private:
   explicit EnclaveFactory(EnclaveFactoryOptions options);
   EnclaveFactoryOptions options_;
   std::unique_ptr<MeasurementCache> cache_;
+  std::shared_ptr<PreparedRootCache> roots_;  // shared with its programs
 };
 
 }  // namespace tao

@@ -39,12 +39,14 @@ std::string SyscallName(int number) {
 
 EnclaveProgram::EnclaveProgram(LaunchPlan plan, LandlockPolicy landlock,
                                SeccompFilter seccomp, ProgramIdentity identity,
-                               const EnclaveFactoryOptions& options)
+                               const EnclaveFactoryOptions& options,
+                               std::shared_ptr<PreparedRootCache> roots)
     : plan_(std::move(plan)),
       landlock_(std::move(landlock)),
       seccomp_(seccomp.WithNotify()),
       identity_(std::move(identity)),
-      options_(options) {}
+      options_(options),
+      roots_(std::move(roots)) {}
 
 EnclaveProgram::~EnclaveProgram() {
   if (child_.running()) (void)Kill();
@@ -125,8 +127,13 @@ absl::Status EnclaveProgram::Start(ChildEndpoint endpoint) {
     extra.push_back(EnclaveMount{EnclaveMount::Kind::kBindReadWrite, crash_dir_,
                                  kEnclaveCrashPath});
   }
-  TAO_ASSIGN_OR_RETURN(PrivateRootLayout root,
-                       PrivateRootLayout::Create(plan_, root_dir_, extra));
+  // The hashed bytes, built into a read-only root once per plan; held
+  // until the init has bound it into its own namespace.
+  TAO_ASSIGN_OR_RETURN(std::shared_ptr<const PreparedRoot> prepared,
+                       roots_->Get(plan_, extra));
+  TAO_ASSIGN_OR_RETURN(
+      PrivateRootLayout root,
+      PrivateRootLayout::CreateOver(plan_, root_dir_, prepared->dir(), extra));
 
   UniqueFd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!dev_null.valid()) return absl::ErrnoToStatus(errno, "open /dev/null");

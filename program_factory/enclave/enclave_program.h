@@ -14,6 +14,7 @@
 #include "program_factory/enclave/enclave_launch.h"
 #include "program_factory/enclave/landlock_policy.h"
 #include "program_factory/enclave/launch_plan.h"
+#include "program_factory/enclave/prepared_root.h"
 #include "program_factory/enclave/seccomp_filter.h"
 #include "program_factory/program_factory.h"
 
@@ -24,14 +25,16 @@ class EnclaveProgram final : public HostedProgram {
  public:
   EnclaveProgram(LaunchPlan plan, LandlockPolicy landlock,
                  SeccompFilter seccomp, ProgramIdentity identity,
-                 const EnclaveFactoryOptions& options);
+                 const EnclaveFactoryOptions& options,
+                 std::shared_ptr<PreparedRootCache> roots);
   // A running enclave is killed (its whole pid namespace) and reaped, and
   // its cgroups and mount point removed.
   ~EnclaveProgram() override;
 
   const ProgramIdentity& identity() const override { return identity_; }
   // Makes the cgroups (memory, pids, freezer: kFailedPrecondition if a
-  // limit's controller is missing) and the root's mount point, and launches
+  // limit's controller is missing), gets the plan's prepared root (built on
+  // a miss) and the root's mount point, and launches
   // (LaunchEnclave). Returns once the entry binary runs, or the step that
   // failed.
   absl::Status Start(ChildEndpoint endpoint) override;
@@ -70,6 +73,7 @@ class EnclaveProgram final : public HostedProgram {
   SeccompFilter seccomp_;
   ProgramIdentity identity_;
   EnclaveFactoryOptions options_;
+  std::shared_ptr<PreparedRootCache> roots_;  // the factory's
   bool started_ = false;
   EnclaveProcess child_;
   std::unique_ptr<EnclaveCgroups> cgroups_;

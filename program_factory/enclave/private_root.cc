@@ -12,6 +12,7 @@
 #include <set>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "program_factory/enclave/manifest.h"
 
@@ -49,7 +50,10 @@ absl::string_view StepName(RootStep::Kind kind) {
     case RootStep::Kind::kTmpfs:
       return "mount a tmpfs at";
     case RootStep::Kind::kRemountRootReadOnly:
+    case RootStep::Kind::kRemountBindReadOnly:
       return "remount read-only";
+    case RootStep::Kind::kBindPreparedRoot:
+      return "bind the prepared root at";
   }
   return "?";
 }
@@ -118,6 +122,18 @@ int ApplyStep(const RootStep& s, dev_t ns_dev, ino_t ns_ino) {
                      MS_REMOUNT | MS_RDONLY | kNoDevSuid, s.data.c_str()) == 0
                  ? 0
                  : errno;
+    case RootStep::Kind::kBindPreparedRoot:
+      // Not recursive: nothing mounted on the prepared root comes along.
+      return ::mount(s.source.c_str(), s.path.c_str(), nullptr, MS_BIND,
+                     nullptr) == 0
+                 ? 0
+                 : errno;
+    case RootStep::Kind::kRemountBindReadOnly:
+      return ::mount(nullptr, s.path.c_str(), nullptr,
+                     MS_REMOUNT | MS_BIND | MS_RDONLY | kNoDevSuid,
+                     nullptr) == 0
+                 ? 0
+                 : errno;
   }
   return EINVAL;
 }
@@ -127,6 +143,33 @@ int ApplyStep(const RootStep& s, dev_t ns_dev, ino_t ns_ino) {
 absl::StatusOr<PrivateRootLayout> PrivateRootLayout::Create(
     const LaunchPlan& plan, const std::string& root_dir,
     const std::vector<EnclaveMount>& extra_mounts) {
+  return Build(plan, root_dir, extra_mounts, Mode::kFull, "");
+}
+
+absl::StatusOr<PrivateRootLayout> PrivateRootLayout::CreateContent(
+    const LaunchPlan& plan, const std::string& dir,
+    const std::vector<EnclaveMount>& extra_mounts, uid_t owner_uid,
+    gid_t owner_gid) {
+  return Build(plan, dir, extra_mounts, Mode::kContent, "",
+               absl::StrCat("mode=0700,uid=", owner_uid, ",gid=", owner_gid));
+}
+
+absl::StatusOr<PrivateRootLayout> PrivateRootLayout::CreateOver(
+    const LaunchPlan& plan, const std::string& root_dir,
+    const std::string& prepared_dir,
+    const std::vector<EnclaveMount>& extra_mounts) {
+  if (!IsNormalAbsolutePath(prepared_dir) || prepared_dir == "/") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the prepared root '", prepared_dir,
+                     "' must be an absolute normal path other than /"));
+  }
+  return Build(plan, root_dir, extra_mounts, Mode::kOver, prepared_dir);
+}
+
+absl::StatusOr<PrivateRootLayout> PrivateRootLayout::Build(
+    const LaunchPlan& plan, const std::string& root_dir,
+    const std::vector<EnclaveMount>& extra_mounts, Mode mode,
+    const std::string& prepared_dir, const std::string& owner) {
   if (!IsNormalAbsolutePath(root_dir) || root_dir == "/") {
     return absl::InvalidArgumentError(
         absl::StrCat("the private root '", root_dir,
@@ -139,6 +182,7 @@ absl::StatusOr<PrivateRootLayout> PrivateRootLayout::Create(
   }
   layout.namespace_dev_ = ns.st_dev;
   layout.namespace_ino_ = ns.st_ino;
+  const bool content = mode != Mode::kOver;  // this layout fills a tmpfs
   auto step = [&](RootStep::Kind kind, std::string path) -> RootStep& {
     RootStep s;
     s.kind = kind;
@@ -146,7 +190,13 @@ absl::StatusOr<PrivateRootLayout> PrivateRootLayout::Create(
     layout.steps_.push_back(std::move(s));
     return layout.steps_.back();
   };
-  step(RootStep::Kind::kCheckNamespace, root_dir);
+  // What the content is, whatever the directory: the plan's digest covers
+  // every trusted file's path and bytes; the directories and mount points
+  // follow, relative to the root.
+  layout.content_key_ = absl::StrCat(absl::BytesToHexString(plan.digest()));
+  // The host builds a content layout in its own namespace on purpose
+  // (PreparedRoot); every layout that an enclave applies checks first.
+  if (mode != Mode::kContent) step(RootStep::Kind::kCheckNamespace, root_dir);
 
   uint64_t bytes = kRootSlack;
   std::set<std::string> dirs = {"/dev", "/proc", "/tmp"};
@@ -184,17 +234,39 @@ absl::StatusOr<PrivateRootLayout> PrivateRootLayout::Create(
     if (is_dir) dirs.insert(m.enclave_path);
     points.push_back({&m, is_dir});
   }
-  step(RootStep::Kind::kMountRootTmpfs, root_dir).data = absl::StrCat(
-      "mode=0755,size=", bytes,
+  const std::string tmpfs_data = absl::StrCat(
+      owner.empty() ? std::string("mode=0755") : owner, ",size=", bytes,
       ",nr_inodes=", plan.files().size() + dirs.size() + points.size() + 64);
-  // Sorted, so each parent comes before its children.
   for (const std::string& dir : dirs) {
-    step(RootStep::Kind::kMkdir, root_dir + dir);
+    absl::StrAppend(&layout.content_key_, "|d", dir);
   }
-  for (const TrustedFile& f : plan.files()) {
-    RootStep& s = step(RootStep::Kind::kWriteFile, root_dir + f.path);
-    s.fd = f.memfd.get();
-    s.size = f.size;
+  for (const MountPoint& p : points) {
+    if (!p.is_dir)
+      absl::StrAppend(&layout.content_key_, "|f", p.mount->enclave_path);
+  }
+  if (content) {
+    step(RootStep::Kind::kMountRootTmpfs, root_dir).data = tmpfs_data;
+    // Sorted, so each parent comes before its children.
+    for (const std::string& dir : dirs) {
+      step(RootStep::Kind::kMkdir, root_dir + dir);
+    }
+    for (const TrustedFile& f : plan.files()) {
+      RootStep& s = step(RootStep::Kind::kWriteFile, root_dir + f.path);
+      s.fd = f.memfd.get();
+      s.size = f.size;
+      layout.bytes_ += f.size;
+    }
+  } else {
+    step(RootStep::Kind::kBindPreparedRoot, root_dir).source = prepared_dir;
+  }
+  if (mode == Mode::kContent) {
+    for (const MountPoint& p : points) {
+      if (!p.is_dir) {
+        step(RootStep::Kind::kMountPointFile, root_dir + p.mount->enclave_path);
+      }
+    }
+    step(RootStep::Kind::kRemountRootReadOnly, root_dir).data = tmpfs_data;
+    return layout;
   }
   uint32_t tmpfs_mib = plan.fields().enclave_size_mib != 0
                            ? plan.fields().enclave_size_mib
@@ -203,7 +275,7 @@ absl::StatusOr<PrivateRootLayout> PrivateRootLayout::Create(
   // before one inside it.
   for (const MountPoint& p : points) {
     std::string target = root_dir + p.mount->enclave_path;
-    if (!p.is_dir) step(RootStep::Kind::kMountPointFile, target);
+    if (!p.is_dir && content) step(RootStep::Kind::kMountPointFile, target);
     if (p.mount->kind == EnclaveMount::Kind::kTmpfs) {
       step(RootStep::Kind::kTmpfs, target).data =
           absl::StrCat("mode=1777,size=", tmpfs_mib, "m");
@@ -213,8 +285,13 @@ absl::StatusOr<PrivateRootLayout> PrivateRootLayout::Create(
       s.read_only = p.mount->kind == EnclaveMount::Kind::kBindReadOnly;
     }
   }
-  step(RootStep::Kind::kRemountRootReadOnly, root_dir).data =
-      layout.steps_[1].data;
+  if (content) {
+    step(RootStep::Kind::kRemountRootReadOnly, root_dir).data = tmpfs_data;
+  } else {
+    // Read-only already (the prepared root's superblock is); said again,
+    // so that a root that is not stops here.
+    step(RootStep::Kind::kRemountBindReadOnly, root_dir);
+  }
   return layout;
 }
 
