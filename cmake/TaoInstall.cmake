@@ -7,7 +7,7 @@
 # from "host", libtao-client-dev from "client". docs/install.md says more.
 include(GNUInstallDirs)
 
-set(TAO_TOOLS taoctl tao-domain tao-attest tao-soft)
+set(TAO_TOOLS taoctl tao-domain tao-attest tao-soft tao-guest-image)
 install(TARGETS taohost ${TAO_TOOLS}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   COMPONENT host)
@@ -84,7 +84,8 @@ set(CPACK_DEBIAN_HOST_DESCRIPTION
   "Tao host runtime: taohost, taoctl and the domain tools
 taohost runs at the root of a process tree and gives each program it starts
 a name, attestations and sealing; taoctl drives it, tao-domain edits and signs
-its policy, tao-attest verifies attestations, tao-soft is the soft root.")
+its policy, tao-attest verifies attestations, tao-soft is the soft root,
+tao-guest-image builds the initramfs of a VM guest whose init is taohost.")
 # The client library: libtao-client.a (one archive with the Abseil,
 # protobuf and libcrypto objects inside), the shared-deps archives, headers,
 # the CMake package and both .pc files; what its headers include (and the

@@ -65,17 +65,33 @@ constexpr char kUsage[] =
 Usage:
   tao-guest-image --kernel_dir=DIR --taohost=FILE --config=FILE
                   --output=FILE [--files=SRC:DST,...] [--modules=a,b]
-                  [--busybox=FILE] [--kernel_out=FILE]
+                  [--busybox=FILE] [--kernel_out=FILE] [--json]
+  tao-guest-image --kernel_dir=DIR --init=FILE --output=FILE [...]
   tao-guest-image --measure --kernel_file=FILE --initrd_file=FILE
-                  --cmdline=TEXT       print VM(sha256:..), the VM's name
+                  --cmdline=TEXT [--json]
+
 The image is an uncompressed cpio (newc): /init (busybox sh) mounts, loads
 the modules, mounts the state disk (/dev/vda on /state) and execs
-/bin/taohost --config=/etc/tao/taohost.conf, which is then pid 1. The same
-inputs give the same bytes (so the same VM name). docs/vm.md.
+/bin/taohost --config=/etc/tao/taohost.conf, which is then pid 1. taohost
+and every ELF given with --files bring their interpreter and shared
+libraries, found by reading the ELF files (nothing is run). The same inputs
+give the same bytes (so the same VM name). --init replaces /init (a test or
+baseline guest). --measure builds nothing and prints VM(sha256:..): what the
+VM factory adds to its host's name for a VM booted from that kernel, initrd
+and command line, so that a domain policy can grant the VM before it first
+runs. docs/vm.md.
 
-Exit codes: 0 success; 2 usage; 3 a file or module not found; 6 anything
-else.
-)";
+Examples:
+  tao-guest-image --kernel_dir=/var/cache/tao/guest-kernel \
+      --taohost=/usr/bin/taohost --config=guest.conf --output=initrd \
+      --kernel_out=vmlinuz --files=demo-secret:/bin/demo-secret
+  tao-guest-image --measure --kernel_file=vmlinuz --initrd_file=initrd \
+      --cmdline='console=ttyS0 quiet panic=-1 TAO_CHANNEL=virtio:tao'
+
+It exits 0 when the image (or the name) is written; 2 for a bad flag or an
+input it cannot use (a module that depends on itself, a --files entry that
+is not SRC:/DST); 3 when a file, the kernel or a module is not found; 6 for
+anything else (I/O).)";
 
 constexpr size_t kMaxFile = size_t{512} << 20;
 

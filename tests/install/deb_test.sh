@@ -5,8 +5,9 @@
 #
 # Builds them with CPack from BUILD_DIR (already built) into a scratch
 # directory, checks their control fields, unpacks both (dpkg-deb -x) into a
-# scratch root and checks what each holds (tao-host: the host, the tools, the
-# unit, man pages, completion, docs and no library; libtao-client-dev: the
+# scratch root and checks what each holds (tao-host: the host, the tools
+# with tao-guest-image, the unit, man pages, completion, docs and no
+# library; libtao-client-dev: the
 # client library, its headers, CMake package and pkg-config file and no
 # binary), runs `systemd-analyze verify --root` on the unpacked unit (the
 # root gets the base system's targets and /bin/sh, which the package expects
@@ -51,6 +52,8 @@ check "and the protobuf ($protobuf_upstream)" \
 dpkg-deb -c "$host_deb" | awk '{print $6}' | sed 's|^\./|/|' >"$tmp/host.list"
 dpkg-deb -c "$dev_deb" | awk '{print $6}' | sed 's|^\./|/|' >"$tmp/dev.list"
 for f in /usr/bin/taohost /usr/bin/taoctl /usr/bin/tao-domain /usr/bin/tao-attest /usr/bin/tao-soft \
+    /usr/bin/tao-guest-image /usr/share/man/man1/tao-guest-image.1 \
+    /usr/share/bash-completion/completions/tao-guest-image \
     /usr/lib/systemd/system/taohost.service /usr/share/man/man8/taohost.8 /usr/share/man/man1/taoctl.1 \
     /usr/share/bash-completion/completions/taoctl /usr/share/doc/tao/taohost.conf.example \
     /usr/share/doc/tao/taohost.md /usr/share/doc/tao/exit-codes.md; do
@@ -83,6 +86,7 @@ check "systemd-analyze verify of the unpacked unit: exit 0, no complaint (got $r
 check "the unpacked taoctl runs (--help)" "$root/usr/bin/taoctl" --help
 check "the unpacked taoctl's help names no build path" \
   bash -c "! '$root/usr/bin/taoctl' --help | grep -qF -e '$build' -e '$src'"
+check "the unpacked tao-guest-image runs (--help)" "$root/usr/bin/tao-guest-image" --help
 
 # A hosted program built against the unpacked -dev package.
 cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null)

@@ -4,8 +4,9 @@
 #   host_install_test.sh BUILD_DIR SOURCE_DIR
 #
 # `cmake --install BUILD_DIR --prefix P` (the whole install) must put taohost
-# and the tools in P/bin, the unit in P/lib/systemd/system with ExecStart
-# naming P/bin/taohost, the example config and the docs in P/share/doc/tao,
+# and the tools (tao-guest-image among them) in P/bin, the unit in
+# P/lib/systemd/system with ExecStart naming P/bin/taohost, the example
+# config and the docs in P/share/doc/tao,
 # a man page per tool (made from its --help, naming no build path) and bash
 # completion per tool. `systemd-analyze verify` passes on the installed unit
 # (man pages found under P/share/man), the installed tools run, and the
@@ -27,17 +28,18 @@ check() {  # description, command...
 }
 
 check "cmake --install --prefix" cmake --install "$build" --prefix "$p"
-for f in bin/taohost bin/taoctl bin/tao-domain bin/tao-attest bin/tao-soft; do
+for f in bin/taohost bin/taoctl bin/tao-domain bin/tao-attest bin/tao-soft bin/tao-guest-image; do
   check "installed: $f (executable)" test -x "$p/$f"
 done
 unit=$p/lib/systemd/system/taohost.service
 for f in lib/systemd/system/taohost.service share/doc/tao/taohost.conf.example \
     share/doc/tao/taohost.md share/doc/tao/exit-codes.md share/doc/tao/README.md \
     share/man/man8/taohost.8 share/man/man1/taoctl.1 share/man/man1/tao-domain.1 \
-    share/man/man1/tao-attest.1 share/man/man1/tao-soft.1 \
+    share/man/man1/tao-attest.1 share/man/man1/tao-soft.1 share/man/man1/tao-guest-image.1 \
+    share/doc/tao/vm.md \
     share/bash-completion/completions/taohost share/bash-completion/completions/taoctl \
     share/bash-completion/completions/tao-domain share/bash-completion/completions/tao-attest \
-    share/bash-completion/completions/tao-soft; do
+    share/bash-completion/completions/tao-soft share/bash-completion/completions/tao-guest-image; do
   check "installed: $f" test -s "$p/$f"
 done
 
@@ -62,10 +64,35 @@ for page in "$p"/share/man/man*/*; do
     bash -c "! grep -qF -e '$build' -e '$src' -e '.cc' '$page'"
 done
 
+# tao-guest-image's page is useful on its own: the summary, every flag, the
+# examples and what its exit codes mean.
+page=$p/share/man/man1/tao-guest-image.1
+MANPAGER=cat MANWIDTH=100 man -l "$page" >"$tmp/guest.txt" 2>/dev/null
+check "man tao-guest-image: NAME says what it builds" \
+  grep -q "tao-guest-image - build a VM guest's initramfs" "$tmp/guest.txt"
+for flag in kernel_dir taohost config output files modules busybox init kernel_out \
+    measure kernel_file initrd_file cmdline json help version; do
+  check "man tao-guest-image: --$flag" grep -q -- "^ *--$flag" "$tmp/guest.txt"
+done
+check "man tao-guest-image: the examples, whole" \
+  bash -c "grep -q '^ *Examples:' '$tmp/guest.txt' &&
+           grep -qF -- '--kernel_dir=/var/cache/tao/guest-kernel \\' '$tmp/guest.txt' &&
+           grep -qF -- \"--cmdline='console=ttyS0 quiet panic=-1 TAO_CHANNEL=virtio:tao'\" '$tmp/guest.txt'"
+check "man tao-guest-image: its own exit codes" grep -q "It exits 0 when the image" "$tmp/guest.txt"
+
 # The installed tools run from the prefix.
 check "installed taoctl --help" "$p/bin/taoctl" --help
 check "installed taohost --version" "$p/bin/taohost" --version
 check "installed tao-domain measure" "$p/bin/tao-domain" measure "$p/bin/taoctl"
+# The installed tao-guest-image names a VM (here booted from two small files).
+printf 'kernel' >"$tmp/vmlinuz"
+printf 'initrd' >"$tmp/initrd"
+check "installed tao-guest-image --measure prints a VM name" \
+  bash -c "'$p/bin/tao-guest-image' --measure --kernel_file='$tmp/vmlinuz' \
+             --initrd_file='$tmp/initrd' --cmdline=quiet | grep -qxE 'VM\\(sha256:[0-9a-f]{64}\\)'"
+check "installed tao-guest-image: a missing kernel exits 3" \
+  bash -c "'$p/bin/tao-guest-image' --measure --kernel_file='$tmp/none' \
+             --initrd_file='$tmp/initrd' --cmdline=quiet; [ \$? -eq 3 ]"
 
 # Bash completion: commands, flags, for the installed taoctl.
 completes() {  # expected word, then the words typed
@@ -79,6 +106,7 @@ completes() {  # expected word, then the words typed
 check "completion: taoctl st -> status" completes status taoctl st
 check "completion: taoctl --so -> --socket=" completes --socket= taoctl --so
 check "completion: tao-domain audit -> audit-verify" completes audit-verify tao-domain audit
+check "completion: tao-guest-image --kernel_d -> --kernel_dir=" completes --kernel_dir= tao-guest-image --kernel_d
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
