@@ -22,4 +22,4 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$root/build-asan" -j "$jobs" --output-on-failure
 
 echo "== fuzz every target briefly (clang, ASan+UBSan, libFuzzer)"
-JOBS=$jobs bash "$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-30}"
+JOBS=$jobs bash "$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-15}"

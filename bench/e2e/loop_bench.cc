@@ -977,9 +977,12 @@ int RunStormPhase(const Settings& s, const std::string& out) {
   // The clients block reading start_at from this FIFO; it is written once
   // every child is started and connected, so no start lands in the sealing
   // window however long the starts take. Held open read-write here, so the
-  // clients' opens never block and the FIFO never sees EOF.
+  // clients' opens never block and the FIFO never sees EOF. The clients run
+  // as dynamic uids of their own, so it is readable by all (0644, set
+  // past the umask) and writable only by this harness.
   const std::string go = dir.Join("go");
   if (mkfifo(go.c_str(), 0600) != 0) Die("mkfifo failed");
+  if (chmod(go.c_str(), 0644) != 0) Die("chmod the start FIFO");
   const int go_fd = open(go.c_str(), O_RDWR | O_CLOEXEC);
   if (go_fd < 0) Die("open the start FIFO");
   std::vector<uint64_t> ids;

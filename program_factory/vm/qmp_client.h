@@ -3,8 +3,10 @@
 // strict JSON (protobuf's JSON parser into a google.protobuf.Struct, never a
 // hand-rolled parser), and the number of events kept is bounded. Anything
 // that does not fit the protocol breaks the client (every later call fails
-// with kDataLoss) and nothing else. Not thread-safe: the VM program that owns
-// it calls it from the loop's thread.
+// with kDataLoss) and nothing else. A command QEMU does not answer in time
+// breaks it too, since a late reply could be taken for the next command's:
+// every later call fails with that kDeadlineExceeded. Not thread-safe: the VM
+// program that owns it calls it from the loop's thread.
 #ifndef TAO_PROGRAM_FACTORY_VM_QMP_CLIENT_H_
 #define TAO_PROGRAM_FACTORY_VM_QMP_CLIENT_H_
 
@@ -46,7 +48,8 @@ class QmpClient {
 
   // Runs `command` (no arguments) and waits up to `timeout` for its answer:
   // the "return" value, or QEMU's "error" as kFailedPrecondition with its
-  // description. Events read meanwhile are kept. Errors as Handshake.
+  // description (the client stays usable). Events read meanwhile are kept.
+  // Other errors as Handshake, and each of them breaks the client for good.
   absl::StatusOr<google::protobuf::Value> Execute(absl::string_view command,
                                                   absl::Duration timeout);
 

@@ -131,6 +131,25 @@ TEST_F(QmpClientTest, SilenceIsADeadline) {
               StatusIs(absl::StatusCode::kDeadlineExceeded));
 }
 
+// A reply that comes after its command timed out must not be taken for the
+// next command's: the client stays broken with the deadline it missed.
+TEST_F(QmpClientTest, ALateReplyIsNeverTheNextCommandsReply) {
+  Handshake();
+  EXPECT_THAT(client_->Execute("query-status", absl::Milliseconds(50)).status(),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(Heard(), "{\"execute\": \"query-status\"}");
+  // QEMU answers late; the client has dropped the monitor, so it can't
+  // read the reply, and every later call names the deadline it missed.
+  const char late[] = "{\"return\": {}}\r\n";
+  ssize_t sent = ::send(peer_.get(), late, sizeof(late) - 1, MSG_NOSIGNAL);
+  (void)sent;  // fails with EPIPE once the client has closed its end
+  EXPECT_TRUE(client_->closed());
+  EXPECT_THAT(client_->Execute("cont", absl::Seconds(1)).status(),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_THAT(client_->Drain(), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_THAT(client_->broken(), StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
 TEST_F(QmpClientTest, AClosedMonitorIsUnavailable) {
   Say(kGreeting);
   peer_.Reset();
