@@ -43,6 +43,7 @@ void FillProgram(const ChildInfo& info, admin::HostedProgram* out) {
   if (info.confinement.gid.has_value()) out->set_gid(*info.confinement.gid);
   out->set_dynamic_uid(info.confinement.dynamic_uid);
   out->set_cgroup(info.confinement.cgroup);
+  out->set_admin_socket(info.confinement.admin_socket);
   out->set_state_directory(info.confinement.state_directory);
 }
 

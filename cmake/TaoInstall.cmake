@@ -11,6 +11,11 @@ set(TAO_TOOLS taoctl tao-domain tao-attest tao-soft tao-guest-image)
 install(TARGETS taohost ${TAO_TOOLS}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   COMPONENT host)
+# tao-guest-relay runs inside a VM guest (tao-guest-image --relay puts it
+# in the image), never on the host: libexec, no man page.
+install(TARGETS tao-guest-relay
+  RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/tao
+  COMPONENT host)
 
 # --- The unit: @TAO_BINDIR@ and @TAO_DOCDIR@ from the install's prefix. ---
 install(CODE "

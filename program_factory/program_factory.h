@@ -131,6 +131,10 @@ struct Confinement {
   // it); empty: none, only the process group is killed.
   std::string cgroup;
   std::string state_directory;  // absolute path; empty: none
+  // Where this host reaches the program's own admin API (a VM's guest
+  // host, through its admin port): a unix socket only the host's uid may
+  // connect to; empty: none.
+  std::string admin_socket;
 };
 
 // What a factory measured: the subprincipals that extend the host's name, in

@@ -11,7 +11,8 @@ namespace tao {
 // /init: busybox sh. Mounts /proc, /sys, /dev, /run; loads the modules
 // listed in /etc/tao/modules in order; mounts /dev/vda on /state (ext2,
 // formatted on first boot); starts busybox acpid (the power button's
-// action is SIGTERM to pid 1); then execs /bin/taohost, which becomes
+// action is SIGTERM to pid 1) and, where the image has one, the admin
+// relay (tao-guest-relay); then execs /bin/taohost, which becomes
 // pid 1 and powers the guest off when it has stopped cleanly.
 inline constexpr absl::string_view kGuestInit = R"(#!/bin/busybox sh
 # tao guest pre-init (written by tao-guest-image; docs/vm.md).
@@ -34,6 +35,11 @@ fi
 # -d: in the foreground (a daemonized acpid wants /var/log), its lines on
 # the console; the action is /etc/acpi/PWRF/00000080.
 $b acpid -d -c /etc/acpi &
+# The admin relay (tao-guest-image --relay): the host's way to the guest
+# host's admin API, through the VM's admin port.
+if [ -x /bin/tao-guest-relay ]; then
+  /bin/tao-guest-relay $($b cat /etc/tao/relay.args) &
+fi
 echo "tao-init: starting taohost"
 exec /bin/taohost --config=/etc/tao/taohost.conf
 )";

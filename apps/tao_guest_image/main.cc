@@ -46,6 +46,13 @@ DEFINE_string(init, "",
               "Instead of taohost: this file is /init (a baseline or test "
               "guest; --taohost and --config are then optional).");
 DEFINE_string(kernel_out, "", "Optional: where to copy the kernel (bzImage).");
+DEFINE_string(relay, "",
+              "Optional: the tao-guest-relay binary. The image's init starts "
+              "it, so the host reaches the guest host's admin API through "
+              "the VM's admin port (taoctl tree draws the VM's programs).");
+DEFINE_string(relay_socket, "/run/tao/admin.sock",
+              "With --relay: the guest host's admin socket (its config's "
+              "admin_socket).");
 DEFINE_bool(json, false,
             "Print the result (the image's size and modules, or --measure's "
             "name) as one JSON object, and errors as JSON on stderr.");
@@ -65,7 +72,8 @@ constexpr char kUsage[] =
 Usage:
   tao-guest-image --kernel_dir=DIR --taohost=FILE --config=FILE
                   --output=FILE [--files=SRC:DST,...] [--modules=a,b]
-                  [--busybox=FILE] [--kernel_out=FILE] [--json]
+                  [--busybox=FILE] [--kernel_out=FILE] [--relay=FILE]
+                  [--relay_socket=PATH] [--json]
   tao-guest-image --kernel_dir=DIR --init=FILE --output=FILE [...]
   tao-guest-image --measure --kernel_file=FILE --initrd_file=FILE
                   --cmdline=TEXT [--json]
@@ -76,7 +84,9 @@ the modules, mounts the state disk (/dev/vda on /state) and execs
 and every ELF given with --files bring their interpreter and shared
 libraries, found by reading the ELF files (nothing is run). The same inputs
 give the same bytes (so the same VM name). --init replaces /init (a test or
-baseline guest). --measure builds nothing and prints VM(sha256:..): what the
+baseline guest). --relay adds tao-guest-relay, which the init starts: it
+joins the VM's admin port to the guest host's admin socket, so that the
+host's root can reach it (taoctl tree). --measure builds nothing and prints VM(sha256:..): what the
 VM factory adds to its host's name for a VM booted from that kernel, initrd
 and command line, so that a domain policy can grant the VM before it first
 runs. docs/vm.md.
@@ -84,7 +94,8 @@ runs. docs/vm.md.
 Examples:
   tao-guest-image --kernel_dir=/var/cache/tao/guest-kernel \
       --taohost=/usr/bin/taohost --config=guest.conf --output=initrd \
-      --kernel_out=vmlinuz --files=demo-secret:/bin/demo-secret
+      --kernel_out=vmlinuz --files=demo-secret:/bin/demo-secret \
+      --relay=/usr/libexec/tao/tao-guest-relay
   tao-guest-image --measure --kernel_file=vmlinuz --initrd_file=initrd \
       --cmdline='console=ttyS0 quiet panic=-1 TAO_CHANNEL=virtio:tao'
 
@@ -300,6 +311,18 @@ absl::Status Build() {
   if (!FLAGS_taohost.empty()) {
     TAO_RETURN_IF_ERROR(
         AddProgramFile(FLAGS_taohost, "/bin/taohost", 0755, &image));
+  }
+  if (!FLAGS_relay.empty()) {
+    if (FLAGS_relay_socket.empty() || FLAGS_relay_socket[0] != '/' ||
+        FLAGS_relay_socket.find_first_of(" \t\n'\"$`\\") != std::string::npos) {
+      return absl::InvalidArgumentError(
+          "--relay_socket wants an absolute path without spaces or quotes");
+    }
+    TAO_RETURN_IF_ERROR(
+        AddProgramFile(FLAGS_relay, "/bin/tao-guest-relay", 0755, &image));
+    TAO_RETURN_IF_ERROR(image.AddFile(
+        "etc/tao/relay.args",
+        absl::StrCat("--socket=", FLAGS_relay_socket, "\n"), 0644));
   }
   for (absl::string_view pair :
        absl::StrSplit(FLAGS_files, ',', absl::SkipEmpty())) {

@@ -13,15 +13,25 @@ namespace tao {
 namespace taoctl {
 
 grpc::Status ListAll(admin::AdminService::Stub& stub,
-                     admin::ListHostedProgramsResponse* all) {
+                     admin::ListHostedProgramsResponse* all,
+                     absl::Time deadline, int max_programs) {
   admin::ListHostedProgramsRequest request;
   request.set_page_size(FLAGS_page_size);
   while (true) {
     grpc::ClientContext context;
     admin::ListHostedProgramsResponse page;
-    SetDeadline(&context, false);
+    if (deadline == absl::InfiniteFuture()) {
+      SetDeadline(&context, false);
+    } else {
+      context.set_deadline(absl::ToChronoTime(deadline));
+    }
     grpc::Status status = stub.ListHostedPrograms(&context, request, &page);
     if (!status.ok()) return status;
+    if (page.programs_size() > max_programs - all->programs_size()) {
+      return grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("more than ", max_programs, " programs in the list"));
+    }
     for (admin::HostedProgram& p : *page.mutable_programs()) {
       *all->add_programs() = std::move(p);
     }

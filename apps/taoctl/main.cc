@@ -114,7 +114,8 @@ Commands:
                          one line each; --wide adds columns and never cuts
   tree [SOCKET...]       the host and its programs as a tree, with the hosts
                          behind more admin sockets (stacked hosts) drawn
-                         under the programs they are
+                         under the programs they are, and each running VM's
+                         guest host (through its admin port) under the VM
   status ID|NAME         everything about one program (NAME: a service
                          name, its latest run; --previous: the run before)
   wait ID                block until the program exits; prints its exit status

@@ -94,6 +94,10 @@ void PrintProgram(const admin::HostedProgram& p) {
   if (!p.state_directory().empty()) {
     std::cout << "state dir: " << p.state_directory() << "\n";
   }
+  if (!p.admin_socket().empty()) {
+    std::cout << "admin:    " << p.admin_socket()
+              << " (its own host's admin API; taoctl tree follows it)\n";
+  }
 }
 
 void PrintProgramTable(

@@ -65,13 +65,22 @@ void PrintEvent(const admin::Event& event);
 std::string Age(absl::Time then, absl::Time now);
 
 // Every program of the host behind `stub`, page by page (a list can be
-// longer than one message). The first failed call's status.
+// longer than one message). The first failed call's status. With a
+// `deadline` (absl::InfiniteFuture: each call gets SetDeadline's), every
+// call ends by it, and more than `max_programs` is RESOURCE_EXHAUSTED: the
+// bounds for a host that is not trusted to end its list.
 grpc::Status ListAll(admin::AdminService::Stub& stub,
-                     admin::ListHostedProgramsResponse* all);
+                     admin::ListHostedProgramsResponse* all,
+                     absl::Time deadline = absl::InfiniteFuture(),
+                     int max_programs = 1 << 30);
 
 // taoctl tree: the hosts behind `sockets` (the first is --socket) and their
 // programs as one tree, a stacked host under the program it is; JSON with
-// --json. Exit code of the table (a socket that does not answer: 4).
+// --json. A running program of those hosts that has an admin socket (a VM
+// whose guest runs tao-guest-relay) is followed, one level only, and its
+// host drawn under it; one that does not answer in 5 s is said on stderr
+// and left out. Exit code of the table (a socket given that does not
+// answer: 4).
 int Tree(const std::vector<std::string>& sockets);
 
 // Runs every command but start; kInvalidArgument-style usage problems exit

@@ -25,6 +25,10 @@ struct Host {
   std::string socket;
   std::string name;
   admin::ListHostedProgramsResponse programs;
+  // A followed host: the host and program whose admin socket reached it.
+  // It hangs there whatever name it claims.
+  int via_host = -1;
+  int via_program = -1;
 };
 
 // Where each host hangs: the program (host index, program index) whose name
@@ -44,6 +48,10 @@ bool Extends(const std::string& name, const std::string& prefix) {
 std::vector<Place> PlaceHosts(const std::vector<Host>& hosts) {
   std::vector<Place> places(hosts.size());
   for (size_t h = 0; h < hosts.size(); ++h) {
+    if (hosts[h].via_host >= 0) {
+      places[h] = {hosts[h].via_host, hosts[h].via_program};
+      continue;
+    }
     size_t best_len = 0;
     bool best_running = false;
     for (size_t g = 0; g < hosts.size(); ++g) {
@@ -189,32 +197,102 @@ class TreePrinter {
   std::set<int> drawn_;
 };
 
+// A program's own host, reached through its admin socket (a VM's guest
+// host): untrusted, so bounded in time and size, and every string it
+// gives is made printable before it reaches the terminal.
+constexpr absl::Duration kFollowedDeadline = absl::Seconds(5);
+constexpr int kFollowedMaxPrograms = 100000;
+
+std::string PrintableOnly(const std::string& text) {
+  std::string out = text.substr(0, 4096);
+  for (char& c : out) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || u >= 0x80) c = '?';
+  }
+  return out;
+}
+
+void MakePrintable(Host* host) {
+  host->name = PrintableOnly(host->name);
+  for (admin::HostedProgram& p : *host->programs.mutable_programs()) {
+    p.set_name(PrintableOnly(p.name()));
+    p.set_state(PrintableOnly(p.state()));
+    p.set_service(PrintableOnly(p.service()));
+  }
+}
+
+// The name and programs of the host behind `socket`; `followed`: a
+// program's own host, held to the bounds above.
+grpc::Status LoadHost(const std::string& socket, bool followed, Host* host) {
+  auto channel = grpc::CreateChannel(absl::StrCat("unix:", socket),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = admin::AdminService::NewStub(channel);
+  host->socket = socket;
+  const absl::Time deadline =
+      followed ? absl::Now() + kFollowedDeadline : absl::InfiniteFuture();
+  grpc::ClientContext context;
+  if (followed) {
+    context.set_deadline(absl::ToChronoTime(deadline));
+  } else {
+    SetDeadline(&context, false);
+  }
+  admin::GetTaoNameResponse name;
+  grpc::Status status =
+      stub->GetTaoName(&context, admin::GetTaoNameRequest(), &name);
+  if (status.ok()) {
+    status = followed ? ListAll(*stub, &host->programs, deadline,
+                                kFollowedMaxPrograms)
+                      : ListAll(*stub, &host->programs);
+  }
+  host->name = name.name();
+  if (followed) MakePrintable(host);
+  return status;
+}
+
+bool Known(const std::vector<Host>& hosts, const std::string& name) {
+  for (const Host& h : hosts) {
+    if (h.name == name) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int Tree(const std::vector<std::string>& sockets) {
   std::vector<Host> hosts;
   for (const std::string& socket : sockets) {
-    auto channel = grpc::CreateChannel(absl::StrCat("unix:", socket),
-                                       grpc::InsecureChannelCredentials());
-    auto stub = admin::AdminService::NewStub(channel);
     Host host;
-    host.socket = socket;
-    grpc::ClientContext context;
-    SetDeadline(&context, false);
-    admin::GetTaoNameResponse name;
-    grpc::Status status =
-        stub->GetTaoName(&context, admin::GetTaoNameRequest(), &name);
-    if (status.ok()) status = ListAll(*stub, &host.programs);
+    grpc::Status status = LoadHost(socket, false, &host);
     if (!status.ok()) {
       return Fail(
           grpc::Status(status.error_code(),
                        absl::StrCat(socket, ": ", status.error_message())));
     }
-    host.name = name.name();
     // The same host behind two paths is drawn once.
-    bool seen = false;
-    for (const Host& h : hosts) seen = seen || h.name == host.name;
-    if (!seen) hosts.push_back(std::move(host));
+    if (!Known(hosts, host.name)) hosts.push_back(std::move(host));
+  }
+  // The admin sockets the hosts given report for their running programs
+  // (VMs): followed one level only, never those a followed host reports,
+  // since a guest may name any path.
+  const int given = static_cast<int>(hosts.size());
+  for (int h = 0; h < given; ++h) {
+    for (int p = 0; p < hosts[h].programs.programs_size(); ++p) {
+      // Copies: `hosts` grows below.
+      const admin::HostedProgram program = hosts[h].programs.programs(p);
+      if (program.admin_socket().empty() || program.exited()) continue;
+      Host host;
+      grpc::Status status = LoadHost(program.admin_socket(), true, &host);
+      if (!status.ok()) {
+        std::cerr << "taoctl: tree: program " << program.id() << "'s host ("
+                  << program.admin_socket()
+                  << "): " << PrintableOnly(status.error_message())
+                  << "; its programs are not drawn\n";
+        continue;
+      }
+      host.via_host = h;
+      host.via_program = p;
+      if (!Known(hosts, host.name)) hosts.push_back(std::move(host));
+    }
   }
   const std::vector<Place> places = PlaceHosts(hosts);
   TreePrinter printer(hosts, places);

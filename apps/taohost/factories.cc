@@ -85,6 +85,9 @@ absl::StatusOr<HostFactories> MakeHostFactories(const TaohostConfig& config,
     // the same salt; the machine-wide locks keep the two apart.
     vm_options.dynamic_uids = dynamic_uids;
     vm_options.dynamic_uid_salt = std::string(host_name);
+    // Each VM's admin port, for `taoctl tree` and `taoctl --socket`: root's
+    // alone, like the host's own keys (docs/vm.md).
+    vm_options.admin_socket_dir = absl::StrCat(config.runtime_dir(), "/vm");
     auto vm = VmFactory::Create(vm_options);
     if (!vm.ok()) return vm.status();
     made.vm = *std::move(vm);

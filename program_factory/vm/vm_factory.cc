@@ -5,6 +5,7 @@
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <utility>
@@ -13,6 +14,7 @@
 #include "program_factory/internal/process_program.h"
 #include "program_factory/vm/vm_measurement.h"
 #include "program_factory/vm/vm_program.h"
+#include "tao/file_util.h"
 #include "tao/status_macros.h"
 
 namespace tao {
@@ -86,6 +88,17 @@ absl::StatusOr<std::unique_ptr<VmFactory>> VmFactory::Create(
   }
   TAO_RETURN_IF_ERROR(CheckRangeIsUnused(
       options.dynamic_uids, options.passwd_file, options.group_file));
+  if (!options.admin_socket_dir.empty()) {
+    // sun_path holds 107 bytes and a NUL: "/vm-<20 digits>.sock" must fit.
+    if (options.admin_socket_dir.size() + 29 > sizeof(sockaddr_un::sun_path)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the VM admin socket directory ", options.admin_socket_dir,
+          " is too long for a unix socket's path"));
+    }
+    TAO_RETURN_IF_ERROR(EnsureDirectory(options.admin_socket_dir, 0700));
+    TAO_RETURN_IF_ERROR(
+        CheckDirectoryAccess(options.admin_socket_dir, ::geteuid(), 0077));
+  }
   return std::unique_ptr<VmFactory>(
       new VmFactory(std::move(options), kvm_group));
 }
@@ -157,6 +170,11 @@ absl::StatusOr<std::unique_ptr<HostedProgram>> VmFactory::NewHostedProgram(
   settings.accel = options_.accel;
   settings.qmp_timeout = options_.qmp_timeout;
   settings.kvm_group = kvm_group_;
+  if (!options_.admin_socket_dir.empty()) {
+    settings.admin_socket =
+        absl::StrCat(options_.admin_socket_dir, "/vm-",
+                     next_admin_socket_.fetch_add(1), ".sock");
+  }
   return std::unique_ptr<HostedProgram>(new internal::VmProgram(
       std::move(spec), std::move(measured), std::move(identity),
       std::move(settings), resources_));

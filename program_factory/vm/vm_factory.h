@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,13 @@ struct VmFactoryOptions {
   std::string dynamic_uid_salt;
   std::string passwd_file = "/etc/passwd";
   std::string group_file = "/etc/group";
+  // Where each VM's admin port listens: <dir>/vm-<n>.sock, a unix socket
+  // in a directory of the host's alone (made 0700 if missing, refused if
+  // group or others may enter it), so only the host's uid can connect.
+  // QEMU relays it to the guest's virtio port "org.tao.admin", where the
+  // guest image's tao-guest-relay joins it to the guest host's admin
+  // socket (docs/vm.md). Empty: VMs get no admin port.
+  std::string admin_socket_dir;
 };
 
 // Whether this machine's /dev/kvm answers KVM_GET_API_VERSION (12) and
@@ -56,8 +64,10 @@ class VmFactory final : public ProgramFactory {
   // kInvalidArgument for an unknown accel, a bad uid range or a QEMU that
   // is not an executable file (kNotFound if it is missing);
   // kFailedPrecondition for accel "kvm" where KvmUsable() is false or
-  // where /dev/kvm is open to root's group only, and for a uid range that
-  // holds a user or group of the machine. "auto" picks tcg in both KVM
+  // where /dev/kvm is open to root's group only, for a uid range that
+  // holds a user or group of the machine, and for an admin_socket_dir that
+  // others may enter (kInvalidArgument if its sockets' paths would be too
+  // long). "auto" picks tcg in both KVM
   // cases.
   static absl::StatusOr<std::unique_ptr<VmFactory>> Create(
       VmFactoryOptions options);
@@ -91,6 +101,7 @@ class VmFactory final : public ProgramFactory {
   VmFactoryOptions options_;
   std::optional<gid_t> kvm_group_;  // a supplementary group for QEMU
   std::shared_ptr<internal::ProgramResources> resources_;
+  std::atomic<uint64_t> next_admin_socket_{1};  // vm-<n>.sock
 };
 
 }  // namespace tao

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +28,10 @@ constexpr int kChannelFd = 5;
 constexpr int kMonitorFd = 6;
 constexpr int kDiskFd = 7;      // the state disk, read-write
 constexpr int kDiskReadFd = 8;  // and read-only: QEMU opens it both ways
+constexpr int kAdminFd = 9;     // the admin port's listening socket
+
+// The virtio port a guest's tao-guest-relay looks for.
+constexpr char kAdminPortName[] = "org.tao.admin";
 
 bool ValidPortName(absl::string_view name) {
   if (name.empty() || name.size() > 32) return false;
@@ -97,6 +102,18 @@ std::vector<std::string> QemuArgv(const VmLaunchSettings& settings,
          "file=/dev/fdset/1,format=raw,if=none,id=state,cache=writeback",
          "-device", "virtio-blk-pci,drive=state"});
   }
+  if (!settings.admin_socket.empty()) {
+    // The admin port: QEMU accepts one connection at a time on the host's
+    // listening socket and joins it to the guest's port.
+    argv.insert(
+        argv.end(),
+        {"-chardev",
+         absl::StrCat("socket,id=admin,fd=", kAdminFd, ",server=on,wait=off"),
+         "-device",
+         absl::StrCat("virtserialport,bus=vserial.0,chardev=admin,"
+                      "name=",
+                      kAdminPortName)});
+  }
   if (spec.network) {
     argv.insert(argv.end(), {"-nic", "user,model=virtio-net-pci"});
   }
@@ -150,6 +167,11 @@ VmProgram::~VmProgram() {
 }
 
 void VmProgram::Release() {
+  if (admin_socket_made_) {
+    ::unlink(settings_.admin_socket.c_str());
+    admin_socket_made_ = false;
+    confinement_.admin_socket.clear();
+  }
   if (!dynamic_uid_.has_value()) return;
   const uint32_t uid = *dynamic_uid_;
   dynamic_uid_.reset();
@@ -207,6 +229,38 @@ absl::Status OpenStateDisk(const std::string& path, UniqueFd* rw,
 
 }  // namespace
 
+absl::StatusOr<UniqueFd> VmProgram::ListenOnAdminSocket() {
+  const std::string& path = settings_.admin_socket;
+  struct sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the VM admin socket path ", path, " is too long"));
+  }
+  path.copy(address.sun_path, path.size());
+  UniqueFd listening(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!listening.valid()) return absl::ErrnoToStatus(errno, "socket");
+  // The directory is the host's alone, so what is there is a socket of an
+  // earlier run of this host.
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("remove ", path));
+  }
+  const mode_t old_mask = ::umask(0177);  // born 0600: no window for others
+  const int bound =
+      ::bind(listening.get(), reinterpret_cast<struct sockaddr*>(&address),
+             sizeof(address));
+  const int bind_errno = errno;
+  ::umask(old_mask);
+  if (bound != 0) {
+    return absl::ErrnoToStatus(bind_errno, absl::StrCat("bind ", path));
+  }
+  admin_socket_made_ = true;
+  if (::listen(listening.get(), 4) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("listen on ", path));
+  }
+  return listening;
+}
+
 absl::Status VmProgram::Start(ChildEndpoint endpoint) {
   if (started_) return absl::FailedPreconditionError("the VM was started");
   absl::string_view port = endpoint.channel_env;
@@ -244,6 +298,15 @@ absl::Status VmProgram::Start(ChildEndpoint endpoint) {
   UniqueFd out_write(out[1]);
   TAO_ASSIGN_OR_RETURN(std::string cmdline,
                        ReadSealed(measured_.cmdline, 4096));
+  UniqueFd admin;
+  if (!settings_.admin_socket.empty()) {
+    absl::StatusOr<UniqueFd> listening = ListenOnAdminSocket();
+    if (!listening.ok()) {
+      Release();
+      return listening.status();
+    }
+    admin = *std::move(listening);
+  }
 
   // QEMU's own identity: a dynamic uid and the gid of the same number,
   // /dev/kvm's group only under kvm, no new privileges.
@@ -270,6 +333,7 @@ absl::Status VmProgram::Start(ChildEndpoint endpoint) {
                          {measured_.initrd.memfd.get(), kInitrdFd},
                          {endpoint.fds[0].fd.get(), kChannelFd},
                          {qmp_child.get(), kMonitorFd}};
+  if (admin.valid()) launch.fds_to_remap.push_back({admin.get(), kAdminFd});
   if (disk.valid()) {
     launch.fds_to_remap.push_back({disk.get(), kDiskFd});
     launch.fds_to_remap.push_back({disk_read.get(), kDiskReadFd});
@@ -280,6 +344,7 @@ absl::Status VmProgram::Start(ChildEndpoint endpoint) {
     return launched.status();
   }
   child_ = *std::move(launched);
+  if (admin.valid()) confinement_.admin_socket = settings_.admin_socket;
   if (::fcntl(out_read.get(), F_SETFL, O_NONBLOCK) != 0) {
     return absl::ErrnoToStatus(errno, "make the console pipe non-blocking");
   }

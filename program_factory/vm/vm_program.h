@@ -27,11 +27,15 @@ struct VmLaunchSettings {
   // QEMU's one supplementary group: /dev/kvm's, under kvm where the node
   // is not open to everyone; none under tcg.
   std::optional<gid_t> kvm_group;
+  // Where this VM's admin port listens (a unix socket path the program
+  // makes and removes); empty: no admin port.
+  std::string admin_socket;
 };
 
 // The QEMU command line for `spec` (argv[0] included), with the kernel,
 // initrd, channel, monitor and state disk at the descriptor numbers
-// VmProgram installs (3, 4, 5, 6; the state disk as fd set 1 of 7 and 8)
+// VmProgram installs (3, 4, 5, 6; the state disk as fd set 1 of 7 and 8;
+// the admin port's listening socket 9, when settings.admin_socket is set)
 // and the virtio port named `port`.
 // Pure; exposed for tests.
 std::vector<std::string> QemuArgv(const VmLaunchSettings& settings,
@@ -86,8 +90,11 @@ class VmProgram final : public HostedProgram {
  private:
   absl::Status Monitor(absl::string_view command);
   // Kills every process left with the VM's uid and releases the uid, or
-  // leaves it lingering. Idempotent.
+  // leaves it lingering; removes the admin socket. Idempotent.
   void Release();
+  // Binds and listens on settings_.admin_socket (mode 0600; a stale
+  // socket of an earlier run is replaced).
+  absl::StatusOr<UniqueFd> ListenOnAdminSocket();
 
   VmSpec spec_;
   MeasuredVm measured_;
@@ -99,6 +106,7 @@ class VmProgram final : public HostedProgram {
   bool started_ = false;
   bool killed_ = false;
   bool frozen_ = false;
+  bool admin_socket_made_ = false;  // settings_.admin_socket is ours to remove
   Subprocess child_;
   UniqueFd output_;
   std::unique_ptr<QmpClient> qmp_;

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The contract every tool keeps (docs/exit-codes.md): a mistyped flag, a flag
 # without its value or with a bad one exits 2 in taohost, taoctl,
-# tao-domain, tao-attest, tao-soft, tao-enclave and tao-guest-image; --help exits 0, shows the tool's own
+# tao-domain, tao-attest, tao-soft, tao-enclave, tao-guest-image and tao-guest-relay; --help exits 0, shows the tool's own
 # flags as --flag, the exit-code table, and never a source path of the build
 # machine; and the codes of the table for refused (1), not found (3),
 # unreachable (4) and timed out (5), as text and as JSON errors on stderr.
 #   tool_contract_test.sh TAOHOST TAOCTL TAO_DOMAIN TAO_ATTEST DEMO_SECRET \
-#     DEMO_ATTEST TAO_SOFT SOURCE_DIR TAO_ENCLAVE TAO_GUEST_IMAGE
+#     DEMO_ATTEST TAO_SOFT SOURCE_DIR TAO_ENCLAVE TAO_GUEST_IMAGE TAO_GUEST_RELAY
 soft_bin=$7
 src_dir=$8
 enclave_bin=$9
 guest_image_bin=${10}
+guest_relay_bin=${11}
 set -- "${@:1:6}"
 # shellcheck source=../admin/admin_test_lib.sh
 . "$(dirname "$0")/../admin/admin_test_lib.sh"
@@ -33,22 +34,24 @@ PY
 # --- Flags: every tool ---------------------------------------------------------
 declare -A own_flag=([taohost]=keys_dir [taoctl]=socket [tao-domain]=domain_dir
                      [tao-attest]=root [tao-soft]=keys_dir
-                     [tao-enclave]=ld_so_conf [tao-guest-image]=kernel_dir)
+                     [tao-enclave]=ld_so_conf [tao-guest-image]=kernel_dir
+                     [tao-guest-relay]=socket)
 declare -A int_flag=([taohost]=scrypt_n [taoctl]=timeout_ms [tao-domain]=serial
                      [tao-attest]=at [tao-soft]=scrypt_n)
-for tool in taohost taoctl tao-domain tao-attest tao-soft tao-enclave tao-guest-image; do
+for tool in taohost taoctl tao-domain tao-attest tao-soft tao-enclave tao-guest-image \
+    tao-guest-relay; do
   case $tool in
     taohost) bin=$taohost_bin ;; taoctl) bin=$taoctl_bin ;;
     tao-domain) bin=$domain_bin ;; tao-attest) bin=$attest_bin ;;
     tao-soft) bin=$soft_bin ;; tao-enclave) bin=$enclave_bin ;;
-    tao-guest-image) bin=$guest_image_bin ;;
+    tao-guest-image) bin=$guest_image_bin ;; tao-guest-relay) bin=$guest_relay_bin ;;
   esac
   expect_exit 2 "$tool: a mistyped flag exits 2" "$bin" --no_such_flag=1 show
   check "$tool: the message names the flag" stderr_has "unknown flag --no_such_flag"
   expect_exit 2 "$tool: a mistyped bool flag exits 2" "$bin" --jsn show
   expect_exit 2 "$tool: a single-dash mistyped flag exits 2" "$bin" -frobnicate
-  # (--at is text: any value parses; tao-enclave and tao-guest-image have
-  # no number flags.)
+  # (--at is text: any value parses; tao-enclave, tao-guest-image and
+  # tao-guest-relay have no number flags.)
   if [ -n "${int_flag[$tool]:-}" ] && [ "$tool" != tao-attest ]; then
     expect_exit 2 "$tool: a bad value exits 2" "$bin" --"${int_flag[$tool]}"=many show
     check "$tool: the message names flag and value" stderr_has "--${int_flag[$tool]}: 'many'"

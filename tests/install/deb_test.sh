@@ -52,7 +52,7 @@ check "and the protobuf ($protobuf_upstream)" \
 dpkg-deb -c "$host_deb" | awk '{print $6}' | sed 's|^\./|/|' >"$tmp/host.list"
 dpkg-deb -c "$dev_deb" | awk '{print $6}' | sed 's|^\./|/|' >"$tmp/dev.list"
 for f in /usr/bin/taohost /usr/bin/taoctl /usr/bin/tao-domain /usr/bin/tao-attest /usr/bin/tao-soft \
-    /usr/bin/tao-guest-image /usr/share/man/man1/tao-guest-image.1 \
+    /usr/bin/tao-guest-image /usr/share/man/man1/tao-guest-image.1 /usr/libexec/tao/tao-guest-relay \
     /usr/share/bash-completion/completions/tao-guest-image \
     /usr/lib/systemd/system/taohost.service /usr/share/man/man8/taohost.8 /usr/share/man/man1/taoctl.1 \
     /usr/share/bash-completion/completions/taoctl /usr/share/doc/tao/taohost.conf.example \
@@ -87,6 +87,7 @@ check "the unpacked taoctl runs (--help)" "$root/usr/bin/taoctl" --help
 check "the unpacked taoctl's help names no build path" \
   bash -c "! '$root/usr/bin/taoctl' --help | grep -qF -e '$build' -e '$src'"
 check "the unpacked tao-guest-image runs (--help)" "$root/usr/bin/tao-guest-image" --help
+check "the unpacked tao-guest-relay runs (--help)" "$root/usr/libexec/tao/tao-guest-relay" --help
 
 # A hosted program built against the unpacked -dev package.
 cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null)

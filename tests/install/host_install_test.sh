@@ -28,7 +28,8 @@ check() {  # description, command...
 }
 
 check "cmake --install --prefix" cmake --install "$build" --prefix "$p"
-for f in bin/taohost bin/taoctl bin/tao-domain bin/tao-attest bin/tao-soft bin/tao-guest-image; do
+for f in bin/taohost bin/taoctl bin/tao-domain bin/tao-attest bin/tao-soft bin/tao-guest-image \
+    libexec/tao/tao-guest-relay; do
   check "installed: $f (executable)" test -x "$p/$f"
 done
 unit=$p/lib/systemd/system/taohost.service

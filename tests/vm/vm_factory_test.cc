@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -240,6 +241,48 @@ TEST(VmFactoryOptionsTest, RefusesAnUnknownAccelAndAMissingQemu) {
   options.qemu = "/bin/true";
   ASSERT_OK_AND_ASSIGN(auto factory, VmFactory::Create(options));
   EXPECT_EQ(factory->accel(), KvmUsable() ? "kvm" : "tcg");
+}
+
+// The admin port's sockets live in a directory of the host's alone: made
+// 0700 when missing, refused when others may enter it or when its sockets'
+// paths would not fit a unix socket address.
+TEST(VmFactoryOptionsTest, TheAdminSocketDirectoryIsTheHostsAlone) {
+  test::TempDir dir;
+  VmFactoryOptions options;
+  options.accel = "tcg";
+  options.qemu = "/bin/true";
+  options.admin_socket_dir = dir.path() + "/vm";
+  ASSERT_THAT(VmFactory::Create(options).status(), IsOk());
+  struct stat st;
+  ASSERT_EQ(::stat(options.admin_socket_dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  ASSERT_EQ(::chmod(options.admin_socket_dir.c_str(), 0755), 0);
+  EXPECT_THAT(VmFactory::Create(options),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(options.admin_socket_dir)));
+  options.admin_socket_dir = dir.path() + "/" + std::string(100, 'd');
+  EXPECT_THAT(VmFactory::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("too long for a unix socket")));
+}
+
+TEST(QemuArgvTest, TheAdminPortIsTheHostsListeningSocketOnItsOwnPort) {
+  internal::VmLaunchSettings settings;
+  settings.qemu = "/usr/bin/qemu-system-x86_64";
+  settings.accel = "tcg";
+  VmSpec spec;
+  spec.memory_mib = 256;
+  spec.vcpus = 1;
+  std::vector<std::string> argv = internal::QemuArgv(settings, spec, "tao", "");
+  EXPECT_THAT(argv, Not(Contains(HasSubstr("org.tao.admin"))));
+  settings.admin_socket = "/run/tao/vm/vm-1.sock";
+  argv = internal::QemuArgv(settings, spec, "tao", "");
+  EXPECT_THAT(argv, Contains("socket,id=admin,fd=9,server=on,wait=off"));
+  EXPECT_THAT(argv, Contains("virtserialport,bus=vserial.0,chardev=admin,"
+                             "name=org.tao.admin"));
+  // QEMU gets the host's descriptor, never the path: its uid may not
+  // create or open anything there.
+  EXPECT_THAT(argv, Not(Contains(HasSubstr("/run/tao/vm"))));
 }
 
 TEST(QemuArgvTest, NoDefaultsNoNetworkTheMeasuredPartsByDescriptor) {

@@ -3,11 +3,13 @@
 # image (tao-guest-image: the stacked taohost as init, guest_probe.sh running
 # demo-secret and demo-attest under it), a hostile guest's image, and the
 # root host's policy granting both VM names the guest's command lines give.
+# The guest image has the admin relay (tao-guest-relay), so the host
+# reaches the guest host's admin API through the VM's admin port.
 #   vm_fixture.sh OUT_DIR KERNEL_DIR TAO_GUEST_IMAGE TAOHOST TAO_DOMAIN
-#                 DEMO_SECRET DEMO_ATTEST
+#                 DEMO_SECRET DEMO_ATTEST TAO_GUEST_RELAY
 set -euo pipefail
 out=$1 kernel_dir=$2 image_bin=$3 taohost_bin=$4 domain_bin=$5 secret_bin=$6
-attest_bin=$7
+attest_bin=$7 relay_bin=$8
 here=$(cd "$(dirname "$0")" && pwd)
 if [ ! -d "$kernel_dir/lib/modules" ]; then
   echo "FAIL: no unpacked kernel package in $kernel_dir (scripts/setup.sh makes it)"
@@ -18,7 +20,7 @@ mkdir -p "$out/dom" "$out/bin"
 export TAO_PASSPHRASE='vm test passphrase'
 # Without debug sections the guest image is a third of the size and boots
 # faster; the code is the same.
-for b in "$taohost_bin" "$secret_bin" "$attest_bin"; do
+for b in "$taohost_bin" "$secret_bin" "$attest_bin" "$relay_bin"; do
   objcopy --strip-debug "$b" "$out/bin/$(basename "$b")"
 done
 measure() { "$domain_bin" measure "$1" | sed -n 's/^Program(\(sha256:[0-9a-f]\{64\}\))$/\1/p'; }
@@ -49,6 +51,7 @@ cp "$out/dom/policy_name" "$out/guest_policy_name"
 cp "$out/dom/policy.signed" "$out/guest_policy.signed"
 "$image_bin" --kernel_dir="$kernel_dir" --taohost="$out/bin/taohost" \
   --config="$here/guest.conf" --output="$out/initrd" --kernel_out="$out/vmlinuz" \
+  --relay="$out/bin/tao-guest-relay" \
   --files="$here/guest_probe.sh:/etc/tao/guest_probe.sh,$out/bin/demo-secret:/bin/demo-secret,$out/bin/demo-attest:/bin/demo-attest,$out/guest_policy_name:/etc/tao/domain/policy_name,$out/guest_policy.signed:/etc/tao/domain/policy.signed"
 "$image_bin" --kernel_dir="$kernel_dir" --init="$here/hostile_init.sh" \
   --modules=virtio_pci,virtio_console --output="$out/hostile.initrd"

@@ -11,6 +11,10 @@
 #     nothing else: the host, a sibling process and a sibling VM go on;
 #     pause and resume (QMP stop/cont); a QEMU that crashes is recorded as
 #     such;
+#   - the VM's admin port: a 0600 socket of root's through which taoctl
+#     reaches the guest host (not QEMU's uid, not a sibling's); taoctl tree
+#     on the root socket draws the guest's programs under the VM and gives
+#     up, in bounded time, on the hostile VM whose admin port is garbage;
 #   - every QEMU runs under a dynamic uid of its own (not root, not the
 #     host's, not a sibling VM's or process's), with no groups and no new
 #     privileges; the kernel lets that uid open none of the host's private
@@ -104,6 +108,8 @@ confined_qemu() {
     [ "$(field "$1" Seccomp)" = 2 ] && [ "$u" -ne 0 ] && [ "$u" -ne "$(id -u)" ]
 }
 ended() { grep -q "^ended:    $1\$" "$work/status"; }
+# json_true FILE EXPR: EXPR (python, over objs: the file's JSON lines) is True.
+json_true() { test "$(json_eval "$1" "$2")" = True; }
 
 if ! start_host root --config="$work/root.conf" --scrypt_n=1024; then
   failed=$((failed + 1)); finish; exit 1
@@ -209,6 +215,43 @@ check "neither is the sibling process's" \
   sh -c "test $good_uid != $sibling_uid && test $hostile_uid != $sibling_uid"
 check "the hostile VM's QEMU is confined too" confined_qemu "$(pid_of "$hostile")"
 check "the good VM's program runs to its end" wait_log "$good" "probe: end" 120
+
+# --- The VM's admin port: the guest host's admin API, for root alone --------
+ctl status "$good" >"$work/status"
+vm_admin=$(sed -n 's/^admin:    \([^ ]*\) .*/\1/p' "$work/status")
+check "the VM's status names its admin socket" test -n "$vm_admin"
+check "in the host's runtime directory" test "$(dirname "$vm_admin")" = "$work/run/vm"
+check "a socket of root's alone: 0600 in a 0700 directory" \
+  test "$(stat -c %F:%U:%a "$vm_admin") $(stat -c %U:%a "$work/run/vm")" = "socket:root:600 root:700"
+"$taoctl_bin" --socket="$vm_admin" --json list >"$work/out" 2>"$work/err"
+check "taoctl reaches the guest host through it: the guest's probe is listed" \
+  json_true "$work/out" "any(o['path'] == '/bin/sh' for o in objs)"
+"$taoctl_bin" --socket="$vm_admin" name >"$work/out" 2>"$work/err"
+check "the guest host is the VM (its name is the VM program's)" \
+  sh -c "grep -qF '$(cat "$fixture/name_a")' '$work/out'"
+check "and it serves one connection after another" \
+  sh -c "'$taoctl_bin' --socket='$vm_admin' list >/dev/null && '$taoctl_bin' --socket='$vm_admin' list >/dev/null"
+expect_exit 4 "QEMU's own uid cannot connect to it" \
+  as_uid "$good_uid" "$taoctl_bin" --socket="$vm_admin" list
+expect_exit 4 "nor the sibling process's uid" \
+  as_uid "$sibling_uid" "$taoctl_bin" --socket="$vm_admin" list
+t_tree=$SECONDS
+ctl tree >"$work/out" 2>"$work/err"
+tree_rc=$?
+sed 's/^/  tree: /' "$work/out" "$work/err" | cut -c1-160
+check "taoctl tree on the root socket alone exits 0 (got $tree_rc)" test "$tree_rc" = 0
+check "it draws the guest host under the VM" stdout_has "host (program $good)"
+check "and the guest's program under that" \
+  sh -c "grep -A3 'host (program $good)' '$work/out' | grep -q 'exited\|running'"
+check "the hostile VM's garbage admin port is said and left out" \
+  stderr_has "program $hostile's host"
+check "within the follow deadline (took $((SECONDS - t_tree)) s)" test $((SECONDS - t_tree)) -le 15
+ctl --json tree >"$work/out" 2>/dev/null
+check "taoctl --json tree has the guest host" \
+  json_true "$work/out" "any(h['socket'] == '$vm_admin' for r in objs[0]['hosts'] for p in r['programs'] for h in p['hosts'])"
+check "the host still answers after the hostile admin port" \
+  sh -c "'$taoctl_bin' --socket='$sock' list >/dev/null"
+hostile_admin=$(ctl status "$hostile" | sed -n 's/^admin:    \([^ ]*\) .*/\1/p')
 expect_exit 0 "the good VM pauses (QMP stop)" ctl pause "$good"
 check "and says so" sh -c "'$taoctl_bin' --socket='$sock' status $good | grep -q '(paused)'"
 expect_exit 0 "and resumes (QMP cont)" ctl resume "$good"
@@ -218,6 +261,7 @@ check "and unseals as before" grep -q "^unsealed the secret: $digest" "$work/out
 hostile_pid=$(pid_of "$hostile")
 check "the hostile VM's QEMU crashes (SIGSEGV from outside)" kill -SEGV "$hostile_pid"
 check "it ends" wait_exit "$hostile" 10
+check "its admin socket is removed" test -n "$hostile_admin" -a ! -e "$hostile_admin"
 check "the record says QEMU crashed, not the guest" \
   ended "QEMU crashed (signal 11 (Segmentation fault))"
 
@@ -231,5 +275,6 @@ check "the VM was powered down cleanly" \
 check "no QEMU is left" wait_gone "$good_pid" 5
 check "the good VM's uid is released" released "$good_uid"
 check "and the hostile one's" released "$hostile_uid"
+check "no VM admin socket is left" sh -c "test -z \"\$(ls -A '$work/run/vm')\""
 rm -rf "$pub"
 finish
