@@ -266,13 +266,22 @@ TEST(VmFactoryOptionsTest, TheAdminSocketDirectoryIsTheHostsAlone) {
                        HasSubstr("too long for a unix socket")));
 }
 
-TEST(QemuArgvTest, TheAdminPortIsTheHostsListeningSocketOnItsOwnPort) {
+// TCG settings and a 256 MiB, one-vCPU spec: what the QemuArgv tests vary.
+struct ArgvInputs {
   internal::VmLaunchSettings settings;
-  settings.qemu = "/usr/bin/qemu-system-x86_64";
-  settings.accel = "tcg";
   VmSpec spec;
-  spec.memory_mib = 256;
-  spec.vcpus = 1;
+  ArgvInputs() {
+    settings.qemu = "/usr/bin/qemu-system-x86_64";
+    settings.accel = "tcg";
+    spec.memory_mib = 256;
+    spec.vcpus = 1;
+  }
+};
+
+TEST(QemuArgvTest, TheAdminPortIsTheHostsListeningSocketOnItsOwnPort) {
+  ArgvInputs in;
+  internal::VmLaunchSettings& settings = in.settings;
+  const VmSpec& spec = in.spec;
   std::vector<std::string> argv = internal::QemuArgv(settings, spec, "tao", "");
   EXPECT_THAT(argv, Not(Contains(HasSubstr("org.tao.admin"))));
   settings.admin_socket = "/run/tao/vm/vm-1.sock";
@@ -286,12 +295,9 @@ TEST(QemuArgvTest, TheAdminPortIsTheHostsListeningSocketOnItsOwnPort) {
 }
 
 TEST(QemuArgvTest, NoDefaultsNoNetworkTheMeasuredPartsByDescriptor) {
-  internal::VmLaunchSettings settings;
-  settings.qemu = "/usr/bin/qemu-system-x86_64";
-  settings.accel = "tcg";
-  VmSpec spec;
-  spec.memory_mib = 256;
-  spec.vcpus = 1;
+  ArgvInputs in;
+  const internal::VmLaunchSettings& settings = in.settings;
+  VmSpec& spec = in.spec;
   std::vector<std::string> argv =
       internal::QemuArgv(settings, spec, "tao", "console=ttyS0 a=b");
   EXPECT_EQ(argv[0], settings.qemu);
