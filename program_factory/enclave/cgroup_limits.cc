@@ -221,6 +221,13 @@ absl::StatusOr<std::unique_ptr<EnclaveCgroups>> EnclaveCgroups::Create(
       return absl::ErrnoToStatus(errno, "open " + path + "/cgroup.procs");
     }
     out->procs_.push_back(std::move(procs));
+    if (out->version_ == Version::kV2) {
+      out->v2_dir_.Reset(
+          ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!out->v2_dir_.valid()) {
+        return absl::ErrnoToStatus(errno, "open " + path);
+      }
+    }
   }
   return out;
 }

@@ -63,6 +63,11 @@ class EnclaveCgroups {
   // one before it execs, so nothing it starts is born outside the limits.
   const std::vector<UniqueFd>& procs_fds() const { return procs_; }
 
+  // The cgroup v2 directory, open, for clone3's CLONE_INTO_CGROUP: a
+  // child born there needs no migration (which waits for a grace period of
+  // the kernel's, ~10 ms). -1 for v1 (several hierarchies) or no cgroup.
+  int clone_into_fd() const { return v2_dir_.get(); }
+
   // Moves `pid` into every cgroup. An errno status.
   absl::Status AddProcess(pid_t pid);
   // True if the memory controller killed a task for going past the limit
@@ -86,6 +91,7 @@ class EnclaveCgroups {
   Version version_ = Version::kNone;
   std::vector<std::string> paths_;
   std::vector<UniqueFd> procs_;
+  UniqueFd v2_dir_;           // the one cgroup's directory, under v2
   std::string memory_path_;   // the cgroup with the memory limit, or ""
   std::string freezer_path_;  // the cgroup to freeze, or ""
   bool removed_ = false;

@@ -34,7 +34,8 @@ constexpr int kNamespaces = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS |
 // Everything the child reads, laid out before clone().
 struct ChildArgs {
   const EnclaveLaunchOptions* o;
-  int go_fd;      // read end: one byte once the maps and cgroups are set
+  int go_fd;      // read end: 'g' once the maps are set, 'c' once the
+                  // cgroups are joined
   int report_fd;  // write end
   char* const* argv;
   char* const* envp;
@@ -155,18 +156,15 @@ TAO_ENCLAVE_CHILD bool BringUpLoopback() {
   int report = a.report_fd;
   char go = 0;
   if (::syscall(SYS_read, a.go_fd, &go, 1) != 1) Fail(report, kStepGo, 0);
-  ::syscall(SYS_close, a.go_fd);
   // Become the namespace's root: the host's unprivileged outside uid.
   if (::syscall(SYS_setresgid, 0, 0, 0) != 0 ||
       ::syscall(SYS_setresuid, 0, 0, 0) != 0) {
     Fail(report, kStepIdentity, 0);
   }
   if (::syscall(SYS_setsid) < 0) Fail(report, kStepSession, 0);
-  // The cgroups were joined before "go": the namespace's root is the
-  // enclave's own cgroup.
-  if (::syscall(SYS_unshare, CLONE_NEWCGROUP) != 0) {
-    Fail(report, kStepCgroupNs, 0);
-  }
+  // The root and the pivot are built while the host joins this process to
+  // the enclave's cgroups (one migration costs a grace period of the
+  // kernel's, ~10 ms): nothing here forks or runs the program's code.
   if (::syscall(SYS_mount, nullptr, "/", nullptr, MS_REC | MS_PRIVATE,
                 nullptr) != 0) {
     Fail(report, kStepPrivate, 0);
@@ -187,6 +185,15 @@ TAO_ENCLAVE_CHILD bool BringUpLoopback() {
   if (!BringUpLoopback()) Fail(report, kStepLoopback, 0);
   ::syscall(SYS_sethostname, "enclave", 7);
   g_times[1] = Now();
+  // The cgroups are joined ('c'), before anything forks: the namespace's
+  // root is the enclave's own cgroup, and the program starts in it.
+  if (::syscall(SYS_read, a.go_fd, &go, 1) != 1 || go != 'c') {
+    Fail(report, kStepGo, 0);
+  }
+  ::syscall(SYS_close, a.go_fd);
+  if (::syscall(SYS_unshare, CLONE_NEWCGROUP) != 0) {
+    Fail(report, kStepCgroupNs, 0);
+  }
 
   // Descriptors: the targets, then the memfd and the report pipe just
   // above them, and nothing else.
@@ -315,7 +322,45 @@ TAO_ENCLAVE_CHILD bool BringUpLoopback() {
   __builtin_unreachable();
 }
 
-TAO_ENCLAVE_CHILD int CloneInit(const ChildArgs& a, int* pidfd) {
+// clone3's arguments (linux/sched.h's struct clone_args, version 2: with
+// the cgroup), spelled out so that no kernel header's CLONE_* clash with
+// glibc's.
+struct CloneArgs {
+  uint64_t flags;
+  uint64_t pidfd;
+  uint64_t child_tid;
+  uint64_t parent_tid;
+  uint64_t exit_signal;
+  uint64_t stack;
+  uint64_t stack_size;
+  uint64_t tls;
+  uint64_t set_tid;
+  uint64_t set_tid_size;
+  uint64_t cgroup;
+};
+constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;  // CLONE_INTO_CGROUP
+
+// The init, in its namespaces. With `cgroup_fd` (a cgroup v2 directory)
+// it is born in that cgroup (clone3, CLONE_INTO_CGROUP) and *born_in is
+// set; where the kernel has no clone3 or refuses it, plain clone.
+TAO_ENCLAVE_CHILD int CloneInit(const ChildArgs& a, int cgroup_fd, int* pidfd,
+                                bool* born_in) {
+  *born_in = false;
+  if (cgroup_fd >= 0) {
+    CloneArgs args;
+    __builtin_memset(&args, 0, sizeof(args));
+    args.flags = kNamespaces | CLONE_PIDFD | kCloneIntoCgroup;
+    args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    long pid = ::syscall(SYS_clone3, &args, sizeof(args));
+    if (pid == 0) InitMain(a);
+    if (pid > 0) {
+      *born_in = true;
+      return static_cast<int>(pid);
+    }
+    if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) return -1;
+  }
   long pid = ::syscall(SYS_clone, kNamespaces | CLONE_PIDFD | SIGCHLD, nullptr,
                        pidfd, nullptr, 0);
   if (pid == 0) InitMain(a);
@@ -378,7 +423,10 @@ absl::StatusOr<EnclaveProcess> LaunchEnclave(
   ::sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
   int pidfd = -1;
-  int pid = CloneInit(a, &pidfd);
+  bool born_in_cgroup = false;
+  int pid = CloneInit(
+      a, options.cgroups != nullptr ? options.cgroups->clone_into_fd() : -1,
+      &pidfd, &born_in_cgroup);
   int clone_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {
@@ -397,11 +445,18 @@ absl::StatusOr<EnclaveProcess> LaunchEnclave(
   TAO_RETURN_IF_ERROR(WriteProcFile(
       pid, "gid_map", absl::StrCat("0 ", options.outside_gid, " 1\n")));
   const int64_t mapped = Now();
-  if (options.cgroups != nullptr) {
+  // 'g': the init builds its root while this thread joins it to the
+  // cgroups; 'c': joined, it may go on to start the program. A failed join
+  // sends no 'c' (the init ends at the end of the pipe, and `out` is
+  // killed and reaped on return).
+  if (::write(go_write.get(), "g", 1) != 1) {
+    return absl::ErrnoToStatus(errno, "release the enclave's init");
+  }
+  if (options.cgroups != nullptr && !born_in_cgroup) {
     TAO_RETURN_IF_ERROR(options.cgroups->AddProcess(pid));
   }
   const int64_t joined = Now();
-  if (::write(go_write.get(), "g", 1) != 1) {
+  if (::write(go_write.get(), "c", 1) != 1) {
     return absl::ErrnoToStatus(errno, "release the enclave's init");
   }
   go_write.Reset();
@@ -438,14 +493,15 @@ absl::StatusOr<EnclaveProcess> LaunchEnclave(
       return absl::Nanoseconds(to > from ? to - from : 0);
     };
     times->clone = span(start, mapped);
+    // The cgroup join runs beside the root and the pivot.
     times->cgroup = span(mapped, joined);
-    times->root = span(joined, r.times[0]);
+    times->root = span(mapped, r.times[0]);
     times->pivot = span(r.times[0], r.times[1]);
-    times->descriptors = span(r.times[1], r.times[2]);
+    times->descriptors = span(std::max(r.times[1], joined), r.times[2]);
     times->landlock = span(r.times[2], r.times[3]);
     times->seccomp = span(r.times[3], r.times[4]);
     times->exec = span(r.times[4], r.times[5]);
-    times->setup = span(joined, started);
+    times->setup = span(mapped, started);
   }
   return out;
 }

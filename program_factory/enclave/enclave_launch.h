@@ -57,14 +57,14 @@ struct EnclaveLaunchOptions {
 // How long each step took, for the start-up breakdown (bench/enclave).
 struct EnclaveLaunchTimes {
   absl::Duration clone;        // clone() with the namespaces, maps written
-  absl::Duration cgroup;       // joined
+  absl::Duration cgroup;       // joined (beside the root and the pivot)
   absl::Duration root;         // the private root built
   absl::Duration pivot;        // pivot_root, loopback, host name
-  absl::Duration descriptors;  // handed over, the rest closed
+  absl::Duration descriptors;  // cgroups joined, handed over, rest closed
   absl::Duration landlock;     // the program's vfork and Landlock
   absl::Duration seccomp;      // the filter installed
   absl::Duration exec;         // execveat until the new image runs
-  absl::Duration setup;        // from "go" to the "started" report
+  absl::Duration setup;        // from 'g' to the "started" report
 };
 
 // What the init reports: setup failed at a step, the program started, or
@@ -90,7 +90,7 @@ struct EnclaveReport {
 
 // The steps the init and the program take, in order.
 enum EnclaveStep : int32_t {
-  kStepGo = 1,       // waiting for the host's maps and cgroups
+  kStepGo = 1,       // waiting for the host's maps, then its cgroups
   kStepIdentity,     // uid and gid 0 inside (the outside uid)
   kStepSession,      // setsid
   kStepCgroupNs,     // unshare(CLONE_NEWCGROUP)
