@@ -43,7 +43,8 @@ class QmpClient {
 
   // Reads QEMU's greeting ({"QMP": {...}}) and enters command mode
   // (qmp_capabilities), within `timeout`. kDeadlineExceeded, kDataLoss for
-  // anything but the protocol, kUnavailable if QEMU closed the monitor.
+  // anything but the protocol, kUnavailable if QEMU closed the monitor,
+  // kFailedPrecondition if QEMU refused qmp_capabilities.
   absl::Status Handshake(absl::Duration timeout);
 
   // Runs `command` (no arguments) and waits up to `timeout` for its answer:
