@@ -245,16 +245,16 @@ absl::StatusOr<UniqueFd> VmProgram::ListenOnAdminSocket() {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return absl::ErrnoToStatus(errno, absl::StrCat("remove ", path));
   }
-  const mode_t old_mask = ::umask(0177);  // born 0600: no window for others
-  const int bound =
-      ::bind(listening.get(), reinterpret_cast<struct sockaddr*>(&address),
-             sizeof(address));
-  const int bind_errno = errno;
-  ::umask(old_mask);
-  if (bound != 0) {
-    return absl::ErrnoToStatus(bind_errno, absl::StrCat("bind ", path));
+  // No umask games (the host has other threads): the 0700 directory keeps
+  // everyone else out from the start, and the socket is then made 0600.
+  if (::bind(listening.get(), reinterpret_cast<struct sockaddr*>(&address),
+             sizeof(address)) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("bind ", path));
   }
   admin_socket_made_ = true;
+  if (::chmod(path.c_str(), 0600) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("chmod 0600 ", path));
+  }
   if (::listen(listening.get(), 4) != 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat("listen on ", path));
   }
