@@ -160,8 +160,10 @@ absl::StatusOr<std::string> RandomBytes(size_t n) {
 std::string Sha256(absl::string_view data) {
   std::string out(kSha256Size, '\0');
   unsigned int len = 0;
+  // Sha256Md(), not EVP_sha256(): an implicit fetch per call cost more
+  // than hashing an audit record (each record's hash chain link).
   EVP_Digest(data.data(), data.size(),
-             reinterpret_cast<unsigned char*>(out.data()), &len, EVP_sha256(),
+             reinterpret_cast<unsigned char*>(out.data()), &len, Sha256Md(),
              nullptr);
   return out;
 }
@@ -171,7 +173,7 @@ struct Sha256Hasher::Impl {
 };
 
 Sha256Hasher::Sha256Hasher() : impl_(new Impl) {
-  EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(impl_->ctx, Sha256Md(), nullptr);
 }
 
 Sha256Hasher::~Sha256Hasher() {

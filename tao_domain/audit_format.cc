@@ -37,6 +37,52 @@ std::string AuditNameDigest(absl::string_view text) {
   return absl::StrCat("sha256:", HexEncode(Sha256(text)));
 }
 
+std::string FormatAuditTime(absl::Time time) {
+  // 1970-01-01T00:00:00 up to, not including, 10000-01-01T00:00:00, in us.
+  constexpr int64_t kEndMicros = int64_t{253402300800} * 1000000;
+  // absl::ToUnixMicros rounds down, as FormatTime's %E6S truncates.
+  const int64_t us = absl::ToUnixMicros(time);
+  if (time < absl::UnixEpoch() || us >= kEndMicros) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", time, absl::UTCTimeZone());
+  }
+  const int64_t secs = us / 1000000;
+  const int64_t micros = us % 1000000;
+  const int64_t sod = secs % 86400;
+  // Days since 1970-01-01 to a civil date (H. Hinnant's days_from_civil
+  // inverse; the era arithmetic needs no negative case here).
+  const int64_t z = secs / 86400 + 719468;
+  const int64_t era = z / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  std::string out(27, '\0');  // YYYY-MM-DDTHH:MM:SS.ffffffZ
+  auto digits = [&out](size_t at, int64_t value, int count) {
+    for (int i = count - 1; i >= 0; --i) {
+      out[at + static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  digits(0, year, 4);
+  out[4] = '-';
+  digits(5, month, 2);
+  out[7] = '-';
+  digits(8, day, 2);
+  out[10] = 'T';
+  digits(11, sod / 3600, 2);
+  out[13] = ':';
+  digits(14, sod / 60 % 60, 2);
+  out[16] = ':';
+  digits(17, sod % 60, 2);
+  out[19] = '.';
+  digits(20, micros, 6);
+  out[26] = 'Z';
+  return out;
+}
+
 std::string FormatAuditLine(uint64_t seq, absl::Time time,
                             absl::string_view caller,
                             absl::string_view operation,
@@ -44,10 +90,8 @@ std::string FormatAuditLine(uint64_t seq, absl::Time time,
                             absl::string_view reason, const std::string& prev,
                             std::string* hash) {
   std::string line = absl::StrCat(
-      seq, "\t",
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", time, absl::UTCTimeZone()), "\t",
-      caller, "\t", operation, "\t", label, "\t", verdict, "\t", reason, "\t",
-      HexEncode(prev), "\t");
+      seq, "\t", FormatAuditTime(time), "\t", caller, "\t", operation, "\t",
+      label, "\t", verdict, "\t", reason, "\t", HexEncode(prev), "\t");
   *hash = Sha256(absl::StrCat(prev, line));
   absl::StrAppend(&line, HexEncode(*hash), "\n");
   return line;

@@ -49,6 +49,11 @@ std::string EscapeBounded(absl::string_view text, size_t max);
 // `sha256:<hex>` of `text`: how a long caller or label is recorded.
 std::string AuditNameDigest(absl::string_view text);
 
+// `time` as a record's time field: absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
+// time, UTC), byte for byte, without its general formatter for the years
+// 1970 to 9999 (it runs once per record); other times go through it.
+std::string FormatAuditTime(absl::Time time);
+
 // One whole line, newline included, chained to `prev` (32 raw bytes); sets
 // `*hash` to its hash. The text fields must already be escaped.
 std::string FormatAuditLine(uint64_t seq, absl::Time time,

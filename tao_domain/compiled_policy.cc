@@ -111,18 +111,17 @@ Caller Caller::User(uint32_t uid, std::vector<uint32_t> gids) {
 }
 
 std::string Caller::Describe() const {
-  std::vector<std::string> parts;
-  if (program.has_value())
-    parts.push_back(absl::StrCat("program ", program->text()));
+  // Built in place: every audit record of a decision describes its caller.
+  std::string out;
+  if (program.has_value()) out = absl::StrCat("program ", program->text());
   if (uid.has_value()) {
-    parts.push_back(absl::StrCat(
-        "uid ", *uid,
-        gids.empty()
-            ? ""
-            : absl::StrCat(" (gids ", absl::StrJoin(gids, ", "), ")")));
+    absl::StrAppend(&out, out.empty() ? "" : ", ", "uid ", *uid);
+    if (!gids.empty()) {
+      absl::StrAppend(&out, " (gids ", absl::StrJoin(gids, ", "), ")");
+    }
   }
-  if (parts.empty()) return "an anonymous caller";
-  return absl::StrJoin(parts, ", ");
+  if (out.empty()) return "an anonymous caller";
+  return out;
 }
 
 namespace {

@@ -760,5 +760,21 @@ TEST_F(TaoDomainReloadTest, ConcurrentAuthorizeDuringReloadSeesOldOrNew) {
   EXPECT_EQ(domain_->domain_name(), "corp");
 }
 
+// The caller's description is the caller field of every audit record and
+// part of denial reasons: its exact text for each kind of caller.
+TEST(CallerDescribeTest, SpellsEachKindOfCaller) {
+  auto key = SigningKey::Generate();
+  ASSERT_THAT(key.status(), IsOk());
+  const std::optional<Principal> name = test::Program(test::KeyName(*key), 'a');
+  EXPECT_EQ(Caller::Program(*name).Describe(), "program " + name->text());
+  EXPECT_EQ(Caller::User(1000).Describe(), "uid 1000");
+  EXPECT_EQ(Caller::User(1000, {1000, 27}).Describe(),
+            "uid 1000 (gids 1000, 27)");
+  Caller both = Caller::User(0, {0});
+  both.program = *name;
+  EXPECT_EQ(both.Describe(), "program " + name->text() + ", uid 0 (gids 0)");
+  EXPECT_EQ(Caller().Describe(), "an anonymous caller");
+}
+
 }  // namespace
 }  // namespace tao
