@@ -19,7 +19,7 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DTAO_FUZZ=ON \
   -DTAO_BUILD_TESTS=OFF -DTAO_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-  targets=(attestation domain_policy frame principal program_signature qmp sealed_bundle
+  targets=(admin_link attestation domain_policy frame principal program_signature qmp sealed_bundle
            seal_policy seal_policy_text shm_ring taohost_config)
   # The enclave manifest parser (program_factory/enclave/).
   targets+=(enclave_manifest)
