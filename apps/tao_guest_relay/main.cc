@@ -1,15 +1,16 @@
 // tao-guest-relay: runs inside a VM guest and joins the virtio port
 // "org.tao.admin" (which the host's VM factory gives every VM, and which
-// QEMU joins to a unix socket only the host's root may reach) to the guest
-// host's own admin socket, one host connection at a time. This is how
-// `taoctl tree` on the host draws the programs inside a VM (docs/vm.md).
+// QEMU joins to the host's admin bridge for that VM) to the guest host's
+// own admin socket. This is how `taoctl tree` on the host draws the
+// programs inside a VM (docs/vm.md).
 //
-// A host connection is a session: it begins with the first byte the host
-// sends while the port is open on the host's side, and ends when the host
-// closes (the port reads end-of-file) or the guest host closes its side.
-// No byte of one session reaches another. The guest host's admin policy
-// decides what the relay's connections (the relay's uid, root unless the
-// image runs it otherwise) may do.
+// The port carries frames (program_factory/vm/admin_port/admin_frame.h):
+// the host opens a session for each of its admin clients, sends its bytes,
+// and closes it. For each session the relay connects to the guest host's
+// admin socket and copies bytes both ways, its answers framed with the
+// session's number, so no byte of one session reaches another. The guest
+// host's admin policy decides what the relay's connections (the relay's
+// uid, root unless the image runs it otherwise) may do.
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "apps/common/cli.h"
 #include "gflags/gflags.h"
+#include "program_factory/vm/admin_port/admin_frame.h"
 
 DEFINE_string(port, "org.tao.admin",
               "The virtio port to serve (its name in "
@@ -45,10 +47,11 @@ Usage:
   tao-guest-relay [--port=NAME] [--socket=PATH]
 
 Joins the virtio port NAME, which the host's VM factory gives every VM and
-relays to a unix socket only the host's root may reach, to the guest host's
-admin socket PATH, one host connection at a time. tao-guest-image --relay
+serves on a unix socket only the host's root may reach, to the guest host's
+admin socket PATH, one host session at a time. tao-guest-image --relay
 puts it in a guest image, and the image's init starts it. It runs until the
-guest stops; it exits 6 if the port cannot be opened.)usage";
+guest stops; it exits 6 if the port cannot be opened or the host sends
+what is not a frame.)usage";
 
 void Log(const std::string& line) {
   std::cerr << "tao-guest-relay: " << line << std::endl;
@@ -104,52 +107,84 @@ int Connect(const std::string& path) {
   return -1;
 }
 
-// Reads the port until the host closes its side, dropping what it says.
-void DiscardUntilHostCloses(int port) {
-  char buf[16 << 10];
-  while (true) {
-    ssize_t n = ::read(port, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-  }
-}
+// The relay's one session at a time: the host's session number and the
+// connection to the guest host's admin socket that serves it.
+class Sessions {
+ public:
+  Sessions(int port, std::string socket_path)
+      : port_(port), socket_path_(std::move(socket_path)) {}
+  ~Sessions() { End(); }
 
-// One session: bytes both ways until either side closes.
-void Relay(int port, const std::string& socket_path) {
-  int admin = Connect(socket_path);
-  if (admin < 0) {
-    Log("cannot reach " + socket_path + ": " + std::strerror(errno) +
-        "; dropping this host connection");
-    DiscardUntilHostCloses(port);
-    return;
+  int admin() const { return admin_; }
+  uint32_t session() const { return session_; }
+
+  // A frame from the host. False when the port cannot be written.
+  bool OnFrame(const tao::AdminFrame& frame) {
+    switch (frame.type) {
+      case tao::AdminFrameType::kOpen:
+        End();  // a new session replaces any other
+        admin_ = Connect(socket_path_);
+        if (admin_ < 0) {
+          Log("cannot reach " + socket_path_ + ": " + std::strerror(errno) +
+              "; closing host session " + std::to_string(frame.session));
+          return SendClose(frame.session);
+        }
+        session_ = frame.session;
+        return true;
+      case tao::AdminFrameType::kData:
+        if (frame.session != session_ || admin_ < 0) return true;  // late
+        if (!WriteAll(admin_, frame.payload.data(), frame.payload.size())) {
+          const uint32_t ended = session_;
+          End();
+          return SendClose(ended);
+        }
+        return true;
+      case tao::AdminFrameType::kClose:
+        if (frame.session == session_) End();
+        return true;
+    }
+    return true;
   }
-  char buf[64 << 10];
-  struct pollfd fds[2] = {{port, POLLIN, 0}, {admin, POLLIN, 0}};
-  bool host_open = true;
-  while (true) {
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
+
+  // The guest host's side is readable: its bytes go to the host, framed.
+  // False when the port cannot be written.
+  bool OnAdminReadable() {
+    // At most 32 KiB a frame, header included: the kernel's virtio console
+    // takes at most that in one write, so each frame goes out whole.
+    char buf[(32 << 10) - tao::kAdminFrameHeader];
+    ssize_t n;
+    do {
+      n = ::read(admin_, buf, sizeof(buf));
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {  // the guest host closed
+      const uint32_t ended = session_;
+      End();
+      return SendClose(ended);
     }
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = ::read(port, buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {  // the host closed: the session is over
-        host_open = false;
-        break;
-      }
-      if (!WriteAll(admin, buf, static_cast<size_t>(n))) break;
-    }
-    if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = ::read(admin, buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;  // the guest host closed
-      if (!WriteAll(port, buf, static_cast<size_t>(n))) break;
-    }
+    std::string frames;
+    tao::AppendAdminData(session_, absl::string_view(buf, n), &frames);
+    return WriteAll(port_, frames.data(), frames.size());
   }
-  ::close(admin);
-  if (host_open) DiscardUntilHostCloses(port);
-}
+
+  // The host's side is gone (the port reads end-of-file).
+  void End() {
+    if (admin_ >= 0) ::close(admin_);
+    admin_ = -1;
+    session_ = 0;
+  }
+
+ private:
+  bool SendClose(uint32_t session) {
+    std::string frame;
+    tao::AppendAdminFrame(tao::AdminFrameType::kClose, session, "", &frame);
+    return WriteAll(port_, frame.data(), frame.size());
+  }
+
+  const int port_;
+  const std::string socket_path_;
+  int admin_ = -1;
+  uint32_t session_ = 0;
+};
 
 }  // namespace
 
@@ -175,19 +210,49 @@ int main(int argc, char** argv) {
     return tao::kExitOther;
   }
   Log("relaying " + device + " (" + port_name + ") to " + socket_path);
+  Sessions sessions(port, socket_path);
+  tao::AdminFrameReader reader(/*allow_open=*/true);
+  std::vector<char> buf(tao::kMaxAdminPayload);
   while (true) {
-    // While no host is connected the port polls as readable and hung up,
-    // and reads end-of-file: look again every 100 ms. A host that connects
-    // clears the hang-up; its first bytes begin the session.
-    struct pollfd p = {port, POLLIN, 0};
-    if (::poll(&p, 1, -1) < 0 && errno != EINTR) {
-      Log(std::string("poll the port: ") + std::strerror(errno));
+    struct pollfd fds[2] = {{port, POLLIN, 0}, {sessions.admin(), POLLIN, 0}};
+    const uint32_t polled = sessions.session();
+    if (::poll(fds, sessions.admin() >= 0 ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      Log(std::string("poll: ") + std::strerror(errno));
       return tao::kExitOther;
     }
-    if ((p.revents & POLLHUP) != 0 || (p.revents & POLLIN) == 0) {
-      ::usleep(100000);
-      continue;
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      ssize_t n = ::read(port, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        // No host on the port (before QEMU joins it, or after the host's
+        // bridge stopped): it polls as hung up and reads end-of-file.
+        // Look again every 100 ms.
+        sessions.End();
+        reader = tao::AdminFrameReader(/*allow_open=*/true);
+        ::usleep(100000);
+        continue;
+      }
+      reader.Feed(absl::string_view(buf.data(), static_cast<size_t>(n)));
+      while (true) {
+        auto frame = reader.Next();
+        if (!frame.ok()) {
+          Log("the host sent " + std::string(frame.status().message()));
+          return tao::kExitOther;
+        }
+        if (!frame->has_value()) break;
+        if (!sessions.OnFrame(**frame)) {
+          Log(std::string("write to the port: ") + std::strerror(errno));
+          return tao::kExitOther;
+        }
+      }
     }
-    Relay(port, socket_path);
+    // (Only for the session polled: the port's frames may have ended it.)
+    if (sessions.admin() >= 0 && sessions.session() == polled &&
+        (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
+        !sessions.OnAdminReadable()) {
+      Log(std::string("write to the port: ") + std::strerror(errno));
+      return tao::kExitOther;
+    }
   }
 }

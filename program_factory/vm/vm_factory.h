@@ -44,9 +44,10 @@ struct VmFactoryOptions {
   // Where each VM's admin port listens: <dir>/vm-<n>.sock, a unix socket
   // in a directory of the host's alone (made 0700 if missing, refused if
   // group or others may enter it), so only the host's uid can connect.
-  // QEMU relays it to the guest's virtio port "org.tao.admin", where the
-  // guest image's tao-guest-relay joins it to the guest host's admin
-  // socket (docs/vm.md). Empty: VMs get no admin port.
+  // Each VM's VmAdminBridge serves it, one client at a time, framed over a
+  // link QEMU joins to the guest's virtio port "org.tao.admin", where the
+  // guest image's tao-guest-relay joins each session to the guest host's
+  // admin socket (docs/vm.md). Empty: VMs get no admin port.
   std::string admin_socket_dir;
 };
 

@@ -28,7 +28,7 @@ constexpr int kChannelFd = 5;
 constexpr int kMonitorFd = 6;
 constexpr int kDiskFd = 7;      // the state disk, read-write
 constexpr int kDiskReadFd = 8;  // and read-only: QEMU opens it both ways
-constexpr int kAdminFd = 9;     // the admin port's listening socket
+constexpr int kAdminFd = 9;     // QEMU's end of the admin link
 
 // The virtio port a guest's tao-guest-relay looks for.
 constexpr char kAdminPortName[] = "org.tao.admin";
@@ -103,13 +103,12 @@ std::vector<std::string> QemuArgv(const VmLaunchSettings& settings,
          "-device", "virtio-blk-pci,drive=state"});
   }
   if (!settings.admin_socket.empty()) {
-    // The admin port: QEMU accepts one connection at a time on the host's
-    // listening socket and joins it to the guest's port.
+    // The admin port: QEMU joins the guest's port to the host's end of the
+    // admin link (a connected socket), where the host's VmAdminBridge
+    // carries each admin client's session in frames.
     argv.insert(
         argv.end(),
-        {"-chardev",
-         absl::StrCat("socket,id=admin,fd=", kAdminFd, ",server=on,wait=off"),
-         "-device",
+        {"-chardev", absl::StrCat("socket,id=admin,fd=", kAdminFd), "-device",
          absl::StrCat("virtserialport,bus=vserial.0,chardev=admin,"
                       "name=",
                       kAdminPortName)});
@@ -167,6 +166,7 @@ VmProgram::~VmProgram() {
 }
 
 void VmProgram::Release() {
+  admin_bridge_.reset();  // stops serving the socket before it goes
   if (admin_socket_made_) {
     ::unlink(settings_.admin_socket.c_str());
     admin_socket_made_ = false;
@@ -298,14 +298,23 @@ absl::Status VmProgram::Start(ChildEndpoint endpoint) {
   UniqueFd out_write(out[1]);
   TAO_ASSIGN_OR_RETURN(std::string cmdline,
                        ReadSealed(measured_.cmdline, 4096));
-  UniqueFd admin;
+  // The admin port: the host's socket, and the link whose other end is
+  // QEMU's.
+  UniqueFd admin_listening, admin_link, admin_link_qemu;
   if (!settings_.admin_socket.empty()) {
     absl::StatusOr<UniqueFd> listening = ListenOnAdminSocket();
     if (!listening.ok()) {
       Release();
       return listening.status();
     }
-    admin = *std::move(listening);
+    admin_listening = *std::move(listening);
+    int link[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, link) != 0) {
+      Release();
+      return absl::ErrnoToStatus(errno, "socketpair for the admin link");
+    }
+    admin_link.Reset(link[0]);
+    admin_link_qemu.Reset(link[1]);
   }
 
   // QEMU's own identity: a dynamic uid and the gid of the same number,
@@ -333,7 +342,9 @@ absl::Status VmProgram::Start(ChildEndpoint endpoint) {
                          {measured_.initrd.memfd.get(), kInitrdFd},
                          {endpoint.fds[0].fd.get(), kChannelFd},
                          {qmp_child.get(), kMonitorFd}};
-  if (admin.valid()) launch.fds_to_remap.push_back({admin.get(), kAdminFd});
+  if (admin_link_qemu.valid()) {
+    launch.fds_to_remap.push_back({admin_link_qemu.get(), kAdminFd});
+  }
   if (disk.valid()) {
     launch.fds_to_remap.push_back({disk.get(), kDiskFd});
     launch.fds_to_remap.push_back({disk_read.get(), kDiskReadFd});
@@ -344,7 +355,18 @@ absl::Status VmProgram::Start(ChildEndpoint endpoint) {
     return launched.status();
   }
   child_ = *std::move(launched);
-  if (admin.valid()) confinement_.admin_socket = settings_.admin_socket;
+  if (admin_listening.valid()) {
+    absl::StatusOr<std::unique_ptr<VmAdminBridge>> bridge =
+        VmAdminBridge::Start(std::move(admin_listening), std::move(admin_link),
+                             out_write.get(), VmAdminBridge::Limits());
+    if (!bridge.ok()) {
+      ::kill(child_.pid(), SIGKILL);
+      killed_ = true;
+      return bridge.status();
+    }
+    admin_bridge_ = *std::move(bridge);
+    confinement_.admin_socket = settings_.admin_socket;
+  }
   if (::fcntl(out_read.get(), F_SETFL, O_NONBLOCK) != 0) {
     return absl::ErrnoToStatus(errno, "make the console pipe non-blocking");
   }

@@ -13,6 +13,7 @@
 #include "program_factory/internal/process_program.h"
 #include "program_factory/internal/subprocess.h"
 #include "program_factory/program_factory.h"
+#include "program_factory/vm/admin_port/admin_bridge.h"
 #include "program_factory/vm/qmp_client.h"
 #include "program_factory/vm/vm_measurement.h"
 
@@ -28,14 +29,14 @@ struct VmLaunchSettings {
   // is not open to everyone; none under tcg.
   std::optional<gid_t> kvm_group;
   // Where this VM's admin port listens (a unix socket path the program
-  // makes and removes); empty: no admin port.
+  // makes, serves with a VmAdminBridge, and removes); empty: no admin port.
   std::string admin_socket;
 };
 
 // The QEMU command line for `spec` (argv[0] included), with the kernel,
 // initrd, channel, monitor and state disk at the descriptor numbers
 // VmProgram installs (3, 4, 5, 6; the state disk as fd set 1 of 7 and 8;
-// the admin port's listening socket 9, when settings.admin_socket is set)
+// QEMU's end of the admin link 9, when settings.admin_socket is set)
 // and the virtio port named `port`.
 // Pure; exposed for tests.
 std::vector<std::string> QemuArgv(const VmLaunchSettings& settings,
@@ -110,6 +111,7 @@ class VmProgram final : public HostedProgram {
   Subprocess child_;
   UniqueFd output_;
   std::unique_ptr<QmpClient> qmp_;
+  std::unique_ptr<VmAdminBridge> admin_bridge_;  // while the VM runs
   std::optional<ExitRecord> exit_record_;
 };
 

@@ -231,6 +231,12 @@ check "the guest host is the VM (its name is the VM program's)" \
   sh -c "grep -qF '$(cat "$fixture/name_a")' '$work/out'"
 check "and it serves one connection after another" \
   sh -c "'$taoctl_bin' --socket='$vm_admin' list >/dev/null && '$taoctl_bin' --socket='$vm_admin' list >/dev/null"
+# Sessions back to back and at once: the race the framed link exists for
+# (a guest that reads late must never hand one session's bytes to the next).
+check "twenty sessions back to back, each answered" \
+  sh -c "for i in \$(seq 20); do '$taoctl_bin' --socket='$vm_admin' name | grep -qF '$(cat "$fixture/name_a")' || exit 1; done"
+check "three clients at once, each answered in its turn" \
+  bash -c "for i in 1 2 3; do '$taoctl_bin' --socket='$vm_admin' list >/dev/null & done; for i in 1 2 3; do wait -n || exit 1; done"
 expect_exit 4 "QEMU's own uid cannot connect to it" \
   as_uid "$good_uid" "$taoctl_bin" --socket="$vm_admin" list
 expect_exit 4 "nor the sibling process's uid" \
@@ -238,13 +244,17 @@ expect_exit 4 "nor the sibling process's uid" \
 t_tree=$SECONDS
 ctl tree >"$work/out" 2>"$work/err"
 tree_rc=$?
-sed 's/^/  tree: /' "$work/out" "$work/err" | cut -c1-160
+sed 's/^/  tree: /' "$work/out" "$work/err" | cut -c1-400
 check "taoctl tree on the root socket alone exits 0 (got $tree_rc)" test "$tree_rc" = 0
 check "it draws the guest host under the VM" stdout_has "host (program $good)"
 check "and the guest's program under that" \
   sh -c "grep -A3 'host (program $good)' '$work/out' | grep -q 'exited\|running'"
 check "the hostile VM's garbage admin port is said and left out" \
   stderr_has "program $hostile's host"
+check "its first bad frame closed that admin port, and its log says why" \
+  sh -c "'$taoctl_bin' --socket='$sock' logs $hostile | grep -q 'admin port is closed: the guest sent a bad admin-link frame'"
+expect_exit 4 "its socket now refuses connections at once" \
+  "$taoctl_bin" --socket="$(ctl status "$hostile" | sed -n 's/^admin:    \([^ ]*\) .*/\1/p')" list
 check "within the follow deadline (took $((SECONDS - t_tree)) s)" test $((SECONDS - t_tree)) -le 15
 ctl --json tree >"$work/out" 2>/dev/null
 check "taoctl --json tree has the guest host" \
