@@ -166,7 +166,8 @@ class Sessions {
     return WriteAll(port_, frames.data(), frames.size());
   }
 
-  // The host's side is gone (the port reads end-of-file).
+  // Ends the current session, if any: closes its connection to the guest
+  // host (the host closed the session, replaced it, or left the port).
   void End() {
     if (admin_ >= 0) ::close(admin_);
     admin_ = -1;

@@ -52,6 +52,13 @@ class AdminBridgeTest : public ::testing::Test {
     ASSERT_EQ(::pipe2(notice, O_CLOEXEC | O_NONBLOCK), 0);
     notice_read_.Reset(notice[0]);
     UniqueFd notice_write(notice[1]);
+    if (small_link_buffer_) {
+      // The kernel's smallest send buffer on the host's end: what the guest
+      // does not read stays in the bridge's own queue.
+      const int size = 1;
+      ASSERT_EQ(
+          ::setsockopt(link[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)), 0);
+    }
     auto bridge = VmAdminBridge::Start(std::move(listening), UniqueFd(link[0]),
                                        notice_write.get(), limits_);
     ASSERT_THAT(bridge, IsOk());
@@ -136,6 +143,7 @@ class AdminBridgeTest : public ::testing::Test {
     EXPECT_EQ(f->payload, payload);
   }
 
+  bool small_link_buffer_ = false;
   test::TempDir dir_;
   std::string path_;
   VmAdminBridge::Limits limits_;
@@ -257,6 +265,56 @@ TEST_F(AdminBridgeTest, QemuGoneStopsTheBridge) {
   EXPECT_THAT(StoppedWith(), StatusIs(absl::StatusCode::kUnavailable,
                                       HasSubstr("QEMU closed")));
   EXPECT_FALSE(Connect().valid());
+}
+
+class AdminBridgeSmallLinkTest : public AdminBridgeTest {
+ protected:
+  AdminBridgeSmallLinkTest() { small_link_buffer_ = true; }
+};
+
+// A guest that reads late: a session whose client gave up before a byte of
+// it reached the link is taken back whole, so the guest never runs its
+// request; one that had begun is closed as usual.
+TEST_F(AdminBridgeSmallLinkTest, ASessionTheGuestNeverSawIsTakenBack) {
+  UniqueFd first = Connect();
+  const std::string big(20000, 'a');  // more than the link's buffer
+  ASSERT_EQ(::write(first.get(), big.data(), big.size()),
+            static_cast<ssize_t>(big.size()));
+  for (int i = 0; i < 500 && bridge_->sessions() < 1; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  absl::SleepFor(absl::Milliseconds(100));  // its bytes queued
+  first.Reset();
+  UniqueFd second;
+  for (int i = 0; i < 500 && bridge_->sessions() < 2; ++i) {
+    if (!second.valid()) second = Connect();
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(bridge_->sessions(), 2u);
+  ASSERT_EQ(::write(second.get(), "stop everything", 15), 15);
+  absl::SleepFor(absl::Milliseconds(100));
+  second.Reset();  // gave up: the guest has not read a byte of it
+  UniqueFd third;
+  for (int i = 0; i < 500 && bridge_->sessions() < 3; ++i) {
+    if (!third.valid()) third = Connect();
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(bridge_->sessions(), 3u);
+  ASSERT_EQ(::write(third.get(), "list", 4), 4);
+  // Now the guest reads it all: session 1 whole, nothing of session 2.
+  ExpectFrame(AdminFrameType::kOpen, 1);
+  std::string data;
+  std::optional<AdminFrame> f;
+  while ((f = GuestReads()).has_value() && f->type == AdminFrameType::kData) {
+    EXPECT_EQ(f->session, 1u);
+    data += f->payload;
+  }
+  EXPECT_EQ(data, big);
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->type, AdminFrameType::kClose);
+  EXPECT_EQ(f->session, 1u);
+  ExpectFrame(AdminFrameType::kOpen, 3);
+  ExpectFrame(AdminFrameType::kData, 3, "list");
 }
 
 // accept() failing for want of descriptors leaves the client in the

@@ -22,14 +22,16 @@
 namespace tao {
 namespace {
 
-// Writes what it can of `*out` to `fd` without blocking and drops what was
-// written. False on an error other than "try again".
-bool Flush(int fd, std::string* out) {
+// Writes what it can of `*out` to `fd` without blocking, drops what was
+// written and adds its size to `*written` (if not null). False on an error
+// other than "try again".
+bool Flush(int fd, std::string* out, uint64_t* written) {
   while (!out->empty()) {
     ssize_t n = ::send(fd, out->data(), out->size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
     out->erase(0, static_cast<size_t>(n));
+    if (written != nullptr) *written += static_cast<uint64_t>(n);
   }
   return true;
 }
@@ -136,8 +138,16 @@ void VmAdminBridge::Run() {
   // in the backlog and the socket stays readable: wait before trying again
   // rather than spin.
   absl::Time accept_paused_until = absl::InfinitePast();
+  // Bytes of the link written so far, and where the current session's open
+  // frame starts in that count: a session that ends before any byte of its
+  // open left is taken back whole (everything queued after its open is its
+  // own), so a guest that reads late never runs a request whose client
+  // gave up before the guest could see it.
+  uint64_t link_written = 0, link_open_at = 0;
   auto end_session = [&](bool tell_guest) {
-    if (tell_guest) {
+    if (link_open_at >= link_written) {
+      link_out.resize(static_cast<size_t>(link_open_at - link_written));
+    } else if (tell_guest) {
       AppendAdminFrame(AdminFrameType::kClose, session, "", &link_out);
     }
     client.Reset();
@@ -183,7 +193,8 @@ void VmAdminBridge::Run() {
 
     // The link: what the guest sends, and what it is sent.
     const short link_events = fds[1].revents;
-    if ((link_events & POLLOUT) != 0 && !Flush(link_.get(), &link_out)) {
+    if ((link_events & POLLOUT) != 0 &&
+        !Flush(link_.get(), &link_out, &link_written)) {
       Stop(absl::UnavailableError(
           absl::StrCat("writing to QEMU failed: ", std::strerror(errno))));
       return;
@@ -225,7 +236,8 @@ void VmAdminBridge::Run() {
     if (client_index >= 0) {
       const short events = fds[client_index].revents;
       bool ended = false;
-      if ((events & POLLOUT) != 0 && !Flush(client.get(), &client_out)) {
+      if ((events & POLLOUT) != 0 &&
+          !Flush(client.get(), &client_out, nullptr)) {
         ended = true;
       }
       if (!ended && (fds[client_index].events & POLLIN) != 0 &&
@@ -258,6 +270,7 @@ void VmAdminBridge::Run() {
         client = std::move(accepted);
         if (++last_session == 0) last_session = 1;
         session = last_session;
+        link_open_at = link_written + link_out.size();
         AppendAdminFrame(AdminFrameType::kOpen, session, "", &link_out);
         absl::MutexLock lock(&mu_);
         ++sessions_;

@@ -8,7 +8,9 @@
 // next waits in the listen backlog) and carries that client's bytes to the
 // guest and back in frames of the client's session (admin_frame.h). Frames
 // the guest sends for any other session (an earlier one it answers late)
-// are dropped, so no byte of one session reaches another.
+// are dropped, so no byte of one session reaches another. A session whose
+// client ends before a byte of it reached the link (a guest that reads
+// late) is taken back whole: the guest never sees it.
 //
 // Everything the guest sends is untrusted. A bad frame, or the link's end
 // (QEMU gone), stops the bridge: the listening socket is closed, so clients
