@@ -7,7 +7,7 @@
 # from "host", libtao-client-dev from "client". docs/install.md says more.
 include(GNUInstallDirs)
 
-set(TAO_TOOLS taoctl tao-domain tao-attest tao-soft tao-guest-image)
+set(TAO_TOOLS taoctl tao-domain tao-attest tao-soft tao-enclave tao-guest-image)
 install(TARGETS taohost ${TAO_TOOLS}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   COMPONENT host)

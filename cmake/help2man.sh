@@ -19,7 +19,8 @@ summary=$(sed "s/^$name: //; s/\.\$//" <<<"$first_line")
   printf '%s\n' "$help" | tail -n +2 | sed 's/\\/\\e/g; s/^\([.'"'"']\)/\\\&\1/'
   printf '.fi\n.SH SEE ALSO\n'
   printf 'taohost(8), taoctl(1), tao\\-domain(1), tao\\-attest(1), tao\\-soft(1),\n'
-  printf 'tao\\-guest\\-image(1); the documentation in /usr/share/doc/tao\n'
-  printf '(exit\\-codes.md, taohost.md, vm.md).\n'
+  printf 'tao\\-enclave(1), tao\\-guest\\-image(1); the documentation in\n'
+  printf '/usr/share/doc/tao (exit\\-codes.md, taohost.md, enclave\\-manifest.md,\n'
+  printf 'vm.md).\n'
 } >"$out.tmp"
 mv "$out.tmp" "$out"

@@ -6,7 +6,7 @@
 # Builds them with CPack from BUILD_DIR (already built) into a scratch
 # directory, checks their control fields, unpacks both (dpkg-deb -x) into a
 # scratch root and checks what each holds (tao-host: the host, the tools
-# with tao-guest-image, the unit, man pages, completion, docs and no
+# with tao-enclave and tao-guest-image, the unit, man pages, completion, docs and no
 # library; libtao-client-dev: the
 # client library, its headers, CMake package and pkg-config file and no
 # binary), runs `systemd-analyze verify --root` on the unpacked unit (the
@@ -53,6 +53,7 @@ dpkg-deb -c "$host_deb" | awk '{print $6}' | sed 's|^\./|/|' >"$tmp/host.list"
 dpkg-deb -c "$dev_deb" | awk '{print $6}' | sed 's|^\./|/|' >"$tmp/dev.list"
 for f in /usr/bin/taohost /usr/bin/taoctl /usr/bin/tao-domain /usr/bin/tao-attest /usr/bin/tao-soft \
     /usr/bin/tao-guest-image /usr/share/man/man1/tao-guest-image.1 /usr/libexec/tao/tao-guest-relay \
+    /usr/bin/tao-enclave /usr/share/man/man1/tao-enclave.1 /usr/share/bash-completion/completions/tao-enclave \
     /usr/share/bash-completion/completions/tao-guest-image \
     /usr/lib/systemd/system/taohost.service /usr/share/man/man8/taohost.8 /usr/share/man/man1/taoctl.1 \
     /usr/share/bash-completion/completions/taoctl /usr/share/doc/tao/taohost.conf.example \
@@ -87,6 +88,7 @@ check "the unpacked taoctl runs (--help)" "$root/usr/bin/taoctl" --help
 check "the unpacked taoctl's help names no build path" \
   bash -c "! '$root/usr/bin/taoctl' --help | grep -qF -e '$build' -e '$src'"
 check "the unpacked tao-guest-image runs (--help)" "$root/usr/bin/tao-guest-image" --help
+check "the unpacked tao-enclave runs (--help)" "$root/usr/bin/tao-enclave" --help
 check "the unpacked tao-guest-relay runs (--help)" "$root/usr/libexec/tao/tao-guest-relay" --help
 
 # A hosted program built against the unpacked -dev package.

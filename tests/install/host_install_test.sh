@@ -4,7 +4,7 @@
 #   host_install_test.sh BUILD_DIR SOURCE_DIR
 #
 # `cmake --install BUILD_DIR --prefix P` (the whole install) must put taohost
-# and the tools (tao-guest-image among them) in P/bin, the unit in
+# and the tools (tao-enclave and tao-guest-image among them) in P/bin, the unit in
 # P/lib/systemd/system with ExecStart naming P/bin/taohost, the example
 # config and the docs in P/share/doc/tao,
 # a man page per tool (made from its --help, naming no build path) and bash
@@ -28,7 +28,7 @@ check() {  # description, command...
 }
 
 check "cmake --install --prefix" cmake --install "$build" --prefix "$p"
-for f in bin/taohost bin/taoctl bin/tao-domain bin/tao-attest bin/tao-soft bin/tao-guest-image \
+for f in bin/taohost bin/taoctl bin/tao-domain bin/tao-attest bin/tao-soft bin/tao-enclave bin/tao-guest-image \
     libexec/tao/tao-guest-relay; do
   check "installed: $f (executable)" test -x "$p/$f"
 done
@@ -36,11 +36,13 @@ unit=$p/lib/systemd/system/taohost.service
 for f in lib/systemd/system/taohost.service share/doc/tao/taohost.conf.example \
     share/doc/tao/taohost.md share/doc/tao/exit-codes.md share/doc/tao/README.md \
     share/man/man8/taohost.8 share/man/man1/taoctl.1 share/man/man1/tao-domain.1 \
-    share/man/man1/tao-attest.1 share/man/man1/tao-soft.1 share/man/man1/tao-guest-image.1 \
+    share/man/man1/tao-attest.1 share/man/man1/tao-soft.1 share/man/man1/tao-enclave.1 \
+    share/man/man1/tao-guest-image.1 share/doc/tao/enclave-manifest.md \
     share/doc/tao/vm.md \
     share/bash-completion/completions/taohost share/bash-completion/completions/taoctl \
     share/bash-completion/completions/tao-domain share/bash-completion/completions/tao-attest \
-    share/bash-completion/completions/tao-soft share/bash-completion/completions/tao-guest-image; do
+    share/bash-completion/completions/tao-soft share/bash-completion/completions/tao-enclave \
+    share/bash-completion/completions/tao-guest-image; do
   check "installed: $f" test -s "$p/$f"
 done
 
@@ -91,6 +93,16 @@ printf 'initrd' >"$tmp/initrd"
 check "installed tao-guest-image --measure prints a VM name" \
   bash -c "'$p/bin/tao-guest-image' --measure --kernel_file='$tmp/vmlinuz' \
              --initrd_file='$tmp/initrd' --cmdline=quiet | grep -qxE 'VM\\(sha256:[0-9a-f]{64}\\)'"
+# The installed tao-enclave measures a manifest, so an administrator can
+# write the Execute rule before the first start; a missing entry exits 1.
+printf 'EXEC %s\n' "$p/bin/taoctl" >"$tmp/enclave.manifest"
+check "installed tao-enclave measure prints Enclave(...) and Args(...)" \
+  bash -c "'$p/bin/tao-enclave' measure '$tmp/enclave.manifest' >'$tmp/enclave.out' &&
+           sed -n 1p '$tmp/enclave.out' | grep -qxE 'Enclave\\(sha256:[0-9a-f]{64}\\)' &&
+           sed -n 2p '$tmp/enclave.out' | grep -qxE 'Args\\(sha256:[0-9a-f]{64}\\)'"
+printf 'EXEC %s\n' "$tmp/none" >"$tmp/missing.manifest"
+check "installed tao-enclave: a manifest naming a missing entry exits 1" \
+  bash -c "'$p/bin/tao-enclave' check '$tmp/missing.manifest'; [ \$? -eq 1 ]"
 check "installed tao-guest-image: a missing kernel exits 3" \
   bash -c "'$p/bin/tao-guest-image' --measure --kernel_file='$tmp/none' \
              --initrd_file='$tmp/initrd' --cmdline=quiet; [ \$? -eq 3 ]"
@@ -108,6 +120,7 @@ check "completion: taoctl st -> status" completes status taoctl st
 check "completion: taoctl --so -> --socket=" completes --socket= taoctl --so
 check "completion: tao-domain audit -> audit-verify" completes audit-verify tao-domain audit
 check "completion: tao-guest-image --kernel_d -> --kernel_dir=" completes --kernel_dir= tao-guest-image --kernel_d
+check "completion: tao-enclave me -> measure" completes measure tao-enclave me
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
