@@ -46,6 +46,7 @@ each result as one JSON object.
 
 Exit codes: 0 success; 1 the manifest, or a file it names, was refused
 (the message names the line and column, or the file and why); 2 usage;
+3 the manifest, a file it names or a library the entry needs is missing;
 6 anything else (I/O).
 )";
 
@@ -53,9 +54,11 @@ int Fail(const absl::Status& status) {
   int code = kExitFailure;
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kNotFound:
     case absl::StatusCode::kFailedPrecondition:
       code = kExitRejected;
+      break;
+    case absl::StatusCode::kNotFound:
+      code = kExitNotFound;  // as in every tool: a missing file is 3
       break;
     default:
       break;

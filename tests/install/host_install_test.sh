@@ -94,15 +94,15 @@ check "installed tao-guest-image --measure prints a VM name" \
   bash -c "'$p/bin/tao-guest-image' --measure --kernel_file='$tmp/vmlinuz' \
              --initrd_file='$tmp/initrd' --cmdline=quiet | grep -qxE 'VM\\(sha256:[0-9a-f]{64}\\)'"
 # The installed tao-enclave measures a manifest, so an administrator can
-# write the Execute rule before the first start; a missing entry exits 1.
+# write the Execute rule before the first start; a missing entry exits 3.
 printf 'EXEC %s\n' "$p/bin/taoctl" >"$tmp/enclave.manifest"
 check "installed tao-enclave measure prints Enclave(...) and Args(...)" \
   bash -c "'$p/bin/tao-enclave' measure '$tmp/enclave.manifest' >'$tmp/enclave.out' &&
            sed -n 1p '$tmp/enclave.out' | grep -qxE 'Enclave\\(sha256:[0-9a-f]{64}\\)' &&
            sed -n 2p '$tmp/enclave.out' | grep -qxE 'Args\\(sha256:[0-9a-f]{64}\\)'"
 printf 'EXEC %s\n' "$tmp/none" >"$tmp/missing.manifest"
-check "installed tao-enclave: a manifest naming a missing entry exits 1" \
-  bash -c "'$p/bin/tao-enclave' check '$tmp/missing.manifest'; [ \$? -eq 1 ]"
+check "installed tao-enclave: a manifest naming a missing entry exits 3" \
+  bash -c "'$p/bin/tao-enclave' check '$tmp/missing.manifest'; [ \$? -eq 3 ]"
 check "installed tao-guest-image: a missing kernel exits 3" \
   bash -c "'$p/bin/tao-guest-image' --measure --kernel_file='$tmp/none' \
              --initrd_file='$tmp/initrd' --cmdline=quiet; [ \$? -eq 3 ]"
