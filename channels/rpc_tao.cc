@@ -61,7 +61,7 @@ absl::StatusOr<Principal> RpcTao::GetTaoName() {
   TaoRequest request;
   request.mutable_get_tao_name();
   TAO_ASSIGN_OR_RETURN(TaoResponse response, Call(request));
-  return Principal::Parse(response.name());
+  return Principal::ParseFromOwnHost(response.name());
 }
 
 absl::Status RpcTao::ExtendTaoName(const Subprincipal& sub) {
@@ -113,8 +113,8 @@ absl::StatusOr<Unsealed> RpcTao::Unseal(absl::string_view sealed) {
       CallBulk(
           [&](uint64_t id) { return UnsealRequestHead(id, sealed.size()); },
           sealed));
-  TAO_ASSIGN_OR_RETURN(Principal sealer,
-                       Principal::Parse(response.unsealed().sealer()));
+  TAO_ASSIGN_OR_RETURN(Principal sealer, Principal::ParseFromOwnHost(
+                                             response.unsealed().sealer()));
   return Unsealed{
       SecretString(std::move(*response.mutable_unsealed()->mutable_data())),
       std::move(*response.mutable_unsealed()->mutable_policy()),

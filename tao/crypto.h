@@ -91,16 +91,6 @@ absl::StatusOr<SecretString> ScryptDerive(absl::string_view passphrase,
 // Constant-time equality of two byte strings (length leaks, contents do not).
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
-// Lowercase hex of `bytes`.
-std::string HexEncode(absl::string_view bytes);
-
-// base64url without padding (RFC 4648 section 5).
-std::string Base64UrlEncode(absl::string_view bytes);
-// Strict inverse of Base64UrlEncode: rejects padding, other alphabets and
-// non-canonical trailing bits, so each byte string has exactly one text.
-// Returns kInvalidArgument.
-absl::StatusOr<std::string> Base64UrlDecode(absl::string_view text);
-
 }  // namespace tao
 
 #endif  // TAO_TAO_CRYPTO_H_

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "tao/p256_spki.h"
 
 namespace tao {
 namespace internal {
@@ -24,11 +25,9 @@ namespace {
 
 using internal::PkeyPtr;
 
-// DER length of an uncompressed P-256 SubjectPublicKeyInfo, and the offset
-// of the point's form byte (0x04 uncompressed; 0x06/0x07 would be the
-// equally long hybrid form, which would give one key a second name).
-constexpr size_t kP256SpkiSize = 91;
-constexpr size_t kPointFormOffset = 26;
+// The offset of the point's form byte (0x04 uncompressed; 0x06/0x07 would be
+// the equally long hybrid form, which would give one key a second name).
+constexpr size_t kPointFormOffset = kP256PointOffset;
 
 std::string OpenSslError(absl::string_view what) {
   unsigned long code = ERR_get_error();  // NOLINT(runtime/int)
@@ -83,14 +82,8 @@ absl::Status SignatureContextOk(absl::string_view context) {
 
 namespace {
 
-// DER of SubjectPublicKeyInfo{ecPublicKey, prime256v1} up to and including
-// the uncompressed-point form byte; X || Y follow.
-constexpr unsigned char kP256SpkiHeader[] = {
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
-    0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
-    0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04};
-constexpr size_t kPointOffset = sizeof(kP256SpkiHeader) - 1;  // the 0x04
-constexpr size_t kPointSize = 65;
+constexpr size_t kPointOffset = kP256PointOffset;  // the 0x04
+constexpr size_t kPointSize = kP256PointSize;
 
 const EC_GROUP* P256Group() {
   static const EC_GROUP* group =

@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
+#include "tao/p256_spki.h"
 
 namespace tao {
 namespace {
@@ -91,7 +93,8 @@ absl::Status CheckExtArgument(absl::string_view arg) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<PublisherClaim> ParsePublisherArgument(absl::string_view arg) {
+absl::StatusOr<PublisherClaim> ParsePublisherArgument(absl::string_view arg,
+                                                      SpkiCheck check) {
   constexpr absl::string_view kKeyPrefix = "ecdsa-p256:";
   std::vector<absl::string_view> parts = absl::StrSplit(arg, ',');
   if (parts.size() != 3 || !absl::StartsWith(parts[0], kKeyPrefix)) {
@@ -104,7 +107,7 @@ absl::StatusOr<PublisherClaim> ParsePublisherArgument(absl::string_view arg) {
     return absl::InvalidArgumentError(
         absl::StrCat("Publisher(...) key: ", spki.status().message()));
   }
-  absl::Status key = VerifyingKey::CheckSpki(*spki);
+  absl::Status key = check(*spki);
   if (!key.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("Publisher(...) key: ", key.message()));
@@ -130,8 +133,11 @@ absl::StatusOr<Subprincipal> ParseError(size_t offset, absl::string_view why) {
 
 }  // namespace
 
-absl::StatusOr<Subprincipal> Subprincipal::Create(absl::string_view kind,
-                                                  absl::string_view argument) {
+namespace principal_internal {
+
+absl::StatusOr<Subprincipal> Grammar::CreateSub(absl::string_view kind,
+                                                absl::string_view argument,
+                                                SpkiCheck check) {
   absl::Status valid;
   if (kind == "Program" || kind == "Args" || kind == "VM" ||
       kind == "Enclave") {
@@ -139,7 +145,7 @@ absl::StatusOr<Subprincipal> Subprincipal::Create(absl::string_view kind,
   } else if (kind == "Ext") {
     valid = CheckExtArgument(argument);
   } else if (kind == "Publisher") {
-    valid = ParsePublisherArgument(argument).status();
+    valid = ParsePublisherArgument(argument, check).status();
   } else {
     valid = absl::InvalidArgumentError(
         absl::StrCat("unknown subprincipal kind '", absl::CHexEscape(kind),
@@ -149,42 +155,55 @@ absl::StatusOr<Subprincipal> Subprincipal::Create(absl::string_view kind,
   return Subprincipal(std::string(kind), std::string(argument));
 }
 
+}  // namespace principal_internal
+
 namespace {
-absl::StatusOr<Subprincipal> DigestSub(
-    absl::string_view kind, absl::string_view digest,
-    absl::StatusOr<Subprincipal> (*create)(absl::string_view,
-                                           absl::string_view)) {
+
+using principal_internal::Grammar;
+
+// A subprincipal made here from values the caller holds: a digest, an Ext
+// pair, or a VerifyingKey, which was checked whole when it was made. The
+// key check of a parse is therefore the encoding's alone.
+absl::StatusOr<Subprincipal> CreateFromValues(absl::string_view kind,
+                                              absl::string_view argument) {
+  return Grammar::CreateSub(kind, argument, &CheckP256SpkiEncoding);
+}
+
+absl::StatusOr<Subprincipal> DigestSub(absl::string_view kind,
+                                       absl::string_view digest) {
   if (digest.size() != kSha256Size) {
     return absl::InvalidArgumentError(absl::StrCat(
         kind, " digest must be 32 bytes of SHA-256, got ", digest.size()));
   }
-  return create(kind, absl::StrCat(kSha256Prefix, HexEncode(digest)));
+  return CreateFromValues(kind, absl::StrCat(kSha256Prefix, HexEncode(digest)));
 }
+
 }  // namespace
 
 absl::StatusOr<Subprincipal> Subprincipal::Program(absl::string_view digest) {
-  return DigestSub("Program", digest, &Subprincipal::Create);
+  return DigestSub("Program", digest);
 }
 absl::StatusOr<Subprincipal> Subprincipal::Args(absl::string_view digest) {
-  return DigestSub("Args", digest, &Subprincipal::Create);
+  return DigestSub("Args", digest);
 }
 absl::StatusOr<Subprincipal> Subprincipal::Vm(absl::string_view digest) {
-  return DigestSub("VM", digest, &Subprincipal::Create);
+  return DigestSub("VM", digest);
 }
 absl::StatusOr<Subprincipal> Subprincipal::Enclave(absl::string_view digest) {
-  return DigestSub("Enclave", digest, &Subprincipal::Create);
+  return DigestSub("Enclave", digest);
 }
 absl::StatusOr<Subprincipal> Subprincipal::Ext(absl::string_view label,
                                                absl::string_view value) {
-  return Create("Ext", absl::StrCat(label, ":", value));
+  return CreateFromValues("Ext", absl::StrCat(label, ":", value));
 }
 
 absl::StatusOr<Subprincipal> Subprincipal::Publisher(
     const VerifyingKey& publisher, absl::string_view product,
     uint64_t version) {
-  return Create("Publisher",
-                absl::StrCat("ecdsa-p256:", Base64UrlEncode(publisher.spki()),
-                             ",", product, ",", version));
+  return CreateFromValues(
+      "Publisher",
+      absl::StrCat("ecdsa-p256:", Base64UrlEncode(publisher.spki()), ",",
+                   product, ",", version));
 }
 
 absl::StatusOr<PublisherClaim> ParsePublisher(const Subprincipal& sub) {
@@ -192,7 +211,8 @@ absl::StatusOr<PublisherClaim> ParsePublisher(const Subprincipal& sub) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected a Publisher subprincipal, got ", sub.kind()));
   }
-  return ParsePublisherArgument(sub.argument());
+  // `sub` was checked whole when it was made; here only its parts are read.
+  return ParsePublisherArgument(sub.argument(), &CheckP256SpkiEncoding);
 }
 
 bool ParseCanonicalDecimal(absl::string_view text, uint64_t* value) {
@@ -231,7 +251,7 @@ namespace {
 
 // Parses `Kind(argument)` at text[pos...], advancing pos past ')'.
 absl::StatusOr<Subprincipal> ParseOneSub(absl::string_view text, size_t& pos,
-                                         size_t base_offset) {
+                                         size_t base_offset, SpkiCheck check) {
   size_t start = pos;
   if (pos >= text.size() || !(text[pos] >= 'A' && text[pos] <= 'Z')) {
     return ParseError(base_offset + pos,
@@ -258,17 +278,18 @@ absl::StatusOr<Subprincipal> ParseOneSub(absl::string_view text, size_t& pos,
   }
   absl::string_view arg = text.substr(arg_start, pos - arg_start);
   ++pos;  // ')'
-  auto sub = Subprincipal::Create(kind, arg);
+  auto sub = Grammar::CreateSub(kind, arg, check);
   if (!sub.ok()) return ParseError(base_offset + start, sub.status().message());
   return sub;
 }
 
 }  // namespace
 
-absl::StatusOr<Subprincipal> Subprincipal::Parse(absl::string_view text) {
+absl::StatusOr<Subprincipal> principal_internal::Grammar::ParseSub(
+    absl::string_view text, SpkiCheck check) {
   size_t pos = 0;
   if (!text.empty() && text[0] == '.') pos = 1;
-  auto sub = ParseOneSub(text, pos, 0);
+  auto sub = ParseOneSub(text, pos, 0, check);
   if (!sub.ok()) return sub;
   if (pos != text.size()) {
     return ParseError(pos, "trailing characters after the subprincipal");
@@ -300,7 +321,12 @@ Principal Principal::RootKey() const {
   return p;
 }
 
-absl::StatusOr<Principal> Principal::Parse(absl::string_view text) {
+absl::StatusOr<Principal> Principal::ParseFromOwnHost(absl::string_view text) {
+  return Grammar::ParseName(text, &CheckP256SpkiEncoding);
+}
+
+absl::StatusOr<Principal> principal_internal::Grammar::ParseName(
+    absl::string_view text, SpkiCheck check) {
   if (text.size() > kMaxPrincipalTextSize) {
     return absl::InvalidArgumentError(absl::StrCat(
         "principal name at offset ", kMaxPrincipalTextSize, ": the name is ",
@@ -328,7 +354,7 @@ absl::StatusOr<Principal> Principal::Parse(absl::string_view text) {
     return absl::InvalidArgumentError(absl::StrCat(
         "principal name at offset ", key_start, ": ", spki.status().message()));
   }
-  absl::Status key = VerifyingKey::CheckSpki(*spki);
+  absl::Status key = check(*spki);
   if (!key.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "principal name at offset ", key_start, ": ", key.message()));
@@ -349,7 +375,7 @@ absl::StatusOr<Principal> Principal::Parse(absl::string_view text) {
           absl::StrCat("principal name at offset ", pos, ": more than ",
                        kMaxSubprincipals, " subprincipals"));
     }
-    auto sub = ParseOneSub(text, pos, 0);
+    auto sub = ParseOneSub(text, pos, 0, check);
     if (!sub.ok()) return sub.status();
     p.subs_.push_back(std::move(sub).value());
   }

@@ -28,6 +28,27 @@ namespace tao {
 inline constexpr size_t kMaxPrincipalTextSize = 32 * 1024;
 inline constexpr size_t kMaxSubprincipals = 128;
 
+class Principal;
+class Subprincipal;
+
+// How a parse checks the DER SPKI of a key in a name (the root's, a
+// Publisher's): OK, or kInvalidArgument with the reason.
+using SpkiCheck = absl::Status (*)(absl::string_view der);
+
+namespace principal_internal {
+// The grammar of names with the key check as a parameter. For principal.cc
+// and principal_parse.cc only: everyone else calls the parsers below.
+struct Grammar {
+  static absl::StatusOr<Subprincipal> CreateSub(absl::string_view kind,
+                                                absl::string_view argument,
+                                                SpkiCheck check);
+  static absl::StatusOr<Subprincipal> ParseSub(absl::string_view text,
+                                               SpkiCheck check);
+  static absl::StatusOr<Principal> ParseName(absl::string_view text,
+                                             SpkiCheck check);
+};
+}  // namespace principal_internal
+
 // One extension of a name, `Kind(argument)`. Always valid: made only by the
 // factories below or by parsing.
 class Subprincipal {
@@ -73,6 +94,7 @@ class Subprincipal {
   bool operator!=(const Subprincipal& o) const { return !(*this == o); }
 
  private:
+  friend struct principal_internal::Grammar;
   Subprincipal(std::string kind, std::string argument)
       : kind_(std::move(kind)), argument_(std::move(argument)) {}
 
@@ -108,8 +130,18 @@ class Principal {
   // `tpm2(ecdsa-p256:<base64url SPKI>)`.
   static Principal ForTpm2(const VerifyingKey& ak);
   // Parses canonical text. Returns kInvalidArgument naming the offset and
-  // the reason for anything else (including a non-canonical key encoding).
+  // the reason for anything else. Every key is checked as
+  // VerifyingKey::CheckSpki checks it: its canonical encoding, and a point
+  // on the curve. For names from anyone.
   static absl::StatusOr<Principal> Parse(absl::string_view text);
+  // Parses a name that this program's own host sent it (its own name, the
+  // sealer of a bundle it unsealed). The grammar and the canonical-text
+  // rules are Parse's, but keys are checked by their bytes only
+  // (CheckP256SpkiEncoding), not for being a point of the curve. The client
+  // library parses with it: a hosted program trusts its host in any case
+  // (the host started it and can read its memory), and so it links no
+  // OpenSSL. Never for a name from anyone else. kInvalidArgument as Parse.
+  static absl::StatusOr<Principal> ParseFromOwnHost(absl::string_view text);
 
   // This name with `sub` appended. kInvalidArgument if the result would
   // exceed kMaxSubprincipals or kMaxPrincipalTextSize.
@@ -133,6 +165,7 @@ class Principal {
   bool operator<(const Principal& o) const { return text_ < o.text_; }
 
  private:
+  friend struct principal_internal::Grammar;
   Principal() = default;
 
   std::string key_spki_;

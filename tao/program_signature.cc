@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/status_macros.h"
 
 namespace tao {

@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "tao/byte_reader.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/keys.h"
 
 namespace tao {

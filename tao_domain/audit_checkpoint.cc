@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 
 namespace tao {
 namespace {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/unique_fd.h"
 
 namespace tao {

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "glog/logging.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/file_util.h"
 #include "tao/status_macros.h"
 

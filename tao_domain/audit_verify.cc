@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/file_util.h"
 #include "tao/status_macros.h"
 #include "tao/unique_fd.h"

@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "seal_policy/codec.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/file_util.h"
 #include "tao/principal.h"
 #include "tao/status_macros.h"

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/status_macros.h"
 #include "tao_domain/policy_io.h"
 

@@ -12,6 +12,7 @@
 
 #include "channels/rpc_tao.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/file_util.h"
 
 namespace {

@@ -17,6 +17,7 @@
 #include "tao/attestation.h"
 #include "tao/clock.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/file_util.h"
 #include "tao/name_presentation.h"
 #include "tao/principal.h"

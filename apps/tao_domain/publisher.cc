@@ -10,6 +10,7 @@
 #include "apps/common/json.h"
 #include "apps/tao_domain/tool.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/file_util.h"
 #include "tao/principal.h"
 #include "tao/program_signature.h"

@@ -66,6 +66,7 @@
 #include "grpcpp/create_channel_posix.h"
 #include "grpcpp/grpcpp.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/file_util.h"
 #include "tao/keys.h"
 #include "tao/principal.h"

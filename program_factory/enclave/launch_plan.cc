@@ -11,6 +11,7 @@
 #include "program_factory/process_factory.h"
 #include "tao/byte_reader.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/status_macros.h"
 
 namespace tao {

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/status_macros.h"
 
 namespace tao {

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "seal_policy/codec.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/program_signature.h"
 #include "tests/channels/loop_fixture.h"
 

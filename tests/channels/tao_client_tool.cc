@@ -27,6 +27,7 @@
 #include "absl/strings/numbers.h"
 #include "channels/rpc_tao.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/file_util.h"
 
 extern const char kToolVersion[];

@@ -184,6 +184,21 @@ for binary in "$cmake_build/hosted-hello" "$tmp/pc-build/hosted-hello"; do
     fail "$which loads shared Abseil, protobuf or libcrypto" "$tmp/ldd.out"
   fi
 done
+# Nor is OpenSSL linked into them: the client parses what its host sends
+# with Principal::ParseFromOwnHost, and every relocated page of libcrypto's
+# tables would be paid at each start (bench/client_start/README.md).
+for binary in "$cmake_build/hosted-hello" "$tmp/pc-build/hosted-hello"; do
+  which=${binary#"$tmp"/}
+  [[ -x $binary ]] || continue
+  nm "$binary" >"$tmp/nm.out" 2>&1
+  openssl_symbols=$(grep -cE ' [TtDdRr] (EVP_|EC_|BN_|OSSL_|OPENSSL_init)' "$tmp/nm.out")
+  if [[ -s $tmp/nm.out && $openssl_symbols -eq 0 ]] && grep -q 'TaoFromEnvironment' "$tmp/nm.out"; then
+    pass "$which links no OpenSSL code (nm: no EVP_, EC_, BN_ or OSSL_ symbol)"
+  else
+    grep -E ' [TtDdRr] (EVP_|EC_|BN_|OSSL_|OPENSSL_init)' "$tmp/nm.out" | head -20 >>"$tmp/nm.out"
+    fail "$which links OpenSSL ($openssl_symbols symbols)" "$tmp/nm.out"
+  fi
+done
 for binary in "$cmake_shared/hosted-hello" "$tmp/shared-build/hosted-hello"; do
   which=${binary#"$tmp"/}
   [[ -x $binary ]] || continue

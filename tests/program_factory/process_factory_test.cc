@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/file_util.h"
 #include "tao/program_signature.h"
 #include "tests/testing/status_matchers.h"

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "tao/encoding.h"
 #include "tests/channels/loop_fixture.h"
 
 namespace tao {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tao/encoding.h"
 #include "tests/testing/status_matchers.h"
 
 namespace tao {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tao/p256_spki.h"
 #include "tests/testing/openssl_keys.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tao_printers.h"
@@ -212,6 +213,52 @@ TEST_F(KeysTest, FromSpkiRejectsNonCanonicalAndForeignKeys) {
   // A point that is not on the curve.
   std::string off_curve = pub().spki();
   off_curve[90] ^= 0x01;
+  EXPECT_THAT(VerifyingKey::FromSpki(off_curve),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// CheckP256SpkiEncoding: the bytes of the canonical form, and nothing about
+// the point. Every key FromSpki accepts passes it; everything of another
+// size or header fails it, naming the difference.
+TEST_F(KeysTest, TheEncodingCheckAcceptsWhatFromSpkiAccepts) {
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_OK_AND_ASSIGN(SigningKey key, SigningKey::Generate());
+    ASSERT_THAT(VerifyingKey::FromSpki(key.verifying_key().spki()), IsOk());
+    EXPECT_THAT(CheckP256SpkiEncoding(key.verifying_key().spki()), IsOk());
+  }
+}
+
+TEST_F(KeysTest, TheEncodingCheckRefusesEveryOtherForm) {
+  auto refused = [](absl::string_view why) {
+    return StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(why));
+  };
+  const std::string spki = pub().spki();
+  ASSERT_EQ(spki.size(), kP256SpkiSize);
+  EXPECT_THAT(CheckP256SpkiEncoding(""), refused("0 bytes, expected 91"));
+  EXPECT_THAT(CheckP256SpkiEncoding(spki.substr(0, 90)), refused("90 bytes"));
+  EXPECT_THAT(CheckP256SpkiEncoding(spki + '\0'), refused("92 bytes"));
+  EXPECT_THAT(CheckP256SpkiEncoding(test::CompressedP256Spki()),
+              refused("59 bytes"));
+  EXPECT_THAT(CheckP256SpkiEncoding(test::P384Spki()), refused("120 bytes"));
+  EXPECT_THAT(CheckP256SpkiEncoding(test::Ed25519Spki()), refused("bytes"));
+  std::string hybrid = spki;
+  hybrid[kP256PointOffset] = (hybrid[90] & 1) ? '\x07' : '\x06';
+  EXPECT_THAT(CheckP256SpkiEncoding(hybrid), refused("not in uncompressed"));
+  for (size_t i = 0; i < kP256PointOffset; ++i) {
+    SCOPED_TRACE(i);
+    std::string changed = spki;
+    changed[i] ^= 0x01;
+    EXPECT_THAT(CheckP256SpkiEncoding(changed),
+                refused(absl::StrCat("byte ", i, " differs")));
+  }
+}
+
+TEST_F(KeysTest, TheEncodingCheckLeavesThePointToCheckSpki) {
+  std::string off_curve = pub().spki();
+  off_curve[90] ^= 0x01;
+  EXPECT_THAT(CheckP256SpkiEncoding(off_curve), IsOk());
+  EXPECT_THAT(VerifyingKey::CheckSpki(off_curve),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(VerifyingKey::FromSpki(off_curve),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }

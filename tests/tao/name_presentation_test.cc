@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/keys.h"
 #include "tao/principal.h"
 #include "tests/testing/names.h"

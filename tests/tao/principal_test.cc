@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/keys.h"
 #include "tests/testing/names.h"
 #include "tests/testing/openssl_keys.h"
@@ -122,6 +123,61 @@ TEST_F(PrincipalTest, EverySubprincipalKindRoundTrips) {
   EXPECT_EQ(claim.publisher_spki, publisher.verifying_key().spki());
   EXPECT_EQ(claim.product, "tao-demo_1.x");
   EXPECT_EQ(claim.version, 42u);
+}
+
+TEST_F(PrincipalTest, FromOwnHostParsesEveryWellFormedNameAsParseDoes) {
+  ASSERT_OK_AND_ASSIGN(SigningKey publisher, SigningKey::Generate());
+  Principal p = *key_;
+  p = Sub(p, Subprincipal::Program(Digest('\x01')));
+  p = Sub(p, Subprincipal::Args(Digest('\x02')));
+  p = Sub(p, Subprincipal::Vm(Digest('\x03')));
+  p = Sub(p, Subprincipal::Enclave(Digest('\x04')));
+  p = Sub(p, Subprincipal::Publisher(publisher.verifying_key(), "prod", 7));
+  p = Sub(p, Subprincipal::Ext("role", "v1"));
+  const Principal tpm2 = Principal::ForTpm2(publisher.verifying_key());
+  for (const Principal& name :
+       {*key_, p, tpm2, Sub(tpm2, Subprincipal::Ext("a", "b"))}) {
+    SCOPED_TRACE(name.text());
+    ASSERT_OK_AND_ASSIGN(Principal strict, Principal::Parse(name.text()));
+    ASSERT_OK_AND_ASSIGN(Principal from_host,
+                         Principal::ParseFromOwnHost(name.text()));
+    EXPECT_EQ(from_host, strict);
+    EXPECT_EQ(from_host.key_spki(), strict.key_spki());
+    EXPECT_EQ(from_host.is_tpm2(), strict.is_tpm2());
+    EXPECT_EQ(from_host.subprincipals(), strict.subprincipals());
+  }
+}
+
+// The one difference, as principal.h says: a key whose bytes have the
+// canonical form but whose point is not on the curve. Parse refuses it, in
+// the root and in a Publisher(...); ParseFromOwnHost takes the host's word.
+TEST_F(PrincipalTest, OnlyParseChecksThatAKeyIsOnTheCurve) {
+  std::string off_curve = key_->key_spki();
+  off_curve[90] ^= 0x01;
+  ASSERT_THAT(VerifyingKey::FromSpki(off_curve),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  const std::string root = KeyTextWith(Base64UrlEncode(off_curve));
+  EXPECT_THAT(
+      Principal::Parse(root),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("offset 15")));
+  ASSERT_OK_AND_ASSIGN(Principal from_host, Principal::ParseFromOwnHost(root));
+  EXPECT_EQ(from_host.key_spki(), off_curve);
+  EXPECT_EQ(from_host.text(), root);
+
+  const std::string publisher = absl::StrCat(
+      "Publisher(ecdsa-p256:", Base64UrlEncode(off_curve), ",prod,1)");
+  const std::string name = absl::StrCat(KeyText(), ".", publisher);
+  EXPECT_THAT(
+      Principal::Parse(name),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr(absl::StrCat("offset ", KeyText().size() + 1))));
+  EXPECT_THAT(Subprincipal::Parse(publisher),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK_AND_ASSIGN(Principal named, Principal::ParseFromOwnHost(name));
+  ASSERT_EQ(named.subprincipals().size(), 1u);
+  ASSERT_OK_AND_ASSIGN(PublisherClaim claim,
+                       ParsePublisher(named.subprincipals()[0]));
+  EXPECT_EQ(claim.publisher_spki, off_curve);
 }
 
 TEST_F(PrincipalTest, PrintParsePrintIsStable) {
@@ -374,6 +430,17 @@ TEST_F(MalformedPrincipalTest,
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          AllOf(HasSubstr(absl::StrCat("offset ", c.offset)),
                                HasSubstr(c.why))));
+  }
+}
+
+// ParseFromOwnHost has Parse's grammar: every malformed form is refused at
+// the same offset (a key's reason may be worded by the encoding check).
+TEST_F(MalformedPrincipalTest, FromOwnHostRefusesEveryMalformedFormToo) {
+  for (const MalformedCase& c : Cases()) {
+    SCOPED_TRACE(c.name);
+    EXPECT_THAT(Principal::ParseFromOwnHost(c.text),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(absl::StrCat("offset ", c.offset))));
   }
 }
 

@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "tao/clock.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/file_util.h"
 #include "tao/keys.h"
 #include "tao/principal.h"

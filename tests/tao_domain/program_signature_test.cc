@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/keys.h"
 #include "tao/principal.h"
 #include "tao/program_signature.pb.h"

@@ -19,6 +19,7 @@
 #include "seal_policy/evaluator.h"
 #include "tao/clock.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/file_util.h"
 #include "tao/key_store.h"
 #include "tao/keys.h"

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 
 namespace tao {
 namespace test {

@@ -21,6 +21,7 @@
 #include "program_factory/vm/vm_measurement.h"
 #include "program_factory/vm/vm_program.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/file_util.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"

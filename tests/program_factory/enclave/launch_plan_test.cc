@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tao/crypto.h"
+#include "tao/encoding.h"
 #include "tao/status_macros.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
