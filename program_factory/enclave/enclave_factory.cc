@@ -77,11 +77,13 @@ absl::StatusOr<std::unique_ptr<EnclaveFactory>> EnclaveFactory::Create(
     }
   }
   return std::unique_ptr<EnclaveFactory>(
-      new EnclaveFactory(std::move(options)));
+      new EnclaveFactory(std::move(options), *std::move(seccomp)));
 }
 
-EnclaveFactory::EnclaveFactory(EnclaveFactoryOptions options)
+EnclaveFactory::EnclaveFactory(EnclaveFactoryOptions options,
+                               SeccompFilter seccomp)
     : options_(std::move(options)),
+      seccomp_(std::move(seccomp)),
       roots_(std::make_shared<PreparedRootCache>(
           options_.run_dir, options_.prepared_roots,
           options_.prepared_root_bytes, options_.outside_uid,
@@ -136,15 +138,13 @@ absl::StatusOr<std::unique_ptr<HostedProgram>> EnclaveFactory::NewHostedProgram(
   }
   TAO_ASSIGN_OR_RETURN(LandlockPolicy landlock,
                        LandlockPolicy::Create(RulesFor(plan)));
-  TAO_ASSIGN_OR_RETURN(SeccompFilter seccomp,
-                       SeccompFilter::BuildEnclaveAllowList());
   ProgramIdentity identity;
   identity.measurement = plan.digest();
   identity.args_digest = plan.args_digest();
   identity.subprincipals = plan.subprincipals();
-  return std::unique_ptr<HostedProgram>(new EnclaveProgram(
-      std::move(plan), std::move(landlock), std::move(seccomp),
-      std::move(identity), options_, roots_));
+  return std::unique_ptr<HostedProgram>(
+      new EnclaveProgram(std::move(plan), std::move(landlock), seccomp_,
+                         std::move(identity), options_, roots_));
 }
 
 }  // namespace tao
