@@ -17,6 +17,10 @@
 namespace tao {
 namespace {
 
+// Distinct trusted files whose declarations the factory keeps (a few
+// hundred bytes each): far more than a host's libraries.
+constexpr size_t kElfDependencyEntries = 4096;
+
 // Landlock for a plan, in the enclave's own view (after pivot_root): read
 // and execute beneath its root, read and write beneath its rw and tmpfs
 // mounts (those are mounted noexec too, so nothing written there runs).
@@ -91,6 +95,7 @@ EnclaveFactory::EnclaveFactory(EnclaveFactoryOptions options,
   if (options_.measurement_cache_bytes > 0) {
     cache_ =
         std::make_unique<MeasurementCache>(options_.measurement_cache_bytes);
+    elf_cache_ = std::make_unique<ElfDependencyCache>(kElfDependencyEntries);
   }
 }
 
@@ -109,6 +114,7 @@ absl::StatusOr<LaunchPlan> EnclaveFactory::Plan(
   }
   LaunchPlanOptions plan = options_.plan;
   if (cache_ != nullptr) plan.search.cache = cache_.get();
+  plan.search.elf_cache = elf_cache_.get();
   return LaunchPlan::Compile(*manifest, plan);
 }
 

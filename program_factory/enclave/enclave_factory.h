@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "program_factory/enclave/cgroup_limits.h"
+#include "program_factory/enclave/elf_dependency_cache.h"
 #include "program_factory/enclave/launch_plan.h"
 #include "program_factory/enclave/manifest.h"
 #include "program_factory/enclave/prepared_root.h"
@@ -105,7 +106,8 @@ class EnclaveFactory final : public ProgramFactory {
   // copy (plain data).
   const SeccompFilter seccomp_;
   std::unique_ptr<MeasurementCache> cache_;
-  std::shared_ptr<PreparedRootCache> roots_;  // shared with its programs
+  std::unique_ptr<ElfDependencyCache> elf_cache_;  // on with cache_
+  std::shared_ptr<PreparedRootCache> roots_;       // shared with its programs
 };
 
 }  // namespace tao

@@ -7,6 +7,7 @@
 #include <deque>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -162,6 +163,10 @@ class Search {
   // index; kFailedPrecondition if it is an ELF for another machine.
   absl::StatusOr<size_t> Add(const std::string& path, TrustedFileRole role,
                              int loader);
+  // What `file` declares: from options_.elf_cache by its digest, or read
+  // from its sealed memfd (and then kept there). The statuses of
+  // ReadElfDependencies, prefixed with the path.
+  absl::StatusOr<ElfDependencies> ReadDependencies(const TrustedFile& file);
   absl::StatusOr<std::vector<std::string>> Expand(
       const std::vector<std::string>& list, size_t object,
       absl::string_view tag);
@@ -174,6 +179,26 @@ class Search {
   std::map<std::string, size_t> by_name_;
   uint64_t total_bytes_ = 0;
 };
+
+absl::StatusOr<ElfDependencies> Search::ReadDependencies(
+    const TrustedFile& file) {
+  if (options_.elf_cache != nullptr) {
+    if (std::optional<ElfDependencies> hit =
+            options_.elf_cache->Lookup(file.digest)) {
+      return *std::move(hit);
+    }
+  }
+  TAO_ASSIGN_OR_RETURN(SealedBytes bytes, SealedBytes::Map(file));
+  absl::StatusOr<ElfDependencies> deps = ReadElfDependencies(bytes.view());
+  if (!deps.ok()) {
+    return absl::Status(deps.status().code(),
+                        absl::StrCat(file.path, ": ", deps.status().message()));
+  }
+  if (options_.elf_cache != nullptr) {
+    options_.elf_cache->Insert(file.digest, *deps);
+  }
+  return deps;
+}
 
 absl::StatusOr<size_t> Search::Add(const std::string& path,
                                    TrustedFileRole role, int loader) {
@@ -188,12 +213,7 @@ absl::StatusOr<size_t> Search::Add(const std::string& path,
   TAO_ASSIGN_OR_RETURN(
       TrustedFile file,
       MeasureTrustedFile(path, role, options_.max_file_bytes, options_.cache));
-  TAO_ASSIGN_OR_RETURN(SealedBytes bytes, SealedBytes::Map(file));
-  absl::StatusOr<ElfDependencies> deps = ReadElfDependencies(bytes.view());
-  if (!deps.ok()) {
-    return absl::Status(deps.status().code(),
-                        absl::StrCat(path, ": ", deps.status().message()));
-  }
+  TAO_ASSIGN_OR_RETURN(ElfDependencies deps, ReadDependencies(file));
   if (total_bytes_ + file.size > options_.max_total_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("trusted files add up to more than ",
@@ -203,9 +223,9 @@ absl::StatusOr<size_t> Search::Add(const std::string& path,
   size_t index = files_.size();
   by_path_[path] = index;
   by_name_.emplace(path, index);
-  if (!deps->soname.empty()) by_name_.emplace(deps->soname, index);
+  if (!deps.soname.empty()) by_name_.emplace(deps.soname, index);
   files_.push_back(std::move(file));
-  objects_.push_back(Object{*std::move(deps), loader});
+  objects_.push_back(Object{std::move(deps), loader});
   return index;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "program_factory/enclave/elf_dependency_cache.h"
 #include "program_factory/enclave/trusted_file.h"
 #include "program_factory/measurement_cache.h"
 
@@ -43,6 +44,9 @@ struct LibrarySearchOptions {
   // measurement_cache.h). Not owned; thread-safe. nullptr: every file is
   // read and hashed each time.
   MeasurementCache* cache = nullptr;
+  // What each file declares, by its digest (elf_dependency_cache.h). Not
+  // owned; thread-safe. nullptr: every file is parsed each time.
+  ElfDependencyCache* elf_cache = nullptr;
 };
 
 // Reads `exec` (must be a 64-bit little-endian ELF for this machine) and

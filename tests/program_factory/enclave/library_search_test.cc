@@ -5,10 +5,12 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -17,6 +19,7 @@
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "program_factory/enclave/elf_dependency_cache.h"
 #include "program_factory/enclave/elf_reader.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -176,6 +179,84 @@ TEST(LibrarySearchTest, ModulesAndTheirDependenciesAreTrusted) {
     EXPECT_GT(f.size, 0u);
     EXPECT_TRUE(f.memfd.valid());
   }
+}
+
+void CopyFile(const std::string& from, const std::string& to) {
+  std::ifstream in(from, std::ios::binary);
+  std::ofstream out(to, std::ios::binary | std::ios::trunc);
+  out << in.rdbuf();
+  out.close();
+  ASSERT_TRUE(in.good() && out.good()) << from << " -> " << to;
+  ASSERT_EQ(::chmod(to.c_str(), 0755), 0) << to;
+}
+
+TEST(LibrarySearchTest, WithTheElfCacheTheSearchFindsTheSameFiles) {
+  ElfDependencyCache cache(64);
+  LibrarySearchOptions options;
+  options.elf_cache = &cache;
+  auto first = CollectTrustedFiles("/bin/ls", {}, options);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(cache.size(), first->size());
+  auto again = CollectTrustedFiles("/bin/ls", {}, options);
+  ASSERT_THAT(again, IsOk());
+  ASSERT_EQ(again->size(), first->size());
+  for (size_t i = 0; i < first->size(); ++i) {
+    EXPECT_EQ((*again)[i].path, (*first)[i].path);
+    EXPECT_EQ((*again)[i].role, (*first)[i].role);
+    EXPECT_EQ((*again)[i].digest, (*first)[i].digest);
+  }
+  EXPECT_EQ(cache.size(), first->size());
+  EXPECT_EQ(RealPaths(*again), RealPaths(*CollectTrustedFiles("/bin/ls", {})));
+}
+
+// A hit is used as it is, and only for the same bytes: ls's entry, made to
+// declare a library that does not exist, is followed for a copy of ls
+// elsewhere; other bytes written at that copy's path are read afresh.
+TEST(LibrarySearchTest, TheElfCacheKnowsAFileByItsBytesNotItsPath) {
+  ElfDependencyCache cache(64);
+  LibrarySearchOptions options;
+  options.elf_cache = &cache;
+  auto ls = CollectTrustedFiles("/bin/ls", {}, options);
+  ASSERT_THAT(ls, IsOk());
+  std::optional<ElfDependencies> declared = cache.Lookup((*ls)[0].digest);
+  ASSERT_TRUE(declared.has_value());
+  EXPECT_FALSE(declared->needed.empty());
+  ElfDependencies lie = *declared;
+  lie.needed = {"libtao-not-there.so.1"};
+  cache.Insert((*ls)[0].digest, lie);
+
+  test::TempDir dir;
+  const std::string copy = dir.Join("program");
+  CopyFile("/bin/ls", copy);
+  EXPECT_THAT(CollectTrustedFiles(copy, {}, options),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("libtao-not-there.so.1")));
+  CopyFile("/bin/cat", copy);
+  auto cat = CollectTrustedFiles(copy, {}, options);
+  ASSERT_THAT(cat, IsOk());
+  EXPECT_NE((*cat)[0].digest, (*ls)[0].digest);
+  EXPECT_EQ(RealPaths(*cat), RealPaths(*CollectTrustedFiles(copy, {})));
+}
+
+TEST(ElfDependencyCacheTest, HoldsAtMostItsBound) {
+  ElfDependencies deps;
+  deps.needed = {"libc.so.6"};
+  ElfDependencyCache cache(2);
+  cache.Insert("a", deps);
+  cache.Insert("b", deps);
+  EXPECT_EQ(cache.size(), 2u);
+  cache.Insert("b", deps);  // the same digest again: no room needed
+  EXPECT_EQ(cache.size(), 2u);
+  cache.Insert("c", deps);  // full: emptied, then c
+  EXPECT_EQ(cache.size(), 1u);
+  ASSERT_TRUE(cache.Lookup("c").has_value());
+  EXPECT_EQ(cache.Lookup("c")->needed, deps.needed);
+  EXPECT_FALSE(cache.Lookup("a").has_value());
+
+  ElfDependencyCache off(0);
+  off.Insert("a", deps);
+  EXPECT_EQ(off.size(), 0u);
+  EXPECT_FALSE(off.Lookup("a").has_value());
 }
 
 TEST(LibrarySearchTest, SkipsLibrariesForAnotherClass) {
