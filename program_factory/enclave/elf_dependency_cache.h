@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
@@ -23,12 +24,21 @@
 
 namespace tao {
 
-// Thread-safe. Holds at most `max_entries`; an insert into a full cache
-// empties it first (a host runs few distinct libraries, and a miss costs
-// one parse).
+// Thread-safe. Bounded by bytes, since whoever may start a program can make
+// the host read a file it crafted (up to kMaxElfNeeded names of
+// kMaxElfString bytes: 4 MiB): an entry costs its strings plus a fixed
+// overhead (EntryBytes); one of more than kMaxEntryBytes is not kept, and an
+// insert that would pass `max_bytes` empties the cache first (a host runs
+// few distinct libraries, and a miss costs one parse).
 class ElfDependencyCache {
  public:
-  explicit ElfDependencyCache(size_t max_entries);
+  // A real library's entry is a few hundred bytes.
+  static constexpr size_t kMaxEntryBytes = 64 * 1024;
+
+  explicit ElfDependencyCache(size_t max_bytes);
+
+  // What keeping `deps` under a digest costs, as the bound counts it.
+  static size_t EntryBytes(const ElfDependencies& deps);
 
   // A copy of what was inserted for `digest`, or nullopt.
   std::optional<ElfDependencies> Lookup(absl::string_view digest) const
@@ -36,14 +46,16 @@ class ElfDependencyCache {
   // Keeps `deps` for `digest` (replacing an entry for the same digest).
   void Insert(absl::string_view digest, const ElfDependencies& deps)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Entries held now.
+  // Entries held now, and their cost (EntryBytes) in all.
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
+  size_t bytes() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  const size_t max_entries_;
+  const size_t max_bytes_;
   mutable absl::Mutex mu_;
   std::unordered_map<std::string, ElfDependencies> entries_
       ABSL_GUARDED_BY(mu_);
+  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tao

@@ -17,9 +17,10 @@
 namespace tao {
 namespace {
 
-// Distinct trusted files whose declarations the factory keeps (a few
-// hundred bytes each): far more than a host's libraries.
-constexpr size_t kElfDependencyEntries = 4096;
+// What the factory keeps of trusted files' declarations: a few hundred
+// bytes a file, so some ten thousand files, far more than a host's
+// libraries.
+constexpr size_t kElfDependencyBytes = 4 << 20;
 
 // Landlock for a plan, in the enclave's own view (after pivot_root): read
 // and execute beneath its root, read and write beneath its rw and tmpfs
@@ -95,7 +96,7 @@ EnclaveFactory::EnclaveFactory(EnclaveFactoryOptions options,
   if (options_.measurement_cache_bytes > 0) {
     cache_ =
         std::make_unique<MeasurementCache>(options_.measurement_cache_bytes);
-    elf_cache_ = std::make_unique<ElfDependencyCache>(kElfDependencyEntries);
+    elf_cache_ = std::make_unique<ElfDependencyCache>(kElfDependencyBytes);
   }
 }
 

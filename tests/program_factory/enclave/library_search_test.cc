@@ -191,7 +191,7 @@ void CopyFile(const std::string& from, const std::string& to) {
 }
 
 TEST(LibrarySearchTest, WithTheElfCacheTheSearchFindsTheSameFiles) {
-  ElfDependencyCache cache(64);
+  ElfDependencyCache cache(1 << 20);
   LibrarySearchOptions options;
   options.elf_cache = &cache;
   auto first = CollectTrustedFiles("/bin/ls", {}, options);
@@ -213,7 +213,7 @@ TEST(LibrarySearchTest, WithTheElfCacheTheSearchFindsTheSameFiles) {
 // declare a library that does not exist, is followed for a copy of ls
 // elsewhere; other bytes written at that copy's path are read afresh.
 TEST(LibrarySearchTest, TheElfCacheKnowsAFileByItsBytesNotItsPath) {
-  ElfDependencyCache cache(64);
+  ElfDependencyCache cache(1 << 20);
   LibrarySearchOptions options;
   options.elf_cache = &cache;
   auto ls = CollectTrustedFiles("/bin/ls", {}, options);
@@ -238,17 +238,21 @@ TEST(LibrarySearchTest, TheElfCacheKnowsAFileByItsBytesNotItsPath) {
   EXPECT_EQ(RealPaths(*cat), RealPaths(*CollectTrustedFiles(copy, {})));
 }
 
-TEST(ElfDependencyCacheTest, HoldsAtMostItsBound) {
+TEST(ElfDependencyCacheTest, HoldsAtMostItsBytes) {
   ElfDependencies deps;
   deps.needed = {"libc.so.6"};
-  ElfDependencyCache cache(2);
+  const size_t cost = ElfDependencyCache::EntryBytes(deps) + 1;  // digest "a"
+  ElfDependencyCache cache(2 * cost);
   cache.Insert("a", deps);
   cache.Insert("b", deps);
   EXPECT_EQ(cache.size(), 2u);
-  cache.Insert("b", deps);  // the same digest again: no room needed
+  EXPECT_EQ(cache.bytes(), 2 * cost);
+  cache.Insert("b", deps);  // the same digest again: replaced, no room needed
   EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(cache.bytes(), 2 * cost);
   cache.Insert("c", deps);  // full: emptied, then c
   EXPECT_EQ(cache.size(), 1u);
+  EXPECT_EQ(cache.bytes(), cost);
   ASSERT_TRUE(cache.Lookup("c").has_value());
   EXPECT_EQ(cache.Lookup("c")->needed, deps.needed);
   EXPECT_FALSE(cache.Lookup("a").has_value());
@@ -257,6 +261,20 @@ TEST(ElfDependencyCacheTest, HoldsAtMostItsBound) {
   off.Insert("a", deps);
   EXPECT_EQ(off.size(), 0u);
   EXPECT_FALSE(off.Lookup("a").has_value());
+}
+
+// A crafted file's declarations (1024 names of 4 KiB: what the ELF reader
+// allows) are not kept, however large the budget.
+TEST(ElfDependencyCacheTest, DoesNotKeepACraftedFilesHugeDeclarations) {
+  ElfDependencies huge;
+  huge.needed.assign(kMaxElfNeeded, std::string(kMaxElfString, 'x'));
+  ASSERT_GT(ElfDependencyCache::EntryBytes(huge),
+            ElfDependencyCache::kMaxEntryBytes);
+  ElfDependencyCache cache(size_t{1} << 30);
+  cache.Insert("a", huge);
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.bytes(), 0u);
+  EXPECT_FALSE(cache.Lookup("a").has_value());
 }
 
 TEST(LibrarySearchTest, SkipsLibrariesForAnotherClass) {
