@@ -21,12 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "program_factory/internal/clone_child.h"
+
 namespace tao {
 
-#define TAO_ENCLAVE_CHILD \
-  __attribute__((noinline, no_sanitize("address", "undefined")))
-
-TAO_ENCLAVE_CHILD int64_t EnclaveClockNanos() {
+TAO_CLONE_CHILD int64_t EnclaveClockNanos() {
   struct timespec ts;
   ::syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
@@ -41,8 +40,8 @@ volatile sig_atomic_t g_program = 0;
 // The init's step times, for the "started" report.
 int64_t g_times[6] = {};
 
-TAO_ENCLAVE_CHILD void Report(int fd, int32_t kind, int32_t step, int32_t error,
-                              int32_t value) {
+TAO_CLONE_CHILD void Report(int fd, int32_t kind, int32_t step, int32_t error,
+                            int32_t value) {
   EnclaveReport r;
   for (int i = 0; i < 6; ++i) r.times[i] = g_times[i];
   r.kind = kind;
@@ -52,24 +51,24 @@ TAO_ENCLAVE_CHILD void Report(int fd, int32_t kind, int32_t step, int32_t error,
   ::syscall(SYS_write, fd, &r, sizeof(r));
 }
 
-[[noreturn]] TAO_ENCLAVE_CHILD void Fail(int fd, int32_t step, int32_t value) {
+[[noreturn]] TAO_CLONE_CHILD void Fail(int fd, int32_t step, int32_t value) {
   Report(fd, EnclaveReport::kFailed, step, errno, value);
   ::syscall(SYS_exit_group, 127);
   __builtin_unreachable();
 }
 
-TAO_ENCLAVE_CHILD void PassOn(int sig) {
+TAO_CLONE_CHILD void PassOn(int sig) {
   if (g_program > 0) ::syscall(SYS_kill, g_program, sig);
 }
 
-TAO_ENCLAVE_CHILD void Wake(int) {}
+TAO_CLONE_CHILD void Wake(int) {}
 
 // The program, from the init's vfork to execveat: `fd` is the exec pipe,
 // `listener_number` where the seccomp listener goes (in the descriptor
 // table it shares with the init until it execs).
-[[noreturn]] TAO_ENCLAVE_CHILD void ProgramMain(const EnclaveInitArgs& a,
-                                                int fd, int exec_fd,
-                                                int listener_number) {
+[[noreturn]] TAO_CLONE_CHILD void ProgramMain(const EnclaveInitArgs& a, int fd,
+                                              int exec_fd,
+                                              int listener_number) {
   const unsigned long dfl[8] = {};
   ::syscall(SYS_rt_sigaction, SIGTERM, dfl, nullptr, NSIG / 8);
   ::syscall(SYS_rt_sigaction, SIGINT, dfl, nullptr, NSIG / 8);
@@ -108,7 +107,7 @@ TAO_ENCLAVE_CHILD void Wake(int) {}
   Fail(fd, kStepExec, 0);
 }
 
-TAO_ENCLAVE_CHILD bool BringUpLoopback() {
+TAO_CLONE_CHILD bool BringUpLoopback() {
   int s = static_cast<int>(
       ::syscall(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (s < 0) return false;
@@ -123,17 +122,10 @@ TAO_ENCLAVE_CHILD bool BringUpLoopback() {
 }
 
 // The init: pid 1 of the enclave's pid namespace.
-[[noreturn]] TAO_ENCLAVE_CHILD void InitMain(const EnclaveInitArgs& a) {
-  const unsigned long dfl[8] = {};
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) {
-      ::syscall(SYS_rt_sigaction, sig, dfl, nullptr, NSIG / 8);
-    }
-  }
-  // The host blocked every signal around clone(): unblock, now that no
-  // handler of the host's is left.
-  const unsigned long empty[2] = {};
-  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty, nullptr, NSIG / 8);
+[[noreturn]] TAO_CLONE_CHILD void InitMain(const EnclaveInitArgs& a) {
+  // The host blocked every signal around clone(): reset every handler of
+  // the host's, then unblock.
+  ResetSignalsInCloneChild();
   int report = a.report_fd;
   char go = 0;
   if (::syscall(SYS_read, a.go_fd, &go, 1) != 1) Fail(report, kStepGo, 0);
@@ -323,8 +315,8 @@ constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;  // CLONE_INTO_CGROUP
 
 }  // namespace
 
-TAO_ENCLAVE_CHILD int CloneEnclaveInit(const EnclaveInitArgs& a, int cgroup_fd,
-                                       int* pidfd, bool* born_in) {
+TAO_CLONE_CHILD int CloneEnclaveInit(const EnclaveInitArgs& a, int cgroup_fd,
+                                     int* pidfd, bool* born_in) {
   *born_in = false;
   if (cgroup_fd >= 0) {
     CloneArgs args;

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "program_factory/internal/clone_child.h"
 #include "tao/status_macros.h"
 
 namespace tao {
@@ -90,10 +91,8 @@ struct ChildArgs {
 // the sanitizers most wrappers are interceptors that keep state. syscall(2)
 // itself only sets errno, in the parent thread's TLS, which the parent does
 // not read until after its own next call.
-#define TAO_CHILD_ATTRIBUTES \
-  __attribute__((noinline, no_sanitize("address", "undefined")))
 
-[[noreturn]] TAO_CHILD_ATTRIBUTES void ChildFail(int report_fd, int step) {
+[[noreturn]] TAO_CLONE_CHILD void ChildFail(int report_fd, int step) {
   int report[2] = {step, errno};
   ::syscall(SYS_write, report_fd, report, sizeof(report));
   ::syscall(SYS_exit_group, 127);
@@ -101,21 +100,11 @@ struct ChildArgs {
 }
 
 // The child, from clone() to fexecve. Async-signal-safe system calls only.
-TAO_CHILD_ATTRIBUTES int ChildMain(void* arg) {
+TAO_CLONE_CHILD int ChildMain(void* arg) {
   const ChildArgs& a = *static_cast<const ChildArgs*>(arg);
   // Every signal is still blocked (the parent blocked them around clone), so
-  // no handler of the host can run here on the shared memory. Reset every
-  // disposition first (the table is the child's own without CLONE_SIGHAND),
-  // then unblock. An all-zero kernel sigaction is SIG_DFL with no flags and
-  // no mask whatever the architecture's layout.
-  const unsigned long dfl[8] = {};
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) {
-      ::syscall(SYS_rt_sigaction, sig, dfl, nullptr, NSIG / 8);
-    }
-  }
-  const unsigned long empty[2] = {};
-  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty, nullptr, NSIG / 8);
+  // no handler of the host can run here on the shared memory.
+  ResetSignalsInCloneChild();
   // Into the program's cgroup before anything else, so that nothing the
   // program will ever fork is born outside it.
   if (a.cgroup_procs_fd >= 0 &&
@@ -177,7 +166,7 @@ struct KillerArgs {
 
 // The helper of KillEveryProcessOf: becomes `uid` (all three uids, no
 // groups) and kills every process that uid may signal. Never execs.
-TAO_CHILD_ATTRIBUTES int KillerMain(void* arg) {
+TAO_CLONE_CHILD int KillerMain(void* arg) {
   const KillerArgs& a = *static_cast<const KillerArgs*>(arg);
   const unsigned long empty[2] = {};
   ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty, nullptr, NSIG / 8);
@@ -193,7 +182,7 @@ TAO_CHILD_ATTRIBUTES int KillerMain(void* arg) {
   __builtin_unreachable();
 }
 
-#undef TAO_CHILD_ATTRIBUTES
+#undef TAO_CLONE_CHILD
 
 // The child's stack: large enough for ChildMain and the kernel's signal
 // frame (none is delivered: all are blocked until the dispositions are

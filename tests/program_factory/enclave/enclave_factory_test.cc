@@ -43,6 +43,28 @@ TEST_F(EnclaveFactoryTest, NameIsTheHostsExtendedByThePlan) {
   EXPECT_THAT(info.exit_detail, HasSubstr("seccomp"));
 }
 
+// The host's ignored signals and its mask never reach the program: the
+// host blocks every signal around clone(), and the enclave's init resets
+// every disposition and unblocks before anything else (exec alone would
+// keep both an ignored signal and the blocked mask).
+TEST_F(EnclaveFactoryTest, TheProgramStartsWithDefaultSignals) {
+  struct sigaction ignore = {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction old_usr1 = {}, old_term = {};
+  ASSERT_EQ(::sigaction(SIGUSR1, &ignore, &old_usr1), 0);
+  ASSERT_EQ(::sigaction(SIGTERM, &ignore, &old_term), 0);
+  sigset_t block, old_mask;
+  sigemptyset(&block);
+  sigaddset(&block, SIGUSR2);
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &block, &old_mask), 0);
+  std::string log =
+      ExitedWith(RunEnclave(Manifest("signals.manifest", {"signals"})), 0);
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  ::sigaction(SIGUSR1, &old_usr1, nullptr);
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  EXPECT_THAT(log, HasSubstr("signals: 0 ignored, 0 blocked"));
+}
+
 TEST_F(EnclaveFactoryTest, SealedDataSurvivesTheEnclavesAndTheHostsRestart) {
   const std::string keys = dir_.Join("keys");
   loop_.reset();

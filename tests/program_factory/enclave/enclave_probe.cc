@@ -9,6 +9,10 @@
 //   enclave-probe abort          crash (SIGABRT)
 //   enclave-probe sleep          two children, then all wait until killed
 //   enclave-probe alloc MIB      touch MIB MiB of memory
+//   enclave-probe signals        print how many signals are ignored or
+//                                blocked (both must be 0: the host's
+//                                dispositions and mask do not reach it;
+//                                handlers end at exec anyway)
 //   enclave-probe escape MODE [ARG]  one escape attempt (modes below)
 //
 // An escape that is refused prints "<mode>: refused <ERRNO>" and exits 0;
@@ -134,6 +138,20 @@ int Run(int argc, char** argv) {
     return 0;
   }
   if (command == "abort") ::abort();
+  if (command == "signals") {
+    int ignored = 0, blocked = 0;
+    sigset_t mask;
+    ::sigprocmask(SIG_BLOCK, nullptr, &mask);
+    for (int sig = 1; sig < NSIG; ++sig) {
+      struct sigaction sa;
+      if (::sigaction(sig, nullptr, &sa) != 0) continue;  // glibc's own
+      if (sa.sa_handler == SIG_IGN) ++ignored;
+      if (::sigismember(&mask, sig) == 1) ++blocked;
+    }
+    std::cout << "signals: " << ignored << " ignored, " << blocked << " blocked"
+              << std::endl;
+    return 0;
+  }
   if (command == "sleep") {
     // Two children and itself, all waiting until killed.
     for (int i = 0; i < 2; ++i) {
