@@ -25,10 +25,6 @@ namespace {
 
 using internal::PkeyPtr;
 
-// The offset of the point's form byte (0x04 uncompressed; 0x06/0x07 would be
-// the equally long hybrid form, which would give one key a second name).
-constexpr size_t kPointFormOffset = kP256PointOffset;
-
 std::string OpenSslError(absl::string_view what) {
   unsigned long code = ERR_get_error();  // NOLINT(runtime/int)
   char buf[256] = "unknown error";
@@ -82,9 +78,6 @@ absl::Status SignatureContextOk(absl::string_view context) {
 
 namespace {
 
-constexpr size_t kPointOffset = kP256PointOffset;  // the 0x04
-constexpr size_t kPointSize = kP256PointSize;
-
 const EC_GROUP* P256Group() {
   static const EC_GROUP* group =
       EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
@@ -103,8 +96,8 @@ bool IsCanonicalP256Spki(absl::string_view der) {
       point != nullptr &&
       EC_POINT_oct2point(
           P256Group(), point,
-          reinterpret_cast<const unsigned char*>(der.data()) + kPointOffset,
-          kPointSize, nullptr) == 1;
+          reinterpret_cast<const unsigned char*>(der.data()) + kP256PointOffset,
+          kP256PointSize, nullptr) == 1;
   EC_POINT_free(point);
   if (!ok) ERR_clear_error();
   return ok;
@@ -118,8 +111,8 @@ EVP_PKEY* P256KeyFromPoint(absl::string_view der) {
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
       OSSL_PARAM_construct_octet_string(
-          OSSL_PKEY_PARAM_PUB_KEY, const_cast<char*>(der.data() + kPointOffset),
-          kPointSize),
+          OSSL_PKEY_PARAM_PUB_KEY,
+          const_cast<char*>(der.data() + kP256PointOffset), kP256PointSize),
       OSSL_PARAM_construct_end()};
   EVP_PKEY* key = nullptr;
   if (EVP_PKEY_fromdata_init(ctx) != 1 ||
@@ -188,7 +181,7 @@ absl::StatusOr<VerifyingKey> VerifyingKey::FromSpki(absl::string_view der) {
   if (!curve.ok()) return curve;
   auto canonical = EncodeSpki(key.get());
   if (!canonical.ok()) return canonical.status();
-  if (der.size() != kP256SpkiSize || der[kPointFormOffset] != 0x04 ||
+  if (der.size() != kP256SpkiSize || der[kP256PointOffset] != 0x04 ||
       *canonical != der) {
     return absl::InvalidArgumentError(
         "public key is not in canonical uncompressed DER form");

@@ -13,6 +13,7 @@
 #include "tao/crypto.h"
 #include "tao/encoding.h"
 #include "tao/p256_spki.h"
+#include "tao/principal_grammar.h"
 
 namespace tao {
 namespace {
@@ -211,7 +212,8 @@ absl::StatusOr<PublisherClaim> ParsePublisher(const Subprincipal& sub) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected a Publisher subprincipal, got ", sub.kind()));
   }
-  // `sub` was checked whole when it was made; here only its parts are read.
+  // The key was checked when `sub` was made, by the parse that made it
+  // (PublisherClaim says how); here its parts are only read.
   return ParsePublisherArgument(sub.argument(), &CheckP256SpkiEncoding);
 }
 

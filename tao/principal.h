@@ -28,25 +28,10 @@ namespace tao {
 inline constexpr size_t kMaxPrincipalTextSize = 32 * 1024;
 inline constexpr size_t kMaxSubprincipals = 128;
 
-class Principal;
-class Subprincipal;
-
-// How a parse checks the DER SPKI of a key in a name (the root's, a
-// Publisher's): OK, or kInvalidArgument with the reason.
-using SpkiCheck = absl::Status (*)(absl::string_view der);
-
 namespace principal_internal {
-// The grammar of names with the key check as a parameter. For principal.cc
-// and principal_parse.cc only: everyone else calls the parsers below.
-struct Grammar {
-  static absl::StatusOr<Subprincipal> CreateSub(absl::string_view kind,
-                                                absl::string_view argument,
-                                                SpkiCheck check);
-  static absl::StatusOr<Subprincipal> ParseSub(absl::string_view text,
-                                               SpkiCheck check);
-  static absl::StatusOr<Principal> ParseName(absl::string_view text,
-                                             SpkiCheck check);
-};
+// The grammar with the key check as a parameter (tao/principal_grammar.h, not
+// installed): the parsers below are its only users.
+struct Grammar;
 }  // namespace principal_internal
 
 // One extension of a name, `Kind(argument)`. Always valid: made only by the
@@ -104,12 +89,16 @@ class Subprincipal {
 
 // The parts of a `Publisher(...)` subprincipal.
 struct PublisherClaim {
-  std::string publisher_spki;  // canonical DER SPKI
+  // The key's DER SPKI, in its canonical encoding. Parse also checked the
+  // point; a name from Principal::ParseFromOwnHost did not. Make it a key
+  // with VerifyingKey::FromSpki, which checks it, before using it as one.
+  std::string publisher_spki;
   std::string product;
   uint64_t version;
 };
 
-// Reads a Publisher subprincipal. kInvalidArgument for any other kind.
+// Reads a Publisher subprincipal (the key checked as `sub` was when it was
+// made: see PublisherClaim). kInvalidArgument for any other kind.
 absl::StatusOr<PublisherClaim> ParsePublisher(const Subprincipal& sub);
 
 // Parses a canonical decimal uint64: digits only, no sign, no leading zeros

@@ -4,6 +4,7 @@
 // (Principal::ParseFromOwnHost, the client library) does not link OpenSSL.
 #include "tao/keys.h"
 #include "tao/principal.h"
+#include "tao/principal_grammar.h"
 
 namespace tao {
 

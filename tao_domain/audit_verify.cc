@@ -7,7 +7,6 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "tao/crypto.h"
 #include "tao/encoding.h"
 #include "tao/file_util.h"
 #include "tao/status_macros.h"

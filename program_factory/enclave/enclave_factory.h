@@ -47,7 +47,9 @@ struct EnclaveFactoryOptions {
   gid_t outside_gid = 65534;
   // Most bytes of sealed, measured trusted files kept for later plans of
   // unchanged files (the process factory's MeasurementCache); 0 (the
-  // default) turns it off. taohost gives it measurement_cache_mib.
+  // default) turns it off. taohost gives it measurement_cache_mib. On, it
+  // also turns on a 4 MiB ElfDependencyCache (each trusted file's ELF
+  // declarations, by its digest).
   size_t measurement_cache_bytes = 0;
   // Prepared roots (prepared_root.h) kept for later starts of the same
   // plan: at most this many, and at most this many bytes of their trusted

@@ -55,7 +55,8 @@ struct LibrarySearchOptions {
 // first). kNotFound names a needed object and where it was looked for;
 // kInvalidArgument a malformed ELF, an unsupported dynamic string token
 // ($LIB, $PLATFORM), a relative path, or a bound exceeded; errno statuses
-// for I/O. Thread-safe (reads files only).
+// for I/O. Thread-safe (reads files; writes only options.cache and
+// options.elf_cache, which are thread-safe).
 absl::StatusOr<std::vector<TrustedFile>> CollectTrustedFiles(
     const std::string& exec, const std::vector<std::string>& modules,
     const LibrarySearchOptions& options = LibrarySearchOptions());

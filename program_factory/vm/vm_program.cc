@@ -15,7 +15,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "tao/crypto.h"
 #include "tao/encoding.h"
 #include "tao/status_macros.h"
 

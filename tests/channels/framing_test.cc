@@ -12,15 +12,21 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "channels/fd_channel.h"
 #include "channels/rpc_tao.h"
 #include "channels/tao_rpc.pb.h"
+#include "tao/encoding.h"
+#include "tao/keys.h"
+#include "tao/principal.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/tao_printers.h"
 
 namespace tao {
 namespace {
 
 using ::tao::test::IsOk;
+using ::tao::test::IsOkAndHolds;
 using ::tao::test::StatusIs;
 using ::testing::HasSubstr;
 
@@ -379,6 +385,44 @@ TEST(RpcTaoTest, SealAndUnsealOverTheFrameCapAreRefusedBeforeSending) {
   char byte;
   EXPECT_EQ(::recv(sp.b.get(), &byte, 1, MSG_DONTWAIT), -1);
   EXPECT_EQ(errno, EAGAIN);
+}
+
+// The client parses its host's names with Principal::ParseFromOwnHost: the
+// grammar and the key's encoding are checked, the key's point is not (the
+// host is trusted, and the client links no OpenSSL). A fake host answers
+// GetTaoName with each text in turn.
+TEST(RpcTaoTest, TheHostsNameIsCheckedForItsGrammarAndEncoding) {
+  ASSERT_OK_AND_ASSIGN(SigningKey key, SigningKey::Generate());
+  const Principal real = Principal::ForKey(key.verifying_key());
+  std::string off_curve = key.verifying_key().spki();
+  off_curve[90] ^= 0x01;
+  const std::string off_curve_name =
+      absl::StrCat("key(ecdsa-p256:", Base64UrlEncode(off_curve), ")");
+  const std::vector<std::string> answers = {
+      real.text(), off_curve_name, "key(ecdsa-p256:AAAA)",
+      real.text() + ".Program(sha256:00)"};
+  SocketPair sp;
+  std::thread host([&sp, &answers] {
+    FdChannel channel = sp.Channel(sp.b);
+    for (const std::string& name : answers) {
+      TaoRequest request;
+      if (!channel.Receive(&request).ok()) return;
+      TaoResponse response;
+      response.set_id(request.id());
+      response.set_name(name);
+      if (!channel.Send(response).ok()) return;
+    }
+  });
+  RpcTao tao(std::make_unique<FdChannel>(sp.Channel(sp.a)));
+  EXPECT_THAT(tao.GetTaoName(), IsOkAndHolds(real));
+  auto off = tao.GetTaoName();
+  ASSERT_THAT(off, IsOk());
+  EXPECT_EQ(off->key_spki(), off_curve);
+  EXPECT_THAT(tao.GetTaoName(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("3 bytes, expected 91")));
+  EXPECT_THAT(tao.GetTaoName(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("digest has 2 hex digits")));
+  host.join();
 }
 
 TEST(ChannelFromSpecTest, ParsesPipesAndSocketsAndRefusesTheRest) {

@@ -193,7 +193,7 @@ for binary in "$cmake_build/hosted-hello" "$tmp/pc-build/hosted-hello"; do
   nm "$binary" >"$tmp/nm.out" 2>&1
   openssl_symbols=$(grep -cE ' [TtDdRr] (EVP_|EC_|BN_|OSSL_|OPENSSL_init)' "$tmp/nm.out")
   if [[ -s $tmp/nm.out && $openssl_symbols -eq 0 ]] && grep -q 'TaoFromEnvironment' "$tmp/nm.out"; then
-    pass "$which links no OpenSSL code (nm: no EVP_, EC_, BN_ or OSSL_ symbol)"
+    pass "$which links no OpenSSL code (nm: no EVP_, EC_, BN_, OSSL_ or OPENSSL_init symbol)"
   else
     grep -E ' [TtDdRr] (EVP_|EC_|BN_|OSSL_|OPENSSL_init)' "$tmp/nm.out" | head -20 >>"$tmp/nm.out"
     fail "$which links OpenSSL ($openssl_symbols symbols)" "$tmp/nm.out"

@@ -11,7 +11,6 @@
 #include "gtest/gtest.h"
 #include "seal_policy/codec.h"
 #include "seal_policy/seal_policy.pb.h"
-#include "tao/crypto.h"
 #include "tao/encoding.h"
 #include "tao/keys.h"
 #include "tao/principal.h"

@@ -16,7 +16,6 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tao/crypto.h"
 #include "tao/encoding.h"
 #include "tao/keys.h"
 #include "tao/principal.h"

@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tao/crypto.h"
 #include "tao/encoding.h"
 #include "tao/keys.h"
 #include "tests/testing/names.h"

@@ -1,6 +1,5 @@
 #include "tests/testing/tao_printers.h"
 
-#include "tao/crypto.h"
 #include "tao/encoding.h"
 
 namespace tao {
