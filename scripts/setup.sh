@@ -11,7 +11,8 @@ packages=(
   libgoogle-glog-dev libgflags-dev
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
-  clang clang-format libclang-rt-14-dev
+  # The sanitized test build and the fuzzers: clang, its runtimes, lld.
+  clang clang-format libclang-rt-14-dev lld
   # The enclave sandbox's seccomp allow-list (program_factory/enclave/).
   libseccomp-dev
 )
