@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -106,6 +107,24 @@ TAO_CLONE_CHILD void Wake(int) {}
   ::syscall(SYS_execveat, exec_fd, "", a.argv, a.envp, AT_EMPTY_PATH);
   Fail(fd, kStepExec, 0);
 }
+
+// ProgramMain's arguments, through clone()'s one pointer.
+struct ProgramStart {
+  const EnclaveInitArgs* a;
+  int exec_pipe;
+  int exec_fd;
+  int listener_number;
+};
+
+TAO_CLONE_CHILD int ProgramEntry(void* arg) {
+  const ProgramStart* s = static_cast<const ProgramStart*>(arg);
+  ProgramMain(*s->a, s->exec_pipe, s->exec_fd, s->listener_number);
+}
+
+// The program's stack until it execs, with a guard page below it: enough
+// for ProgramMain, Landlock's and seccomp's calls and a signal frame.
+constexpr size_t kProgramStackSize = size_t{64} << 10;
+constexpr size_t kGuardSize = 4096;
 
 TAO_CLONE_CHILD bool BringUpLoopback() {
   int s = static_cast<int>(
@@ -223,15 +242,34 @@ TAO_CLONE_CHILD bool BringUpLoopback() {
   ::sigaction(SIGCHLD, &wake, nullptr);
   // The program shares this descriptor table until it execs (CLONE_VFORK
   // holds the init until then), so the seccomp listener it makes stays
-  // here when its exec drops its own copy.
-  long child = ::syscall(SYS_clone, CLONE_VFORK | CLONE_FILES | SIGCHLD,
-                         nullptr, nullptr, nullptr, 0);
-  if (child < 0) Fail(report, kStepFork, 0);
+  // here when its exec drops its own copy. It shares the init's memory too
+  // (CLONE_VM, on a stack of its own), as posix_spawn's child does: the
+  // init is a copy of the host's whole address space, and copying it again
+  // only to drop it at exec cost more than half a millisecond a start. The
+  // handlers it has until it resets them (PassOn, Wake) touch nothing of
+  // the init's but g_program, which is 0 until the program has exec'd.
+  const size_t map_size = kProgramStackSize + kGuardSize;
+  void* stack = reinterpret_cast<void*>(::syscall(
+      SYS_mmap, nullptr, map_size, PROT_READ | PROT_WRITE,
+      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0));
+  if (stack == MAP_FAILED ||
+      ::syscall(SYS_mprotect, stack, kGuardSize, PROT_NONE) != 0) {
+    Fail(report, kStepFork, 0);
+  }
+  ProgramStart start;
+  start.a = &a;
+  start.exec_pipe = exec_pipe[1];
+  start.exec_fd = exec_fd;
   // Above the exec pipe (the lowest free numbers) and the listener's own
   // first number: nothing else is open up there.
-  const int listener_number =
+  start.listener_number =
       (exec_pipe[0] > exec_pipe[1] ? exec_pipe[0] : exec_pipe[1]) + 8;
-  if (child == 0) ProgramMain(a, exec_pipe[1], exec_fd, listener_number);
+  const int listener_number = start.listener_number;
+  long child = ::clone(ProgramEntry, static_cast<char*>(stack) + map_size,
+                       CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &start);
+  if (child < 0) Fail(report, kStepFork, 0);
+  // The program has exec'd or ended: nothing runs on its stack any more.
+  ::syscall(SYS_munmap, stack, map_size);
   g_program = static_cast<sig_atomic_t>(child);
   g_times[5] = EnclaveClockNanos();
   EnclaveReport got;
