@@ -11,8 +11,9 @@ packages=(
   libgoogle-glog-dev libgflags-dev
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
-  # The sanitized test build and the fuzzers: clang, its runtimes, lld.
-  clang clang-format libclang-rt-14-dev lld
+  # The sanitized test build and the fuzzers: clang, its runtimes, lld, and
+  # llvm-14 for llvm-symbolizer (clang's sanitizers name source lines with it).
+  clang clang-format libclang-rt-14-dev lld llvm-14
   # The enclave sandbox's seccomp allow-list (program_factory/enclave/).
   libseccomp-dev
 )

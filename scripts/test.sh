@@ -20,8 +20,9 @@ echo "== build with AddressSanitizer + UndefinedBehaviorSanitizer and test"
 # With clang, line tables only (-g1: enough for sanitizer reports) and lld:
 # the sanitized build takes half the time it takes with GCC (each compiler
 # builds the project warning-free; the normal build above is GCC's).
-CC=clang CXX=clang++ BUILD_DIR=$root/build-asan "$root/scripts/build.sh" \
-  -DTAO_SANITIZE=ON -DTAO_BUILD_TESTS=ON -DTAO_BUILD_BENCH=OFF \
+# (The compilers as cache variables: an old GCC build-asan/ is reconfigured.)
+BUILD_DIR=$root/build-asan "$root/scripts/build.sh" \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DTAO_SANITIZE=ON -DTAO_BUILD_TESTS=ON -DTAO_BUILD_BENCH=OFF \
   -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
   -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld -DCMAKE_SHARED_LINKER_FLAGS=-fuse-ld=lld
 # Every test but the packaging ones (label "install": cmake --install, the

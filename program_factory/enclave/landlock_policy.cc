@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "program_factory/internal/clone_child.h"
 
 // Rights newer than Debian 12's kernel headers (ABI 3 and 5).
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
@@ -81,16 +82,19 @@ absl::StatusOr<LandlockPolicy> LandlockPolicy::Create(
   return policy;
 }
 
-LandlockFailure LandlockPolicy::Apply() const {
+// Runs in the enclave's program before its exec (enclave_init.cc): raw
+// system calls, no sanitizer instrumentation.
+TAO_CLONE_CHILD LandlockFailure LandlockPolicy::Apply() const {
   RulesetAttr attr = {handled_};
   int ruleset = static_cast<int>(
       ::syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0));
   if (ruleset < 0) return LandlockFailure{-1, errno};
   for (size_t i = 0; i < rules_.size(); ++i) {
-    int fd = ::open(rules_[i].path.c_str(), O_PATH | O_CLOEXEC);
+    int fd = static_cast<int>(::syscall(
+        SYS_openat, AT_FDCWD, rules_[i].path.c_str(), O_PATH | O_CLOEXEC));
     if (fd < 0) {
       int err = errno;
-      ::close(ruleset);
+      ::syscall(SYS_close, ruleset);
       return LandlockFailure{static_cast<int>(i), err};
     }
     PathBeneathAttr beneath = {rules_[i].writable ? read_write_ : read_execute_,
@@ -98,19 +102,19 @@ LandlockFailure LandlockPolicy::Apply() const {
     long rc = ::syscall(SYS_landlock_add_rule, ruleset,
                         LANDLOCK_RULE_PATH_BENEATH, &beneath, 0);
     int err = errno;
-    ::close(fd);
+    ::syscall(SYS_close, fd);
     if (rc != 0) {
-      ::close(ruleset);
+      ::syscall(SYS_close, ruleset);
       return LandlockFailure{static_cast<int>(i), err};
     }
   }
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+  if (::syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
       ::syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) {
     int err = errno;
-    ::close(ruleset);
+    ::syscall(SYS_close, ruleset);
     return LandlockFailure{-1, err};
   }
-  ::close(ruleset);
+  ::syscall(SYS_close, ruleset);
   return LandlockFailure{-1, 0};
 }
 

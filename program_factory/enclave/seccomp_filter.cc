@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "program_factory/internal/clone_child.h"
 #include "tao/unique_fd.h"
 
 namespace tao {
@@ -294,8 +295,10 @@ SeccompFilter SeccompFilter::WithNotify() const {
   return out;
 }
 
-int SeccompFilter::InstallWithListener(int* listener) const {
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
+// Runs in the enclave's program before its exec (enclave_init.cc): raw
+// system calls, no sanitizer instrumentation.
+TAO_CLONE_CHILD int SeccompFilter::InstallWithListener(int* listener) const {
+  if (::syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
   struct sock_fprog prog;
   prog.len = static_cast<unsigned short>(program_.size());
   prog.filter = const_cast<struct sock_filter*>(program_.data());

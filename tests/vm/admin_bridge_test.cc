@@ -321,9 +321,10 @@ TEST_F(AdminBridgeSmallLinkTest, ASessionTheGuestNeverSawIsTakenBack) {
 // backlog and the socket readable: the bridge waits and tries again instead
 // of spinning, and serves the client once descriptors are back.
 TEST_F(AdminBridgeTest, AcceptOutOfDescriptorsWaitsInsteadOfSpinning) {
-  // The bridge's thread has started before descriptors run out: UBSan's
-  // vptr check at a thread's first call probes memory through a pipe of
-  // its own, and would report the object as invalid without one.
+  // The bridge's loop has run once before descriptors run out: clang's
+  // UBSan checks each dynamic type the first time it meets it by probing
+  // memory through a pipe of its own, and reports the object as invalid
+  // when no descriptor is left for that pipe.
   UniqueFd first = Connect();
   ASSERT_TRUE(first.valid());
   ExpectFrame(AdminFrameType::kOpen, 1);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/config.h"
 #include "absl/strings/str_cat.h"
 #include "tests/program_factory/enclave/enclave_fixture.h"
 
@@ -114,7 +115,7 @@ TEST_F(EnclaveEscapeTest, ForksStopAtThreads) {
 // ENCLAVE_SIZE for the memory test: 32 MiB, or 512 in a sanitizer build,
 // whose runtime alone (shadow, quarantine, the host's copy-on-write pages
 // the init touches) needs more than 32.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(ABSL_HAVE_ADDRESS_SANITIZER)
 constexpr int kEnclaveMib = 512;
 #else
 constexpr int kEnclaveMib = 32;

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/base/config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -62,7 +63,7 @@ TEST(EnclaveLeakTest, FiveHundredStartsLeaveNothing) {
   ASSERT_THAT(factory, IsOk());
   // Limits too, so that every kind of cgroup is made and removed.
   // A sanitizer build's runtime needs more than 32 MiB (enclave_escape_test).
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(ABSL_HAVE_ADDRESS_SANITIZER)
   const char* size = "512";
 #else
   const char* size = "32";

@@ -38,19 +38,13 @@
 #include <iostream>
 #include <string>
 
+#include "absl/base/config.h"
 #include "channels/rpc_tao.h"
 #include "tao/file_util.h"
 
-// GCC says __SANITIZE_ADDRESS__; clang 14 says __has_feature.
-#if defined(__SANITIZE_ADDRESS__)
-#define TAO_PROBE_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TAO_PROBE_ASAN 1
-#endif
-#endif
-
-#if defined(TAO_PROBE_ASAN)
+// ABSL_HAVE_ADDRESS_SANITIZER: GCC's __SANITIZE_ADDRESS__ or clang's
+// __has_feature(address_sanitizer).
+#if defined(ABSL_HAVE_ADDRESS_SANITIZER)
 // In a sanitizer build: LeakSanitizer cannot run in an enclave (it reads
 // /proc and ptraces the process at exit, and an enclave has no /proc and
 // seccomp refuses both), and without /proc ASan cannot read ASAN_OPTIONS
