@@ -1,6 +1,11 @@
 #include "program_factory/measurement_cache.h"
 
+#include <fcntl.h>
+
+#include <cerrno>
 #include <iterator>
+
+#include "absl/status/status.h"
 
 namespace tao {
 namespace {
@@ -43,6 +48,19 @@ size_t FileIdentity::Hash::operator()(const FileIdentity& id) const {
     h ^= h >> 29;
   }
   return static_cast<size_t>(h);
+}
+
+absl::StatusOr<MeasuredExecutable> ShareMeasured(
+    const MeasuredExecutable& measured) {
+  MeasuredExecutable out;
+  out.memfd.Reset(::fcntl(measured.memfd.get(), F_DUPFD_CLOEXEC, 0));
+  if (!out.memfd.valid()) {
+    return absl::ErrnoToStatus(errno, "duplicate the program's memfd");
+  }
+  out.digest = measured.digest;
+  out.size = measured.size;
+  out.source = measured.source;
+  return out;
 }
 
 MeasurementCache::MeasurementCache(size_t byte_budget, absl::Duration min_age)

@@ -31,6 +31,7 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "tao/unique_fd.h"
@@ -63,7 +64,16 @@ struct MeasuredExecutable {
   UniqueFd memfd;      // sealed against writes, growth, shrinking and new seals
   std::string digest;  // SHA-256 of the memfd's contents
   size_t size = 0;     // bytes in the memfd
+  // fstat(2) of the file the bytes were copied from, when they were (not
+  // measured: what a later lookup may find them by).
+  FileIdentity source;
 };
+
+// The same measurement with a new descriptor (O_CLOEXEC) of the same sealed
+// memfd: the bytes that were hashed, for a cache entry or a program started
+// from one. An errno status if the descriptor cannot be duplicated.
+absl::StatusOr<MeasuredExecutable> ShareMeasured(
+    const MeasuredExecutable& measured);
 
 // A bounded map FileIdentity -> MeasuredExecutable with least-recently-used
 // eviction. Thread-safe: every method may be called from several threads at

@@ -127,18 +127,6 @@ absl::StatusOr<MeasuredExecutable> CopyAndHash(int file,
   return out;
 }
 
-// The same measurement with a new descriptor of the same sealed memfd: the
-// bytes that were hashed, for a cache entry or a program started from one.
-absl::StatusOr<MeasuredExecutable> Share(const MeasuredExecutable& measured) {
-  MeasuredExecutable out;
-  out.memfd.Reset(::fcntl(measured.memfd.get(), F_DUPFD_CLOEXEC, 0));
-  if (!out.memfd.valid())
-    return absl::ErrnoToStatus(errno, "duplicate the program's memfd");
-  out.digest = measured.digest;
-  out.size = measured.size;
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<MeasuredExecutable> MeasureExecutable(const std::string& path,
@@ -172,11 +160,12 @@ absl::StatusOr<MeasuredExecutable> MeasureExecutable(const std::string& path,
   const FileIdentity id = FileIdentity::FromStat(st);
   if (cache != nullptr) {
     if (std::shared_ptr<const MeasuredExecutable> hit = cache->Lookup(id)) {
-      return Share(*hit);
+      return ShareMeasured(*hit);
     }
   }
   TAO_ASSIGN_OR_RETURN(MeasuredExecutable out,
                        CopyAndHash(file.get(), path, max_size));
+  out.source = id;
   if (cache != nullptr && cache->Settled(id, start) &&
       out.size == static_cast<size_t>(st.st_size) &&
       out.size <= cache->byte_budget()) {
@@ -185,7 +174,7 @@ absl::StatusOr<MeasuredExecutable> MeasureExecutable(const std::string& path,
     struct stat after;
     if (::fstat(file.get(), &after) == 0 &&
         FileIdentity::FromStat(after) == id) {
-      auto entry = Share(out);
+      auto entry = ShareMeasured(out);
       if (entry.ok()) {
         cache->Insert(
             id, start,

@@ -21,6 +21,9 @@ namespace {
 // bytes a file, so some ten thousand files, far more than a host's
 // libraries.
 constexpr size_t kElfDependencyBytes = 4 << 20;
+// And of whole searches: an entry for a program with the usual libraries
+// is some 10 KiB.
+constexpr size_t kLibrarySearchBytes = 4 << 20;
 
 // Landlock for a plan, in the enclave's own view (after pivot_root): read
 // and execute beneath its root, read and write beneath its rw and tmpfs
@@ -97,6 +100,7 @@ EnclaveFactory::EnclaveFactory(EnclaveFactoryOptions options,
     cache_ =
         std::make_unique<MeasurementCache>(options_.measurement_cache_bytes);
     elf_cache_ = std::make_unique<ElfDependencyCache>(kElfDependencyBytes);
+    search_cache_ = std::make_unique<LibrarySearchCache>(kLibrarySearchBytes);
   }
 }
 
@@ -116,6 +120,7 @@ absl::StatusOr<LaunchPlan> EnclaveFactory::Plan(
   LaunchPlanOptions plan = options_.plan;
   if (cache_ != nullptr) plan.search.cache = cache_.get();
   plan.search.elf_cache = elf_cache_.get();
+  plan.search.search_cache = search_cache_.get();
   return LaunchPlan::Compile(*manifest, plan);
 }
 

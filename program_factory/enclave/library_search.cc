@@ -55,8 +55,11 @@ constexpr int kMaxConfDepth = 8;
 constexpr size_t kMaxConfDirs = 1024;
 constexpr size_t kMaxConfFiles = 256;
 
+// `recorder` (nullptr: none) witnesses each file before it is read and the
+// directory of each include glob before it is listed.
 absl::Status ReadLdSoConf(const std::string& path, int depth,
-                          size_t* files_read, std::vector<std::string>* dirs) {
+                          size_t* files_read, std::vector<std::string>* dirs,
+                          SearchRecorder* recorder) {
   if (++*files_read > kMaxConfFiles) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": more than ", kMaxConfFiles, " files included in all"));
@@ -65,6 +68,7 @@ absl::Status ReadLdSoConf(const std::string& path, int depth,
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": includes nested more than ", kMaxConfDepth, " deep"));
   }
+  if (recorder != nullptr) recorder->Witness(path);
   std::ifstream in(path);
   if (!in) {
     if (errno == ENOENT) return absl::OkStatus();
@@ -83,12 +87,21 @@ absl::Status ReadLdSoConf(const std::string& path, int depth,
            absl::StrSplit(l, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
         std::string full(pattern);
         if (full[0] != '/') full = absl::StrCat(base, "/", pattern);
+        if (recorder != nullptr) {
+          // What a glob matches is a function of its directory's entries
+          // when only its last component has wildcards.
+          std::string dir = full.substr(0, full.rfind('/'));
+          if (dir.find_first_of("*?[\\") != std::string::npos) {
+            recorder->NotCacheable();
+          }
+          recorder->Witness(dir.empty() ? "/" : dir);
+        }
         glob_t g;
         int rc = ::glob(full.c_str(), 0, nullptr, &g);
         if (rc == 0) {
           for (size_t i = 0; i < g.gl_pathc; ++i) {
-            absl::Status s =
-                ReadLdSoConf(g.gl_pathv[i], depth + 1, files_read, dirs);
+            absl::Status s = ReadLdSoConf(g.gl_pathv[i], depth + 1, files_read,
+                                          dirs, recorder);
             if (!s.ok()) {
               ::globfree(&g);
               return s;
@@ -116,13 +129,12 @@ absl::Status ReadLdSoConf(const std::string& path, int depth,
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<std::vector<std::string>> SystemLibraryDirs(
-    const std::string& ld_so_conf) {
+absl::StatusOr<std::vector<std::string>> RecordedSystemLibraryDirs(
+    const std::string& ld_so_conf, SearchRecorder* recorder) {
   std::vector<std::string> listed;
   size_t files_read = 0;
-  TAO_RETURN_IF_ERROR(ReadLdSoConf(ld_so_conf, 0, &files_read, &listed));
+  TAO_RETURN_IF_ERROR(
+      ReadLdSoConf(ld_so_conf, 0, &files_read, &listed, recorder));
   for (std::string& dir : DefaultLibraryDirs()) listed.push_back(dir);
   std::vector<std::string> out;
   std::set<std::string> seen;
@@ -130,6 +142,13 @@ absl::StatusOr<std::vector<std::string>> SystemLibraryDirs(
     if (seen.insert(dir).second) out.push_back(std::move(dir));
   }
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> SystemLibraryDirs(
+    const std::string& ld_so_conf) {
+  return RecordedSystemLibraryDirs(ld_so_conf, nullptr);
 }
 
 namespace {
@@ -148,7 +167,9 @@ std::string Dirname(absl::string_view path) {
 // name an object was loaded by (its DT_NEEDED text, its soname, its path).
 class Search {
  public:
-  explicit Search(const LibrarySearchOptions& options) : options_(options) {}
+  // `recorder` (nullptr: none) witnesses what the outcome depends on.
+  Search(const LibrarySearchOptions& options, SearchRecorder* recorder)
+      : options_(options), recorder_(recorder) {}
 
   absl::StatusOr<std::vector<TrustedFile>> Run(
       const std::string& exec, const std::vector<std::string>& modules);
@@ -173,6 +194,7 @@ class Search {
   absl::Status Resolve(size_t object, const std::string& needed);
 
   const LibrarySearchOptions& options_;
+  SearchRecorder* const recorder_;
   std::vector<TrustedFile> files_;
   std::vector<Object> objects_;
   std::map<std::string, size_t> by_path_;
@@ -293,15 +315,24 @@ absl::Status Search::Resolve(size_t object, const std::string& needed) {
   std::vector<std::string> skipped;
   for (const std::string& dir : dirs) {
     std::string candidate = JoinNormalPath(dir, needed);
+    if (recorder_ != nullptr) recorder_->Witness(JoinNormalPath(dir, "."));
     struct stat st;
     if (::stat(candidate.c_str(), &st) != 0) {
-      if (errno == ENOENT || errno == ENOTDIR) continue;
+      if (errno == ENOENT || errno == ENOTDIR) {
+        // A name that is there but does not resolve (a dangling link) can
+        // start to resolve without its directory changing.
+        if (recorder_ != nullptr && ::lstat(candidate.c_str(), &st) == 0) {
+          recorder_->NotCacheable();
+        }
+        continue;
+      }
       return absl::ErrnoToStatus(errno, absl::StrCat("stat ", candidate));
     }
     absl::StatusOr<size_t> index =
         Add(candidate, TrustedFileRole::kLibrary, static_cast<int>(object));
     if (index.status().code() == absl::StatusCode::kFailedPrecondition) {
       skipped.push_back(candidate);  // another class or machine: go on
+      if (recorder_ != nullptr) recorder_->NotCacheable();
       continue;
     }
     if (!index.ok()) return index.status();
@@ -359,17 +390,54 @@ absl::StatusOr<std::vector<TrustedFile>> Search::Run(
   return std::move(files_);
 }
 
+// What a search's outcome is a function of besides the files it reads: its
+// inputs and bounds, length-prefixed.
+std::string SearchKey(const std::string& exec,
+                      const std::vector<std::string>& modules,
+                      const LibrarySearchOptions& options) {
+  std::string key;
+  auto add = [&key](absl::string_view s) {
+    absl::StrAppend(&key, s.size(), ":", s);
+  };
+  add(exec);
+  absl::StrAppend(&key, "m", modules.size());
+  for (const std::string& m : modules) add(m);
+  absl::StrAppend(&key, "d", options.system_dirs.size());
+  for (const std::string& d : options.system_dirs) add(d);
+  if (options.system_dirs.empty()) add(options.ld_so_conf);
+  absl::StrAppend(&key, "b", options.max_files, ",", options.max_file_bytes,
+                  ",", options.max_total_bytes);
+  return key;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<TrustedFile>> CollectTrustedFiles(
     const std::string& exec, const std::vector<std::string>& modules,
     const LibrarySearchOptions& options) {
+  const bool cached =
+      options.search_cache != nullptr && options.cache != nullptr;
+  std::string key;
+  if (cached) {
+    key = SearchKey(exec, modules, options);
+    if (std::optional<std::vector<TrustedFile>> files =
+            options.search_cache->Replay(key, *options.cache)) {
+      return *std::move(files);
+    }
+  }
+  SearchRecorder recorder;
+  SearchRecorder* record = cached ? &recorder : nullptr;
   LibrarySearchOptions resolved = options;
   if (resolved.system_dirs.empty()) {
-    TAO_ASSIGN_OR_RETURN(resolved.system_dirs, SystemLibraryDirs());
+    TAO_ASSIGN_OR_RETURN(resolved.system_dirs,
+                         RecordedSystemLibraryDirs(options.ld_so_conf, record));
   }
-  Search search(resolved);
-  return search.Run(exec, modules);
+  Search search(resolved, record);
+  absl::StatusOr<std::vector<TrustedFile>> files = search.Run(exec, modules);
+  if (files.ok() && cached) {
+    options.search_cache->Insert(key, recorder, *files, *options.cache);
+  }
+  return files;
 }
 
 }  // namespace tao

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "program_factory/enclave/elf_dependency_cache.h"
+#include "program_factory/enclave/library_search_cache.h"
 #include "program_factory/enclave/trusted_file.h"
 #include "program_factory/measurement_cache.h"
 
@@ -34,8 +35,10 @@ absl::StatusOr<std::vector<std::string>> SystemLibraryDirs(
 
 // How to search, and how much may be trusted.
 struct LibrarySearchOptions {
-  // Searched after DT_RPATH and DT_RUNPATH. Empty: SystemLibraryDirs().
+  // Searched after DT_RPATH and DT_RUNPATH. Empty: SystemLibraryDirs() of
+  // `ld_so_conf`.
   std::vector<std::string> system_dirs;
+  std::string ld_so_conf = "/etc/ld.so.conf";
   size_t max_files = 1024;
   uint64_t max_file_bytes = uint64_t{1} << 30;   // 1 GiB
   uint64_t max_total_bytes = uint64_t{4} << 30;  // 4 GiB
@@ -47,6 +50,10 @@ struct LibrarySearchOptions {
   // What each file declares, by its digest (elf_dependency_cache.h). Not
   // owned; thread-safe. nullptr: every file is parsed each time.
   ElfDependencyCache* elf_cache = nullptr;
+  // Whole searches with what they depended on (library_search_cache.h),
+  // used only together with `cache`, which holds their files' bytes. Not
+  // owned; thread-safe. nullptr: every plan searches again.
+  LibrarySearchCache* search_cache = nullptr;
 };
 
 // Reads `exec` (must be a 64-bit little-endian ELF for this machine) and

@@ -46,6 +46,7 @@ absl::StatusOr<TrustedFile> MeasureTrustedFile(const std::string& path,
   out.digest = std::move(measured.digest);
   out.size = measured.size;
   out.memfd = std::move(measured.memfd);
+  out.source = measured.source;
   return out;
 }
 

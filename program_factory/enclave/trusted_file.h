@@ -33,6 +33,9 @@ struct TrustedFile {
   std::string digest;  // SHA-256 of the bytes, 32 raw bytes
   uint64_t size = 0;
   UniqueFd memfd;  // sealed against writes, growth, shrinking, new seals
+  // fstat(2) of the host file the bytes were read from (not measured; what
+  // LibrarySearchCache checks the file by).
+  FileIdentity source;
 };
 
 // Reads `path` once into a new sealed memfd, hashing on the way. kNotFound
